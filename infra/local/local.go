@@ -1,0 +1,217 @@
+package local
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/acme/helpdesk/internal/app"
+	"github.com/acme/helpdesk/internal/auth"
+	"github.com/acme/helpdesk/internal/cursor"
+	"github.com/acme/helpdesk/internal/ddblocal"
+	"github.com/acme/helpdesk/internal/dynamo"
+	"github.com/acme/helpdesk/internal/helpdesk"
+)
+
+// TableName is the table the local stack uses.
+const TableName = "helpdesk"
+
+// generatedKeyName names the keys Run makes up when none are configured;
+// each run revokes those of the run before.
+const generatedKeyName = "local (generated)"
+
+// Options configures Run.
+type Options struct {
+	// Addr is where the API listens, e.g. "127.0.0.1:8080".
+	Addr string
+	// DataDir keeps the database and the cursor key between runs.
+	DataDir string
+	// Keys are the API keys to register, by permission; a permission
+	// without one gets a generated key, printed to Out once.
+	Keys map[helpdesk.Permission]string
+	// Out receives the banner: the URL, the keys, how to stop.
+	Out io.Writer
+	// Logger receives the JSON logs of the API and of the stack.
+	Logger *slog.Logger
+	// Ready, when set, is called with the API's base URL once it serves.
+	Ready func(baseURL string)
+}
+
+// Run starts DynamoDB Local and the API and serves until ctx ends, then
+// stops everything it started.
+func Run(ctx context.Context, opts Options) error {
+	if err := os.MkdirAll(filepath.Join(opts.DataDir, "dynamodb"), 0o700); err != nil {
+		return fmt.Errorf("data folder: %w", err)
+	}
+	ddb, err := ddblocal.Start(ctx, ddblocal.Options{DBPath: filepath.Join(opts.DataDir, "dynamodb")})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := ddb.Stop(); err != nil {
+			opts.Logger.Warn("stopping DynamoDB Local", slog.String("error", err.Error()))
+		}
+	}()
+	opts.Logger.Info("DynamoDB Local started", slog.String("endpoint", ddb.Endpoint()))
+	db, err := ddblocal.NewClient(ctx, ddb.Endpoint())
+	if err != nil {
+		return err
+	}
+	if err := EnsureTable(ctx, db, TableName); err != nil {
+		return err
+	}
+	key, err := cursorKey(filepath.Join(opts.DataDir, "cursor.key"))
+	if err != nil {
+		return err
+	}
+	store := dynamo.New(db, TableName, nil)
+	keys, err := registerKeys(ctx, store, opts.Keys)
+	if err != nil {
+		return err
+	}
+	if err := writeEnv(filepath.Join(opts.DataDir, "env"), ddb.Endpoint()); err != nil {
+		return err
+	}
+	h, err := app.NewHandler(app.Config{Table: TableName, CursorKey: key}, db, opts.Logger)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", opts.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", opts.Addr, err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	base := "http://" + ln.Addr().String()
+	printBanner(opts.Out, base, keys)
+	if opts.Ready != nil {
+		opts.Ready(base)
+	}
+	select {
+	case err := <-served:
+		return fmt.Errorf("serve: %w", err)
+	case <-ddb.Done():
+		_ = srv.Close()
+		return errors.New("DynamoDB Local exited unexpectedly")
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return srv.Shutdown(shutdown)
+}
+
+// EnsureTable creates the table from dynamo.Table unless it exists, and
+// waits until it is active.
+func EnsureTable(ctx context.Context, db *dynamodb.Client, name string) error {
+	_, err := db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)})
+	var missing *types.ResourceNotFoundException
+	switch {
+	case err == nil:
+		return nil
+	case !errors.As(err, &missing):
+		return fmt.Errorf("describe table %s: %w", name, err)
+	}
+	if _, err := db.CreateTable(ctx, dynamo.Table.CreateTableInput(name)); err != nil {
+		return fmt.Errorf("create table %s: %w", name, err)
+	}
+	waiter := dynamodb.NewTableExistsWaiter(db, func(o *dynamodb.TableExistsWaiterOptions) { o.MinDelay = 100 * time.Millisecond })
+	if err := waiter.Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)}, 30*time.Second); err != nil {
+		return fmt.Errorf("wait for table %s: %w", name, err)
+	}
+	return nil
+}
+
+// cursorKey reads the cursor key kept in path, making one the first time.
+func cursorKey(path string) ([]byte, error) {
+	if b, err := os.ReadFile(path); err == nil {
+		return cursor.ParseKey(strings.TrimSpace(string(b)))
+	}
+	key := make([]byte, cursor.KeySize)
+	_, _ = rand.Read(key)
+	if err := os.WriteFile(path, []byte(base64.StdEncoding.EncodeToString(key)+"\n"), 0o600); err != nil {
+		return nil, fmt.Errorf("write cursor key: %w", err)
+	}
+	return key, nil
+}
+
+// shownKey is a key for the banner; Key is empty for a configured key,
+// which is never printed.
+type shownKey struct {
+	Permission helpdesk.Permission
+	Key        string
+}
+
+// registerKeys stores the configured keys and generates the missing ones,
+// revoking the keys generated by earlier runs.
+func registerKeys(ctx context.Context, store *dynamo.Store, configured map[helpdesk.Permission]string) ([]shownKey, error) {
+	existing, err := store.ListAPIKeys(ctx)
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now()
+	for _, k := range existing {
+		if k.Name == generatedKeyName && !k.Revoked() {
+			if err := store.RevokeAPIKey(ctx, k.ID, now); err != nil {
+				return nil, err
+			}
+		}
+	}
+	var shown []shownKey
+	for _, perm := range helpdesk.Permissions {
+		plain, ok := configured[perm]
+		k := &helpdesk.APIKey{Name: "local " + string(perm), Permission: perm, CreatedAt: now}
+		if ok {
+			hash, valid := auth.Digest(plain)
+			if !valid {
+				return nil, fmt.Errorf("the configured %s key is not an API key: it must be %q followed by 43 URL-safe base64 characters (make one with `go run ./infra/cmd/keys new`)", perm, auth.Prefix)
+			}
+			k.Hash, k.ID = hash, helpdesk.NewID("key_")
+			shown = append(shown, shownKey{Permission: perm})
+		} else {
+			plain, k.Hash, k.ID = auth.NewKey()
+			k.Name = generatedKeyName
+			shown = append(shown, shownKey{Permission: perm, Key: plain})
+		}
+		err := store.CreateAPIKey(ctx, k)
+		if err != nil && helpdesk.ErrorCode(err) != helpdesk.CodeConflict {
+			return nil, err
+		}
+	}
+	return shown, nil
+}
+
+// writeEnv records how to reach the local database, for the keys command.
+func writeEnv(path, endpoint string) error {
+	env := fmt.Sprintf("AWS_ENDPOINT_URL=%s\nHELPDESK_TABLE=%s\nAWS_REGION=us-east-1\nAWS_ACCESS_KEY_ID=local\nAWS_SECRET_ACCESS_KEY=local\n", endpoint, TableName)
+	if err := os.WriteFile(path, []byte(env), 0o600); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
+
+func printBanner(w io.Writer, base string, keys []shownKey) {
+	fmt.Fprintf(w, "\nHelpdesk API: %s/helpdesk/api/v1\n", base)
+	for _, k := range keys {
+		if k.Key == "" {
+			fmt.Fprintf(w, "  %-5s key: from HELPDESK_LOCAL_%s_KEY\n", k.Permission, strings.ToUpper(string(k.Permission)))
+		} else {
+			fmt.Fprintf(w, "  %-5s key: %s\n", k.Permission, k.Key)
+		}
+	}
+	fmt.Fprintf(w, "Try: curl -H 'Authorization: Bearer <read key>' %s/helpdesk/api/v1/tickets\nCtrl-C stops the API and DynamoDB Local.\n\n", base)
+}

@@ -1,0 +1,118 @@
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/acme/helpdesk/internal/helpdesk"
+)
+
+// Prefix starts every API key, so that a leaked key is recognisable (for
+// example by secret scanners).
+const Prefix = "hd_"
+
+const secretLen = 32
+
+var encoding = base64.RawURLEncoding
+
+var keyLen = len(Prefix) + encoding.EncodedLen(secretLen)
+
+// NewKey returns a fresh API key, its digest and an id to show for it.
+func NewKey() (key string, hash [32]byte, id string) {
+	b := make([]byte, secretLen)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails
+	key = Prefix + encoding.EncodeToString(b)
+	return key, sha256.Sum256([]byte(key)), helpdesk.NewID("key_")
+}
+
+// Digest returns the digest of key, or false when key does not have the
+// shape of an API key (so it can be refused without a lookup).
+func Digest(key string) ([32]byte, bool) {
+	if len(key) != keyLen || !strings.HasPrefix(key, Prefix) {
+		return [32]byte{}, false
+	}
+	if _, err := encoding.DecodeString(key[len(Prefix):]); err != nil {
+		return [32]byte{}, false
+	}
+	return sha256.Sum256([]byte(key)), true
+}
+
+// CacheTTL is how long a key lookup is trusted: a revoked key stops
+// working within this time.
+const CacheTTL = 60 * time.Second
+
+// maxCached bounds the cache; it is emptied when full.
+const maxCached = 10000
+
+var errUnauthorized = helpdesk.Errorf(helpdesk.CodeUnauthorized, "A valid API key is required: send it as \"Authorization: Bearer <key>\".")
+
+// Authenticator checks the keys of requests against a store through a
+// short-lived cache. It is safe for concurrent use.
+type Authenticator struct {
+	keys helpdesk.APIKeyStore
+	now  func() time.Time
+
+	mu    sync.Mutex
+	cache map[[32]byte]cached
+}
+
+type cached struct {
+	perm    helpdesk.Permission // empty: unknown or revoked
+	expires time.Time
+}
+
+// NewAuthenticator returns an Authenticator on keys.
+func NewAuthenticator(keys helpdesk.APIKeyStore) *Authenticator {
+	return &Authenticator{keys: keys, now: time.Now, cache: map[[32]byte]cached{}}
+}
+
+// SetClock replaces the clock (tests; the default is time.Now).
+func (a *Authenticator) SetClock(now func() time.Time) { a.now = now }
+
+// Authenticate returns the permission of the key in an Authorization
+// header value. CodeUnauthorized for a missing, malformed, unknown or
+// revoked key.
+func (a *Authenticator) Authenticate(ctx context.Context, header string) (helpdesk.Permission, error) {
+	scheme, key, ok := strings.Cut(strings.TrimSpace(header), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", errUnauthorized
+	}
+	hash, ok := Digest(strings.TrimSpace(key))
+	if !ok {
+		return "", errUnauthorized
+	}
+	now := a.now()
+	a.mu.Lock()
+	c, hit := a.cache[hash]
+	a.mu.Unlock()
+	if !hit || now.After(c.expires) {
+		k, err := a.keys.APIKeyByHash(ctx, hash)
+		switch {
+		case helpdesk.ErrorCode(err) == helpdesk.CodeNotFound:
+			c = cached{}
+		case err != nil:
+			return "", err
+		case subtle.ConstantTimeCompare(k.Hash[:], hash[:]) != 1 || k.Revoked() || !k.Permission.Valid():
+			c = cached{}
+		default:
+			c = cached{perm: k.Permission}
+		}
+		c.expires = now.Add(CacheTTL)
+		a.mu.Lock()
+		if len(a.cache) >= maxCached {
+			clear(a.cache)
+		}
+		a.cache[hash] = c
+		a.mu.Unlock()
+	}
+	if c.perm == "" {
+		return "", errUnauthorized
+	}
+	return c.perm, nil
+}

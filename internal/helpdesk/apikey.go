@@ -1,0 +1,63 @@
+package helpdesk
+
+import (
+	"context"
+	"time"
+)
+
+// Permission is what an API key may do. Each permission implies the ones
+// below it: admin > write > read.
+type Permission string
+
+// The permissions.
+const (
+	PermRead  Permission = "read"
+	PermWrite Permission = "write"
+	PermAdmin Permission = "admin"
+)
+
+// Permissions lists every permission, weakest first.
+var Permissions = []Permission{PermRead, PermWrite, PermAdmin}
+
+func (p Permission) rank() int {
+	for i, q := range Permissions {
+		if p == q {
+			return i + 1
+		}
+	}
+	return 0
+}
+
+// Valid reports whether p is one of Permissions.
+func (p Permission) Valid() bool { return p.rank() > 0 }
+
+// Allows reports whether a key with permission p may do what needs.
+func (p Permission) Allows(needs Permission) bool { return p.Valid() && p.rank() >= needs.rank() }
+
+// APIKey is a stored API key. The key itself is never stored, only its
+// SHA-256 digest.
+type APIKey struct {
+	ID         string
+	Name       string
+	Permission Permission
+	Hash       [32]byte
+	CreatedAt  time.Time
+	RevokedAt  time.Time // zero while the key is valid
+}
+
+// Revoked reports whether the key has been revoked.
+func (k *APIKey) Revoked() bool { return !k.RevokedAt.IsZero() }
+
+// APIKeyStore keeps API keys.
+type APIKeyStore interface {
+	// APIKeyByHash returns the key whose digest is hash. CodeNotFound if
+	// none.
+	APIKeyByHash(ctx context.Context, hash [32]byte) (*APIKey, error)
+	// CreateAPIKey stores a new key. CodeConflict if its digest is taken.
+	CreateAPIKey(ctx context.Context, k *APIKey) error
+	// ListAPIKeys returns every key, oldest first.
+	ListAPIKeys(ctx context.Context) ([]*APIKey, error)
+	// RevokeAPIKey marks the key with the given id revoked at the given
+	// time. CodeNotFound if none.
+	RevokeAPIKey(ctx context.Context, id string, at time.Time) error
+}

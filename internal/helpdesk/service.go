@@ -1,0 +1,195 @@
+package helpdesk
+
+import (
+	"context"
+	"fmt"
+	"crypto/rand"
+	"slices"
+	"encoding/base32"
+	"strings"
+	"time"
+)
+
+// Service carries out the API's operations on tickets and custom field
+// definitions, validating requests against the stores' state.
+type Service struct {
+	Tickets TicketStore
+	Fields  CustomFieldStore
+	// Now returns the current time; taken once per operation.
+	Now func() time.Time
+	// NewID returns a fresh id with the given prefix (e.g. "tkt_").
+	NewID func(prefix string) string
+}
+
+// NewService returns a Service on the given stores with the real clock and
+// random ids.
+func NewService(tickets TicketStore, fields CustomFieldStore) *Service {
+	return &Service{Tickets: tickets, Fields: fields, Now: time.Now, NewID: NewID}
+}
+
+var idEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
+
+// NewID returns prefix followed by 24 random lowercase base32 characters
+// (120 bits).
+func NewID(prefix string) string {
+	b := make([]byte, 15)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails
+	return prefix + strings.ToLower(idEncoding.EncodeToString(b))
+}
+
+// now returns the current time as the API shows it: UTC, milliseconds.
+func (s *Service) now() time.Time { return s.Now().UTC().Truncate(time.Millisecond) }
+
+// definitions loads the definitions p refers to; none when p has no custom
+// fields, so a plain write costs no extra read.
+func (s *Service) definitions(ctx context.Context, p *TicketPatch) (map[string]*CustomField, error) {
+	if len(p.CustomFields) == 0 {
+		return nil, nil
+	}
+	var ids []string
+	for _, id := range p.CustomFieldIDs() {
+		if ValidCustomFieldID(id) {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	return s.Fields.CustomFieldsByID(ctx, ids)
+}
+
+// CreateTicket validates p, applies it to a new ticket with defaults and
+// stores it. problems holds what the caller already found wrong with the
+// request (e.g. while decoding it); nothing is stored unless there are no
+// problems at all, and CodeValidation names every bad field.
+func (s *Service) CreateTicket(ctx context.Context, p *TicketPatch, problems Problems) (*Ticket, error) {
+	if p.Subject == nil && !problems.Has("ticket.subject") {
+		problems.Add("ticket.subject", "is required")
+	}
+	for i, c := range p.CustomFields {
+		if c.Remove {
+			problems.Add(fmt.Sprintf("ticket.customFields[%d].value", i), "is required")
+		}
+	}
+	defs, err := s.definitions(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	p.Validate("ticket.", defs, &problems)
+	if err := problems.Err(); err != nil {
+		return nil, err
+	}
+	t := NewTicket(s.NewID("tkt_"), s.now())
+	p.Apply(t)
+	if err := s.Tickets.CreateTicket(ctx, t); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// UpdateTicket validates p and applies it to the stored ticket. A patch
+// that changes nothing writes nothing and leaves UpdatedAt alone. problems
+// is as for CreateTicket.
+func (s *Service) UpdateTicket(ctx context.Context, id string, p *TicketPatch, problems Problems) (*Ticket, error) {
+	if !ValidTicketID(id) {
+		return nil, Errorf(CodeNotFound, "Ticket not found.")
+	}
+	defs, err := s.definitions(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	p.Validate("ticket.", defs, &problems)
+	if err := problems.Err(); err != nil {
+		return nil, err
+	}
+	now := s.now()
+	return s.Tickets.UpdateTicket(ctx, id, func(t *Ticket) (bool, error) {
+		if !p.Apply(t) {
+			return false, nil
+		}
+		t.UpdatedAt = now
+		return true, nil
+	})
+}
+
+// Ticket returns one ticket. CodeNotFound if none.
+func (s *Service) Ticket(ctx context.Context, id string) (*Ticket, error) {
+	if !ValidTicketID(id) {
+		return nil, Errorf(CodeNotFound, "Ticket not found.")
+	}
+	return s.Tickets.Ticket(ctx, id)
+}
+
+// DeleteTicket removes one ticket. CodeNotFound if none.
+func (s *Service) DeleteTicket(ctx context.Context, id string) error {
+	if !ValidTicketID(id) {
+		return Errorf(CodeNotFound, "Ticket not found.")
+	}
+	return s.Tickets.DeleteTicket(ctx, id)
+}
+
+// ListTickets returns one page of tickets; q must have been validated by
+// the caller's parser (see ListQuery).
+func (s *Service) ListTickets(ctx context.Context, q ListQuery) (*TicketPage, error) {
+	return s.Tickets.ListTickets(ctx, q)
+}
+
+// CreateCustomField validates p and stores a new definition. problems is
+// as for CreateTicket.
+func (s *Service) CreateCustomField(ctx context.Context, p *CustomFieldPatch, problems Problems) (*CustomField, error) {
+	p.Validate("customField.", nil, &problems)
+	if err := problems.Err(); err != nil {
+		return nil, err
+	}
+	now := s.now()
+	f := &CustomField{ID: s.NewID("cf_"), CreatedAt: now, UpdatedAt: now}
+	p.Apply(f)
+	if err := s.Fields.CreateCustomField(ctx, f); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// CustomField returns one definition. CodeNotFound if none.
+func (s *Service) CustomField(ctx context.Context, id string) (*CustomField, error) {
+	if !ValidCustomFieldID(id) {
+		return nil, Errorf(CodeNotFound, "Custom field not found.")
+	}
+	return s.Fields.CustomField(ctx, id)
+}
+
+// ListCustomFields returns every definition, oldest first.
+func (s *Service) ListCustomFields(ctx context.Context) ([]*CustomField, error) {
+	return s.Fields.ListCustomFields(ctx)
+}
+
+// UpdateCustomField validates p against the stored definition and applies
+// it. Renaming to a taken name is CodeConflict; changing the type is
+// CodeValidation. problems is as for CreateTicket.
+func (s *Service) UpdateCustomField(ctx context.Context, id string, p *CustomFieldPatch, problems Problems) (*CustomField, error) {
+	if !ValidCustomFieldID(id) {
+		return nil, Errorf(CodeNotFound, "Custom field not found.")
+	}
+	now := s.now()
+	return s.Fields.UpdateCustomField(ctx, id, func(f *CustomField) (bool, error) {
+		found := slices.Clone(problems)
+		p.Validate("customField.", f, &found)
+		if err := found.Err(); err != nil {
+			return false, err
+		}
+		if !p.Apply(f) {
+			return false, nil
+		}
+		f.UpdatedAt = now
+		return true, nil
+	})
+}
+
+// DeleteCustomField removes a definition. Tickets keep the values they
+// hold for it until a client removes them with a null value.
+func (s *Service) DeleteCustomField(ctx context.Context, id string) error {
+	if !ValidCustomFieldID(id) {
+		return Errorf(CodeNotFound, "Custom field not found.")
+	}
+	return s.Fields.DeleteCustomField(ctx, id)
+}

@@ -1,0 +1,68 @@
+package httpapi
+
+import (
+	"net/http"
+
+	"github.com/acme/helpdesk/internal/helpdesk"
+)
+
+func (a *api) listCustomFields(w http.ResponseWriter, r *http.Request) error {
+	fields, err := a.svc.ListCustomFields(r.Context())
+	if err != nil {
+		return err
+	}
+	body := fieldsBody{CustomFields: make([]fieldJSON, len(fields))}
+	for i, f := range fields {
+		body.CustomFields[i] = toFieldJSON(f)
+	}
+	writeJSON(w, http.StatusOK, body)
+	return nil
+}
+
+func (a *api) getCustomField(w http.ResponseWriter, r *http.Request) error {
+	f, err := a.svc.CustomField(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, fieldBody{toFieldJSON(f)})
+	return nil
+}
+
+func (a *api) createCustomField(w http.ResponseWriter, r *http.Request) error {
+	var problems helpdesk.Problems
+	members, err := readObject(w, r, "customField", &problems)
+	if err != nil {
+		return err
+	}
+	p := decodeFieldPatch(members, &problems)
+	f, err := a.svc.CreateCustomField(r.Context(), p, problems)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Location", info(r).outPath+BasePath+"/custom_fields/"+f.ID)
+	writeJSON(w, http.StatusCreated, fieldBody{toFieldJSON(f)})
+	return nil
+}
+
+func (a *api) updateCustomField(w http.ResponseWriter, r *http.Request) error {
+	var problems helpdesk.Problems
+	members, err := readObject(w, r, "customField", &problems)
+	if err != nil {
+		return err
+	}
+	p := decodeFieldPatch(members, &problems)
+	f, err := a.svc.UpdateCustomField(r.Context(), r.PathValue("id"), p, problems)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, fieldBody{toFieldJSON(f)})
+	return nil
+}
+
+func (a *api) deleteCustomField(w http.ResponseWriter, r *http.Request) error {
+	if err := a.svc.DeleteCustomField(r.Context(), r.PathValue("id")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

@@ -1,0 +1,284 @@
+package httpapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"slices"
+
+	"github.com/acme/helpdesk/internal/helpdesk"
+)
+
+// MaxDepth bounds the nesting of JSON bodies.
+const MaxDepth = 32
+
+// readObject reads a request body that must be a JSON object holding one
+// object under wrapper (e.g. "ticket"), and returns that object's members.
+// Other top-level members are recorded as problems.
+func readObject(w http.ResponseWriter, r *http.Request, wrapper string, problems *helpdesk.Problems) (map[string]json.RawMessage, error) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return nil, helpdesk.Errorf(helpdesk.CodePayloadTooLarge, "The request body exceeds %d bytes.", MaxBodyBytes)
+	}
+	if err != nil {
+		return nil, helpdesk.Errorf(helpdesk.CodeBadRequest, "The request body could not be read.")
+	}
+	return parseObject(body, wrapper, problems)
+}
+
+// parseObject is readObject after the body has been read.
+func parseObject(body []byte, wrapper string, problems *helpdesk.Problems) (map[string]json.RawMessage, error) {
+	body = bytes.TrimSpace(body)
+	if len(body) == 0 {
+		return nil, helpdesk.Errorf(helpdesk.CodeBadRequest, "The request body is empty; send {\"%s\": {...}}.", wrapper)
+	}
+	if !json.Valid(body) {
+		return nil, helpdesk.Errorf(helpdesk.CodeBadRequest, "The request body is not valid JSON.")
+	}
+	if depth(body) > MaxDepth {
+		return nil, &helpdesk.Error{Code: helpdesk.CodeValidation, Message: "The request has invalid fields.",
+			Details: []helpdesk.FieldError{{Field: wrapper, Message: fmt.Sprintf("nests deeper than %d levels", MaxDepth)}}}
+	}
+	var top map[string]json.RawMessage
+	if body[0] != '{' || json.Unmarshal(body, &top) != nil {
+		return nil, helpdesk.Errorf(helpdesk.CodeBadRequest, "The request body must be a JSON object such as {\"%s\": {...}}.", wrapper)
+	}
+	inner, ok := top[wrapper]
+	if !ok || len(inner) == 0 || inner[0] != '{' {
+		return nil, helpdesk.Errorf(helpdesk.CodeBadRequest, "The request body must contain a %q object.", wrapper)
+	}
+	for _, k := range sortedKeys(top) {
+		if k != wrapper {
+			problems.Add(k, "is not a known field")
+		}
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(inner, &fields); err != nil {
+		return nil, helpdesk.Errorf(helpdesk.CodeBadRequest, "The %q member must be a JSON object.", wrapper)
+	}
+	return fields, nil
+}
+
+// depth returns the deepest nesting of objects and arrays in valid JSON.
+func depth(b []byte) int {
+	d, deepest, inString, escaped := 0, 0, false, false
+	for _, c := range b {
+		switch {
+		case escaped:
+			escaped = false
+		case inString && c == '\\':
+			escaped = true
+		case c == '"':
+			inString = !inString
+		case inString:
+		case c == '{' || c == '[':
+			d++
+			deepest = max(deepest, d)
+		case c == '}' || c == ']':
+			d--
+		}
+	}
+	return deepest
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+func isNull(raw json.RawMessage) bool { return string(raw) == "null" }
+
+// decodeString decodes a JSON string; null and other types are problems.
+func decodeString(raw json.RawMessage, field string, problems *helpdesk.Problems) (string, bool) {
+	var s string
+	if isNull(raw) || json.Unmarshal(raw, &s) != nil {
+		problems.Add(field, "must be a string")
+		return "", false
+	}
+	return s, true
+}
+
+// decodeNullable decodes a JSON string or null.
+func decodeNullable(raw json.RawMessage, field string, problems *helpdesk.Problems) helpdesk.Nullable[string] {
+	if isNull(raw) {
+		return helpdesk.Nullable[string]{Set: true, Null: true}
+	}
+	var s string
+	if json.Unmarshal(raw, &s) != nil {
+		problems.Add(field, "must be a string or null")
+		return helpdesk.Nullable[string]{}
+	}
+	return helpdesk.Nullable[string]{Set: true, Value: s}
+}
+
+// decodeStrings decodes a JSON array of strings.
+func decodeStrings(raw json.RawMessage, field string, problems *helpdesk.Problems) (*[]string, bool) {
+	var items []json.RawMessage
+	if isNull(raw) || json.Unmarshal(raw, &items) != nil {
+		problems.Add(field, "must be an array of strings")
+		return nil, false
+	}
+	out := make([]string, 0, len(items))
+	ok := true
+	for i, item := range items {
+		s, good := decodeString(item, fmt.Sprintf("%s[%d]", field, i), problems)
+		out = append(out, s)
+		ok = ok && good
+	}
+	return &out, ok
+}
+
+// decodeScalar decodes a custom field value: a string, a finite number or
+// a boolean.
+func decodeScalar(raw json.RawMessage, field string, problems *helpdesk.Problems) (any, bool) {
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		problems.Add(field, "must be a string, a finite number or a boolean")
+		return nil, false
+	}
+	switch x := v.(type) {
+	case string, bool:
+		return x, true
+	case float64:
+		if !math.IsInf(x, 0) && !math.IsNaN(x) {
+			return x, true
+		}
+	}
+	problems.Add(field, "must be a string, a finite number or a boolean")
+	return nil, false
+}
+
+// decodeTicketPatch decodes the members of a "ticket" object.
+func decodeTicketPatch(fields map[string]json.RawMessage, problems *helpdesk.Problems) *helpdesk.TicketPatch {
+	const prefix = "ticket."
+	p := &helpdesk.TicketPatch{}
+	for _, k := range sortedKeys(fields) {
+		raw, field := fields[k], prefix+k
+		switch k {
+		case "subject":
+			if s, ok := decodeString(raw, field, problems); ok {
+				p.Subject = &s
+			}
+		case "status":
+			if s, ok := decodeString(raw, field, problems); ok {
+				v := helpdesk.Status(s)
+				p.Status = &v
+			}
+		case "priority":
+			if s, ok := decodeString(raw, field, problems); ok {
+				v := helpdesk.Priority(s)
+				p.Priority = &v
+			}
+		case "type":
+			if s, ok := decodeString(raw, field, problems); ok {
+				v := helpdesk.Type(s)
+				p.Type = &v
+			}
+		case "assigneeId":
+			p.AssigneeID = decodeNullable(raw, field, problems)
+		case "requesterEmail":
+			p.RequesterEmail = decodeNullable(raw, field, problems)
+		case "requesterName":
+			p.RequesterName = decodeNullable(raw, field, problems)
+		case "tags":
+			if tags, ok := decodeStrings(raw, field, problems); ok {
+				p.Tags = tags
+			}
+		case "customFields":
+			p.CustomFields = decodeCustomValues(raw, field, problems)
+		case "id", "createdAt", "updatedAt":
+			problems.Add(field, "is read-only")
+		default:
+			problems.Add(field, "is not a known field")
+		}
+	}
+	return p
+}
+
+// decodeCustomValues decodes a customFields array. A null value means
+// "remove this field".
+func decodeCustomValues(raw json.RawMessage, field string, problems *helpdesk.Problems) []helpdesk.CustomFieldChange {
+	var items []json.RawMessage
+	if isNull(raw) || json.Unmarshal(raw, &items) != nil {
+		problems.Add(field, `must be an array of {"id": ..., "value": ...} objects`)
+		return nil
+	}
+	changes := make([]helpdesk.CustomFieldChange, 0, len(items))
+	for i, item := range items {
+		at := fmt.Sprintf("%s[%d]", field, i)
+		var members map[string]json.RawMessage
+		if isNull(item) || json.Unmarshal(item, &members) != nil {
+			problems.Add(at, `must be an {"id": ..., "value": ...} object`)
+			continue
+		}
+		var c helpdesk.CustomFieldChange
+		ok := true
+		for _, k := range sortedKeys(members) {
+			switch k {
+			case "id", "value":
+			default:
+				problems.Add(at+"."+k, "is not a known field")
+				ok = false
+			}
+		}
+		if rawID, has := members["id"]; !has {
+			problems.Add(at+".id", "is required")
+			ok = false
+		} else if c.ID, has = decodeString(rawID, at+".id", problems); !has {
+			ok = false
+		}
+		switch rawValue, has := members["value"]; {
+		case !has:
+			problems.Add(at+".value", "is required (null removes the value)")
+			ok = false
+		case isNull(rawValue):
+			c.Remove = true
+		default:
+			var good bool
+			c.Value, good = decodeScalar(rawValue, at+".value", problems)
+			ok = ok && good
+		}
+		if ok {
+			changes = append(changes, c)
+		}
+	}
+	return changes
+}
+
+// decodeFieldPatch decodes the members of a "customField" object.
+func decodeFieldPatch(fields map[string]json.RawMessage, problems *helpdesk.Problems) *helpdesk.CustomFieldPatch {
+	const prefix = "customField."
+	p := &helpdesk.CustomFieldPatch{}
+	for _, k := range sortedKeys(fields) {
+		raw, field := fields[k], prefix+k
+		switch k {
+		case "name":
+			if s, ok := decodeString(raw, field, problems); ok {
+				p.Name = &s
+			}
+		case "type":
+			if s, ok := decodeString(raw, field, problems); ok {
+				v := helpdesk.FieldType(s)
+				p.Type = &v
+			}
+		case "options":
+			if opts, ok := decodeStrings(raw, field, problems); ok {
+				p.Options = opts
+			}
+		case "id", "createdAt", "updatedAt":
+			problems.Add(field, "is read-only")
+		default:
+			problems.Add(field, "is not a known field")
+		}
+	}
+	return p
+}

@@ -1,0 +1,67 @@
+package httpapi
+
+import (
+	"log/slog"
+	"net/http"
+
+	"github.com/acme/helpdesk/internal/helpdesk"
+)
+
+// statuses is the one mapping from error codes to HTTP statuses.
+var statuses = map[helpdesk.Code]int{
+	helpdesk.CodeBadRequest:         http.StatusBadRequest,
+	helpdesk.CodeUnauthorized:       http.StatusUnauthorized,
+	helpdesk.CodeForbidden:          http.StatusForbidden,
+	helpdesk.CodeNotFound:           http.StatusNotFound,
+	helpdesk.CodeMethodNotAllowed:   http.StatusMethodNotAllowed,
+	helpdesk.CodeConflict:           http.StatusConflict,
+	helpdesk.CodePreconditionFailed: http.StatusPreconditionFailed,
+	helpdesk.CodePayloadTooLarge:    http.StatusRequestEntityTooLarge,
+	helpdesk.CodeValidation:         http.StatusUnprocessableEntity,
+	helpdesk.CodeRateLimited:        http.StatusTooManyRequests,
+	helpdesk.CodeInternal:           http.StatusInternalServerError,
+}
+
+// StatusOf returns the HTTP status for an error.
+func StatusOf(err error) int {
+	if s, ok := statuses[helpdesk.ErrorCode(err)]; ok {
+		return s
+	}
+	return http.StatusInternalServerError
+}
+
+type errorBody struct {
+	Error errorJSON `json:"error"`
+}
+
+type errorJSON struct {
+	Code    helpdesk.Code `json:"code"`
+	Message string        `json:"message"`
+	Details []detailJSON  `json:"details,omitempty"`
+}
+
+type detailJSON struct {
+	Field   string `json:"field"`
+	Message string `json:"message"`
+}
+
+// writeError answers with err's status and error body. Internal errors are
+// logged with their cause and answered with a generic message.
+func writeError(w http.ResponseWriter, r *http.Request, err error) {
+	code := helpdesk.ErrorCode(err)
+	status := StatusOf(err)
+	if code == helpdesk.CodeInternal {
+		logger(r).ErrorContext(r.Context(), "request failed", slog.String("error", err.Error()))
+	}
+	body := errorBody{Error: errorJSON{Code: code, Message: helpdesk.ErrorMessage(err)}}
+	for _, d := range helpdesk.ErrorDetails(err) {
+		body.Error.Details = append(body.Error.Details, detailJSON(d))
+	}
+	switch code {
+	case helpdesk.CodeUnauthorized:
+		w.Header().Set("WWW-Authenticate", `Bearer realm="helpdesk"`)
+	case helpdesk.CodeRateLimited:
+		w.Header().Set("Retry-After", "1")
+	}
+	writeJSON(w, status, body)
+}

@@ -1,0 +1,241 @@
+package httpapi
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/awslabs/aws-lambda-go-api-proxy/core"
+
+	"github.com/acme/helpdesk/internal/helpdesk"
+)
+
+// BasePath prefixes every route.
+const BasePath = "/helpdesk/api/v1"
+
+// Endpoint names a group of routes that one Lambda function serves.
+type Endpoint string
+
+// The endpoints, one per deployed function.
+const (
+	ListTickets  Endpoint = "list"
+	GetTicket    Endpoint = "get"
+	CreateTicket Endpoint = "create"
+	UpdateTicket Endpoint = "update"
+	DeleteTicket Endpoint = "delete"
+	CustomFields Endpoint = "customfields"
+)
+
+// Endpoints lists every endpoint.
+var Endpoints = []Endpoint{ListTickets, GetTicket, CreateTicket, UpdateTicket, DeleteTicket, CustomFields}
+
+// Route is one method and path the API serves, the endpoint that serves
+// it, and the permission it needs.
+type Route struct {
+	Endpoint Endpoint
+	Method   string
+	Path     string // under BasePath, with {id} for the path parameter
+	Needs    helpdesk.Permission
+	handle   func(*api, http.ResponseWriter, *http.Request) error
+}
+
+// Routes lists every route of the API, as the CDK stack maps them to
+// functions.
+var Routes = []Route{
+	{ListTickets, http.MethodGet, "/tickets", helpdesk.PermRead, (*api).listTickets},
+	{GetTicket, http.MethodGet, "/tickets/{id}", helpdesk.PermRead, (*api).getTicket},
+	{CreateTicket, http.MethodPost, "/tickets", helpdesk.PermWrite, (*api).createTicket},
+	{UpdateTicket, http.MethodPut, "/tickets/{id}", helpdesk.PermWrite, (*api).updateTicket},
+	{DeleteTicket, http.MethodDelete, "/tickets/{id}", helpdesk.PermWrite, (*api).deleteTicket},
+	{CustomFields, http.MethodGet, "/custom_fields", helpdesk.PermRead, (*api).listCustomFields},
+	{CustomFields, http.MethodPost, "/custom_fields", helpdesk.PermAdmin, (*api).createCustomField},
+	{CustomFields, http.MethodGet, "/custom_fields/{id}", helpdesk.PermRead, (*api).getCustomField},
+	{CustomFields, http.MethodPut, "/custom_fields/{id}", helpdesk.PermAdmin, (*api).updateCustomField},
+	{CustomFields, http.MethodDelete, "/custom_fields/{id}", helpdesk.PermAdmin, (*api).deleteCustomField},
+}
+
+// MaxBodyBytes bounds request bodies; larger ones are answered 413.
+const MaxBodyBytes = 256 << 10
+
+// Authenticator returns the permission of the key in an Authorization
+// header value. auth.Authenticator implements it.
+type Authenticator interface {
+	Authenticate(ctx context.Context, header string) (helpdesk.Permission, error)
+}
+
+// Config assembles a Handler.
+type Config struct {
+	Service *helpdesk.Service
+	Auth    Authenticator
+	Logger  *slog.Logger
+	// Endpoints are the route groups to serve; all of them when empty.
+	Endpoints []Endpoint
+}
+
+type api struct {
+	svc  *helpdesk.Service
+	auth Authenticator
+}
+
+// New returns the API's handler for the configured endpoints. Paths it
+// does not serve are answered 404 and other methods on its paths 405, both
+// with a JSON error body.
+func New(cfg Config) http.Handler {
+	a := &api{svc: cfg.Service, auth: cfg.Auth}
+	mux := http.NewServeMux()
+	allowed := map[string][]string{}
+	for _, rt := range Routes {
+		if len(cfg.Endpoints) > 0 && !slices.Contains(cfg.Endpoints, rt.Endpoint) {
+			continue
+		}
+		path := BasePath + rt.Path
+		allowed[path] = append(allowed[path], rt.Method)
+		mux.Handle(rt.Method+" "+path, a.route(rt))
+	}
+	for path, methods := range allowed {
+		allow := strings.Join(methods, ", ")
+		mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Allow", allow)
+			writeError(w, r, helpdesk.Errorf(helpdesk.CodeMethodNotAllowed, "Method %s is not allowed here; use %s.", r.Method, allow))
+		})
+	}
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, r, helpdesk.Errorf(helpdesk.CodeNotFound, "No such resource."))
+	})
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	return middleware(logger, mux)
+}
+
+// route authenticates and authorizes a request, then runs the route's
+// handler and writes any error it returns.
+func (a *api) route(rt Route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		setRoute(r, rt.Method+" "+rt.Path)
+		perm, err := a.auth.Authenticate(r.Context(), r.Header.Get("Authorization"))
+		if err == nil && !perm.Allows(rt.Needs) {
+			err = helpdesk.Errorf(helpdesk.CodeForbidden, "This API key lacks the %s permission.", rt.Needs)
+		}
+		if err == nil {
+			err = rt.handle(a, w, r)
+		}
+		if err != nil {
+			writeError(w, r, err)
+		}
+	})
+}
+
+type ctxKey struct{}
+
+// reqInfo is what the middleware knows of a request, shared with the
+// handlers through the context.
+type reqInfo struct {
+	id      string
+	logger  *slog.Logger
+	route   string
+	outPath string // the path prefix clients used, for links
+}
+
+func info(r *http.Request) *reqInfo {
+	if ri, ok := r.Context().Value(ctxKey{}).(*reqInfo); ok {
+		return ri
+	}
+	return &reqInfo{logger: slog.Default()}
+}
+
+func logger(r *http.Request) *slog.Logger { return info(r).logger }
+
+func setRoute(r *http.Request, route string) { info(r).route = route }
+
+// statusWriter remembers the status a handler wrote.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(status int) {
+	if w.status == 0 {
+		w.status = status
+	}
+	w.ResponseWriter.WriteHeader(status)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// middleware gives each request an id and a logger, strips an API Gateway
+// stage prefix, recovers panics, and logs one line per request.
+func middleware(base *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		ri := &reqInfo{id: requestID(r)}
+		ri.logger = base.With(slog.String("request_id", ri.id))
+		r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, ri))
+		stripStage(r, ri)
+		sw := &statusWriter{ResponseWriter: w}
+		sw.Header().Set("X-Request-Id", ri.id)
+		sw.Header().Set("Cache-Control", "no-store")
+		sw.Header().Set("X-Content-Type-Options", "nosniff")
+		defer func() {
+			if v := recover(); v != nil {
+				ri.logger.ErrorContext(r.Context(), "panic serving request", slog.Any("panic", v), slog.String("stack", string(debug.Stack())))
+				if sw.status == 0 {
+					writeError(sw, r, fmt.Errorf("panic: %v", v))
+				}
+			}
+			ri.logger.InfoContext(r.Context(), "request",
+				slog.String("method", r.Method), slog.String("route", ri.route),
+				slog.Int("status", sw.status), slog.Int64("duration_ms", time.Since(start).Milliseconds()))
+		}()
+		next.ServeHTTP(sw, r)
+	})
+}
+
+// requestID is API Gateway's request id when the request came through it,
+// otherwise a fresh random one.
+func requestID(r *http.Request) string {
+	if gw, ok := core.GetAPIGatewayV2ContextFromContext(r.Context()); ok && gw.RequestID != "" {
+		return gw.RequestID
+	}
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// stripStage removes a named API Gateway stage from the front of the path,
+// which HTTP API events carry in rawPath, and remembers it for links.
+func stripStage(r *http.Request, ri *reqInfo) {
+	gw, ok := core.GetAPIGatewayV2ContextFromContext(r.Context())
+	if !ok || gw.Stage == "" || gw.Stage == "$default" {
+		return
+	}
+	prefix := "/" + gw.Stage
+	if rest, ok := strings.CutPrefix(r.URL.Path, prefix); ok && strings.HasPrefix(rest, "/") {
+		ri.outPath = prefix
+		r.URL.Path = rest
+		r.URL.RawPath = ""
+	}
+}
+
+// writeJSON writes v as the JSON body of a response with the given status.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v) // the client may have gone; nothing to do
+}
