@@ -2,10 +2,10 @@ package helpdesk
 
 import (
 	"context"
-	"fmt"
 	"crypto/rand"
-	"slices"
 	"encoding/base32"
+	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
