@@ -102,12 +102,14 @@ func (s *Service) UpdateTicket(ctx context.Context, id string, p *TicketPatch, p
 	if err := problems.Err(); err != nil {
 		return nil, err
 	}
-	now := s.now()
 	return s.Tickets.UpdateTicket(ctx, id, func(t *Ticket) (bool, error) {
 		if !p.Apply(t) {
 			return false, nil
 		}
-		t.UpdatedAt = now
+		// The clock is read per attempt, just before the write, so that
+		// UpdatedAt is as close as it can be to when the write lands (list
+		// walks rely on it; see dynamo.Store.ListTickets).
+		t.UpdatedAt = s.now()
 		return true, nil
 	})
 }
