@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"time"
 
@@ -32,7 +33,20 @@ var _ API = (*dynamodb.Client)(nil)
 
 // maxAttempts bounds the read-modify-write loop of an update under
 // contention before it answers CodeConflict.
-const maxAttempts = 5
+const maxAttempts = 8
+
+// pause waits a random 0 to 5·2^attempt ms before an update retries, so
+// that writers who lost a race do not collide again in lockstep.
+func pause(ctx context.Context, attempt int) error {
+	t := time.NewTimer(time.Duration(rand.Int64N(int64(5*time.Millisecond) << attempt)))
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
 
 // Store keeps tickets, custom field definitions and API keys in one table.
 // It implements helpdesk.TicketStore, helpdesk.CustomFieldStore and
@@ -129,7 +143,7 @@ func (s *Store) UpdateTicket(ctx context.Context, id string, fn func(*helpdesk.T
 	if err != nil {
 		return nil, err
 	}
-	for range maxAttempts {
+	for attempt := range maxAttempts {
 		t := current
 		changed, err := fn(t)
 		if err != nil || !changed {
@@ -155,6 +169,9 @@ func (s *Store) UpdateTicket(ctx context.Context, id string, fn func(*helpdesk.T
 			return nil, errTicketNotFound
 		case errors.As(err, &ccf):
 			if current, err = unmarshalTicket(ccf.Item); err != nil {
+				return nil, err
+			}
+			if err := pause(ctx, attempt); err != nil {
 				return nil, err
 			}
 		default:

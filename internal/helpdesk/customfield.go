@@ -91,12 +91,14 @@ func (p *CustomFieldPatch) Validate(prefix string, old *CustomField, problems *P
 			problems.Add(prefix+"options", "must have at most %d entries", MaxFieldOptions)
 		}
 		for i, o := range opts {
+			field := fmt.Sprintf("%soptions[%d]", prefix, i)
 			n := utf8.RuneCountInString(strings.TrimSpace(o))
 			switch {
+			case problems.Has(field):
 			case n == 0 || n > MaxFieldOptionLen:
-				problems.Add(fmt.Sprintf("%soptions[%d]", prefix, i), "must be 1 to %d characters, not blank", MaxFieldOptionLen)
+				problems.Add(field, "must be 1 to %d characters, not blank", MaxFieldOptionLen)
 			case slices.Contains(opts[:i], o):
-				problems.Add(fmt.Sprintf("%soptions[%d]", prefix, i), "duplicates an earlier option")
+				problems.Add(field, "duplicates an earlier option")
 			}
 		}
 	}

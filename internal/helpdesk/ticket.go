@@ -190,9 +190,9 @@ func (p *TicketPatch) Validate(prefix string, defs map[string]*CustomField, prob
 			problems.Add(prefix+"tags", "must have at most %d tags", MaxTags)
 		}
 		for i, tag := range tags {
-			n := utf8.RuneCountInString(strings.TrimSpace(tag))
-			if n == 0 || n > MaxTagLen {
-				problems.Add(fmt.Sprintf("%stags[%d]", prefix, i), "must be 1 to %d characters, not blank", MaxTagLen)
+			field := fmt.Sprintf("%stags[%d]", prefix, i)
+			if n := utf8.RuneCountInString(strings.TrimSpace(tag)); (n == 0 || n > MaxTagLen) && !problems.Has(field) {
+				problems.Add(field, "must be 1 to %d characters, not blank", MaxTagLen)
 			}
 		}
 	}

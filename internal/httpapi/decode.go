@@ -120,21 +120,20 @@ func decodeNullable(raw json.RawMessage, field string, problems *helpdesk.Proble
 	return helpdesk.Nullable[string]{Set: true, Value: s}
 }
 
-// decodeStrings decodes a JSON array of strings.
-func decodeStrings(raw json.RawMessage, field string, problems *helpdesk.Problems) (*[]string, bool) {
+// decodeStrings decodes a JSON array of strings. Entries that are not
+// strings are recorded as problems and kept as "" so that the other
+// entries keep their positions for validation.
+func decodeStrings(raw json.RawMessage, field string, problems *helpdesk.Problems) *[]string {
 	var items []json.RawMessage
 	if isNull(raw) || json.Unmarshal(raw, &items) != nil {
 		problems.Add(field, "must be an array of strings")
-		return nil, false
+		return nil
 	}
-	out := make([]string, 0, len(items))
-	ok := true
+	out := make([]string, len(items))
 	for i, item := range items {
-		s, good := decodeString(item, fmt.Sprintf("%s[%d]", field, i), problems)
-		out = append(out, s)
-		ok = ok && good
+		out[i], _ = decodeString(item, fmt.Sprintf("%s[%d]", field, i), problems)
 	}
-	return &out, ok
+	return &out
 }
 
 // decodeScalar decodes a custom field value: a string, a finite number or
@@ -190,9 +189,7 @@ func decodeTicketPatch(fields map[string]json.RawMessage, problems *helpdesk.Pro
 		case "requesterName":
 			p.RequesterName = decodeNullable(raw, field, problems)
 		case "tags":
-			if tags, ok := decodeStrings(raw, field, problems); ok {
-				p.Tags = tags
-			}
+			p.Tags = decodeStrings(raw, field, problems)
 		case "customFields":
 			p.CustomFields = decodeCustomValues(raw, field, problems)
 		case "id", "createdAt", "updatedAt":
@@ -271,9 +268,7 @@ func decodeFieldPatch(fields map[string]json.RawMessage, problems *helpdesk.Prob
 				p.Type = &v
 			}
 		case "options":
-			if opts, ok := decodeStrings(raw, field, problems); ok {
-				p.Options = opts
-			}
+			p.Options = decodeStrings(raw, field, problems)
 		case "id", "createdAt", "updatedAt":
 			problems.Add(field, "is read-only")
 		default:

@@ -1,0 +1,82 @@
+package helpdesk_test
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/acme/helpdesk/internal/helpdesk"
+)
+
+func TestPermissionAllows(t *testing.T) {
+	const (
+		R = helpdesk.PermRead
+		W = helpdesk.PermWrite
+		A = helpdesk.PermAdmin
+	)
+	// invalid holds permissions no key may have; they allow nothing.
+	invalid := []helpdesk.Permission{"", "owner", "Admin", "READ", " read"}
+	cases := []struct {
+		have, needs helpdesk.Permission
+		want        bool
+	}{
+		{R, R, true}, {R, W, false}, {R, A, false},
+		{W, R, true}, {W, W, true}, {W, A, false},
+		{A, R, true}, {A, W, true}, {A, A, true},
+	}
+	for _, p := range invalid {
+		for _, needs := range append([]helpdesk.Permission{R, W, A}, invalid...) {
+			cases = append(cases, struct {
+				have, needs helpdesk.Permission
+				want        bool
+			}{p, needs, false})
+		}
+	}
+	for _, tc := range cases {
+		t.Run(fmt.Sprintf("%q_needs_%q", tc.have, tc.needs), func(t *testing.T) {
+			if got := tc.have.Allows(tc.needs); got != tc.want {
+				t.Errorf("Permission(%q).Allows(%q) = %v, want %v", tc.have, tc.needs, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestPermissionValid(t *testing.T) {
+	if want := []helpdesk.Permission{"read", "write", "admin"}; !slices.Equal(helpdesk.Permissions, want) {
+		t.Fatalf("Permissions = %q, want %q (weakest first)", helpdesk.Permissions, want)
+	}
+	cases := []struct {
+		p    helpdesk.Permission
+		want bool
+	}{
+		{"read", true}, {"write", true}, {"admin", true},
+		{"", false}, {"owner", false}, {"Admin", false},
+	}
+	for _, tc := range cases {
+		t.Run(fmt.Sprintf("%q", tc.p), func(t *testing.T) {
+			if got := tc.p.Valid(); got != tc.want {
+				t.Errorf("Permission(%q).Valid() = %v, want %v", tc.p, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestAPIKeyRevoked(t *testing.T) {
+	cases := []struct {
+		name string
+		at   time.Time
+		want bool
+	}{
+		{"Valid", time.Time{}, false},
+		{"Revoked", time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			k := &helpdesk.APIKey{ID: "key_a", Permission: helpdesk.PermRead, RevokedAt: tc.at}
+			if got := k.Revoked(); got != tc.want {
+				t.Errorf("Revoked() = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}

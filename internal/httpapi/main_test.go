@@ -1,0 +1,162 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/acme/helpdesk/internal/auth"
+	"github.com/acme/helpdesk/internal/cursor"
+	"github.com/acme/helpdesk/internal/dynamo"
+	"github.com/acme/helpdesk/internal/dynamotest"
+	"github.com/acme/helpdesk/internal/helpdesk"
+	"github.com/acme/helpdesk/internal/httpapi"
+)
+
+func TestMain(m *testing.M) { dynamotest.Main(m) }
+
+// env is an API served over real HTTP on a fresh table, with one key per
+// permission.
+type env struct {
+	tb    testing.TB
+	url   string
+	store *dynamo.Store
+	keys  map[helpdesk.Permission]string
+	logs  *bytes.Buffer
+}
+
+func newAPI(tb testing.TB, endpoints ...httpapi.Endpoint) (*env, http.Handler) {
+	tb.Helper()
+	table := dynamotest.NewTable(tb, dynamo.Table.CreateTableInput)
+	codec, err := cursor.New(bytes.Repeat([]byte{7}, cursor.KeySize))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	store := dynamo.New(dynamotest.Client(tb), table, codec)
+	e := &env{tb: tb, store: store, keys: map[helpdesk.Permission]string{}, logs: &bytes.Buffer{}}
+	for _, perm := range helpdesk.Permissions {
+		key, hash, id := auth.NewKey()
+		if err := store.CreateAPIKey(context.Background(), &helpdesk.APIKey{ID: id, Name: "test", Permission: perm, Hash: hash, CreatedAt: time.Now()}); err != nil {
+			tb.Fatal(err)
+		}
+		e.keys[perm] = key
+	}
+	h := httpapi.New(httpapi.Config{
+		Service:   helpdesk.NewService(store, store),
+		Auth:      auth.NewAuthenticator(store),
+		Logger:    slog.New(slog.NewJSONHandler(e.logs, nil)),
+		Endpoints: endpoints,
+	})
+	srv := httptest.NewServer(h)
+	tb.Cleanup(srv.Close)
+	e.url = srv.URL
+	return e, h
+}
+
+// response is a decoded answer.
+type response struct {
+	status int
+	header http.Header
+	raw    []byte
+	body   map[string]any
+}
+
+// do sends a request with the key of perm ("" for none); body is sent as
+// is when it is a string, as JSON otherwise.
+func (e *env) do(method, path string, perm helpdesk.Permission, body any) response {
+	e.tb.Helper()
+	return e.doKey(method, path, e.keys[perm], body)
+}
+
+func (e *env) doKey(method, path, key string, body any) response {
+	e.tb.Helper()
+	var r io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		r = strings.NewReader(b)
+	default:
+		raw, err := json.Marshal(b)
+		if err != nil {
+			e.tb.Fatal(err)
+		}
+		r = bytes.NewReader(raw)
+	}
+	url := path
+	if strings.HasPrefix(path, "/") {
+		url = e.url + path
+	}
+	req, err := http.NewRequest(method, url, r)
+	if err != nil {
+		e.tb.Fatal(err)
+	}
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.tb.Fatal(err)
+	}
+	defer res.Body.Close()
+	out := response{status: res.StatusCode, header: res.Header}
+	if out.raw, err = io.ReadAll(res.Body); err != nil {
+		e.tb.Fatal(err)
+	}
+	if len(out.raw) > 0 {
+		if err := json.Unmarshal(out.raw, &out.body); err != nil {
+			e.tb.Fatalf("%s %s: body is not a JSON object: %q", method, path, out.raw)
+		}
+		if ct := res.Header.Get("Content-Type"); ct != "application/json" {
+			e.tb.Fatalf("%s %s: Content-Type %q", method, path, ct)
+		}
+	}
+	return out
+}
+
+// want fails unless the response has the status and, for errors, the code
+// and exactly the named detail fields.
+func (r response) want(tb testing.TB, status int, code helpdesk.Code, fields ...string) {
+	tb.Helper()
+	if r.status != status {
+		tb.Fatalf("status %d, want %d: %s", r.status, status, r.raw)
+	}
+	if code == "" {
+		return
+	}
+	e, _ := r.body["error"].(map[string]any)
+	if e == nil || e["code"] != string(code) || e["message"] == "" {
+		tb.Fatalf("error body %s, want code %s", r.raw, code)
+	}
+	var got []string
+	details, _ := e["details"].([]any)
+	for _, d := range details {
+		got = append(got, d.(map[string]any)["field"].(string))
+	}
+	if strings.Join(got, ",") != strings.Join(fields, ",") {
+		tb.Fatalf("error fields %v, want %v: %s", got, fields, r.raw)
+	}
+}
+
+// ticket returns the "ticket" object of a response.
+func (r response) ticket(tb testing.TB) map[string]any {
+	tb.Helper()
+	t, ok := r.body["ticket"].(map[string]any)
+	if !ok {
+		tb.Fatalf("no ticket in %s", r.raw)
+	}
+	return t
+}
+
+func (e *env) createTicket(fields map[string]any) map[string]any {
+	e.tb.Helper()
+	res := e.do("POST", "/helpdesk/api/v1/tickets", helpdesk.PermWrite, map[string]any{"ticket": fields})
+	res.want(e.tb, http.StatusCreated, "")
+	return res.ticket(e.tb)
+}
