@@ -1,0 +1,539 @@
+package helpdesk_test
+
+import (
+	"context"
+	"errors"
+	"maps"
+	"reflect"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/acme/helpdesk/internal/helpdesk"
+)
+
+// fakeTickets is an in-memory TicketStore that counts its calls.
+type fakeTickets struct {
+	tickets   map[string]*helpdesk.Ticket
+	createErr error // returned by CreateTicket when set
+
+	creates, updates, writes, reads int
+}
+
+func newFakeTickets(tickets ...*helpdesk.Ticket) *fakeTickets {
+	f := &fakeTickets{tickets: map[string]*helpdesk.Ticket{}}
+	for _, t := range tickets {
+		f.tickets[t.ID] = cloneTicket(t)
+	}
+	return f
+}
+
+func cloneTicket(t *helpdesk.Ticket) *helpdesk.Ticket {
+	c := *t
+	c.Tags = slices.Clone(t.Tags)
+	c.CustomFields = slices.Clone(t.CustomFields)
+	return &c
+}
+
+func (f *fakeTickets) CreateTicket(_ context.Context, t *helpdesk.Ticket) error {
+	f.creates++
+	if f.createErr != nil {
+		return f.createErr
+	}
+	if _, ok := f.tickets[t.ID]; ok {
+		return helpdesk.Errorf(helpdesk.CodeConflict, "taken")
+	}
+	f.tickets[t.ID] = cloneTicket(t)
+	return nil
+}
+
+func (f *fakeTickets) Ticket(_ context.Context, id string) (*helpdesk.Ticket, error) {
+	f.reads++
+	t, ok := f.tickets[id]
+	if !ok {
+		return nil, helpdesk.Errorf(helpdesk.CodeNotFound, "Ticket not found.")
+	}
+	return cloneTicket(t), nil
+}
+
+func (f *fakeTickets) UpdateTicket(_ context.Context, id string, fn func(t *helpdesk.Ticket) (bool, error)) (*helpdesk.Ticket, error) {
+	f.updates++
+	stored, ok := f.tickets[id]
+	if !ok {
+		return nil, helpdesk.Errorf(helpdesk.CodeNotFound, "Ticket not found.")
+	}
+	t := cloneTicket(stored)
+	changed, err := fn(t)
+	if err != nil {
+		return nil, err
+	}
+	if !changed {
+		return cloneTicket(stored), nil
+	}
+	f.writes++
+	t.Version++
+	f.tickets[id] = cloneTicket(t)
+	return t, nil
+}
+
+func (f *fakeTickets) DeleteTicket(context.Context, string) error {
+	return errors.New("fakeTickets.DeleteTicket: not used by these tests")
+}
+
+func (f *fakeTickets) ListTickets(context.Context, helpdesk.ListQuery) (*helpdesk.TicketPage, error) {
+	return nil, errors.New("fakeTickets.ListTickets: not used by these tests")
+}
+
+// fakeFields is an in-memory CustomFieldStore that records CustomFieldsByID
+// calls.
+type fakeFields struct {
+	defs    map[string]*helpdesk.CustomField
+	byIDErr error
+
+	byIDCalls [][]string
+}
+
+func (f *fakeFields) CustomFieldsByID(_ context.Context, ids []string) (map[string]*helpdesk.CustomField, error) {
+	f.byIDCalls = append(f.byIDCalls, slices.Clone(ids))
+	if f.byIDErr != nil {
+		return nil, f.byIDErr
+	}
+	found := map[string]*helpdesk.CustomField{}
+	for _, id := range ids {
+		if d, ok := f.defs[id]; ok {
+			found[id] = d
+		}
+	}
+	return found, nil
+}
+
+func (f *fakeFields) CreateCustomField(context.Context, *helpdesk.CustomField) error {
+	return errors.New("fakeFields.CreateCustomField: not used by these tests")
+}
+
+func (f *fakeFields) CustomField(context.Context, string) (*helpdesk.CustomField, error) {
+	return nil, errors.New("fakeFields.CustomField: not used by these tests")
+}
+
+func (f *fakeFields) ListCustomFields(context.Context) ([]*helpdesk.CustomField, error) {
+	return nil, errors.New("fakeFields.ListCustomFields: not used by these tests")
+}
+
+func (f *fakeFields) UpdateCustomField(context.Context, string, func(*helpdesk.CustomField) (bool, error)) (*helpdesk.CustomField, error) {
+	return nil, errors.New("fakeFields.UpdateCustomField: not used by these tests")
+}
+
+func (f *fakeFields) DeleteCustomField(context.Context, string) error {
+	return errors.New("fakeFields.DeleteCustomField: not used by these tests")
+}
+
+// The clock of the service under test: a non-UTC zone and sub-millisecond
+// digits, so that both conversions show.
+var (
+	clock     = time.Date(2026, 3, 4, 6, 7, 8, 123_456_789, time.FixedZone("CET", 3600))
+	clockWant = time.Date(2026, 3, 4, 5, 7, 8, 123_000_000, time.UTC)
+)
+
+const fakeID = "abcdefghijklmnopqrstuvwx"
+
+// serviceFixture is a Service on fakes, with a fixed clock and ids.
+type serviceFixture struct {
+	svc      *helpdesk.Service
+	tickets  *fakeTickets
+	fields   *fakeFields
+	prefixes []string // prefixes NewID was asked for
+}
+
+func newFixture(tb testing.TB, tickets ...*helpdesk.Ticket) *serviceFixture {
+	tb.Helper()
+	fx := &serviceFixture{
+		tickets: newFakeTickets(tickets...),
+		fields: &fakeFields{defs: map[string]*helpdesk.CustomField{
+			"cf_text": {ID: "cf_text", Name: "Notes", Type: helpdesk.FieldText},
+			"cf_num":  {ID: "cf_num", Name: "Seats", Type: helpdesk.FieldNumber},
+			"cf_drop": {ID: "cf_drop", Name: "Region", Type: helpdesk.FieldDropdown, Options: []string{"emea", "apac"}},
+		}},
+	}
+	fx.svc = &helpdesk.Service{
+		Tickets: fx.tickets,
+		Fields:  fx.fields,
+		Now:     func() time.Time { return clock },
+		NewID: func(prefix string) string {
+			fx.prefixes = append(fx.prefixes, prefix)
+			return prefix + fakeID
+		},
+	}
+	return fx
+}
+
+// stored returns the stored ticket with the given id, failing if none.
+func (fx *serviceFixture) stored(tb testing.TB, id string) *helpdesk.Ticket {
+	tb.Helper()
+	t, ok := fx.tickets.tickets[id]
+	if !ok {
+		tb.Fatalf("no ticket %q stored; have %v", id, slices.Collect(maps.Keys(fx.tickets.tickets)))
+	}
+	return t
+}
+
+func TestServiceCreateTicketDefaults(t *testing.T) {
+	fx := newFixture(t)
+	got, err := fx.svc.CreateTicket(context.Background(), &helpdesk.TicketPatch{Subject: ptr("  Printer on fire ")}, nil)
+	if err != nil {
+		t.Fatalf("CreateTicket: %v", err)
+	}
+	want := &helpdesk.Ticket{
+		ID:           "tkt_" + fakeID,
+		Subject:      "Printer on fire",
+		Status:       helpdesk.StatusNew,
+		Priority:     helpdesk.PriorityNormal,
+		Type:         helpdesk.TypeQuestion,
+		Tags:         []string{},
+		CustomFields: []helpdesk.CustomFieldValue{},
+		CreatedAt:    clockWant,
+		UpdatedAt:    clockWant,
+	}
+	assertTicket(t, got, want)
+	if got.CreatedAt.Location() != time.UTC {
+		t.Errorf("CreatedAt is in %v, want UTC", got.CreatedAt.Location())
+	}
+	if !slices.Equal(fx.prefixes, []string{"tkt_"}) {
+		t.Errorf("NewID prefixes = %q, want [tkt_]", fx.prefixes)
+	}
+	if fx.tickets.creates != 1 {
+		t.Errorf("store CreateTicket called %d times, want 1", fx.tickets.creates)
+	}
+	assertTicket(t, fx.stored(t, want.ID), want)
+	if n := len(fx.fields.byIDCalls); n != 0 {
+		t.Errorf("CustomFieldsByID called %d times for a create without custom fields, want 0", n)
+	}
+}
+
+func TestServiceCreateTicketWithEverything(t *testing.T) {
+	fx := newFixture(t)
+	p := &helpdesk.TicketPatch{
+		Subject:        ptr("Printer on fire"),
+		Status:         ptr(helpdesk.StatusOpen),
+		Priority:       ptr(helpdesk.PriorityUrgent),
+		Type:           ptr(helpdesk.TypeIncident),
+		AssigneeID:     set("usr_1"),
+		RequesterEmail: set("jane@example.com"),
+		RequesterName:  set("Jane"),
+		Tags:           ptr([]string{" fire", "fire", "printer"}),
+		CustomFields: []helpdesk.CustomFieldChange{
+			{ID: "cf_num", Value: 3.0},
+			{ID: "cf_drop", Value: "apac"},
+		},
+	}
+	got, err := fx.svc.CreateTicket(context.Background(), p, nil)
+	if err != nil {
+		t.Fatalf("CreateTicket: %v", err)
+	}
+	want := &helpdesk.Ticket{
+		ID:             "tkt_" + fakeID,
+		Subject:        "Printer on fire",
+		Status:         helpdesk.StatusOpen,
+		Priority:       helpdesk.PriorityUrgent,
+		Type:           helpdesk.TypeIncident,
+		AssigneeID:     "usr_1",
+		RequesterEmail: "jane@example.com",
+		RequesterName:  "Jane",
+		Tags:           []string{"fire", "printer"},
+		CustomFields: []helpdesk.CustomFieldValue{
+			{ID: "cf_num", Value: 3.0},
+			{ID: "cf_drop", Value: "apac"},
+		},
+		CreatedAt: clockWant,
+		UpdatedAt: clockWant,
+	}
+	assertTicket(t, got, want)
+	assertTicket(t, fx.stored(t, want.ID), want)
+	if want := [][]string{{"cf_num", "cf_drop"}}; !reflect.DeepEqual(fx.fields.byIDCalls, want) {
+		t.Errorf("CustomFieldsByID calls = %q, want one call %q", fx.fields.byIDCalls, want)
+	}
+}
+
+func TestServiceCreateTicketRealClockAndIDs(t *testing.T) {
+	tickets := newFakeTickets()
+	svc := helpdesk.NewService(tickets, &fakeFields{})
+	before := time.Now().Add(-time.Millisecond)
+	got, err := svc.CreateTicket(context.Background(), &helpdesk.TicketPatch{Subject: ptr("Hi")}, nil)
+	if err != nil {
+		t.Fatalf("CreateTicket: %v", err)
+	}
+	if !helpdesk.ValidTicketID(got.ID) || len(got.ID) != len("tkt_")+24 {
+		t.Errorf("ID = %q, want tkt_ and 24 base32 characters", got.ID)
+	}
+	if got.CreatedAt.Location() != time.UTC || got.CreatedAt.Nanosecond()%int(time.Millisecond) != 0 {
+		t.Errorf("CreatedAt = %v, want UTC whole milliseconds", got.CreatedAt)
+	}
+	if got.CreatedAt.Before(before) || got.CreatedAt.After(time.Now()) {
+		t.Errorf("CreatedAt = %v, want about now", got.CreatedAt)
+	}
+}
+
+func TestServiceCreateTicketInvalid(t *testing.T) {
+	cases := []struct {
+		name     string
+		patch    *helpdesk.TicketPatch
+		problems helpdesk.Problems // from the caller
+		want     []string
+	}{
+		{"NoSubject", &helpdesk.TicketPatch{}, nil, []string{"ticket.subject"}},
+		{"NoSubjectOtherwiseValid", &helpdesk.TicketPatch{Status: ptr(helpdesk.StatusOpen), Tags: ptr([]string{"a"})}, nil,
+			[]string{"ticket.subject"}},
+		{"BlankSubject", &helpdesk.TicketPatch{Subject: ptr("  ")}, nil, []string{"ticket.subject"}},
+		{"SubjectTooLong", &helpdesk.TicketPatch{Subject: ptr(repeat("é", 501))}, nil, []string{"ticket.subject"}},
+		{"BadFields", &helpdesk.TicketPatch{Subject: ptr("ok"), Status: ptr(helpdesk.Status("x")), Tags: ptr([]string{"a", ""})}, nil,
+			[]string{"ticket.status", "ticket.tags[1]"}},
+		{"UnknownCustomField", &helpdesk.TicketPatch{Subject: ptr("ok"), CustomFields: []helpdesk.CustomFieldChange{
+			{ID: "cf_text", Value: "a"}, {ID: "cf_nope", Value: "a"},
+		}}, nil, []string{"ticket.customFields[1].id"}},
+		{"MalformedCustomFieldID", &helpdesk.TicketPatch{Subject: ptr("ok"), CustomFields: []helpdesk.CustomFieldChange{
+			{ID: "Region", Value: "emea"},
+		}}, nil, []string{"ticket.customFields[0].id"}},
+		{"BadCustomFieldValue", &helpdesk.TicketPatch{Subject: ptr("ok"), CustomFields: []helpdesk.CustomFieldChange{
+			{ID: "cf_drop", Value: "amer"},
+		}}, nil, []string{"ticket.customFields[0].value"}},
+		{"RemoveOnCreate", &helpdesk.TicketPatch{Subject: ptr("ok"), CustomFields: []helpdesk.CustomFieldChange{
+			{ID: "cf_text", Value: "a"}, {ID: "cf_num", Remove: true},
+		}}, nil, []string{"ticket.customFields[1].value"}},
+		{"CallerProblems", &helpdesk.TicketPatch{Subject: ptr("ok")},
+			helpdesk.Problems{{Field: "ticket.color", Message: "is not a known field"}},
+			[]string{"ticket.color"}},
+		{"CallerProblemsMerged", &helpdesk.TicketPatch{Subject: ptr("ok"), Priority: ptr(helpdesk.Priority("x"))},
+			helpdesk.Problems{{Field: "ticket.color", Message: "is not a known field"}, {Field: "ticket.id", Message: "is read-only"}},
+			[]string{"ticket.color", "ticket.id", "ticket.priority"}},
+		{"CallerProblemForSubject", &helpdesk.TicketPatch{},
+			helpdesk.Problems{{Field: "ticket.subject", Message: "must be a string"}},
+			[]string{"ticket.subject"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			fx := newFixture(t)
+			callerProblems := slices.Clone(tc.problems)
+			got, err := fx.svc.CreateTicket(context.Background(), tc.patch, tc.problems)
+			if got != nil {
+				t.Errorf("CreateTicket returned a ticket %+v with error %v", got, err)
+			}
+			assertCode(t, err, helpdesk.CodeValidation)
+			assertFields(t, helpdesk.ErrorDetails(err), tc.want...)
+			if fx.tickets.creates != 0 || len(fx.tickets.tickets) != 0 {
+				t.Errorf("store CreateTicket called %d times (%d stored), want never", fx.tickets.creates, len(fx.tickets.tickets))
+			}
+			if !reflect.DeepEqual(tc.problems, callerProblems) {
+				t.Errorf("caller's problems changed to %+v", tc.problems)
+			}
+		})
+	}
+}
+
+func TestServiceCreateTicketStoreErrors(t *testing.T) {
+	t.Run("CustomFieldsByID", func(t *testing.T) {
+		fx := newFixture(t)
+		fx.fields.byIDErr = errors.New("definitions unavailable")
+		_, err := fx.svc.CreateTicket(context.Background(), value("cf_text", "a"), nil)
+		if !errors.Is(err, fx.fields.byIDErr) {
+			t.Fatalf("CreateTicket error = %v, want %v", err, fx.fields.byIDErr)
+		}
+		if fx.tickets.creates != 0 {
+			t.Errorf("store CreateTicket called %d times, want never", fx.tickets.creates)
+		}
+	})
+	t.Run("CreateTicket", func(t *testing.T) {
+		fx := newFixture(t)
+		fx.tickets.createErr = helpdesk.Errorf(helpdesk.CodeConflict, "taken")
+		got, err := fx.svc.CreateTicket(context.Background(), &helpdesk.TicketPatch{Subject: ptr("a")}, nil)
+		if got != nil {
+			t.Errorf("CreateTicket returned ticket %+v with an error", got)
+		}
+		assertCode(t, err, helpdesk.CodeConflict)
+	})
+}
+
+func TestServiceCreateTicketCustomFieldLookups(t *testing.T) {
+	cases := []struct {
+		name    string
+		changes []helpdesk.CustomFieldChange
+		want    [][]string // ids of each CustomFieldsByID call
+	}{
+		{"None", nil, nil},
+		{"Empty", []helpdesk.CustomFieldChange{}, nil},
+		{"One", []helpdesk.CustomFieldChange{{ID: "cf_text", Value: "a"}}, [][]string{{"cf_text"}}},
+		{"Several", []helpdesk.CustomFieldChange{
+			{ID: "cf_text", Value: "a"}, {ID: "cf_num", Value: 1.0}, {ID: "cf_drop", Value: "emea"},
+		}, [][]string{{"cf_text", "cf_num", "cf_drop"}}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			fx := newFixture(t)
+			_, err := fx.svc.CreateTicket(context.Background(), &helpdesk.TicketPatch{Subject: ptr("a"), CustomFields: tc.changes}, nil)
+			if err != nil {
+				t.Fatalf("CreateTicket: %v", err)
+			}
+			if !reflect.DeepEqual(fx.fields.byIDCalls, tc.want) {
+				t.Errorf("CustomFieldsByID calls = %q, want %q", fx.fields.byIDCalls, tc.want)
+			}
+		})
+	}
+}
+
+func TestServiceUpdateTicketBadID(t *testing.T) {
+	ids := []struct{ name, id string }{
+		{"Empty", ""},
+		{"PrefixOnly", "tkt_"},
+		{"UpperPrefix", "TKT_abc"},
+		{"UpperBody", "tkt_ABC"},
+		{"DigitOutsideBase32", "tkt_abc1"},
+		{"OtherPrefix", "cf_abc"},
+		{"NoPrefix", "abcdefghijklmnopqrstuvwx"},
+		{"TooLong", "tkt_" + repeat("a", 65)},
+		{"TrailingNewline", "tkt_abc\n"},
+		{"PathTraversal", "tkt_abc/../x"},
+	}
+	for _, tc := range ids {
+		t.Run(tc.name, func(t *testing.T) {
+			fx := newFixture(t, baseTicket())
+			// The patch is invalid too: the id is checked first.
+			p := &helpdesk.TicketPatch{Status: ptr(helpdesk.Status("x")), CustomFields: []helpdesk.CustomFieldChange{{ID: "cf_text", Value: "a"}}}
+			got, err := fx.svc.UpdateTicket(context.Background(), tc.id, p, nil)
+			if got != nil {
+				t.Errorf("UpdateTicket returned ticket %+v", got)
+			}
+			assertCode(t, err, helpdesk.CodeNotFound)
+			if fx.tickets.updates != 0 || len(fx.fields.byIDCalls) != 0 {
+				t.Errorf("stores called (UpdateTicket %d, CustomFieldsByID %d times), want never",
+					fx.tickets.updates, len(fx.fields.byIDCalls))
+			}
+		})
+	}
+}
+
+func TestServiceUpdateTicket(t *testing.T) {
+	cases := []struct {
+		name        string
+		patch       *helpdesk.TicketPatch
+		want        *helpdesk.Ticket // UpdatedAt and Version are checked apart
+		wantChanged bool
+	}{
+		{"Empty", &helpdesk.TicketPatch{}, baseTicket(), false},
+		{"SameStatus", &helpdesk.TicketPatch{Status: ptr(helpdesk.StatusOpen)}, baseTicket(), false},
+		{"SameTags", &helpdesk.TicketPatch{Tags: ptr([]string{"printer", " fire", "printer"})}, baseTicket(), false},
+		{"SameCustomFieldAndRemoveMissing", &helpdesk.TicketPatch{CustomFields: []helpdesk.CustomFieldChange{
+			{ID: "cf_num", Value: 2.0}, {ID: "cf_drop", Remove: true},
+		}}, baseTicket(), false},
+		{"Status", &helpdesk.TicketPatch{Status: ptr(helpdesk.StatusPending)},
+			edited(func(t *helpdesk.Ticket) { t.Status = helpdesk.StatusPending }), true},
+		{"Unassign", &helpdesk.TicketPatch{AssigneeID: null()},
+			edited(func(t *helpdesk.Ticket) { t.AssigneeID = "" }), true},
+		{"CustomFields", &helpdesk.TicketPatch{CustomFields: []helpdesk.CustomFieldChange{
+			{ID: "cf_text", Value: "flames"}, {ID: "cf_drop", Value: "emea"}, {ID: "cf_check", Remove: true},
+		}}, edited(func(t *helpdesk.Ticket) {
+			t.CustomFields = []helpdesk.CustomFieldValue{
+				{ID: "cf_text", Value: "flames"}, {ID: "cf_num", Value: 2.0}, {ID: "cf_drop", Value: "emea"},
+			}
+		}), true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			old := baseTicket()
+			fx := newFixture(t, old)
+			got, err := fx.svc.UpdateTicket(context.Background(), old.ID, tc.patch, nil)
+			if err != nil {
+				t.Fatalf("UpdateTicket: %v", err)
+			}
+			want := cloneTicket(tc.want)
+			if tc.wantChanged {
+				want.UpdatedAt, want.Version = clockWant, old.Version+1
+			}
+			assertTicket(t, got, want)
+			assertTicket(t, fx.stored(t, old.ID), want)
+			wantWrites := 0
+			if tc.wantChanged {
+				wantWrites = 1
+			}
+			if fx.tickets.writes != wantWrites {
+				t.Errorf("store wrote %d times, want %d", fx.tickets.writes, wantWrites)
+			}
+		})
+	}
+}
+
+func TestServiceUpdateTicketInvalid(t *testing.T) {
+	cases := []struct {
+		name     string
+		patch    *helpdesk.TicketPatch
+		problems helpdesk.Problems
+		want     []string
+	}{
+		{"BlankSubject", &helpdesk.TicketPatch{Subject: ptr(" ")}, nil, []string{"ticket.subject"}},
+		{"UnknownCustomField", value("cf_nope", "a"), nil, []string{"ticket.customFields[0].id"}},
+		{"CallerProblemsOnly", &helpdesk.TicketPatch{Status: ptr(helpdesk.StatusClosed)},
+			helpdesk.Problems{{Field: "ticket.createdAt", Message: "is read-only"}},
+			[]string{"ticket.createdAt"}},
+		{"CallerProblemsMerged", &helpdesk.TicketPatch{Status: ptr(helpdesk.Status("x")), Tags: ptr([]string{""})},
+			helpdesk.Problems{{Field: "ticket.createdAt", Message: "is read-only"}},
+			[]string{"ticket.createdAt", "ticket.status", "ticket.tags[0]"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			old := baseTicket()
+			fx := newFixture(t, old)
+			got, err := fx.svc.UpdateTicket(context.Background(), old.ID, tc.patch, tc.problems)
+			if got != nil {
+				t.Errorf("UpdateTicket returned ticket %+v with error %v", got, err)
+			}
+			assertCode(t, err, helpdesk.CodeValidation)
+			assertFields(t, helpdesk.ErrorDetails(err), tc.want...)
+			if fx.tickets.updates != 0 {
+				t.Errorf("store UpdateTicket called %d times, want never", fx.tickets.updates)
+			}
+			assertTicket(t, fx.stored(t, old.ID), old)
+		})
+	}
+}
+
+func TestServiceUpdateTicketLookups(t *testing.T) {
+	t.Run("NoCustomFields", func(t *testing.T) {
+		old := baseTicket()
+		fx := newFixture(t, old)
+		if _, err := fx.svc.UpdateTicket(context.Background(), old.ID, &helpdesk.TicketPatch{Subject: ptr("x")}, nil); err != nil {
+			t.Fatalf("UpdateTicket: %v", err)
+		}
+		if n := len(fx.fields.byIDCalls); n != 0 {
+			t.Errorf("CustomFieldsByID called %d times, want 0", n)
+		}
+	})
+	t.Run("CustomFields", func(t *testing.T) {
+		old := baseTicket()
+		fx := newFixture(t, old)
+		p := &helpdesk.TicketPatch{CustomFields: []helpdesk.CustomFieldChange{{ID: "cf_num", Value: 5.0}, {ID: "cf_text", Remove: true}}}
+		if _, err := fx.svc.UpdateTicket(context.Background(), old.ID, p, nil); err != nil {
+			t.Fatalf("UpdateTicket: %v", err)
+		}
+		if len(fx.fields.byIDCalls) != 1 || !slices.Contains(fx.fields.byIDCalls[0], "cf_num") {
+			t.Errorf("CustomFieldsByID calls = %q, want one call including cf_num", fx.fields.byIDCalls)
+		}
+	})
+	t.Run("NotFound", func(t *testing.T) {
+		fx := newFixture(t)
+		_, err := fx.svc.UpdateTicket(context.Background(), "tkt_"+fakeID, &helpdesk.TicketPatch{Subject: ptr("x")}, nil)
+		assertCode(t, err, helpdesk.CodeNotFound)
+		if fx.tickets.updates != 1 {
+			t.Errorf("store UpdateTicket called %d times, want 1", fx.tickets.updates)
+		}
+	})
+}
+
+func TestServiceTicketAndDeleteBadID(t *testing.T) {
+	fx := newFixture(t, baseTicket())
+	if _, err := fx.svc.Ticket(context.Background(), "tkt_ABC"); helpdesk.ErrorCode(err) != helpdesk.CodeNotFound {
+		t.Errorf("Ticket(bad id) error = %v, want NOT_FOUND", err)
+	}
+	if err := fx.svc.DeleteTicket(context.Background(), "nope"); helpdesk.ErrorCode(err) != helpdesk.CodeNotFound {
+		t.Errorf("DeleteTicket(bad id) error = %v, want NOT_FOUND", err)
+	}
+	if fx.tickets.reads != 0 {
+		t.Errorf("store read %d times, want never", fx.tickets.reads)
+	}
+}
