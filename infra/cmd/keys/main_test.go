@@ -1,0 +1,61 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/acme/helpdesk/internal/auth"
+	"github.com/acme/helpdesk/internal/dynamo"
+	"github.com/acme/helpdesk/internal/dynamotest"
+)
+
+func TestMain(m *testing.M) { dynamotest.Main(m) }
+
+func TestCreateListRevoke(t *testing.T) {
+	table := dynamotest.NewTable(t, dynamo.Table.CreateTableInput)
+	t.Setenv("HELPDESK_TABLE", table)
+	t.Setenv("AWS_ENDPOINT_URL", dynamotest.Endpoint(t))
+	t.Setenv("AWS_REGION", "us-east-1")
+	t.Setenv("AWS_ACCESS_KEY_ID", "local")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "local")
+	t.Setenv("AWS_CONFIG_FILE", "/dev/null")
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+	ctx := context.Background()
+	var out bytes.Buffer
+	if err := run(ctx, []string{"create", "-name", "zapier", "-permission", "write"}, &out); err != nil {
+		t.Fatal(err)
+	}
+	var id, key string
+	for _, line := range strings.Split(out.String(), "\n") {
+		if f := strings.Fields(line); len(f) == 2 && f[0] == "id:" {
+			id = f[1]
+		} else if len(f) == 2 && f[0] == "key:" {
+			key = f[1]
+		}
+	}
+	hash, ok := auth.Digest(key)
+	if id == "" || !ok {
+		t.Fatalf("create printed %q", out.String())
+	}
+	stored, err := dynamo.New(dynamotest.Client(t), table, nil).APIKeyByHash(ctx, hash)
+	if err != nil || stored.ID != id || stored.Permission != "write" {
+		t.Fatalf("stored %+v, %v", stored, err)
+	}
+	out.Reset()
+	if err := run(ctx, []string{"list"}, &out); err != nil || !strings.Contains(out.String(), id) || strings.Contains(out.String(), key) {
+		t.Fatalf("list: %v\n%s", err, out.String())
+	}
+	if err := run(ctx, []string{"revoke", id}, &out); err != nil {
+		t.Fatal(err)
+	}
+	if k, _ := dynamo.New(dynamotest.Client(t), table, nil).APIKeyByHash(ctx, hash); !k.Revoked() {
+		t.Fatal("revoke did not revoke")
+	}
+	for _, bad := range [][]string{{}, {"create", "-permission", "root", "-name", "x"}, {"revoke"}, {"rotate"}} {
+		if err := run(ctx, bad, &out); err == nil {
+			t.Errorf("%v: no error", bad)
+		}
+	}
+}

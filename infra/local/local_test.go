@@ -1,0 +1,164 @@
+package local_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/acme/helpdesk/infra/local"
+	"github.com/acme/helpdesk/internal/auth"
+	"github.com/acme/helpdesk/internal/helpdesk"
+)
+
+// syncBuffer is a buffer the stack can write while the test reads.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// start runs the stack until the test ends and returns its base URL and a
+// function that stops it and returns Run's error.
+func start(t *testing.T, dataDir string, keys map[helpdesk.Permission]string, out io.Writer) (string, func() error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- local.Run(ctx, local.Options{
+			Addr: "127.0.0.1:0", DataDir: dataDir, Keys: keys, Out: out,
+			Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)),
+			Ready:  func(base string) { ready <- base },
+		})
+	}()
+	var stopped bool
+	stop := func() error {
+		if stopped {
+			return nil
+		}
+		stopped = true
+		cancel()
+		return <-done
+	}
+	t.Cleanup(func() { _ = stop() })
+	select {
+	case base := <-ready:
+		return base, stop
+	case err := <-done:
+		t.Fatalf("the stack did not start: %v", err)
+	case <-time.After(90 * time.Second):
+		t.Fatal("the stack did not start in 90 s")
+	}
+	return "", nil
+}
+
+func call(t *testing.T, method, url, key, body string) (int, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+key)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var out map[string]any
+	_ = json.NewDecoder(res.Body).Decode(&out)
+	return res.StatusCode, out
+}
+
+// TestRunServesAndPersists starts the stack with configured keys, writes a
+// ticket and a page cursor, stops it, starts it again on the same data
+// folder and finds both still valid.
+func TestRunServesAndPersists(t *testing.T) {
+	dataDir := t.TempDir()
+	keys := map[helpdesk.Permission]string{}
+	for _, p := range helpdesk.Permissions {
+		keys[p], _, _ = auth.NewKey()
+	}
+	out := &syncBuffer{}
+	baseURL, stop := start(t, dataDir, keys, out)
+	api := baseURL + "/helpdesk/api/v1"
+	for _, subject := range []string{"first", "second"} {
+		if status, body := call(t, "POST", api+"/tickets", keys[helpdesk.PermWrite], `{"ticket":{"subject":"`+subject+`"}}`); status != http.StatusCreated {
+			t.Fatalf("create: %d %v", status, body)
+		}
+	}
+	status, page := call(t, "GET", api+"/tickets?page_size=1", keys[helpdesk.PermRead], "")
+	next, _ := page["links"].(map[string]any)["next"].(string)
+	if status != http.StatusOK || next == "" {
+		t.Fatalf("list: %d %v", status, page)
+	}
+	for _, k := range keys {
+		if strings.Contains(out.String(), k) {
+			t.Fatal("the banner printed a configured key")
+		}
+	}
+	env, err := os.ReadFile(filepath.Join(dataDir, "env"))
+	if err != nil || !strings.Contains(string(env), "AWS_ENDPOINT_URL=http://127.0.0.1:") {
+		t.Fatalf("env file: %q, %v", env, err)
+	}
+	endpoint := strings.TrimPrefix(strings.Split(string(env), "\n")[0], "AWS_ENDPOINT_URL=")
+	if err := stop(); err != nil {
+		t.Fatalf("stop: %v", err)
+	}
+	if _, err := http.Get(endpoint); err == nil {
+		t.Fatal("DynamoDB Local still answers after the stack stopped")
+	}
+
+	baseURL, _ = start(t, dataDir, keys, io.Discard)
+	status, page = call(t, "GET", baseURL+next, keys[helpdesk.PermRead], "")
+	if status != http.StatusOK || len(page["tickets"].([]any)) != 1 {
+		t.Fatalf("the cursor of the first run: %d %v", status, page)
+	}
+}
+
+// TestGeneratedKeys: without configured keys, three are generated and
+// printed once; the next run's keys replace them.
+func TestGeneratedKeys(t *testing.T) {
+	dataDir := t.TempDir()
+	out := &syncBuffer{}
+	baseURL, stop := start(t, dataDir, nil, out)
+	printed := map[string]string{}
+	for _, line := range strings.Split(out.String(), "\n") {
+		fields := strings.Fields(line)
+		if len(fields) == 3 && fields[1] == "key:" {
+			printed[fields[0]] = fields[2]
+		}
+	}
+	if len(printed) != 3 {
+		t.Fatalf("banner: %s", out.String())
+	}
+	if status, _ := call(t, "POST", baseURL+"/helpdesk/api/v1/custom_fields", printed["admin"], `{"customField":{"name":"A","type":"text"}}`); status != http.StatusCreated {
+		t.Fatalf("admin key: %d", status)
+	}
+	if status, _ := call(t, "POST", baseURL+"/helpdesk/api/v1/tickets", printed["read"], `{"ticket":{"subject":"x"}}`); status != http.StatusForbidden {
+		t.Fatalf("read key may write: %d", status)
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	baseURL, _ = start(t, dataDir, nil, io.Discard)
+	if status, _ := call(t, "GET", baseURL+"/helpdesk/api/v1/tickets", printed["read"], ""); status != http.StatusUnauthorized {
+		t.Fatalf("the previous run's generated key still works: %d", status)
+	}
+}
