@@ -26,7 +26,8 @@ $(DDB_STAMP):
 
 ## run: the whole system locally on 127.0.0.1:$${HELPDESK_PORT:-8080}
 run: $(DDB_STAMP)
-	$(GO) run ./infra/cmd/local
+	$(GO) build -o bin/helpdesk-local ./infra/cmd/local
+	exec bin/helpdesk-local
 
 ## test: formatting, vet, staticcheck, then every test (DynamoDB Local is started by the tests)
 test: lint unit
