@@ -109,8 +109,12 @@ func TestCallsPerRequest(t *testing.T) {
 		// A status or priority walk reads one partition per value: one call
 		// while the page lies within a value, one more per value it spans
 		// or finds empty (here new holds the page).
-		{"ListPageByStatus", func() { e.do("GET", base+"/tickets?page_size=2&sort_by=status&sort_order=asc", helpdesk.PermAdmin, nil) }, "[Query]"},
-		{"ListPageAcrossStatuses", func() { e.do("GET", base+"/tickets?page_size=2&sort_by=status&sort_order=desc", helpdesk.PermAdmin, nil) }, "[Query Query Query Query Query]"},
+		{"ListPageByStatus", func() {
+			e.do("GET", base+"/tickets?page_size=2&sort_by=status&sort_order=asc", helpdesk.PermAdmin, nil)
+		}, "[Query]"},
+		{"ListPageAcrossStatuses", func() {
+			e.do("GET", base+"/tickets?page_size=2&sort_by=status&sort_order=desc", helpdesk.PermAdmin, nil)
+		}, "[Query Query Query Query Query]"},
 		{"Delete", func() { e.do("DELETE", base+"/tickets/"+ticket, helpdesk.PermAdmin, nil) }, "[DeleteItem]"},
 		{"Invalid", func() { e.do("POST", base+"/tickets", helpdesk.PermAdmin, `{"ticket":{"subject":""}}`) }, "[]"},
 	}
