@@ -32,7 +32,11 @@ func (p Permission) rank() int {
 func (p Permission) Valid() bool { return p.rank() > 0 }
 
 // Allows reports whether a key with permission p may do what needs.
-func (p Permission) Allows(needs Permission) bool { return p.Valid() && p.rank() >= needs.rank() }
+// An invalid needs allows nothing, so a route with a mistyped permission
+// is closed, not open.
+func (p Permission) Allows(needs Permission) bool {
+	return p.Valid() && needs.Valid() && p.rank() >= needs.rank()
+}
 
 // APIKey is a stored API key. The key itself is never stored, only its
 // SHA-256 digest.

@@ -32,6 +32,13 @@ func TestPermissionAllows(t *testing.T) {
 				want        bool
 			}{p, needs, false})
 		}
+		// A route needing an invalid permission is closed to every key.
+		for _, have := range []helpdesk.Permission{R, W, A} {
+			cases = append(cases, struct {
+				have, needs helpdesk.Permission
+				want        bool
+			}{have, p, false})
+		}
 	}
 	for _, tc := range cases {
 		t.Run(fmt.Sprintf("%q_needs_%q", tc.have, tc.needs), func(t *testing.T) {

@@ -58,41 +58,46 @@ type CustomFieldPatch struct {
 
 // Validate checks p under prefix (e.g. "customField."). On create every
 // field but options is required; a dropdown needs options. On update (old
-// non-nil) the type cannot change.
+// non-nil) the type cannot change. Fields that already have a problem (for
+// example from decoding) are not checked again.
 func (p *CustomFieldPatch) Validate(prefix string, old *CustomField, problems *Problems) {
-	if p.Name == nil && old == nil {
-		problems.Add(prefix+"name", "is required")
-	}
-	if p.Name != nil {
-		n := utf8.RuneCountInString(strings.TrimSpace(*p.Name))
-		if n == 0 || n > MaxFieldNameLen {
-			problems.Add(prefix+"name", "must be 1 to %d characters, not blank", MaxFieldNameLen)
+	name, typField, optsField := prefix+"name", prefix+"type", prefix+"options"
+	switch {
+	case problems.Has(name):
+	case p.Name == nil && old == nil:
+		problems.Add(name, "is required")
+	case p.Name != nil:
+		if n := utf8.RuneCountInString(strings.TrimSpace(*p.Name)); n == 0 || n > MaxFieldNameLen {
+			problems.Add(name, "must be 1 to %d characters, not blank", MaxFieldNameLen)
 		}
 	}
-	typ := FieldType("")
+	typ := FieldType("") // the field's type, when known and valid
 	switch {
+	case problems.Has(typField):
 	case p.Type == nil && old == nil:
-		problems.Add(prefix+"type", "is required")
+		problems.Add(typField, "is required")
 	case p.Type != nil && !slices.Contains(FieldTypes, *p.Type):
-		problems.Add(prefix+"type", "must be one of %s", join(FieldTypes))
+		problems.Add(typField, "must be one of %s", join(FieldTypes))
 	case p.Type != nil && old != nil && *p.Type != old.Type:
-		problems.Add(prefix+"type", "cannot change once defined; create a new field instead")
+		problems.Add(typField, "cannot change once defined; create a new field instead")
 	case p.Type != nil:
 		typ = *p.Type
 	default:
 		typ = old.Type
 	}
-	if p.Options != nil {
-		opts := *p.Options
-		if typ != FieldDropdown && len(opts) > 0 {
-			problems.Add(prefix+"options", "are allowed only for dropdown fields")
-		}
-		if len(opts) > MaxFieldOptions {
-			problems.Add(prefix+"options", "must have at most %d entries", MaxFieldOptions)
-		}
+	switch {
+	case problems.Has(optsField) || typ == "":
+	case p.Options != nil && typ != FieldDropdown && len(*p.Options) > 0:
+		problems.Add(optsField, "are allowed only for dropdown fields")
+	case p.Options != nil && len(*p.Options) > MaxFieldOptions:
+		problems.Add(optsField, "must have at most %d entries", MaxFieldOptions)
+	case typ == FieldDropdown && (p.Options == nil && old == nil || p.Options != nil && len(*p.Options) == 0):
+		problems.Add(optsField, "must list at least one choice for a dropdown")
+	case p.Options != nil:
+		opts := trimAll(*p.Options)
 		for i, o := range opts {
-			field := fmt.Sprintf("%soptions[%d]", prefix, i)
-			n := utf8.RuneCountInString(strings.TrimSpace(o))
+			field := fmt.Sprintf("%s[%d]", optsField, i)
+			n := utf8.RuneCountInString(o)
 			switch {
 			case problems.Has(field):
 			case n == 0 || n > MaxFieldOptionLen:
@@ -102,13 +107,18 @@ func (p *CustomFieldPatch) Validate(prefix string, old *CustomField, problems *P
 			}
 		}
 	}
-	if typ == FieldDropdown && (p.Options == nil && old == nil || p.Options != nil && len(*p.Options) == 0) {
-		problems.Add(prefix+"options", "must list at least one choice for a dropdown")
+}
+
+func trimAll(values []string) []string {
+	out := make([]string, len(values))
+	for i, v := range values {
+		out[i] = strings.TrimSpace(v)
 	}
+	return out
 }
 
 // Apply writes p's present fields onto f and reports whether anything
-// changed. p must have been validated.
+// changed. Name and options are stored trimmed. p must have been validated.
 func (p *CustomFieldPatch) Apply(f *CustomField) bool {
 	changed := false
 	if p.Name != nil && strings.TrimSpace(*p.Name) != f.Name {
@@ -117,8 +127,8 @@ func (p *CustomFieldPatch) Apply(f *CustomField) bool {
 	if p.Type != nil && *p.Type != f.Type {
 		f.Type, changed = *p.Type, true
 	}
-	if p.Options != nil && !slices.Equal(*p.Options, f.Options) {
-		f.Options, changed = slices.Clone(*p.Options), true
+	if p.Options != nil && !slices.Equal(trimAll(*p.Options), f.Options) {
+		f.Options, changed = trimAll(*p.Options), true
 	}
 	if f.Options == nil {
 		f.Options = []string{}

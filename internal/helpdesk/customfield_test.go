@@ -88,6 +88,33 @@ func TestCustomFieldPatchValidate(t *testing.T) {
 	}
 }
 
+// TestCustomFieldPatchValidateCallerProblems checks that an option the
+// caller already found bad (e.g. not a string, decoded as "") is not reported
+// again, while other options still are.
+func TestCustomFieldPatchValidateCallerProblems(t *testing.T) {
+	cases := []struct {
+		name   string
+		caller helpdesk.Problems
+		opts   []string
+		want   []string
+	}{
+		{"OptionAlreadyBad", helpdesk.Problems{{Field: "customField.options[0]", Message: "must be a string"}},
+			[]string{"", "a"}, []string{"customField.options[0]"}},
+		{"DuplicateOfBadOptionNotReported", helpdesk.Problems{{Field: "customField.options[0]", Message: "must be a string"}, {Field: "customField.options[1]", Message: "must be a string"}},
+			[]string{"", ""}, []string{"customField.options[0]", "customField.options[1]"}},
+		{"OtherOptionsStillChecked", helpdesk.Problems{{Field: "customField.options[1]", Message: "must be a string"}},
+			[]string{"a", "", "a", " "}, []string{"customField.options[1]", "customField.options[2]", "customField.options[3]"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			problems := tc.caller
+			p := helpdesk.CustomFieldPatch{Name: ptr("R"), Type: fieldType(helpdesk.FieldDropdown), Options: &tc.opts}
+			p.Validate("customField.", nil, &problems)
+			assertFields(t, problems, tc.want...)
+		})
+	}
+}
+
 func TestCustomFieldPatchApply(t *testing.T) {
 	existing := func() *helpdesk.CustomField {
 		return &helpdesk.CustomField{ID: "cf_b", Name: "Region", Type: helpdesk.FieldDropdown, Options: []string{"emea", "apac"}, Version: 3}

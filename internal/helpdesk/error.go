@@ -3,6 +3,7 @@ package helpdesk
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Code classifies an Error. The HTTP layer maps each code to one status.
@@ -100,6 +101,17 @@ func (p *Problems) Add(field, format string, args ...any) {
 func (p Problems) Has(field string) bool {
 	for _, f := range p {
 		if f.Field == field {
+			return true
+		}
+	}
+	return false
+}
+
+// Under reports whether field or any field within it (field.x, field[i])
+// already has a problem.
+func (p Problems) Under(field string) bool {
+	for _, f := range p {
+		if f.Field == field || strings.HasPrefix(f.Field, field+".") || strings.HasPrefix(f.Field, field+"[") {
 			return true
 		}
 	}

@@ -15,7 +15,8 @@ import (
 type Service struct {
 	Tickets TicketStore
 	Fields  CustomFieldStore
-	// Now returns the current time; taken once per operation.
+	// Now returns the current time: read once per create, and once per
+	// write attempt of an update.
 	Now func() time.Time
 	// NewID returns a fresh id with the given prefix (e.g. "tkt_").
 	NewID func(prefix string) string
@@ -67,8 +68,8 @@ func (s *Service) CreateTicket(ctx context.Context, p *TicketPatch, problems Pro
 		problems.Add("ticket.subject", "is required")
 	}
 	for i, c := range p.CustomFields {
-		if c.Remove {
-			problems.Add(fmt.Sprintf("ticket.customFields[%d].value", i), "is required")
+		if field := fmt.Sprintf("ticket.customFields[%d]", i); c.Remove && !problems.Under(field) {
+			problems.Add(field+".value", "is required")
 		}
 	}
 	defs, err := s.definitions(ctx, p)

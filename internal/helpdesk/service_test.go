@@ -16,6 +16,9 @@ import (
 type fakeTickets struct {
 	tickets   map[string]*helpdesk.Ticket
 	createErr error // returned by CreateTicket when set
+	// lost is how many times UpdateTicket loses a race before its write
+	// lands: fn is called once per attempt on a fresh copy.
+	lost int
 
 	creates, updates, writes, reads int
 }
@@ -62,10 +65,14 @@ func (f *fakeTickets) UpdateTicket(_ context.Context, id string, fn func(t *help
 	if !ok {
 		return nil, helpdesk.Errorf(helpdesk.CodeNotFound, "Ticket not found.")
 	}
-	t := cloneTicket(stored)
-	changed, err := fn(t)
-	if err != nil {
-		return nil, err
+	var t *helpdesk.Ticket
+	var changed bool
+	for range f.lost + 1 {
+		t = cloneTicket(stored)
+		var err error
+		if changed, err = fn(t); err != nil {
+			return nil, err
+		}
 	}
 	if !changed {
 		return cloneTicket(stored), nil
@@ -456,6 +463,29 @@ func TestServiceUpdateTicket(t *testing.T) {
 				t.Errorf("store wrote %d times, want %d", fx.tickets.writes, wantWrites)
 			}
 		})
+	}
+}
+
+// TestServiceUpdateTicketRetry checks that each attempt of a contended
+// update reads the clock, so the write that lands carries the latest time.
+func TestServiceUpdateTicketRetry(t *testing.T) {
+	old := baseTicket()
+	fx := newFixture(t, old)
+	fx.tickets.lost = 2
+	tick := clock
+	fx.svc.Now = func() time.Time {
+		tick = tick.Add(time.Second)
+		return tick
+	}
+	got, err := fx.svc.UpdateTicket(context.Background(), old.ID, &helpdesk.TicketPatch{Status: ptr(helpdesk.StatusClosed)}, nil)
+	if err != nil {
+		t.Fatalf("UpdateTicket: %v", err)
+	}
+	if want := clockWant.Add(3 * time.Second); !got.UpdatedAt.Equal(want) {
+		t.Errorf("UpdatedAt = %v, want %v (the third attempt's time)", got.UpdatedAt, want)
+	}
+	if got.Status != helpdesk.StatusClosed || !got.CreatedAt.Equal(old.CreatedAt) {
+		t.Errorf("ticket = %+v, want status closed and CreatedAt %v", got, old.CreatedAt)
 	}
 }
 

@@ -202,6 +202,9 @@ func (p *TicketPatch) Validate(prefix string, defs map[string]*CustomField, prob
 	seen := make(map[string]bool, len(p.CustomFields))
 	for i, c := range p.CustomFields {
 		field := fmt.Sprintf("%scustomFields[%d]", prefix, i)
+		if problems.Under(field) {
+			continue // already reported while decoding
+		}
 		if seen[c.ID] {
 			problems.Add(field+".id", "duplicates an earlier entry")
 			continue

@@ -297,3 +297,30 @@ func TestTicketPatchValidateNilDefs(t *testing.T) {
 	p.Validate("ticket.", nil, &problems)
 	assertFields(t, problems, "ticket.customFields[0].id")
 }
+
+// TestTicketPatchValidateCallerProblems checks that an entry the caller
+// already found bad (e.g. a tag that was not a string, decoded as "") is not
+// reported a second time, while other entries still are.
+func TestTicketPatchValidateCallerProblems(t *testing.T) {
+	cases := []struct {
+		name   string
+		caller helpdesk.Problems
+		patch  *helpdesk.TicketPatch
+		want   []string
+	}{
+		{"TagAlreadyBad", helpdesk.Problems{{Field: "ticket.tags[1]", Message: "must be a string"}},
+			&helpdesk.TicketPatch{Tags: ptr([]string{"a", ""})}, []string{"ticket.tags[1]"}},
+		{"OtherTagStillChecked", helpdesk.Problems{{Field: "ticket.tags[1]", Message: "must be a string"}},
+			&helpdesk.TicketPatch{Tags: ptr([]string{"", "", "ok", " "})},
+			[]string{"ticket.tags[1]", "ticket.tags[0]", "ticket.tags[3]"}},
+		{"UnrelatedField", helpdesk.Problems{{Field: "ticket.color", Message: "is not a known field"}},
+			&helpdesk.TicketPatch{Tags: ptr([]string{""})}, []string{"ticket.color", "ticket.tags[0]"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			problems := tc.caller
+			tc.patch.Validate("ticket.", testDefs(), &problems)
+			assertFields(t, problems, tc.want...)
+		})
+	}
+}

@@ -22,12 +22,15 @@ func TestCustomFieldRoutes(t *testing.T) {
 			body   string
 			fields []string
 		}{
-			"Empty":                  {`{"customField":{}}`, []string{"customField.name", "customField.type"}},
-			"BadType":                {`{"customField":{"name":"A","type":"list"}}`, []string{"customField.type"}},
-			"DropdownWithoutOptions": {`{"customField":{"name":"A","type":"dropdown"}}`, []string{"customField.options"}},
-			"OptionsOnText":          {`{"customField":{"name":"A","type":"text","options":["x"]}}`, []string{"customField.options"}},
-			"DuplicateOptions":       {`{"customField":{"name":"A","type":"dropdown","options":["x","x",""]}}`, []string{"customField.options[1]", "customField.options[2]"}},
-			"ReadOnlyAndUnknown":     {`{"customField":{"id":"cf_a","name":"A","type":"text","required":true}}`, []string{"customField.id", "customField.required"}},
+			"Empty":                    {`{"customField":{}}`, []string{"customField.name", "customField.type"}},
+			"BadType":                  {`{"customField":{"name":"A","type":"list"}}`, []string{"customField.type"}},
+			"DropdownWithoutOptions":   {`{"customField":{"name":"A","type":"dropdown"}}`, []string{"customField.options"}},
+			"OptionsOnText":            {`{"customField":{"name":"A","type":"text","options":["x"]}}`, []string{"customField.options"}},
+			"DuplicateOptions":         {`{"customField":{"name":"A","type":"dropdown","options":["x","x",""]}}`, []string{"customField.options[1]", "customField.options[2]"}},
+			"WrongTypesReportedOnce":   {`{"customField":{"name":5,"type":7,"options":"a"}}`, []string{"customField.name", "customField.options", "customField.type"}},
+			"OptionsTrimmedForDupes":   {`{"customField":{"name":"A","type":"dropdown","options":["a","a "]}}`, []string{"customField.options[1]"}},
+			"UnknownTypeOnlyNamesType": {`{"customField":{"name":"A","type":"dropdwn","options":["a"]}}`, []string{"customField.type"}},
+			"ReadOnlyAndUnknown":       {`{"customField":{"id":"cf_a","name":"A","type":"text","required":true}}`, []string{"customField.id", "customField.required"}},
 		}
 		for name, tc := range cases {
 			t.Run(name, func(t *testing.T) {

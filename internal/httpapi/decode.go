@@ -202,7 +202,9 @@ func decodeTicketPatch(fields map[string]json.RawMessage, problems *helpdesk.Pro
 }
 
 // decodeCustomValues decodes a customFields array. A null value means
-// "remove this field".
+// "remove this field". An entry that does not decode is kept as a
+// placeholder, with its problems recorded, so that later entries keep their
+// positions.
 func decodeCustomValues(raw json.RawMessage, field string, problems *helpdesk.Problems) []helpdesk.CustomFieldChange {
 	var items []json.RawMessage
 	if isNull(raw) || json.Unmarshal(raw, &items) != nil {
@@ -212,41 +214,32 @@ func decodeCustomValues(raw json.RawMessage, field string, problems *helpdesk.Pr
 	changes := make([]helpdesk.CustomFieldChange, 0, len(items))
 	for i, item := range items {
 		at := fmt.Sprintf("%s[%d]", field, i)
+		var c helpdesk.CustomFieldChange
+		changes = append(changes, c)
 		var members map[string]json.RawMessage
 		if isNull(item) || json.Unmarshal(item, &members) != nil {
 			problems.Add(at, `must be an {"id": ..., "value": ...} object`)
 			continue
 		}
-		var c helpdesk.CustomFieldChange
-		ok := true
 		for _, k := range sortedKeys(members) {
-			switch k {
-			case "id", "value":
-			default:
+			if k != "id" && k != "value" {
 				problems.Add(at+"."+k, "is not a known field")
-				ok = false
 			}
 		}
-		if rawID, has := members["id"]; !has {
+		if rawID, has := members["id"]; has {
+			c.ID, _ = decodeString(rawID, at+".id", problems)
+		} else {
 			problems.Add(at+".id", "is required")
-			ok = false
-		} else if c.ID, has = decodeString(rawID, at+".id", problems); !has {
-			ok = false
 		}
 		switch rawValue, has := members["value"]; {
 		case !has:
 			problems.Add(at+".value", "is required (null removes the value)")
-			ok = false
 		case isNull(rawValue):
 			c.Remove = true
 		default:
-			var good bool
-			c.Value, good = decodeScalar(rawValue, at+".value", problems)
-			ok = ok && good
+			c.Value, _ = decodeScalar(rawValue, at+".value", problems)
 		}
-		if ok {
-			changes = append(changes, c)
-		}
+		changes[i] = c
 	}
 	return changes
 }

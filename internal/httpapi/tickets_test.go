@@ -182,6 +182,8 @@ func TestBadInput(t *testing.T) {
 			[]string{"ticket.tags[3]", "ticket.tags[1]", "ticket.tags[2]"}},
 		{"BadCustomFieldShape", "POST", "/tickets", `{"ticket": {"subject": "x", "customFields": [1, {"value": 1}, {"id": "cf_a"}, {"id": "cf_a", "value": [1]}, {"id": "cf_b", "value": 1, "x": 2}]}}`, 422, helpdesk.CodeValidation,
 			[]string{"ticket.customFields[0]", "ticket.customFields[1].id", "ticket.customFields[2].value", "ticket.customFields[3].value", "ticket.customFields[4].x"}},
+		{"CustomFieldEntriesKeepPositions", "POST", "/tickets", `{"ticket": {"subject": "x", "customFields": [{"id": "cf_aaaa", "value": [1]}, {"id": "cf_unknown", "value": "a"}, {"id": "cf_bbbb", "value": null}]}}`, 422, helpdesk.CodeValidation,
+			[]string{"ticket.customFields[0].value", "ticket.customFields[2].value", "ticket.customFields[1].id"}},
 		{"NullValueOnCreate", "POST", "/tickets", `{"ticket": {"subject": "x", "customFields": [{"id": "cf_a", "value": null}]}}`, 422, helpdesk.CodeValidation, []string{"ticket.customFields[0].value"}},
 		{"TooDeep", "POST", "/tickets", `{"ticket": {"subject": "x", "tags": ` + nested + `}}`, 422, helpdesk.CodeValidation, []string{"ticket"}},
 		{"TooLarge", "POST", "/tickets", `{"ticket": {"subject": "` + long(httpMaxBody) + `"}}`, 413, helpdesk.CodePayloadTooLarge, nil},
