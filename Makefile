@@ -41,9 +41,9 @@ lint:
 unit: $(DDB_STAMP)
 	$(GO) test -count=1 ./...
 
-## amplification: print DynamoDB read amplification and capacity for every list filter x sort x order
+## amplification: print read amplification and capacity for every list filter x sort x order, and the write cost of a ticket
 amplification: $(DDB_STAMP)
-	$(GO) test -count=1 -run 'TestReadAmplification' -v ./internal/dynamo/ | grep -v '^=== RUN'
+	$(GO) test -count=1 -run 'TestReadAmplification|TestWriteCost' -v ./internal/dynamo/ | grep -v '^=== RUN'
 
 ## build: bootstrap binaries for provided.al2023 / arm64 under bin/<function>/
 build:
