@@ -170,7 +170,7 @@ func (s *Store) UpdateCustomField(ctx context.Context, id string, fn func(*helpd
 		switch {
 		case err == nil:
 			return f, nil
-		case failed != nil && len(failed) > 1 && failed[1]:
+		case len(failed) > 1 && failed[1]:
 			return nil, errNameTaken
 		case failed != nil:
 			continue // the definition changed under us: read again
