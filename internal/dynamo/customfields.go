@@ -215,12 +215,5 @@ func backoff(ctx context.Context, attempt int) error {
 	if attempt > 7 {
 		return helpdesk.Errorf(helpdesk.CodeRateLimited, "The service is busy; retry shortly.")
 	}
-	t := time.NewTimer(time.Duration(10<<attempt) * time.Millisecond)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return sleep(ctx, time.Duration(10<<attempt)*time.Millisecond)
 }

@@ -38,7 +38,12 @@ const maxAttempts = 8
 // pause waits a random 0 to 5·2^attempt ms before an update retries, so
 // that writers who lost a race do not collide again in lockstep.
 func pause(ctx context.Context, attempt int) error {
-	t := time.NewTimer(time.Duration(rand.Int64N(int64(5*time.Millisecond) << attempt)))
+	return sleep(ctx, time.Duration(rand.Int64N(int64(5*time.Millisecond)<<attempt)))
+}
+
+// sleep waits for d or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
