@@ -27,7 +27,7 @@ $(DDB_STAMP):
 ## run: the whole system locally on 127.0.0.1:$${HELPDESK_PORT:-8080}
 run: $(DDB_STAMP)
 	$(GO) build -o bin/helpdesk-local ./infra/cmd/local
-	exec bin/helpdesk-local
+	HELPDESK_WEBHOOK_ALLOW_PRIVATE=$${HELPDESK_WEBHOOK_ALLOW_PRIVATE:-1} exec bin/helpdesk-local
 
 ## test: formatting, vet, staticcheck, then every test (DynamoDB Local is started by the tests)
 test: lint unit

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -49,6 +50,12 @@ type Options struct {
 	Logger *slog.Logger
 	// Ready, when set, is called with the API's base URL once it serves.
 	Ready func(baseURL string)
+	// WebhookAllowPrivate lets webhooks reach http and loopback or private
+	// receivers, e.g. a developer's receiver on 127.0.0.1.
+	WebhookAllowPrivate bool
+	// PollInterval is how often the stream is read and due deliveries are
+	// attempted; zero means 250 ms.
+	PollInterval time.Duration
 }
 
 // Run starts DynamoDB Local and the API and serves until ctx ends, then
@@ -86,10 +93,34 @@ func Run(ctx context.Context, opts Options) error {
 	if err := writeEnv(filepath.Join(opts.DataDir, "env"), ddb.Endpoint()); err != nil {
 		return err
 	}
-	h, err := app.NewHandler(app.Config{Table: TableName, CursorKey: key}, db, opts.Logger)
+	cfg := app.Config{Table: TableName, CursorKey: key, WebhookAllowPrivate: opts.WebhookAllowPrivate}
+	h, err := app.NewHandler(cfg, db, opts.Logger)
 	if err != nil {
 		return err
 	}
+	streams, err := ddblocal.NewStreamsClient(ctx, ddb.Endpoint())
+	if err != nil {
+		return err
+	}
+	interval := opts.PollInterval
+	if interval == 0 {
+		interval = 250 * time.Millisecond
+	}
+	dispatcher := app.NewDispatcher(cfg, db, opts.Logger)
+	poller := &Poller{DB: db, Streams: streams, Table: TableName, Handle: dispatcher.HandleStream,
+		Checkpoint: filepath.Join(opts.DataDir, "stream.checkpoint"), Interval: interval, Logger: opts.Logger}
+	background, stopBackground := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	defer func() {
+		stopBackground()
+		wg.Wait()
+	}()
+	wg.Go(func() {
+		if err := poller.Run(background); err != nil {
+			opts.Logger.Error("stream poller stopped", slog.String("error", err.Error()))
+		}
+	})
+	wg.Go(func() { retryLoop(background, dispatcher.Drain, interval, opts.Logger) })
 	ln, err := net.Listen("tcp", opts.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", opts.Addr, err)
@@ -113,6 +144,23 @@ func Run(ctx context.Context, opts Options) error {
 	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	return srv.Shutdown(shutdown)
+}
+
+// retryLoop attempts due webhook deliveries every interval until ctx ends,
+// as the scheduled retry function does in AWS.
+func retryLoop(ctx context.Context, drain func(context.Context) (int, error), interval time.Duration, logger *slog.Logger) {
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		if _, err := drain(ctx); err != nil && ctx.Err() == nil {
+			logger.Warn("attempting due webhook deliveries failed", slog.String("error", err.Error()))
+		}
+	}
 }
 
 // EnsureTable creates the table from dynamo.Table unless it exists, and

@@ -18,6 +18,8 @@ import (
 	"github.com/acme/helpdesk/internal/dynamo"
 	"github.com/acme/helpdesk/internal/helpdesk"
 	"github.com/acme/helpdesk/internal/httpapi"
+	"github.com/acme/helpdesk/internal/ssrf"
+	"github.com/acme/helpdesk/internal/webhook"
 )
 
 // Config is the API's configuration, read from the environment by Load.
@@ -30,6 +32,10 @@ type Config struct {
 	// LogLevel is the least level logged (HELPDESK_LOG_LEVEL: debug, info,
 	// warn, error; default info).
 	LogLevel slog.Level
+	// WebhookAllowPrivate relaxes the webhook SSRF guard for local
+	// development (HELPDESK_WEBHOOK_ALLOW_PRIVATE=1): http URLs and
+	// loopback or private addresses. Deployed stacks never set it.
+	WebhookAllowPrivate bool
 }
 
 // Load reads the configuration for a process serving endpoints (all of
@@ -46,6 +52,13 @@ func Load(endpoints ...httpapi.Endpoint) (Config, error) {
 			errs = append(errs, fmt.Errorf("HELPDESK_CURSOR_KEY: %w", err))
 		}
 		cfg.CursorKey = key
+	}
+	switch v := os.Getenv("HELPDESK_WEBHOOK_ALLOW_PRIVATE"); v {
+	case "", "0":
+	case "1":
+		cfg.WebhookAllowPrivate = true
+	default:
+		errs = append(errs, fmt.Errorf("HELPDESK_WEBHOOK_ALLOW_PRIVATE must be 1 or 0, not %q", v))
 	}
 	if lvl := os.Getenv("HELPDESK_LOG_LEVEL"); lvl != "" {
 		if err := cfg.LogLevel.UnmarshalText([]byte(lvl)); err != nil {
@@ -91,10 +104,39 @@ func NewHandler(cfg Config, db dynamo.API, logger *slog.Logger, endpoints ...htt
 	store := dynamo.New(db, cfg.Table, codec)
 	return httpapi.New(httpapi.Config{
 		Service:   helpdesk.NewService(store, store),
+		Webhooks:  webhook.NewService(store, cfg.guard()),
 		Auth:      auth.NewAuthenticator(store),
 		Logger:    logger,
 		Endpoints: endpoints,
 	}), nil
+}
+
+func (c Config) guard() *ssrf.Guard { return &ssrf.Guard{AllowPrivate: c.WebhookAllowPrivate} }
+
+// DispatchWorkers is how many webhook deliveries one dispatcher attempts at
+// once.
+const DispatchWorkers = 16
+
+// NewDispatcher wires the webhook dispatcher on a DynamoDB client, with
+// outbound requests through the SSRF guard.
+func NewDispatcher(cfg Config, db dynamo.API, logger *slog.Logger) *webhook.Dispatcher {
+	store := dynamo.New(db, cfg.Table, nil)
+	return webhook.NewDispatcher(store, cfg.guard().Client(webhook.AttemptTimeout), logger, DispatchWorkers)
+}
+
+// Dispatcher loads the configuration and wires the webhook dispatcher, as
+// the dispatch and retry functions' mains need it.
+func Dispatcher(ctx context.Context) (*webhook.Dispatcher, *slog.Logger, error) {
+	cfg, err := Load(httpapi.Webhooks)
+	if err != nil {
+		return nil, slog.Default(), fmt.Errorf("configuration: %w", err)
+	}
+	logger := cfg.Logger()
+	db, err := DynamoDB(ctx)
+	if err != nil {
+		return nil, logger, err
+	}
+	return NewDispatcher(cfg, db, logger), logger, nil
 }
 
 // Handler loads the configuration and wires the API for endpoints, as a

@@ -42,7 +42,12 @@ const (
 	attrAssignee       = "ix_asg"      // assignee id, only while assigned
 	attrAssigneeStatus = "ix_asgs"     // assignee#status, only while assigned
 	attrAssigneePrio   = "ix_asgp"     // assignee#priority, only while assigned
+	attrDueQueue       = "ix_dueq"     // "DUE" on pending webhook deliveries
+	attrDue            = "ix_due"      // due time#webhook id#event id
 )
+
+// dueIndex finds the webhook deliveries that are due, earliest first.
+var dueIndex = Index{"due", attrDueQueue, attrDue}
 
 // Table is the single table design shared by the stores, the local stack
 // and the CDK stack.
@@ -55,11 +60,11 @@ var Table = Design{
 }
 
 func indexes() []Index {
-	out := make([]Index, len(ticketIndexes))
+	out := make([]Index, len(ticketIndexes), len(ticketIndexes)+1)
 	for i, ix := range ticketIndexes {
 		out[i] = ix.Index
 	}
-	return out
+	return append(out, dueIndex)
 }
 
 // CreateTableInput returns the request that creates the table under name,

@@ -26,6 +26,7 @@ type API interface {
 	DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
 	Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
 	BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error)
+	BatchWriteItem(ctx context.Context, in *dynamodb.BatchWriteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.BatchWriteItemOutput, error)
 	TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
 }
 
@@ -54,8 +55,8 @@ func sleep(ctx context.Context, d time.Duration) error {
 }
 
 // Store keeps tickets, custom field definitions and API keys in one table.
-// It implements helpdesk.TicketStore, helpdesk.CustomFieldStore and
-// helpdesk.APIKeyStore.
+// It implements helpdesk.TicketStore, helpdesk.CustomFieldStore,
+// helpdesk.APIKeyStore and helpdesk.WebhookStore.
 type Store struct {
 	db      API
 	table   string

@@ -16,6 +16,7 @@ import (
 	"github.com/awslabs/aws-lambda-go-api-proxy/core"
 
 	"github.com/acme/helpdesk/internal/helpdesk"
+	"github.com/acme/helpdesk/internal/webhook"
 )
 
 // BasePath prefixes every route.
@@ -32,10 +33,11 @@ const (
 	UpdateTicket Endpoint = "update"
 	DeleteTicket Endpoint = "delete"
 	CustomFields Endpoint = "customfields"
+	Webhooks     Endpoint = "webhooks"
 )
 
 // Endpoints lists every endpoint.
-var Endpoints = []Endpoint{ListTickets, GetTicket, CreateTicket, UpdateTicket, DeleteTicket, CustomFields}
+var Endpoints = []Endpoint{ListTickets, GetTicket, CreateTicket, UpdateTicket, DeleteTicket, CustomFields, Webhooks}
 
 // Route is one method and path the API serves, the endpoint that serves
 // it, and the permission it needs.
@@ -60,6 +62,14 @@ var Routes = []Route{
 	{CustomFields, http.MethodGet, "/custom_fields/{id}", helpdesk.PermRead, (*api).getCustomField},
 	{CustomFields, http.MethodPut, "/custom_fields/{id}", helpdesk.PermAdmin, (*api).updateCustomField},
 	{CustomFields, http.MethodDelete, "/custom_fields/{id}", helpdesk.PermAdmin, (*api).deleteCustomField},
+	{Webhooks, http.MethodGet, "/webhooks", helpdesk.PermRead, (*api).listWebhooks},
+	{Webhooks, http.MethodPost, "/webhooks", helpdesk.PermAdmin, (*api).createWebhook},
+	{Webhooks, http.MethodGet, "/webhooks/{id}", helpdesk.PermRead, (*api).getWebhook},
+	{Webhooks, http.MethodPut, "/webhooks/{id}", helpdesk.PermAdmin, (*api).updateWebhook},
+	{Webhooks, http.MethodDelete, "/webhooks/{id}", helpdesk.PermAdmin, (*api).deleteWebhook},
+	{Webhooks, http.MethodPost, "/webhooks/{id}/rotate_secret", helpdesk.PermAdmin, (*api).rotateSecret},
+	{Webhooks, http.MethodGet, "/webhooks/{id}/deliveries", helpdesk.PermRead, (*api).listDeliveries},
+	{Webhooks, http.MethodPost, "/webhooks/{id}/deliveries/{eventId}/replay", helpdesk.PermAdmin, (*api).replayDelivery},
 }
 
 // MaxBodyBytes bounds request bodies; larger ones are answered 413.
@@ -74,22 +84,26 @@ type Authenticator interface {
 // Config assembles a Handler.
 type Config struct {
 	Service *helpdesk.Service
-	Auth    Authenticator
-	Logger  *slog.Logger
+	// Webhooks serves the subscription API; needed only with the Webhooks
+	// endpoint.
+	Webhooks *webhook.Service
+	Auth     Authenticator
+	Logger   *slog.Logger
 	// Endpoints are the route groups to serve; all of them when empty.
 	Endpoints []Endpoint
 }
 
 type api struct {
-	svc  *helpdesk.Service
-	auth Authenticator
+	svc   *helpdesk.Service
+	hooks *webhook.Service
+	auth  Authenticator
 }
 
 // New returns the API's handler for the configured endpoints. Paths it
 // does not serve are answered 404 and other methods on its paths 405, both
 // with a JSON error body.
 func New(cfg Config) http.Handler {
-	a := &api{svc: cfg.Service, auth: cfg.Auth}
+	a := &api{svc: cfg.Service, hooks: cfg.Webhooks, auth: cfg.Auth}
 	mux := http.NewServeMux()
 	allowed := map[string][]string{}
 	for _, rt := range Routes {

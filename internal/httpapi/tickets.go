@@ -6,7 +6,9 @@ import (
 	"slices"
 	"strconv"
 
+	"github.com/acme/helpdesk/events"
 	"github.com/acme/helpdesk/internal/helpdesk"
+	"github.com/acme/helpdesk/internal/webhook"
 )
 
 // listParams are the query parameters of the list endpoint.
@@ -16,13 +18,7 @@ var listParams = []string{"status", "priority", "assignee_id", "page_size", "aft
 func parseListQuery(values url.Values) (helpdesk.ListQuery, error) {
 	q := helpdesk.ListQuery{SortBy: helpdesk.SortCreatedAt, Order: helpdesk.Desc, PageSize: helpdesk.DefaultPageSize}
 	var problems helpdesk.Problems
-	for _, k := range sortedKeys(values) {
-		if !slices.Contains(listParams, k) {
-			problems.Add(k, "is not a query parameter of this endpoint")
-		} else if len(values[k]) > 1 {
-			problems.Add(k, "must be given at most once")
-		}
-	}
+	checkParams(values, listParams, &problems)
 	get := func(k string) (string, bool) {
 		v, ok := values[k]
 		if !ok || len(v) != 1 {
@@ -45,13 +41,7 @@ func parseListQuery(values url.Values) (helpdesk.ListQuery, error) {
 			problems.Add("assignee_id", `must be an agent id such as "usr_abc123"`)
 		}
 	}
-	if v, ok := get("page_size"); ok {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > helpdesk.MaxPageSize || strconv.Itoa(n) != v {
-			problems.Add("page_size", "must be a whole number from 1 to %d", helpdesk.MaxPageSize)
-		}
-		q.PageSize = n
-	}
+	q.PageSize = pageSize(values, &problems)
 	if v, ok := get("sort_by"); ok {
 		if q.SortBy = helpdesk.SortBy(v); !slices.Contains(helpdesk.SortFields, q.SortBy) {
 			problems.Add("sort_by", "must be one of created_at, updated_at, status, priority")
@@ -65,13 +55,58 @@ func parseListQuery(values url.Values) (helpdesk.ListQuery, error) {
 	if err := problems.Err(); err != nil {
 		return q, err
 	}
-	if v, ok := values["after"]; ok {
-		if v[0] == "" {
-			return q, helpdesk.Errorf(helpdesk.CodeBadRequest, "The cursor is empty; omit \"after\" for the first page.")
+	var err error
+	q.After, err = cursorParam(values)
+	return q, err
+}
+
+// checkParams records a problem for each parameter that is unknown or
+// given more than once.
+func checkParams(values url.Values, known []string, problems *helpdesk.Problems) {
+	for _, k := range sortedKeys(values) {
+		if !slices.Contains(known, k) {
+			problems.Add(k, "is not a query parameter of this endpoint")
+		} else if len(values[k]) > 1 {
+			problems.Add(k, "must be given at most once")
 		}
-		q.After = v[0]
 	}
-	return q, nil
+}
+
+// pageSize parses page_size, defaulting to helpdesk.DefaultPageSize.
+func pageSize(values url.Values, problems *helpdesk.Problems) int {
+	v, ok := values["page_size"]
+	if !ok || len(v) != 1 {
+		return helpdesk.DefaultPageSize
+	}
+	n, err := strconv.Atoi(v[0])
+	if err != nil || n < 1 || n > helpdesk.MaxPageSize || strconv.Itoa(n) != v[0] {
+		problems.Add("page_size", "must be a whole number from 1 to %d", helpdesk.MaxPageSize)
+	}
+	return n
+}
+
+// cursorParam returns the after parameter; present but empty is a bad
+// cursor.
+func cursorParam(values url.Values) (string, error) {
+	v, ok := values["after"]
+	if ok && v[0] == "" {
+		return "", helpdesk.Errorf(helpdesk.CodeBadRequest, "The cursor is empty; omit \"after\" for the first page.")
+	}
+	if !ok {
+		return "", nil
+	}
+	return v[0], nil
+}
+
+// nextLink is the link to the next page: the request's own path prefix,
+// its query parameters and the cursor; nil when there is no next page.
+func nextLink(r *http.Request, values url.Values, path, cursor string) *string {
+	if cursor == "" {
+		return nil
+	}
+	values.Set("after", cursor)
+	link := info(r).outPath + BasePath + path + "?" + values.Encode()
+	return &link
 }
 
 func (a *api) listTickets(w http.ResponseWriter, r *http.Request) error {
@@ -84,15 +119,11 @@ func (a *api) listTickets(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	body := listBody{Tickets: make([]ticketJSON, len(page.Tickets)), Meta: listMeta{PageSize: q.PageSize, HasMore: page.Next != ""}}
+	body := listBody{Tickets: make([]events.Ticket, len(page.Tickets)), Meta: listMeta{PageSize: q.PageSize, HasMore: page.Next != ""}}
 	for i, t := range page.Tickets {
-		body.Tickets[i] = toTicketJSON(t)
+		body.Tickets[i] = webhook.TicketView(t)
 	}
-	if page.Next != "" {
-		values.Set("after", page.Next)
-		next := info(r).outPath + BasePath + "/tickets?" + values.Encode()
-		body.Links.Next = &next
-	}
+	body.Links.Next = nextLink(r, values, "/tickets", page.Next)
 	writeJSON(w, http.StatusOK, body)
 	return nil
 }
@@ -102,7 +133,7 @@ func (a *api) getTicket(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, ticketBody{toTicketJSON(t)})
+	writeJSON(w, http.StatusOK, ticketBody{webhook.TicketView(t)})
 	return nil
 }
 
@@ -118,7 +149,7 @@ func (a *api) createTicket(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	w.Header().Set("Location", info(r).outPath+BasePath+"/tickets/"+t.ID)
-	writeJSON(w, http.StatusCreated, ticketBody{toTicketJSON(t)})
+	writeJSON(w, http.StatusCreated, ticketBody{webhook.TicketView(t)})
 	return nil
 }
 
@@ -133,7 +164,7 @@ func (a *api) updateTicket(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, ticketBody{toTicketJSON(t)})
+	writeJSON(w, http.StatusOK, ticketBody{webhook.TicketView(t)})
 	return nil
 }
 

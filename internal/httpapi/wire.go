@@ -3,66 +3,21 @@ package httpapi
 import (
 	"time"
 
+	"github.com/acme/helpdesk/events"
 	"github.com/acme/helpdesk/internal/helpdesk"
+	"github.com/acme/helpdesk/internal/webhook"
 )
 
-// timeLayout is how the API writes times: RFC 3339, UTC, milliseconds.
-const timeLayout = "2006-01-02T15:04:05.000Z"
-
-func formatTime(t time.Time) string { return t.UTC().Format(timeLayout) }
-
-// ticketJSON is a ticket as the API shows it.
-type ticketJSON struct {
-	ID             string            `json:"id"`
-	Subject        string            `json:"subject"`
-	Status         helpdesk.Status   `json:"status"`
-	Priority       helpdesk.Priority `json:"priority"`
-	Type           helpdesk.Type     `json:"type"`
-	AssigneeID     *string           `json:"assigneeId"`
-	RequesterEmail *string           `json:"requesterEmail"`
-	RequesterName  *string           `json:"requesterName"`
-	Tags           []string          `json:"tags"`
-	CustomFields   []valueJSON       `json:"customFields"`
-	CreatedAt      string            `json:"createdAt"`
-	UpdatedAt      string            `json:"updatedAt"`
-}
-
-type valueJSON struct {
-	ID    string `json:"id"`
-	Value any    `json:"value"`
-}
-
-func nullable(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
-}
-
-func toTicketJSON(t *helpdesk.Ticket) ticketJSON {
-	out := ticketJSON{
-		ID: t.ID, Subject: t.Subject, Status: t.Status, Priority: t.Priority, Type: t.Type,
-		AssigneeID: nullable(t.AssigneeID), RequesterEmail: nullable(t.RequesterEmail), RequesterName: nullable(t.RequesterName),
-		Tags: t.Tags, CustomFields: make([]valueJSON, len(t.CustomFields)),
-		CreatedAt: formatTime(t.CreatedAt), UpdatedAt: formatTime(t.UpdatedAt),
-	}
-	if out.Tags == nil {
-		out.Tags = []string{}
-	}
-	for i, v := range t.CustomFields {
-		out.CustomFields[i] = valueJSON(v)
-	}
-	return out
-}
+func formatTime(t time.Time) string { return webhook.FormatTime(t) }
 
 type ticketBody struct {
-	Ticket ticketJSON `json:"ticket"`
+	Ticket events.Ticket `json:"ticket"`
 }
 
 type listBody struct {
-	Tickets []ticketJSON `json:"tickets"`
-	Meta    listMeta     `json:"meta"`
-	Links   listLinks    `json:"links"`
+	Tickets []events.Ticket `json:"tickets"`
+	Meta    listMeta        `json:"meta"`
+	Links   listLinks       `json:"links"`
 }
 
 type listMeta struct {
@@ -98,4 +53,62 @@ type fieldBody struct {
 
 type fieldsBody struct {
 	CustomFields []fieldJSON `json:"customFields"`
+}
+
+// webhookJSON is a subscription as the API shows it. Secret is set only in
+// the answers to create and rotate_secret.
+type webhookJSON struct {
+	ID          string   `json:"id"`
+	URL         string   `json:"url"`
+	Events      []string `json:"events"`
+	Description string   `json:"description"`
+	Status      string   `json:"status"`
+	Secret      string   `json:"secret,omitempty"`
+	CreatedAt   string   `json:"createdAt"`
+	UpdatedAt   string   `json:"updatedAt"`
+}
+
+func toWebhookJSON(w *helpdesk.Webhook, withSecret bool) webhookJSON {
+	out := webhookJSON{ID: w.ID, URL: w.URL, Events: w.Events, Description: w.Description, Status: string(w.Status),
+		CreatedAt: formatTime(w.CreatedAt), UpdatedAt: formatTime(w.UpdatedAt)}
+	if withSecret {
+		out.Secret = w.Secret
+	}
+	return out
+}
+
+type webhookBody struct {
+	Webhook webhookJSON `json:"webhook"`
+}
+
+type webhooksBody struct {
+	Webhooks []webhookJSON `json:"webhooks"`
+}
+
+// attemptJSON is one entry of a delivery log.
+type attemptJSON struct {
+	EventID    string `json:"eventId"`
+	EventType  string `json:"eventType"`
+	Attempt    int    `json:"attempt"`
+	StatusCode *int   `json:"statusCode"`
+	DurationMS int64  `json:"durationMs"`
+	Error      string `json:"error,omitempty"`
+	Response   string `json:"response,omitempty"`
+	At         string `json:"at"`
+}
+
+type attemptsBody struct {
+	Deliveries []attemptJSON `json:"deliveries"`
+	Meta       listMeta      `json:"meta"`
+	Links      listLinks     `json:"links"`
+}
+
+type replayBody struct {
+	Delivery replayJSON `json:"delivery"`
+}
+
+type replayJSON struct {
+	WebhookID string `json:"webhookId"`
+	EventID   string `json:"eventId"`
+	Status    string `json:"status"`
 }

@@ -2,9 +2,11 @@
 // the table, API keys and every API route on 127.0.0.1:${HELPDESK_PORT:-8080}.
 // `make run` builds and starts it; Ctrl-C or SIGTERM stops everything.
 //
-// Environment: HELPDESK_PORT, HELPDESK_DATA_DIR (default .local/data), and
+// Environment: HELPDESK_PORT, HELPDESK_DATA_DIR (default .local/data),
 // HELPDESK_LOCAL_ADMIN_KEY, HELPDESK_LOCAL_WRITE_KEY, HELPDESK_LOCAL_READ_KEY
-// to register known keys instead of generated ones.
+// to register known keys instead of generated ones, and
+// HELPDESK_WEBHOOK_ALLOW_PRIVATE=1 to let webhooks reach receivers on this
+// machine (make run sets it).
 package main
 
 import (
@@ -39,6 +41,7 @@ func main() {
 	defer stop()
 	err := local.Run(ctx, local.Options{
 		Addr: "127.0.0.1:" + port, DataDir: dataDir, Keys: keys, Out: os.Stdout, Logger: logger,
+		WebhookAllowPrivate: os.Getenv("HELPDESK_WEBHOOK_ALLOW_PRIVATE") == "1",
 	})
 	if err != nil {
 		logger.Error("local stack failed", slog.String("error", err.Error()))

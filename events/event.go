@@ -1,0 +1,101 @@
+package events
+
+import (
+	"slices"
+	"time"
+)
+
+// Event type names, the values of [Event.Type].
+const (
+	// TicketCreated is sent when a ticket is created.
+	TicketCreated = "ticket.created"
+	// TicketUpdated is sent when a ticket's fields change.
+	TicketUpdated = "ticket.updated"
+	// TicketAssignmentChanged is sent when a ticket's assignee changes.
+	TicketAssignmentChanged = "ticket.assignment.changed"
+	// TicketDeleted is sent when a ticket is deleted.
+	TicketDeleted = "ticket.deleted"
+)
+
+// Types lists every event type the API sends, in a fixed order. Callers must
+// not modify it.
+var Types = []string{
+	TicketCreated,
+	TicketUpdated,
+	TicketAssignmentChanged,
+	TicketDeleted,
+}
+
+// Known reports whether t is one of the event types in [Types]. Names are
+// case-sensitive. Receivers should ignore, not reject, unknown types.
+func Known(t string) bool {
+	return slices.Contains(Types, t)
+}
+
+// Event is one webhook delivery body.
+type Event struct {
+	// ID is "evt_…", equal to the webhook-id header, and identical on every
+	// retry of the same delivery: it is the receiver's idempotency key.
+	ID string `json:"id"`
+	// Type is one of the event type names, such as [TicketCreated].
+	Type string `json:"type"`
+	// Timestamp is when the change happened, in RFC 3339 UTC. A sender
+	// should set it in UTC truncated to milliseconds, as the API's other
+	// times are, since encoding/json writes whatever precision it holds.
+	Timestamp time.Time `json:"timestamp"`
+	// Data describes the change.
+	Data Data `json:"data"`
+}
+
+// Data is the subject of an [Event].
+type Data struct {
+	// Ticket is the ticket as the API shows it after the change; for
+	// ticket.deleted it is the ticket's last state.
+	Ticket Ticket `json:"ticket"`
+	// Previous holds, for ticket.updated and ticket.assignment.changed, the
+	// old values of the fields that changed, keyed by JSON field name, for
+	// example {"status": "new", "assigneeId": nil}. A nil value means the
+	// field was null. Values decode as encoding/json decodes into any:
+	// strings, float64, bool, []any and map[string]any. It is absent for the
+	// other types.
+	Previous map[string]any `json:"previous,omitempty"`
+}
+
+// Ticket is a ticket exactly as the REST API shows it. Tags and CustomFields
+// are empty lists, never null, in what the API sends.
+type Ticket struct {
+	// ID is "tkt_" followed by 24 lowercase base32 characters.
+	ID string `json:"id"`
+	// Subject is the ticket's subject line.
+	Subject string `json:"subject"`
+	// Status is one of new, open, pending, resolved, closed.
+	Status string `json:"status"`
+	// Priority is one of low, normal, high, urgent.
+	Priority string `json:"priority"`
+	// Type is one of question, incident, problem, task.
+	Type string `json:"type"`
+	// AssigneeID is the assigned user ("usr_…"), or nil when unassigned.
+	AssigneeID *string `json:"assigneeId"`
+	// RequesterEmail is the requester's address, or nil when unset.
+	RequesterEmail *string `json:"requesterEmail"`
+	// RequesterName is the requester's name, or nil when unset.
+	RequesterName *string `json:"requesterName"`
+	// Tags are the ticket's tags.
+	Tags []string `json:"tags"`
+	// CustomFields are the ticket's custom field values.
+	CustomFields []CustomFieldValue `json:"customFields"`
+	// CreatedAt is RFC 3339 UTC with milliseconds, e.g.
+	// 2026-11-25T10:00:00.123Z.
+	CreatedAt string `json:"createdAt"`
+	// UpdatedAt has the form of CreatedAt.
+	UpdatedAt string `json:"updatedAt"`
+}
+
+// CustomFieldValue is one custom field value of a [Ticket].
+type CustomFieldValue struct {
+	// ID is the custom field definition's id, "cf_…".
+	ID string `json:"id"`
+	// Value is a string (text, date and dropdown fields), a float64 (number
+	// fields) or a bool (checkbox fields).
+	Value any `json:"value"`
+}

@@ -1,0 +1,89 @@
+package dynamo
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/acme/helpdesk/internal/helpdesk"
+)
+
+// TicketFromImage decodes a stream record image (as Lambda delivers it)
+// into a ticket. ok is false, with no error, for an image that is not a
+// ticket: other items share the table and its stream.
+func TicketFromImage(image map[string]events.DynamoDBAttributeValue) (t *helpdesk.Ticket, ok bool, err error) {
+	pk, has := image[attrPK]
+	if !has || pk.DataType() != events.DataTypeString || !strings.HasPrefix(pk.String(), kindTicket+"#") {
+		return nil, false, nil
+	}
+	av, err := fromStreamImage(image)
+	if err != nil {
+		return nil, false, err
+	}
+	t, err = unmarshalTicket(av)
+	if err != nil {
+		return nil, false, err
+	}
+	return t, true, nil
+}
+
+// IsTicketKey reports whether a stream record's keys are a ticket's.
+func IsTicketKey(keys map[string]events.DynamoDBAttributeValue) bool {
+	pk, ok := keys[attrPK]
+	return ok && pk.DataType() == events.DataTypeString && strings.HasPrefix(pk.String(), kindTicket+"#")
+}
+
+// fromStreamImage converts Lambda's attribute values to the SDK's; the
+// libraries share no type for them.
+func fromStreamImage(image map[string]events.DynamoDBAttributeValue) (map[string]types.AttributeValue, error) {
+	out := make(map[string]types.AttributeValue, len(image))
+	for k, v := range image {
+		av, err := fromStreamValue(v)
+		if err != nil {
+			return nil, fmt.Errorf("attribute %s: %w", k, err)
+		}
+		out[k] = av
+	}
+	return out, nil
+}
+
+func fromStreamValue(v events.DynamoDBAttributeValue) (types.AttributeValue, error) {
+	switch v.DataType() {
+	case events.DataTypeString:
+		return &types.AttributeValueMemberS{Value: v.String()}, nil
+	case events.DataTypeNumber:
+		return &types.AttributeValueMemberN{Value: v.Number()}, nil
+	case events.DataTypeBoolean:
+		return &types.AttributeValueMemberBOOL{Value: v.Boolean()}, nil
+	case events.DataTypeNull:
+		return &types.AttributeValueMemberNULL{Value: true}, nil
+	case events.DataTypeBinary:
+		return &types.AttributeValueMemberB{Value: v.Binary()}, nil
+	case events.DataTypeStringSet:
+		return &types.AttributeValueMemberSS{Value: v.StringSet()}, nil
+	case events.DataTypeNumberSet:
+		return &types.AttributeValueMemberNS{Value: v.NumberSet()}, nil
+	case events.DataTypeBinarySet:
+		return &types.AttributeValueMemberBS{Value: v.BinarySet()}, nil
+	case events.DataTypeList:
+		list := v.List()
+		out := make([]types.AttributeValue, len(list))
+		for i, item := range list {
+			av, err := fromStreamValue(item)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = av
+		}
+		return &types.AttributeValueMemberL{Value: out}, nil
+	case events.DataTypeMap:
+		m, err := fromStreamImage(v.Map())
+		if err != nil {
+			return nil, err
+		}
+		return &types.AttributeValueMemberM{Value: m}, nil
+	}
+	return nil, fmt.Errorf("unknown attribute type %v", v.DataType())
+}

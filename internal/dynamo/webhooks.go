@@ -1,0 +1,463 @@
+package dynamo
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/acme/helpdesk/internal/helpdesk"
+)
+
+// Entity kinds of the webhook items.
+const (
+	kindWebhook  = "WEBHOOK"
+	kindEvent    = "EVENT"
+	kindDelivery = "DELIVERY"
+	attemptSK    = "ATTEMPT#"
+	dueQueue     = "DUE"
+)
+
+// Retention of webhook records, enforced by the table's TTL.
+const (
+	eventRetention    = 30 * 24 * time.Hour // events can be replayed for 30 days
+	attemptRetention  = 30 * 24 * time.Hour
+	deliveryRetention = 7 * 24 * time.Hour // longer than the retry schedule
+)
+
+var _ helpdesk.WebhookStore = (*Store)(nil)
+
+var errWebhookNotFound = helpdesk.Errorf(helpdesk.CodeNotFound, "Webhook not found.")
+
+type webhookItem struct {
+	PK                    string   `dynamodbav:"pk"`
+	SK                    string   `dynamodbav:"sk"`
+	Kind                  string   `dynamodbav:"ix_kind"`
+	Created               string   `dynamodbav:"ix_c"`
+	ID                    string   `dynamodbav:"id"`
+	URL                   string   `dynamodbav:"url"`
+	Events                []string `dynamodbav:"events"`
+	Description           string   `dynamodbav:"description"`
+	Status                string   `dynamodbav:"status"`
+	Secret                string   `dynamodbav:"secret"`
+	PreviousSecret        string   `dynamodbav:"previousSecret,omitempty"`
+	PreviousSecretExpires string   `dynamodbav:"previousSecretExpires,omitempty"`
+	FailingSince          string   `dynamodbav:"failingSince,omitempty"`
+	CreatedAt             string   `dynamodbav:"createdAt"`
+	UpdatedAt             string   `dynamodbav:"updatedAt"`
+	Version               int64    `dynamodbav:"ver"`
+}
+
+func optionalTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return formatTime(t)
+}
+
+func marshalWebhook(w *helpdesk.Webhook) (map[string]types.AttributeValue, error) {
+	created := formatTime(w.CreatedAt)
+	av, err := attributevalue.MarshalMap(webhookItem{
+		PK: kindWebhook + "#" + w.ID, SK: kindWebhook, Kind: kindWebhook, Created: joinKey(created, w.ID),
+		ID: w.ID, URL: w.URL, Events: append([]string{}, w.Events...), Description: w.Description, Status: string(w.Status),
+		Secret: w.Secret, PreviousSecret: w.PreviousSecret, PreviousSecretExpires: optionalTime(w.PreviousSecretExpires),
+		FailingSince: optionalTime(w.FailingSince), CreatedAt: created, UpdatedAt: formatTime(w.UpdatedAt), Version: w.Version,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("marshal webhook %s: %w", w.ID, err)
+	}
+	return av, nil
+}
+
+func unmarshalWebhook(av map[string]types.AttributeValue) (*helpdesk.Webhook, error) {
+	var it webhookItem
+	if err := attributevalue.UnmarshalMap(av, &it); err != nil {
+		return nil, fmt.Errorf("unmarshal webhook: %w", err)
+	}
+	w := &helpdesk.Webhook{
+		ID: it.ID, URL: it.URL, Events: it.Events, Description: it.Description, Status: helpdesk.WebhookStatus(it.Status),
+		Secret: it.Secret, PreviousSecret: it.PreviousSecret, Version: it.Version,
+	}
+	var err error
+	for _, f := range []struct {
+		dst *time.Time
+		src string
+	}{{&w.PreviousSecretExpires, it.PreviousSecretExpires}, {&w.FailingSince, it.FailingSince}, {&w.CreatedAt, it.CreatedAt}, {&w.UpdatedAt, it.UpdatedAt}} {
+		if *f.dst, err = parseTime(f.src); err != nil {
+			return nil, fmt.Errorf("webhook %s: %w", it.ID, err)
+		}
+	}
+	if w.Events == nil {
+		w.Events = []string{}
+	}
+	return w, nil
+}
+
+// CreateWebhook implements helpdesk.WebhookStore.
+func (s *Store) CreateWebhook(ctx context.Context, w *helpdesk.Webhook) error {
+	w.Version = 1
+	item, err := marshalWebhook(w)
+	if err != nil {
+		return err
+	}
+	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)")})
+	if isConditionFailed(err) {
+		return helpdesk.Errorf(helpdesk.CodeConflict, "A webhook with this id exists.")
+	}
+	if err != nil {
+		return translate(err, "put webhook %s", w.ID)
+	}
+	return nil
+}
+
+// Webhook implements helpdesk.WebhookStore.
+func (s *Store) Webhook(ctx context.Context, id string) (*helpdesk.Webhook, error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: itemKey(kindWebhook, id), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return nil, translate(err, "get webhook %s", id)
+	}
+	if out.Item == nil {
+		return nil, errWebhookNotFound
+	}
+	return unmarshalWebhook(out.Item)
+}
+
+// ListWebhooks implements helpdesk.WebhookStore.
+func (s *Store) ListWebhooks(ctx context.Context) ([]*helpdesk.Webhook, error) {
+	items, err := s.queryAll(ctx, s.kindQuery(kindWebhook))
+	if err != nil {
+		return nil, err
+	}
+	hooks := make([]*helpdesk.Webhook, 0, len(items))
+	for _, item := range items {
+		w, err := unmarshalWebhook(item)
+		if err != nil {
+			return nil, err
+		}
+		hooks = append(hooks, w)
+	}
+	return hooks, nil
+}
+
+// UpdateWebhook implements helpdesk.WebhookStore.
+func (s *Store) UpdateWebhook(ctx context.Context, id string, fn func(*helpdesk.Webhook) (bool, error)) (*helpdesk.Webhook, error) {
+	for attempt := range maxAttempts {
+		w, err := s.Webhook(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		changed, err := fn(w)
+		if err != nil || !changed {
+			return w, err
+		}
+		w.Version++
+		item, err := marshalWebhook(w)
+		if err != nil {
+			return nil, err
+		}
+		_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
+			TableName: aws.String(s.table), Item: item,
+			ConditionExpression:       aws.String("ver = :v"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":v": &types.AttributeValueMemberN{Value: strconv.FormatInt(w.Version-1, 10)}},
+		})
+		switch {
+		case err == nil:
+			return w, nil
+		case isConditionFailed(err):
+			if err := pause(ctx, attempt); err != nil {
+				return nil, err
+			}
+		default:
+			return nil, translate(err, "put webhook %s", id)
+		}
+	}
+	return nil, errContention
+}
+
+// DeleteWebhook implements helpdesk.WebhookStore. Its pending deliveries
+// are dropped when they come due; its log expires.
+func (s *Store) DeleteWebhook(ctx context.Context, id string) error {
+	_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName: aws.String(s.table), Key: itemKey(kindWebhook, id), ConditionExpression: aws.String("attribute_exists(pk)"),
+	})
+	if isConditionFailed(err) {
+		return errWebhookNotFound
+	}
+	if err != nil {
+		return translate(err, "delete webhook %s", id)
+	}
+	return nil
+}
+
+type eventItem struct {
+	PK        string `dynamodbav:"pk"`
+	SK        string `dynamodbav:"sk"`
+	ID        string `dynamodbav:"id"`
+	Type      string `dynamodbav:"type"`
+	Body      []byte `dynamodbav:"body"`
+	CreatedAt string `dynamodbav:"createdAt"`
+	ExpiresAt int64  `dynamodbav:"expiresAt"`
+}
+
+type deliveryItem struct {
+	PK        string `dynamodbav:"pk"`
+	SK        string `dynamodbav:"sk"`
+	Queue     string `dynamodbav:"ix_dueq"`
+	Due       string `dynamodbav:"ix_due"`
+	WebhookID string `dynamodbav:"webhookId"`
+	EventID   string `dynamodbav:"eventId"`
+	Attempts  int    `dynamodbav:"attempts"`
+	ExpiresAt int64  `dynamodbav:"expiresAt"`
+}
+
+func deliveryKey(d *helpdesk.Delivery) map[string]types.AttributeValue {
+	return itemKey(kindDelivery, d.WebhookID+"#"+d.EventID)
+}
+
+func dueValue(d *helpdesk.Delivery) string { return joinKey(formatTime(d.Due), d.WebhookID, d.EventID) }
+
+func marshalDelivery(d *helpdesk.Delivery) (map[string]types.AttributeValue, error) {
+	av, err := attributevalue.MarshalMap(deliveryItem{
+		PK: kindDelivery + "#" + d.WebhookID + "#" + d.EventID, SK: kindDelivery, Queue: dueQueue, Due: dueValue(d),
+		WebhookID: d.WebhookID, EventID: d.EventID, Attempts: d.Attempts, ExpiresAt: d.Due.Add(deliveryRetention).Unix(),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("marshal delivery: %w", err)
+	}
+	return av, nil
+}
+
+// RecordEvents implements helpdesk.WebhookStore with batch writes.
+func (s *Store) RecordEvents(ctx context.Context, events []*helpdesk.StoredEvent, deliveries []*helpdesk.Delivery) error {
+	var writes []types.WriteRequest
+	for _, e := range events {
+		item, err := attributevalue.MarshalMap(eventItem{
+			PK: kindEvent + "#" + e.ID, SK: kindEvent, ID: e.ID, Type: e.Type, Body: e.Body,
+			CreatedAt: formatTime(e.CreatedAt), ExpiresAt: e.CreatedAt.Add(eventRetention).Unix(),
+		})
+		if err != nil {
+			return fmt.Errorf("marshal event %s: %w", e.ID, err)
+		}
+		writes = append(writes, types.WriteRequest{PutRequest: &types.PutRequest{Item: item}})
+	}
+	for _, d := range deliveries {
+		item, err := marshalDelivery(d)
+		if err != nil {
+			return err
+		}
+		writes = append(writes, types.WriteRequest{PutRequest: &types.PutRequest{Item: item}})
+	}
+	for len(writes) > 0 {
+		batch := writes[:min(len(writes), 25)]
+		writes = writes[len(batch):]
+		req := map[string][]types.WriteRequest{s.table: batch}
+		for attempt := 0; len(req) > 0; attempt++ {
+			if attempt > 0 {
+				if err := backoff(ctx, attempt); err != nil {
+					return fmt.Errorf("record events: %w", err)
+				}
+			}
+			out, err := s.db.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: req})
+			if err != nil {
+				return translate(err, "record events")
+			}
+			req = out.UnprocessedItems
+		}
+	}
+	return nil
+}
+
+// Event implements helpdesk.WebhookStore.
+func (s *Store) Event(ctx context.Context, id string) (*helpdesk.StoredEvent, error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: itemKey(kindEvent, id)})
+	if err != nil {
+		return nil, translate(err, "get event %s", id)
+	}
+	if out.Item == nil {
+		return nil, helpdesk.Errorf(helpdesk.CodeNotFound, "Event not found; events are kept for 30 days.")
+	}
+	var it eventItem
+	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
+		return nil, fmt.Errorf("unmarshal event %s: %w", id, err)
+	}
+	created, err := parseTime(it.CreatedAt)
+	if err != nil {
+		return nil, fmt.Errorf("event %s: %w", id, err)
+	}
+	return &helpdesk.StoredEvent{ID: it.ID, Type: it.Type, Body: it.Body, CreatedAt: created}, nil
+}
+
+// DueDeliveries implements helpdesk.WebhookStore with one Query on the due
+// index.
+func (s *Store) DueDeliveries(ctx context.Context, now time.Time, limit int) ([]*helpdesk.Delivery, error) {
+	out, err := s.db.Query(ctx, &dynamodb.QueryInput{
+		TableName: aws.String(s.table), IndexName: aws.String(dueIndex.Name),
+		KeyConditionExpression:   aws.String("#q = :q AND #d <= :now"),
+		ExpressionAttributeNames: map[string]string{"#q": attrDueQueue, "#d": attrDue},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":q": &types.AttributeValueMemberS{Value: dueQueue}, ":now": &types.AttributeValueMemberS{Value: formatTime(now) + "#~"},
+		},
+		Limit: aws.Int32(int32(limit)),
+	})
+	if err != nil {
+		return nil, translate(err, "query due deliveries")
+	}
+	due := make([]*helpdesk.Delivery, 0, len(out.Items))
+	for _, item := range out.Items {
+		var it deliveryItem
+		if err := attributevalue.UnmarshalMap(item, &it); err != nil {
+			return nil, fmt.Errorf("unmarshal delivery: %w", err)
+		}
+		at, err := parseTime(strings.SplitN(it.Due, "#", 2)[0])
+		if err != nil {
+			return nil, fmt.Errorf("delivery %s: %w", it.PK, err)
+		}
+		due = append(due, &helpdesk.Delivery{WebhookID: it.WebhookID, EventID: it.EventID, Attempts: it.Attempts, Due: at})
+	}
+	return due, nil
+}
+
+// ClaimDelivery implements helpdesk.WebhookStore with a conditional update.
+func (s *Store) ClaimDelivery(ctx context.Context, d *helpdesk.Delivery, until time.Time) (bool, error) {
+	claimed := *d
+	claimed.Due = until
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.table), Key: deliveryKey(d),
+		UpdateExpression:         aws.String("SET #d = :new"),
+		ConditionExpression:      aws.String("#d = :old"),
+		ExpressionAttributeNames: map[string]string{"#d": attrDue},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":new": &types.AttributeValueMemberS{Value: dueValue(&claimed)}, ":old": &types.AttributeValueMemberS{Value: dueValue(d)},
+		},
+	})
+	if isConditionFailed(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, translate(err, "claim delivery")
+	}
+	d.Due = until
+	return true, nil
+}
+
+type attemptItem struct {
+	PK         string `dynamodbav:"pk"`
+	SK         string `dynamodbav:"sk"`
+	WebhookID  string `dynamodbav:"webhookId"`
+	EventID    string `dynamodbav:"eventId"`
+	EventType  string `dynamodbav:"eventType"`
+	Attempt    int    `dynamodbav:"attempt"`
+	StatusCode int    `dynamodbav:"statusCode"`
+	DurationMS int64  `dynamodbav:"durationMs"`
+	Error      string `dynamodbav:"error,omitempty"`
+	Response   string `dynamodbav:"response,omitempty"`
+	At         string `dynamodbav:"at"`
+	ExpiresAt  int64  `dynamodbav:"expiresAt"`
+}
+
+// FinishAttempt implements helpdesk.WebhookStore: the log entry and the
+// delivery's new state are written in one transaction.
+func (s *Store) FinishAttempt(ctx context.Context, d *helpdesk.Delivery, a *helpdesk.Attempt, next time.Time) error {
+	log, err := attributevalue.MarshalMap(attemptItem{
+		PK: kindWebhook + "#" + a.WebhookID, SK: attemptSK + joinKey(formatTime(a.At), a.EventID, strconv.Itoa(a.Attempt)),
+		WebhookID: a.WebhookID, EventID: a.EventID, EventType: a.EventType, Attempt: a.Attempt, StatusCode: a.StatusCode,
+		DurationMS: a.Duration.Milliseconds(), Error: a.Error, Response: a.Response, At: formatTime(a.At),
+		ExpiresAt: a.At.Add(attemptRetention).Unix(),
+	})
+	if err != nil {
+		return fmt.Errorf("marshal attempt: %w", err)
+	}
+	tx := []types.TransactWriteItem{{Put: &types.Put{TableName: aws.String(s.table), Item: log}}}
+	if next.IsZero() {
+		tx = append(tx, types.TransactWriteItem{Delete: &types.Delete{TableName: aws.String(s.table), Key: deliveryKey(d)}})
+	} else {
+		rescheduled := *d
+		rescheduled.Due, rescheduled.Attempts = next, a.Attempt
+		item, err := marshalDelivery(&rescheduled)
+		if err != nil {
+			return err
+		}
+		tx = append(tx, types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.table), Item: item}})
+	}
+	if _, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: tx}); err != nil {
+		return translate(err, "finish attempt %d of %s to %s", a.Attempt, a.EventID, a.WebhookID)
+	}
+	return nil
+}
+
+// ScheduleDelivery implements helpdesk.WebhookStore.
+func (s *Store) ScheduleDelivery(ctx context.Context, d *helpdesk.Delivery) error {
+	item, err := marshalDelivery(d)
+	if err != nil {
+		return err
+	}
+	if _, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: item}); err != nil {
+		return translate(err, "schedule delivery")
+	}
+	return nil
+}
+
+type attemptPosition struct {
+	SK string `json:"k"`
+}
+
+// ListAttempts implements helpdesk.WebhookStore with one Query of the
+// subscription's partition.
+func (s *Store) ListAttempts(ctx context.Context, webhookID string, pageSize int, after string) (*helpdesk.AttemptPage, error) {
+	binding := "deliveries/v1\x00" + webhookID
+	in := &dynamodb.QueryInput{
+		TableName:              aws.String(s.table),
+		KeyConditionExpression: aws.String("pk = :pk AND begins_with(sk, :sk)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk": &types.AttributeValueMemberS{Value: kindWebhook + "#" + webhookID}, ":sk": &types.AttributeValueMemberS{Value: attemptSK},
+		},
+		ScanIndexForward: aws.Bool(false),
+		Limit:            aws.Int32(int32(pageSize + 1)),
+	}
+	if after != "" {
+		state, err := s.cursors.Open(binding, after)
+		var pos attemptPosition
+		if err != nil || json.Unmarshal(state, &pos) != nil || !strings.HasPrefix(pos.SK, attemptSK) {
+			return nil, errBadCursor
+		}
+		in.ExclusiveStartKey = map[string]types.AttributeValue{
+			attrPK: &types.AttributeValueMemberS{Value: kindWebhook + "#" + webhookID}, attrSK: &types.AttributeValueMemberS{Value: pos.SK},
+		}
+	}
+	out, err := s.db.Query(ctx, in)
+	if err != nil {
+		return nil, translate(err, "query attempts of %s", webhookID)
+	}
+	page := &helpdesk.AttemptPage{Attempts: []*helpdesk.Attempt{}}
+	var lastSK string
+	for _, item := range out.Items[:min(len(out.Items), pageSize)] {
+		var it attemptItem
+		if err := attributevalue.UnmarshalMap(item, &it); err != nil {
+			return nil, fmt.Errorf("unmarshal attempt: %w", err)
+		}
+		at, err := parseTime(it.At)
+		if err != nil {
+			return nil, fmt.Errorf("attempt %s: %w", it.SK, err)
+		}
+		lastSK = it.SK
+		page.Attempts = append(page.Attempts, &helpdesk.Attempt{
+			WebhookID: it.WebhookID, EventID: it.EventID, EventType: it.EventType, Attempt: it.Attempt, StatusCode: it.StatusCode,
+			Duration: time.Duration(it.DurationMS) * time.Millisecond, Error: it.Error, Response: it.Response, At: at,
+		})
+	}
+	if len(out.Items) > pageSize {
+		state, err := json.Marshal(attemptPosition{SK: lastSK})
+		if err != nil {
+			return nil, fmt.Errorf("encode cursor: %w", err)
+		}
+		page.Next = s.cursors.Seal(binding, state)
+	}
+	return page, nil
+}

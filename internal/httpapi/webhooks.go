@@ -1,0 +1,148 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"net/http"
+
+	"github.com/acme/helpdesk/internal/helpdesk"
+)
+
+// deliveriesParams are the query parameters of the delivery log.
+var deliveriesParams = []string{"page_size", "after"}
+
+// decodeWebhookPatch decodes the members of a "webhook" object.
+func decodeWebhookPatch(fields map[string]json.RawMessage, problems *helpdesk.Problems) *helpdesk.WebhookPatch {
+	const prefix = "webhook."
+	p := &helpdesk.WebhookPatch{}
+	for _, k := range sortedKeys(fields) {
+		raw, field := fields[k], prefix+k
+		switch k {
+		case "url":
+			if s, ok := decodeString(raw, field, problems); ok {
+				p.URL = &s
+			}
+		case "events":
+			p.Events = decodeStrings(raw, field, problems)
+		case "description":
+			if s, ok := decodeString(raw, field, problems); ok {
+				p.Description = &s
+			}
+		case "status":
+			if s, ok := decodeString(raw, field, problems); ok {
+				v := helpdesk.WebhookStatus(s)
+				p.Status = &v
+			}
+		case "id", "secret", "createdAt", "updatedAt":
+			problems.Add(field, "is read-only")
+		default:
+			problems.Add(field, "is not a known field")
+		}
+	}
+	return p
+}
+
+func (a *api) listWebhooks(w http.ResponseWriter, r *http.Request) error {
+	hooks, err := a.hooks.List(r.Context())
+	if err != nil {
+		return err
+	}
+	body := webhooksBody{Webhooks: make([]webhookJSON, len(hooks))}
+	for i, h := range hooks {
+		body.Webhooks[i] = toWebhookJSON(h, false)
+	}
+	writeJSON(w, http.StatusOK, body)
+	return nil
+}
+
+func (a *api) createWebhook(w http.ResponseWriter, r *http.Request) error {
+	var problems helpdesk.Problems
+	fields, err := readObject(w, r, "webhook", &problems)
+	if err != nil {
+		return err
+	}
+	hook, err := a.hooks.Create(r.Context(), decodeWebhookPatch(fields, &problems), problems)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Location", info(r).outPath+BasePath+"/webhooks/"+hook.ID)
+	writeJSON(w, http.StatusCreated, webhookBody{toWebhookJSON(hook, true)})
+	return nil
+}
+
+func (a *api) getWebhook(w http.ResponseWriter, r *http.Request) error {
+	hook, err := a.hooks.Webhook(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, webhookBody{toWebhookJSON(hook, false)})
+	return nil
+}
+
+func (a *api) updateWebhook(w http.ResponseWriter, r *http.Request) error {
+	var problems helpdesk.Problems
+	fields, err := readObject(w, r, "webhook", &problems)
+	if err != nil {
+		return err
+	}
+	hook, err := a.hooks.Update(r.Context(), r.PathValue("id"), decodeWebhookPatch(fields, &problems), problems)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, webhookBody{toWebhookJSON(hook, false)})
+	return nil
+}
+
+func (a *api) deleteWebhook(w http.ResponseWriter, r *http.Request) error {
+	if err := a.hooks.Delete(r.Context(), r.PathValue("id")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (a *api) rotateSecret(w http.ResponseWriter, r *http.Request) error {
+	hook, err := a.hooks.RotateSecret(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, webhookBody{toWebhookJSON(hook, true)})
+	return nil
+}
+
+func (a *api) listDeliveries(w http.ResponseWriter, r *http.Request) error {
+	values := r.URL.Query()
+	var problems helpdesk.Problems
+	checkParams(values, deliveriesParams, &problems)
+	size := pageSize(values, &problems)
+	if err := problems.Err(); err != nil {
+		return err
+	}
+	after, err := cursorParam(values)
+	if err != nil {
+		return err
+	}
+	page, err := a.hooks.Attempts(r.Context(), r.PathValue("id"), size, after)
+	if err != nil {
+		return err
+	}
+	body := attemptsBody{Deliveries: make([]attemptJSON, len(page.Attempts)), Meta: listMeta{PageSize: size, HasMore: page.Next != ""}}
+	for i, at := range page.Attempts {
+		body.Deliveries[i] = attemptJSON{EventID: at.EventID, EventType: at.EventType, Attempt: at.Attempt,
+			DurationMS: at.Duration.Milliseconds(), Error: at.Error, Response: at.Response, At: formatTime(at.At)}
+		if at.StatusCode != 0 {
+			body.Deliveries[i].StatusCode = &at.StatusCode
+		}
+	}
+	body.Links.Next = nextLink(r, values, "/webhooks/"+r.PathValue("id")+"/deliveries", page.Next)
+	writeJSON(w, http.StatusOK, body)
+	return nil
+}
+
+func (a *api) replayDelivery(w http.ResponseWriter, r *http.Request) error {
+	d, err := a.hooks.Replay(r.Context(), r.PathValue("id"), r.PathValue("eventId"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusAccepted, replayBody{replayJSON{WebhookID: d.WebhookID, EventID: d.EventID, Status: "scheduled"}})
+	return nil
+}

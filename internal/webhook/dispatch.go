@@ -1,0 +1,469 @@
+package webhook
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	lambdaevents "github.com/aws/aws-lambda-go/events"
+
+	"github.com/acme/helpdesk/events"
+	"github.com/acme/helpdesk/internal/helpdesk"
+)
+
+// Schedule is the wait before each retry: 5 s, 5 min, 30 min, 2 h, 5 h,
+// 10 h, 14 h, 20 h, 24 h (about 3 days in all), each varied by up to ±10 %.
+// A delivery whose attempts all fail is given up.
+var Schedule = []time.Duration{
+	5 * time.Second, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour, 5 * time.Hour,
+	10 * time.Hour, 14 * time.Hour, 20 * time.Hour, 24 * time.Hour,
+}
+
+// Tuning of the dispatcher.
+const (
+	// AttemptTimeout bounds one delivery attempt.
+	AttemptTimeout = 15 * time.Second
+	// DisableAfter is how long an endpoint may fail every attempt before
+	// its subscription is disabled.
+	DisableAfter = 5 * 24 * time.Hour
+	// CacheTTL is how long subscriptions are read from memory: a deleted or
+	// disabled subscription receives nothing once it has passed.
+	CacheTTL = 30 * time.Second
+	// lease is how long an attempt holds its delivery before another
+	// process may pick it up.
+	lease = 2 * time.Minute
+	// maxResponse is how much of a response body is read; responseLog is
+	// how much of it the delivery log keeps.
+	maxResponse = 16 << 10
+	responseLog = 1 << 10
+	// dueBatch is how many due deliveries one ProcessDue pass takes.
+	dueBatch = 100
+)
+
+// UserAgent names the product on every delivery.
+const UserAgent = "Helpdesk-Webhooks/1.0"
+
+// Dispatcher delivers events to subscriptions. It is safe for concurrent
+// use.
+type Dispatcher struct {
+	store   helpdesk.WebhookStore
+	client  *http.Client
+	log     *slog.Logger
+	now     func() time.Time
+	workers int
+	subs    *subscriptions
+}
+
+// NewDispatcher returns a Dispatcher that reads and records through store
+// and delivers with client (which must refuse what the SSRF guard refuses;
+// see ssrf.Guard.Client), with workers concurrent attempts.
+func NewDispatcher(store helpdesk.WebhookStore, client *http.Client, logger *slog.Logger, workers int) *Dispatcher {
+	d := &Dispatcher{store: store, client: client, log: logger, now: time.Now, workers: max(workers, 1)}
+	d.subs = &subscriptions{store: store, now: func() time.Time { return d.now() }}
+	return d
+}
+
+// SetClock replaces the clock (tests; the default is time.Now).
+func (d *Dispatcher) SetClock(now func() time.Time) { d.now = now }
+
+// job is one attempt to make.
+type job struct {
+	delivery *helpdesk.Delivery
+	event    *helpdesk.StoredEvent
+	hook     *helpdesk.Webhook
+}
+
+// HandleStream processes a batch of ticket stream records: it records the
+// events and deliveries they cause, then attempts the deliveries. The
+// response names (by SequenceNumber) the records whose work could not be
+// recorded, for Lambda to retry; failed deliveries are retried from the
+// table, never by failing the batch.
+func (d *Dispatcher) HandleStream(ctx context.Context, batch lambdaevents.DynamoDBEvent) (lambdaevents.DynamoDBEventResponse, error) {
+	var resp lambdaevents.DynamoDBEventResponse
+	var stored []*helpdesk.StoredEvent
+	var owners []string // the SequenceNumber of each record with events
+	for _, rec := range batch.Records {
+		evs, err := Produce(rec)
+		if err != nil {
+			// A record that cannot be decoded never will be; failing it
+			// would block the shard. Say so loudly instead.
+			d.log.ErrorContext(ctx, "undecodable stream record skipped", slog.String("event_id", rec.EventID), slog.String("error", err.Error()))
+			continue
+		}
+		if len(evs) > 0 {
+			stored = append(stored, evs...)
+			owners = append(owners, rec.Change.SequenceNumber)
+		}
+	}
+	if len(stored) == 0 {
+		return resp, nil
+	}
+	failAll := func(err error) (lambdaevents.DynamoDBEventResponse, error) {
+		d.log.ErrorContext(ctx, "could not record events; the records will be retried", slog.Int("records", len(owners)), slog.String("error", err.Error()))
+		for _, seq := range owners {
+			resp.BatchItemFailures = append(resp.BatchItemFailures, lambdaevents.DynamoDBBatchItemFailure{ItemIdentifier: seq})
+		}
+		return resp, nil
+	}
+	hooks, err := d.subs.all(ctx)
+	if err != nil {
+		return failAll(err)
+	}
+	now := d.now()
+	var jobs []job
+	var kept []*helpdesk.StoredEvent
+	for _, ev := range stored {
+		wanted := false
+		for _, h := range hooks {
+			if h.Wants(ev.Type) {
+				wanted = true
+				jobs = append(jobs, job{delivery: &helpdesk.Delivery{WebhookID: h.ID, EventID: ev.ID, Due: now.Add(lease)}, event: ev, hook: h})
+			}
+		}
+		if wanted {
+			kept = append(kept, ev)
+		}
+	}
+	if len(jobs) == 0 {
+		return resp, nil
+	}
+	deliveries := make([]*helpdesk.Delivery, len(jobs))
+	for i, j := range jobs {
+		deliveries[i] = j.delivery
+	}
+	if err := d.store.RecordEvents(ctx, kept, deliveries); err != nil {
+		return failAll(err)
+	}
+	d.run(ctx, jobs)
+	return resp, nil
+}
+
+// ProcessDue attempts the deliveries that are due, up to one batch, and
+// returns how many it attempted.
+func (d *Dispatcher) ProcessDue(ctx context.Context) (int, error) {
+	now := d.now()
+	due, err := d.store.DueDeliveries(ctx, now, dueBatch)
+	if err != nil {
+		return 0, err
+	}
+	var jobs []job
+	events := map[string]*helpdesk.StoredEvent{}
+	for _, dl := range due {
+		ok, err := d.store.ClaimDelivery(ctx, dl, now.Add(lease))
+		if err != nil {
+			return 0, err
+		}
+		if !ok {
+			continue // another process has it
+		}
+		ev, seen := events[dl.EventID]
+		if !seen {
+			if ev, err = d.store.Event(ctx, dl.EventID); err != nil && helpdesk.ErrorCode(err) != helpdesk.CodeNotFound {
+				return 0, err
+			}
+			events[dl.EventID] = ev
+		}
+		hook, _, err := d.subs.find(ctx, dl.WebhookID)
+		if err != nil {
+			return 0, err
+		}
+		if reason := skipReason(hook, ev); reason != "" {
+			d.drop(ctx, dl, ev, reason)
+			continue
+		}
+		jobs = append(jobs, job{delivery: dl, event: ev, hook: hook})
+	}
+	d.run(ctx, jobs)
+	return len(jobs), nil
+}
+
+// Drain runs ProcessDue until it finds less than a full batch due, or ctx
+// ends, and returns how many deliveries it attempted.
+func (d *Dispatcher) Drain(ctx context.Context) (int, error) {
+	total := 0
+	for ctx.Err() == nil {
+		n, err := d.ProcessDue(ctx)
+		total += n
+		if err != nil || n < dueBatch {
+			return total, err
+		}
+	}
+	return total, ctx.Err()
+}
+
+func skipReason(hook *helpdesk.Webhook, ev *helpdesk.StoredEvent) string {
+	switch {
+	case ev == nil:
+		return "not attempted: the event has expired"
+	case hook == nil:
+		return "not attempted: the subscription was deleted"
+	case !hook.Wants(ev.Type):
+		return "not attempted: the subscription is disabled or no longer wants this event type"
+	}
+	return ""
+}
+
+// drop gives up a delivery without attempting it, and logs why.
+func (d *Dispatcher) drop(ctx context.Context, dl *helpdesk.Delivery, ev *helpdesk.StoredEvent, reason string) {
+	a := &helpdesk.Attempt{WebhookID: dl.WebhookID, EventID: dl.EventID, Attempt: dl.Attempts, Error: reason, At: d.now()}
+	if ev != nil {
+		a.EventType = ev.Type
+	}
+	if err := d.store.FinishAttempt(ctx, dl, a, time.Time{}); err != nil {
+		d.log.ErrorContext(ctx, "could not drop delivery", slog.String("webhook_id", dl.WebhookID), slog.String("event_id", dl.EventID), slog.String("error", err.Error()))
+	}
+}
+
+// run attempts jobs on the worker pool. An attempt that could not finish
+// before ctx's deadline is left to ProcessDue once its lease expires.
+func (d *Dispatcher) run(ctx context.Context, jobs []job) {
+	queue := make(chan job)
+	var wg sync.WaitGroup
+	for range min(d.workers, len(jobs)) {
+		wg.Go(func() {
+			for j := range queue {
+				if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < AttemptTimeout+2*time.Second {
+					continue
+				}
+				d.attempt(ctx, j)
+			}
+		})
+	}
+	for _, j := range jobs {
+		queue <- j
+	}
+	close(queue)
+	wg.Wait()
+}
+
+// outcome is what one attempt found.
+type outcome struct {
+	status     int
+	err        string
+	response   string
+	retryAfter time.Duration
+}
+
+// attempt makes one delivery attempt and records its outcome.
+func (d *Dispatcher) attempt(ctx context.Context, j job) {
+	start := d.now()
+	out := d.post(ctx, j.hook, j.event, start)
+	a := &helpdesk.Attempt{
+		WebhookID: j.hook.ID, EventID: j.event.ID, EventType: j.event.Type, Attempt: j.delivery.Attempts + 1,
+		StatusCode: out.status, Duration: d.now().Sub(start), Error: out.err, Response: out.response, At: start,
+	}
+	ok := out.err == "" && out.status >= 200 && out.status < 300
+	var next time.Time
+	switch {
+	case ok:
+		d.markHealthy(ctx, j.hook)
+	case out.status == http.StatusGone:
+		a.Error = "the endpoint answered 410 Gone: subscription disabled"
+		d.disable(ctx, j.hook)
+	case d.markFailing(ctx, j.hook, start):
+		a.Error += "; the endpoint has failed for 5 days: subscription disabled"
+	case a.Attempt <= len(Schedule):
+		wait := jitter(Schedule[a.Attempt-1])
+		if out.retryAfter > wait {
+			wait = min(out.retryAfter, Schedule[len(Schedule)-1])
+		}
+		next = start.Add(wait)
+	default:
+		a.Error += "; retries exhausted: delivery given up"
+	}
+	if a.Error == "" && !ok {
+		a.Error = fmt.Sprintf("the endpoint answered %d", out.status)
+	}
+	if err := d.store.FinishAttempt(ctx, j.delivery, a, next); err != nil {
+		// The delivery stays due under its lease and will be attempted
+		// again, with the same webhook-id.
+		d.log.ErrorContext(ctx, "could not record a delivery attempt", slog.String("webhook_id", j.hook.ID), slog.String("event_id", j.event.ID), slog.String("error", err.Error()))
+	}
+	d.log.InfoContext(ctx, "webhook delivery", slog.String("webhook_id", j.hook.ID), slog.String("event_id", j.event.ID),
+		slog.String("type", j.event.Type), slog.Int("attempt", a.Attempt), slog.Int("status", out.status), slog.Bool("ok", ok),
+		slog.Int64("duration_ms", a.Duration.Milliseconds()))
+}
+
+// post sends one signed request and reads a bounded part of the answer.
+func (d *Dispatcher) post(ctx context.Context, hook *helpdesk.Webhook, ev *helpdesk.StoredEvent, at time.Time) outcome {
+	var sigs []string
+	for _, secret := range hook.Secrets(at) {
+		sig, err := events.Sign(secret, ev.ID, at, ev.Body)
+		if err != nil {
+			return outcome{err: "the subscription's secret is unusable"}
+		}
+		sigs = append(sigs, sig)
+	}
+	ctx, cancel := context.WithTimeout(ctx, AttemptTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, hook.URL, bytes.NewReader(ev.Body))
+	if err != nil {
+		return outcome{err: "the subscription's URL is unusable"}
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", UserAgent)
+	req.Header.Set(events.HeaderID, ev.ID)
+	req.Header.Set(events.HeaderTimestamp, strconv.FormatInt(at.Unix(), 10))
+	req.Header.Set(events.HeaderSignature, strings.Join(sigs, " "))
+	res, err := d.client.Do(req)
+	if err != nil {
+		return outcome{err: describe(err)}
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(res.Body, maxResponse))
+	out := outcome{status: res.StatusCode, response: truncate(body, responseLog)}
+	if res.StatusCode == http.StatusTooManyRequests || res.StatusCode == http.StatusServiceUnavailable {
+		out.retryAfter = retryAfter(res.Header.Get("Retry-After"), at)
+	}
+	return out
+}
+
+// describe says why a request failed, without the URL (which may hold
+// credentials in its query).
+func describe(err error) string {
+	s := err.Error()
+	if i := strings.LastIndex(s, ": "); i >= 0 && strings.Contains(s, "://") {
+		s = s[i+2:]
+	}
+	return "request failed: " + s
+}
+
+func truncate(b []byte, n int) string {
+	if len(b) > n {
+		b = b[:n]
+	}
+	for len(b) > 0 && !utf8.Valid(b) {
+		b = b[:len(b)-1]
+	}
+	return string(b)
+}
+
+// retryAfter parses a Retry-After header: seconds or an HTTP date.
+func retryAfter(v string, now time.Time) time.Duration {
+	if v == "" {
+		return 0
+	}
+	if s, err := strconv.Atoi(v); err == nil && s > 0 {
+		return time.Duration(s) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
+}
+
+func jitter(d time.Duration) time.Duration {
+	return time.Duration(float64(d) * (0.9 + 0.2*rand.Float64()))
+}
+
+// markHealthy forgets an endpoint's failures after a success.
+func (d *Dispatcher) markHealthy(ctx context.Context, hook *helpdesk.Webhook) {
+	if hook.FailingSince.IsZero() {
+		return
+	}
+	d.update(ctx, hook.ID, func(w *helpdesk.Webhook) bool {
+		changed := !w.FailingSince.IsZero()
+		w.FailingSince = time.Time{}
+		return changed
+	})
+}
+
+// markFailing notes a failure and reports whether the endpoint has now
+// failed for DisableAfter, in which case the subscription is disabled.
+func (d *Dispatcher) markFailing(ctx context.Context, hook *helpdesk.Webhook, now time.Time) bool {
+	if !hook.FailingSince.IsZero() && now.Sub(hook.FailingSince) < DisableAfter {
+		return false
+	}
+	disabled := false
+	d.update(ctx, hook.ID, func(w *helpdesk.Webhook) bool {
+		switch {
+		case w.FailingSince.IsZero():
+			w.FailingSince = now
+			return true
+		case now.Sub(w.FailingSince) >= DisableAfter && w.Status == helpdesk.WebhookActive:
+			w.Status, disabled = helpdesk.WebhookDisabled, true
+			return true
+		}
+		return false
+	})
+	return disabled
+}
+
+func (d *Dispatcher) disable(ctx context.Context, hook *helpdesk.Webhook) {
+	d.update(ctx, hook.ID, func(w *helpdesk.Webhook) bool {
+		changed := w.Status != helpdesk.WebhookDisabled
+		w.Status = helpdesk.WebhookDisabled
+		return changed
+	})
+}
+
+// update changes a subscription's health fields, logging failures: the
+// delivery's own record matters more than this bookkeeping.
+func (d *Dispatcher) update(ctx context.Context, id string, fn func(*helpdesk.Webhook) bool) {
+	now := d.now()
+	_, err := d.store.UpdateWebhook(ctx, id, func(w *helpdesk.Webhook) (bool, error) {
+		if !fn(w) {
+			return false, nil
+		}
+		w.UpdatedAt = now.UTC().Truncate(time.Millisecond)
+		return true, nil
+	})
+	if err != nil && helpdesk.ErrorCode(err) != helpdesk.CodeNotFound {
+		d.log.ErrorContext(ctx, "could not update subscription health", slog.String("webhook_id", id), slog.String("error", err.Error()))
+	}
+	d.subs.invalidate()
+}
+
+// subscriptions caches the subscription list for CacheTTL.
+type subscriptions struct {
+	store helpdesk.WebhookStore
+	now   func() time.Time
+
+	mu      sync.Mutex
+	hooks   []*helpdesk.Webhook
+	fetched time.Time
+}
+
+func (s *subscriptions) all(ctx context.Context) ([]*helpdesk.Webhook, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.hooks != nil && s.now().Sub(s.fetched) < CacheTTL {
+		return s.hooks, nil
+	}
+	hooks, err := s.store.ListWebhooks(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s.hooks, s.fetched = hooks, s.now()
+	return hooks, nil
+}
+
+// find returns the subscription with the given id; ok is false when
+// there is none.
+func (s *subscriptions) find(ctx context.Context, id string) (hook *helpdesk.Webhook, ok bool, err error) {
+	hooks, err := s.all(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	for _, h := range hooks {
+		if h.ID == id {
+			return h, true, nil
+		}
+	}
+	return nil, false, nil
+}
+
+func (s *subscriptions) invalidate() {
+	s.mu.Lock()
+	s.hooks = nil
+	s.mu.Unlock()
+}

@@ -1,0 +1,109 @@
+package webhook
+
+import (
+	"crypto/sha256"
+	"encoding/base32"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"strings"
+	"time"
+
+	lambdaevents "github.com/aws/aws-lambda-go/events"
+
+	"github.com/acme/helpdesk/events"
+	"github.com/acme/helpdesk/internal/dynamo"
+	"github.com/acme/helpdesk/internal/helpdesk"
+)
+
+var idEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
+
+// eventID derives an event's id from the stream record it comes from, so
+// that a redelivered record yields the same id.
+func eventID(recordID, eventType string) string {
+	sum := sha256.Sum256([]byte(recordID + "/" + eventType))
+	return "evt_" + strings.ToLower(idEncoding.EncodeToString(sum[:]))[:26]
+}
+
+// Produce returns the events a stream record causes: ticket.created for an
+// inserted ticket, ticket.updated (and ticket.assignment.changed when the
+// assignee changed) for a ticket whose visible fields changed,
+// ticket.deleted for a removed ticket, and none for anything else.
+func Produce(rec lambdaevents.DynamoDBEventRecord) ([]*helpdesk.StoredEvent, error) {
+	if !dynamo.IsTicketKey(rec.Change.Keys) {
+		return nil, nil
+	}
+	var oldT, newT *helpdesk.Ticket
+	for _, img := range []struct {
+		dst   **helpdesk.Ticket
+		image map[string]lambdaevents.DynamoDBAttributeValue
+	}{{&oldT, rec.Change.OldImage}, {&newT, rec.Change.NewImage}} {
+		if len(img.image) == 0 {
+			continue
+		}
+		t, ok, err := dynamo.TicketFromImage(img.image)
+		if err != nil {
+			return nil, fmt.Errorf("record %s: %w", rec.EventID, err)
+		}
+		if ok {
+			*img.dst = t
+		}
+	}
+	var out []*helpdesk.StoredEvent
+	add := func(typ string, t *helpdesk.Ticket, at time.Time, previous map[string]any) error {
+		ev := events.Event{
+			ID: eventID(rec.EventID, typ), Type: typ, Timestamp: at.UTC(),
+			Data: events.Data{Ticket: TicketView(t), Previous: previous},
+		}
+		body, err := json.Marshal(ev)
+		if err != nil {
+			return fmt.Errorf("encode %s: %w", typ, err)
+		}
+		out = append(out, &helpdesk.StoredEvent{ID: ev.ID, Type: typ, Body: body, CreatedAt: at})
+		return nil
+	}
+	var err error
+	switch {
+	case rec.EventName == string(lambdaevents.DynamoDBOperationTypeInsert) && newT != nil:
+		err = add(events.TicketCreated, newT, newT.CreatedAt, nil)
+	case rec.EventName == string(lambdaevents.DynamoDBOperationTypeModify) && newT != nil && oldT != nil:
+		previous := changed(TicketView(oldT), TicketView(newT))
+		if len(previous) == 0 {
+			return nil, nil
+		}
+		err = add(events.TicketUpdated, newT, newT.UpdatedAt, previous)
+		if _, moved := previous["assigneeId"]; moved && err == nil {
+			err = add(events.TicketAssignmentChanged, newT, newT.UpdatedAt, map[string]any{"assigneeId": previous["assigneeId"]})
+		}
+	case rec.EventName == string(lambdaevents.DynamoDBOperationTypeRemove) && oldT != nil:
+		at := rec.Change.ApproximateCreationDateTime.Time
+		if at.IsZero() {
+			at = oldT.UpdatedAt
+		}
+		err = add(events.TicketDeleted, oldT, at, nil)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// changed returns the old values of the fields that differ between two
+// views, keyed by their JSON names; updatedAt alone is no change.
+func changed(old, cur events.Ticket) map[string]any {
+	var o, c map[string]any
+	for _, v := range []struct {
+		src events.Ticket
+		dst *map[string]any
+	}{{old, &o}, {cur, &c}} {
+		b, _ := json.Marshal(v.src) // a struct of plain fields always encodes
+		_ = json.Unmarshal(b, v.dst)
+	}
+	previous := map[string]any{}
+	for k, ov := range o {
+		if k != "updatedAt" && !reflect.DeepEqual(ov, c[k]) {
+			previous[k] = ov
+		}
+	}
+	return previous
+}
