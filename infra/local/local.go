@@ -107,6 +107,9 @@ func Run(ctx context.Context, opts Options) error {
 		interval = 250 * time.Millisecond
 	}
 	dispatcher := app.NewDispatcher(cfg, db, opts.Logger)
+	// Locally, subscriptions are read afresh for every batch, so a new
+	// subscription receives the very next event.
+	dispatcher.SetCacheTTL(0)
 	poller := &Poller{DB: db, Streams: streams, Table: TableName, Handle: dispatcher.HandleStream,
 		Checkpoint: filepath.Join(opts.DataDir, "stream.checkpoint"), Interval: interval, Logger: opts.Logger}
 	background, stopBackground := context.WithCancel(context.Background())

@@ -41,15 +41,20 @@ func (s *syncBuffer) String() string {
 // function that stops it and returns Run's error.
 func start(t *testing.T, dataDir string, keys map[helpdesk.Permission]string, out io.Writer) (string, func() error) {
 	t.Helper()
+	return startWith(t, local.Options{DataDir: dataDir, Keys: keys, Out: out})
+}
+
+// startWith is start with more options.
+func startWith(t *testing.T, opts local.Options) (string, func() error) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- local.Run(ctx, local.Options{
-			Addr: "127.0.0.1:0", DataDir: dataDir, Keys: keys, Out: out,
-			Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)),
-			Ready:  func(base string) { ready <- base },
-		})
+		opts.Addr = "127.0.0.1:0"
+		opts.Logger = slog.New(slog.NewJSONHandler(io.Discard, nil))
+		opts.Ready = func(base string) { ready <- base }
+		done <- local.Run(ctx, opts)
 	}()
 	var stopped bool
 	stop := func() error {

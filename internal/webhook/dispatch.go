@@ -35,8 +35,9 @@ const (
 	// DisableAfter is how long an endpoint may fail every attempt before
 	// its subscription is disabled.
 	DisableAfter = 5 * 24 * time.Hour
-	// CacheTTL is how long subscriptions are read from memory: a deleted or
-	// disabled subscription receives nothing once it has passed.
+	// CacheTTL is how long subscriptions are read from memory by default:
+	// a deleted or disabled subscription receives nothing once it has
+	// passed, and a new one may wait as long for its first event.
 	CacheTTL = 30 * time.Second
 	// lease is how long an attempt holds its delivery before another
 	// process may pick it up.
@@ -47,6 +48,10 @@ const (
 	responseLog = 1 << 10
 	// dueBatch is how many due deliveries one ProcessDue pass takes.
 	dueBatch = 100
+	// inlineBudget bounds how long a stream batch spends starting
+	// attempts: what has not started by then is handed to ProcessDue, so a
+	// slow endpoint delays its shard by at most this plus one attempt.
+	inlineBudget = 10 * time.Second
 )
 
 // UserAgent names the product on every delivery.
@@ -68,9 +73,13 @@ type Dispatcher struct {
 // see ssrf.Guard.Client), with workers concurrent attempts.
 func NewDispatcher(store helpdesk.WebhookStore, client *http.Client, logger *slog.Logger, workers int) *Dispatcher {
 	d := &Dispatcher{store: store, client: client, log: logger, now: time.Now, workers: max(workers, 1)}
-	d.subs = &subscriptions{store: store, now: func() time.Time { return d.now() }}
+	d.subs = &subscriptions{store: store, now: func() time.Time { return d.now() }, ttl: CacheTTL}
 	return d
 }
+
+// SetCacheTTL shortens how long subscriptions are cached (the local stack
+// uses zero, so a developer's new subscription works at once).
+func (d *Dispatcher) SetCacheTTL(ttl time.Duration) { d.subs.ttl = min(ttl, CacheTTL) }
 
 // SetClock replaces the clock (tests; the default is time.Now).
 func (d *Dispatcher) SetClock(now func() time.Time) { d.now = now }
@@ -143,7 +152,7 @@ func (d *Dispatcher) HandleStream(ctx context.Context, batch lambdaevents.Dynamo
 	if err := d.store.RecordEvents(ctx, kept, deliveries); err != nil {
 		return failAll(err)
 	}
-	d.run(ctx, jobs)
+	d.run(ctx, jobs, d.now().Add(inlineBudget))
 	return resp, nil
 }
 
@@ -182,7 +191,7 @@ func (d *Dispatcher) ProcessDue(ctx context.Context) (int, error) {
 		}
 		jobs = append(jobs, job{delivery: dl, event: ev, hook: hook})
 	}
-	d.run(ctx, jobs)
+	d.run(ctx, jobs, time.Time{})
 	return len(jobs), nil
 }
 
@@ -223,15 +232,20 @@ func (d *Dispatcher) drop(ctx context.Context, dl *helpdesk.Delivery, ev *helpde
 	}
 }
 
-// run attempts jobs on the worker pool. An attempt that could not finish
-// before ctx's deadline is left to ProcessDue once its lease expires.
-func (d *Dispatcher) run(ctx context.Context, jobs []job) {
+// run attempts jobs on the worker pool. A job not started by handOff (when
+// set), or too close to ctx's deadline to finish, is made due at once for
+// ProcessDue instead; if even that fails, its lease expires and ProcessDue
+// takes it then.
+func (d *Dispatcher) run(ctx context.Context, jobs []job, handOff time.Time) {
 	queue := make(chan job)
 	var wg sync.WaitGroup
 	for range min(d.workers, len(jobs)) {
 		wg.Go(func() {
 			for j := range queue {
-				if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < AttemptTimeout+2*time.Second {
+				deadline, hasDeadline := ctx.Deadline()
+				late := !handOff.IsZero() && d.now().After(handOff)
+				if late || hasDeadline && time.Until(deadline) < AttemptTimeout+2*time.Second {
+					d.handOff(ctx, j.delivery)
 					continue
 				}
 				d.attempt(ctx, j)
@@ -243,6 +257,15 @@ func (d *Dispatcher) run(ctx context.Context, jobs []job) {
 	}
 	close(queue)
 	wg.Wait()
+}
+
+func (d *Dispatcher) handOff(ctx context.Context, dl *helpdesk.Delivery) {
+	due := *dl
+	due.Due = d.now()
+	if err := d.store.ScheduleDelivery(ctx, &due); err != nil {
+		d.log.WarnContext(ctx, "could not hand a delivery to the retry worker; it will be picked up when its lease expires",
+			slog.String("webhook_id", dl.WebhookID), slog.String("event_id", dl.EventID), slog.String("error", err.Error()))
+	}
 }
 
 // outcome is what one attempt found.
@@ -423,10 +446,11 @@ func (d *Dispatcher) update(ctx context.Context, id string, fn func(*helpdesk.We
 	d.subs.invalidate()
 }
 
-// subscriptions caches the subscription list for CacheTTL.
+// subscriptions caches the subscription list for ttl.
 type subscriptions struct {
 	store helpdesk.WebhookStore
 	now   func() time.Time
+	ttl   time.Duration
 
 	mu      sync.Mutex
 	hooks   []*helpdesk.Webhook
@@ -436,7 +460,7 @@ type subscriptions struct {
 func (s *subscriptions) all(ctx context.Context) ([]*helpdesk.Webhook, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.hooks != nil && s.now().Sub(s.fetched) < CacheTTL {
+	if s.hooks != nil && s.now().Sub(s.fetched) < s.ttl {
 		return s.hooks, nil
 	}
 	hooks, err := s.store.ListWebhooks(ctx)
