@@ -324,3 +324,15 @@ func TestClientLimits(t *testing.T) {
 		}
 	})
 }
+
+// TestMetadataDeniedEvenWhenRelaxed: the relaxed guard still refuses
+// link-local addresses, where cloud metadata services live.
+func TestMetadataDeniedEvenWhenRelaxed(t *testing.T) {
+	c := (&ssrf.Guard{AllowPrivate: true}).Client(time.Second)
+	for _, url := range []string{"http://169.254.169.254/latest/meta-data/", "http://[fe80::1]:80/", "http://[fd00:ec2::254]/"} {
+		_, err := c.Get(url)
+		if !errors.Is(err, ssrf.ErrDenied) {
+			t.Errorf("%s: %v, want ErrDenied", url, err)
+		}
+	}
+}

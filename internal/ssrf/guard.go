@@ -20,8 +20,9 @@ var ErrDenied = errors.New("ssrf: destination not allowed")
 // they run.
 type Guard struct {
 	// AllowPrivate relaxes the guard for local development: http:// URLs,
-	// any port, and loopback/private addresses are allowed. Deployed stacks
-	// never set it.
+	// any port, and loopback/private addresses are allowed. Link-local
+	// addresses (cloud metadata services) stay denied even then. Deployed
+	// stacks never set it.
 	AllowPrivate bool
 	// Resolver resolves host names; nil means net.DefaultResolver.
 	Resolver *net.Resolver
@@ -84,6 +85,9 @@ func (g *Guard) Client(timeout time.Duration) *http.Client {
 	}
 }
 
+// ec2MetadataV6 is the EC2 instance metadata service's IPv6 address.
+var ec2MetadataV6 = netip.MustParseAddr("fd00:ec2::254")
+
 // control is the dialer's Control function. It runs after the socket is
 // created and before it connects, once for each address tried.
 func (g *Guard) control(network, address string, _ syscall.RawConn) error {
@@ -96,10 +100,14 @@ func (g *Guard) control(network, address string, _ syscall.RawConn) error {
 	if err != nil {
 		return fmt.Errorf("%w: unparsable address %q", ErrDenied, address)
 	}
+	addr := ap.Addr().Unmap()
+	if addr.IsLinkLocalUnicast() || addr == ec2MetadataV6 {
+		// Cloud metadata services, even for a developer on a cloud VM.
+		return fmt.Errorf("%w: address %s is link-local", ErrDenied, addr)
+	}
 	if g.AllowPrivate {
 		return nil
 	}
-	addr := ap.Addr().Unmap()
 	if !Allowed(addr) {
 		return fmt.Errorf("%w: address %s is not public", ErrDenied, addr)
 	}
