@@ -1,0 +1,194 @@
+package webhook_test
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/json"
+	"reflect"
+	"regexp"
+	"testing"
+	"time"
+
+	lambdaevents "github.com/aws/aws-lambda-go/events"
+
+	"github.com/acme/helpdesk/events"
+	"github.com/acme/helpdesk/internal/helpdesk"
+	"github.com/acme/helpdesk/internal/webhook"
+)
+
+var eventIDPattern = regexp.MustCompile(`^evt_[a-z2-7]{26}$`)
+
+func TestProduceFromStream(t *testing.T) {
+	t.Parallel()
+	store, table := newStore(t)
+	ctx := t.Context()
+
+	created := createTicket(t, store, func(tk *helpdesk.Ticket) {
+		tk.Tags = []string{"printer"}
+		tk.RequesterEmail = "ada@example.com"
+		tk.RequesterName = "Ada"
+		tk.CustomFields = []helpdesk.CustomFieldValue{
+			{ID: "cf_aaaaaaaaaaaaaaaaaaaaaaaa", Value: "floor 3"},
+			{ID: "cf_bbbbbbbbbbbbbbbbbbbbbbbb", Value: 2.5},
+			{ID: "cf_cccccccccccccccccccccccc", Value: true},
+		}
+	})
+	createdView := webhook.TicketView(created)
+	retagged := updateTicket(t, store, created.ID, func(tk *helpdesk.Ticket) {
+		tk.Status = helpdesk.StatusOpen
+		tk.Tags = []string{"printer", "urgent"}
+	})
+	retaggedView := webhook.TicketView(retagged)
+	assigned := updateTicket(t, store, created.ID, func(tk *helpdesk.Ticket) { tk.AssigneeID = "usr_alice" })
+	assignedView := webhook.TicketView(assigned)
+	reassigned := updateTicket(t, store, created.ID, func(tk *helpdesk.Ticket) { tk.AssigneeID = "usr_bob" })
+	reassignedView := webhook.TicketView(reassigned)
+	touched := updateTicket(t, store, created.ID, nil) // updatedAt and version only
+	touchedView := webhook.TicketView(touched)
+	if err := store.DeleteTicket(ctx, created.ID); err != nil {
+		t.Fatal(err)
+	}
+	deletedAt := time.Now()
+	key := &helpdesk.APIKey{ID: helpdesk.NewID("key_"), Name: "ci", Permission: helpdesk.PermRead, Hash: sha256.Sum256([]byte("k")), CreatedAt: msNow()}
+	if err := store.CreateAPIKey(ctx, key); err != nil {
+		t.Fatal(err)
+	}
+	subscribe(t, store, "https://example.com/hook", events.Types...)
+
+	recs := readStream(t, table, 8)
+
+	type want struct {
+		typ      string
+		ticket   events.Ticket
+		at       time.Time // zero: not checked
+		previous map[string]any
+	}
+	cases := []struct {
+		name      string
+		rec       int
+		eventName lambdaevents.DynamoDBOperationType
+		want      []want
+	}{
+		{"insert", 0, lambdaevents.DynamoDBOperationTypeInsert, []want{
+			{events.TicketCreated, createdView, created.CreatedAt, nil},
+		}},
+		{"modify status and tags", 1, lambdaevents.DynamoDBOperationTypeModify, []want{
+			{events.TicketUpdated, retaggedView, retagged.UpdatedAt, map[string]any{"status": "new", "tags": []any{"printer"}}},
+		}},
+		{"assign", 2, lambdaevents.DynamoDBOperationTypeModify, []want{
+			{events.TicketUpdated, assignedView, assigned.UpdatedAt, map[string]any{"assigneeId": nil}},
+			{events.TicketAssignmentChanged, assignedView, assigned.UpdatedAt, map[string]any{"assigneeId": nil}},
+		}},
+		{"reassign", 3, lambdaevents.DynamoDBOperationTypeModify, []want{
+			{events.TicketUpdated, reassignedView, reassigned.UpdatedAt, map[string]any{"assigneeId": "usr_alice"}},
+			{events.TicketAssignmentChanged, reassignedView, reassigned.UpdatedAt, map[string]any{"assigneeId": "usr_alice"}},
+		}},
+		{"modify of updatedAt and version only", 4, lambdaevents.DynamoDBOperationTypeModify, nil},
+		{"remove", 5, lambdaevents.DynamoDBOperationTypeRemove, []want{
+			{events.TicketDeleted, touchedView, time.Time{}, nil},
+		}},
+		{"api key item", 6, lambdaevents.DynamoDBOperationTypeInsert, nil},
+		{"webhook item", 7, lambdaevents.DynamoDBOperationTypeInsert, nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := recs[tc.rec]
+			if rec.EventName != string(tc.eventName) {
+				t.Fatalf("record %d is %s, want %s", tc.rec, rec.EventName, tc.eventName)
+			}
+			evs := produce(t, rec)
+			if len(evs) != len(tc.want) {
+				t.Fatalf("Produce gave %d events, want %d: %v", len(evs), len(tc.want), evs)
+			}
+			for i, w := range tc.want {
+				ev := evs[i]
+				body := decodeEvent(t, ev.Body)
+				if ev.Type != w.typ || body.Type != w.typ {
+					t.Errorf("event %d: type %s (body %s), want %s", i, ev.Type, body.Type, w.typ)
+				}
+				if !eventIDPattern.MatchString(ev.ID) || body.ID != ev.ID {
+					t.Errorf("event %d: id %q (body %q), want evt_ and 26 base32 characters, the same in both", i, ev.ID, body.ID)
+				}
+				if !reflect.DeepEqual(body.Data.Ticket, w.ticket) {
+					t.Errorf("event %d: data.ticket =\n%+v\nwant\n%+v", i, body.Data.Ticket, w.ticket)
+				}
+				if !reflect.DeepEqual(body.Data.Previous, w.previous) {
+					t.Errorf("event %d: data.previous = %#v, want %#v", i, body.Data.Previous, w.previous)
+				}
+				if !body.Timestamp.Equal(ev.CreatedAt) {
+					t.Errorf("event %d: timestamp %v, stored CreatedAt %v", i, body.Timestamp, ev.CreatedAt)
+				}
+				switch {
+				case !w.at.IsZero() && !body.Timestamp.Equal(w.at):
+					t.Errorf("event %d: timestamp %v, want %v", i, body.Timestamp, w.at)
+				case w.at.IsZero() && (body.Timestamp.Before(touched.UpdatedAt.Truncate(time.Minute)) || body.Timestamp.After(deletedAt)):
+					// The stream's ApproximateCreationDateTime, which is
+					// rounded down (to the second by DynamoDB, to the
+					// minute by DynamoDB Local).
+					t.Errorf("event %d: timestamp %v, want about when the ticket was deleted (%v)", i, body.Timestamp, deletedAt)
+				}
+			}
+		})
+	}
+
+	t.Run("same record twice", func(t *testing.T) {
+		for i, rec := range recs {
+			first, again := produce(t, rec), produce(t, rec)
+			// Lambda hands the function a record decoded from JSON.
+			b, err := json.Marshal(rec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var redelivered lambdaevents.DynamoDBEventRecord
+			if err := json.Unmarshal(b, &redelivered); err != nil {
+				t.Fatal(err)
+			}
+			for _, other := range [][]*helpdesk.StoredEvent{again, produce(t, redelivered)} {
+				if len(other) != len(first) {
+					t.Fatalf("record %d: %d events, then %d", i, len(first), len(other))
+				}
+				for j := range first {
+					if first[j].ID != other[j].ID || first[j].Type != other[j].Type || !bytes.Equal(first[j].Body, other[j].Body) {
+						t.Errorf("record %d event %d differs:\n%s %s\n%s %s", i, j, first[j].ID, first[j].Body, other[j].ID, other[j].Body)
+					}
+				}
+			}
+		}
+	})
+
+	t.Run("different records", func(t *testing.T) {
+		seen := map[string]string{}
+		n := 0
+		for i, rec := range recs {
+			for _, ev := range produce(t, rec) {
+				n++
+				where := rec.EventID + " " + ev.Type
+				if prev, dup := seen[ev.ID]; dup {
+					t.Errorf("record %d: id %s of %s already given to %s", i, ev.ID, where, prev)
+				}
+				seen[ev.ID] = where
+			}
+		}
+		if n != 7 {
+			t.Errorf("the records gave %d events, want 7", n)
+		}
+	})
+}
+
+// A record with the same content under another stream record id is another
+// change, and gets other ids.
+func TestProduceIDFollowsRecord(t *testing.T) {
+	t.Parallel()
+	store, table := newStore(t)
+	createTicket(t, store, nil)
+	rec := readStream(t, table, 1)[0]
+	other := rec
+	other.EventID += "x"
+	a, b := produce(t, rec), produce(t, other)
+	if len(a) != 1 || len(b) != 1 {
+		t.Fatalf("got %d and %d events, want 1 each", len(a), len(b))
+	}
+	if a[0].ID == b[0].ID {
+		t.Errorf("records %s and %s both gave id %s", rec.EventID, other.EventID, a[0].ID)
+	}
+}
