@@ -190,6 +190,17 @@ func subscribe(tb testing.TB, store *dynamo.Store, url string, types ...string) 
 // them. It fails the test if it holds more.
 func readStream(tb testing.TB, table string, want int) []lambdaevents.DynamoDBEventRecord {
 	tb.Helper()
+	recs := readStreamUntil(tb, table, func(recs []lambdaevents.DynamoDBEventRecord) bool { return len(recs) >= want })
+	if len(recs) != want {
+		tb.Fatalf("the stream of %s holds %d records, want %d", table, len(recs), want)
+	}
+	return recs
+}
+
+// readStreamUntil reads the whole stream of table from its start, as
+// Lambda delivers it, until done accepts what it holds (for up to 10 s).
+func readStreamUntil(tb testing.TB, table string, done func([]lambdaevents.DynamoDBEventRecord) bool) []lambdaevents.DynamoDBEventRecord {
+	tb.Helper()
 	ctx := tb.Context()
 	desc, err := dynamotest.Client(tb).DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(table)})
 	if err != nil {
@@ -202,21 +213,32 @@ func readStream(tb testing.TB, table string, want int) []lambdaevents.DynamoDBEv
 	streams := dynamotest.StreamsClient(tb)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		recs := readShards(tb, ctx, streams, arn)
-		switch {
-		case len(recs) > want:
-			tb.Fatalf("the stream of %s holds %d records, want %d", table, len(recs), want)
-		case len(recs) == want:
-			out := make([]lambdaevents.DynamoDBEventRecord, len(recs))
-			for i, r := range recs {
-				out[i] = lambdaRecord(tb, r)
-			}
-			return out
-		case time.Now().After(deadline):
-			tb.Fatalf("the stream of %s holds %d records after 10 s, want %d", table, len(recs), want)
+		raw := readShards(tb, ctx, streams, arn)
+		recs := make([]lambdaevents.DynamoDBEventRecord, len(raw))
+		for i, r := range raw {
+			recs[i] = lambdaRecord(tb, r)
+		}
+		if done(recs) {
+			return recs
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("the stream of %s still lacks what the test waits for after 10 s (%d records)", table, len(recs))
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// recordsAfter returns the records of recs after the one with the sequence
+// number seq.
+func recordsAfter(tb testing.TB, recs []lambdaevents.DynamoDBEventRecord, seq string) []lambdaevents.DynamoDBEventRecord {
+	tb.Helper()
+	for i, r := range recs {
+		if r.Change.SequenceNumber == seq {
+			return recs[i+1:]
+		}
+	}
+	tb.Fatalf("no stream record has sequence number %s", seq)
+	return nil
 }
 
 // readShards returns every record of every shard of a stream, from the

@@ -1,0 +1,60 @@
+package webhook_test
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	lambdaevents "github.com/aws/aws-lambda-go/events"
+
+	"github.com/acme/helpdesk/events"
+	"github.com/acme/helpdesk/internal/app"
+	"github.com/acme/helpdesk/internal/ssrf"
+	"github.com/acme/helpdesk/internal/webhook"
+)
+
+// BenchmarkFanOut delivers a stream batch of 100 ticket.created events to
+// 3 subscriptions whose endpoints each take 50 ms, with the production pool
+// size, and reports the batch time as ratios to the sequential lower bound
+// (100 x 3 x 50 ms) and to the ideal for the pool (50 ms x ceil(300 /
+// workers)). The DynamoDB writes (recording and logging every delivery) are
+// included: they go to DynamoDB Local.
+//
+//	go test -run XXX -bench FanOut -benchtime 5x ./internal/webhook/
+func BenchmarkFanOut(b *testing.B) {
+	const events_, subs, latency = 100, 3, 50 * time.Millisecond
+	store, table := newStore(b)
+	for range events_ {
+		createTicket(b, store, nil)
+	}
+	batch := lambdaevents.DynamoDBEvent{Records: readStream(b, table, events_)}
+	for range subs {
+		slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			time.Sleep(latency)
+			w.WriteHeader(http.StatusNoContent)
+		}))
+		b.Cleanup(slow.Close)
+		subscribe(b, store, slow.URL, events.TicketCreated)
+	}
+	d := webhook.NewDispatcher(store, (&ssrf.Guard{AllowPrivate: true}).Client(webhook.AttemptTimeout), slog.New(slog.DiscardHandler), app.DispatchWorkers)
+	deliveries := events_ * subs
+	sequential := time.Duration(deliveries) * latency
+	ideal := latency * time.Duration((deliveries+app.DispatchWorkers-1)/app.DispatchWorkers)
+	b.ResetTimer()
+	for b.Loop() {
+		resp, err := d.HandleStream(context.Background(), batch)
+		if err != nil || len(resp.BatchItemFailures) > 0 {
+			b.Fatalf("HandleStream: %v, %d failures", err, len(resp.BatchItemFailures))
+		}
+	}
+	perBatch := b.Elapsed() / time.Duration(b.N)
+	b.ReportMetric(float64(perBatch.Milliseconds()), "ms/batch")
+	b.ReportMetric(float64(perBatch)/float64(sequential), "x-sequential")
+	b.ReportMetric(float64(perBatch)/float64(ideal), "x-ideal")
+	if due, err := store.DueDeliveries(context.Background(), time.Now().Add(time.Hour), 10); err != nil || len(due) > 0 {
+		b.Fatalf("%d deliveries left pending (%v): some attempts failed", len(due), err)
+	}
+}
