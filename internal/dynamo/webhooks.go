@@ -234,8 +234,14 @@ func marshalDelivery(d *helpdesk.Delivery) (map[string]types.AttributeValue, err
 	return av, nil
 }
 
-// RecordEvents implements helpdesk.WebhookStore with batch writes.
-func (s *Store) RecordEvents(ctx context.Context, events []*helpdesk.StoredEvent, deliveries []*helpdesk.Delivery) error {
+// RecordEvents implements helpdesk.WebhookStore: one batch read finds the
+// deliveries already pending, then batch writes store the events and the
+// rest.
+func (s *Store) RecordEvents(ctx context.Context, events []*helpdesk.StoredEvent, deliveries []*helpdesk.Delivery) ([]*helpdesk.Delivery, error) {
+	pending, err := s.pendingKeys(ctx, deliveries)
+	if err != nil {
+		return nil, err
+	}
 	var writes []types.WriteRequest
 	for _, e := range events {
 		item, err := attributevalue.MarshalMap(eventItem{
@@ -243,17 +249,66 @@ func (s *Store) RecordEvents(ctx context.Context, events []*helpdesk.StoredEvent
 			CreatedAt: formatTime(e.CreatedAt), ExpiresAt: e.CreatedAt.Add(eventRetention).Unix(),
 		})
 		if err != nil {
-			return fmt.Errorf("marshal event %s: %w", e.ID, err)
+			return nil, fmt.Errorf("marshal event %s: %w", e.ID, err)
 		}
 		writes = append(writes, types.WriteRequest{PutRequest: &types.PutRequest{Item: item}})
 	}
+	var fresh []*helpdesk.Delivery
 	for _, d := range deliveries {
+		if pending[d.WebhookID+"#"+d.EventID] {
+			continue
+		}
 		item, err := marshalDelivery(d)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		writes = append(writes, types.WriteRequest{PutRequest: &types.PutRequest{Item: item}})
+		fresh = append(fresh, d)
 	}
+	if err := s.batchWrite(ctx, writes); err != nil {
+		return nil, fmt.Errorf("record events: %w", err)
+	}
+	return fresh, nil
+}
+
+// pendingKeys returns which of deliveries are pending already (as
+// "webhook#event"), with consistent batch reads of their keys.
+func (s *Store) pendingKeys(ctx context.Context, deliveries []*helpdesk.Delivery) (map[string]bool, error) {
+	pending := map[string]bool{}
+	keys := make([]map[string]types.AttributeValue, 0, len(deliveries))
+	for _, d := range deliveries {
+		keys = append(keys, deliveryKey(d))
+	}
+	for len(keys) > 0 {
+		batch := keys[:min(len(keys), 100)]
+		keys = keys[len(batch):]
+		req := map[string]types.KeysAndAttributes{s.table: {Keys: batch, ConsistentRead: aws.Bool(true), ProjectionExpression: aws.String("webhookId, eventId")}}
+		for attempt := 0; len(req) > 0; attempt++ {
+			if attempt > 0 {
+				if err := backoff(ctx, attempt); err != nil {
+					return nil, fmt.Errorf("read pending deliveries: %w", err)
+				}
+			}
+			out, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
+			if err != nil {
+				return nil, translate(err, "read pending deliveries")
+			}
+			for _, item := range out.Responses[s.table] {
+				var it deliveryItem
+				if err := attributevalue.UnmarshalMap(item, &it); err != nil {
+					return nil, fmt.Errorf("unmarshal delivery: %w", err)
+				}
+				pending[it.WebhookID+"#"+it.EventID] = true
+			}
+			req = out.UnprocessedKeys
+		}
+	}
+	return pending, nil
+}
+
+// batchWrite writes in batches of 25, retrying what DynamoDB leaves
+// unprocessed.
+func (s *Store) batchWrite(ctx context.Context, writes []types.WriteRequest) error {
 	for len(writes) > 0 {
 		batch := writes[:min(len(writes), 25)]
 		writes = writes[len(batch):]
@@ -261,12 +316,12 @@ func (s *Store) RecordEvents(ctx context.Context, events []*helpdesk.StoredEvent
 		for attempt := 0; len(req) > 0; attempt++ {
 			if attempt > 0 {
 				if err := backoff(ctx, attempt); err != nil {
-					return fmt.Errorf("record events: %w", err)
+					return err
 				}
 			}
 			out, err := s.db.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: req})
 			if err != nil {
-				return translate(err, "record events")
+				return translate(err, "batch write")
 			}
 			req = out.UnprocessedItems
 		}
@@ -362,32 +417,38 @@ type attemptItem struct {
 	ExpiresAt  int64  `dynamodbav:"expiresAt"`
 }
 
-// FinishAttempt implements helpdesk.WebhookStore: the log entry and the
-// delivery's new state are written in one transaction.
-func (s *Store) FinishAttempt(ctx context.Context, d *helpdesk.Delivery, a *helpdesk.Attempt, next time.Time) error {
-	log, err := attributevalue.MarshalMap(attemptItem{
-		PK: kindWebhook + "#" + a.WebhookID, SK: attemptSK + joinKey(formatTime(a.At), a.EventID, strconv.Itoa(a.Attempt)),
-		WebhookID: a.WebhookID, EventID: a.EventID, EventType: a.EventType, Attempt: a.Attempt, StatusCode: a.StatusCode,
-		DurationMS: a.Duration.Milliseconds(), Error: a.Error, Response: a.Response, At: formatTime(a.At),
-		ExpiresAt: a.At.Add(attemptRetention).Unix(),
-	})
-	if err != nil {
-		return fmt.Errorf("marshal attempt: %w", err)
-	}
-	tx := []types.TransactWriteItem{{Put: &types.Put{TableName: aws.String(s.table), Item: log}}}
-	if next.IsZero() {
-		tx = append(tx, types.TransactWriteItem{Delete: &types.Delete{TableName: aws.String(s.table), Key: deliveryKey(d)}})
-	} else {
-		rescheduled := *d
-		rescheduled.Due, rescheduled.Attempts = next, a.Attempt
+// FinishAttempts implements helpdesk.WebhookStore with batch writes: two
+// per attempt (the log entry; the delivery rescheduled or deleted). Were a
+// log entry written and its delivery's write lost, the delivery would only
+// be attempted again, with the same webhook-id.
+func (s *Store) FinishAttempts(ctx context.Context, done []helpdesk.Finished) error {
+	writes := make([]types.WriteRequest, 0, 2*len(done))
+	for _, f := range done {
+		a := f.Attempt
+		log, err := attributevalue.MarshalMap(attemptItem{
+			PK: kindWebhook + "#" + a.WebhookID, SK: attemptSK + joinKey(formatTime(a.At), a.EventID, strconv.Itoa(a.Attempt)),
+			WebhookID: a.WebhookID, EventID: a.EventID, EventType: a.EventType, Attempt: a.Attempt, StatusCode: a.StatusCode,
+			DurationMS: a.Duration.Milliseconds(), Error: a.Error, Response: a.Response, At: formatTime(a.At),
+			ExpiresAt: a.At.Add(attemptRetention).Unix(),
+		})
+		if err != nil {
+			return fmt.Errorf("marshal attempt: %w", err)
+		}
+		writes = append(writes, types.WriteRequest{PutRequest: &types.PutRequest{Item: log}})
+		if f.Next.IsZero() {
+			writes = append(writes, types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: deliveryKey(f.Delivery)}})
+			continue
+		}
+		rescheduled := *f.Delivery
+		rescheduled.Due, rescheduled.Attempts = f.Next, a.Attempt
 		item, err := marshalDelivery(&rescheduled)
 		if err != nil {
 			return err
 		}
-		tx = append(tx, types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.table), Item: item}})
+		writes = append(writes, types.WriteRequest{PutRequest: &types.PutRequest{Item: item}})
 	}
-	if _, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: tx}); err != nil {
-		return translate(err, "finish attempt %d of %s to %s", a.Attempt, a.EventID, a.WebhookID)
+	if err := s.batchWrite(ctx, writes); err != nil {
+		return fmt.Errorf("finish %d attempts: %w", len(done), err)
 	}
 	return nil
 }

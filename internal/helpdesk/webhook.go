@@ -175,6 +175,14 @@ type Attempt struct {
 	At         time.Time
 }
 
+// Finished is an attempt made and what becomes of its delivery: due again
+// at Next, or, when Next is zero, done (delivered or given up).
+type Finished struct {
+	Delivery *Delivery
+	Attempt  *Attempt
+	Next     time.Time
+}
+
 // AttemptPage is one page of a delivery log, newest first.
 type AttemptPage struct {
 	Attempts []*Attempt
@@ -196,10 +204,11 @@ type WebhookStore interface {
 	UpdateWebhook(ctx context.Context, id string, fn func(w *Webhook) (changed bool, err error)) (*Webhook, error)
 	// DeleteWebhook removes a subscription. CodeNotFound if none.
 	DeleteWebhook(ctx context.Context, id string) error
-	// RecordEvents stores events and the deliveries they cause, durably,
-	// before any is attempted. Writing an existing event or delivery again
-	// is harmless.
-	RecordEvents(ctx context.Context, events []*StoredEvent, deliveries []*Delivery) error
+	// RecordEvents stores events and those of the deliveries they cause
+	// that are not pending already, durably, before any is attempted, and
+	// returns the deliveries it recorded. Writing an existing event again
+	// is harmless, and a pending delivery keeps its state.
+	RecordEvents(ctx context.Context, events []*StoredEvent, deliveries []*Delivery) ([]*Delivery, error)
 	// Event returns a stored event. CodeNotFound once it has expired.
 	Event(ctx context.Context, id string) (*StoredEvent, error)
 	// DueDeliveries returns up to limit deliveries due at or before now,
@@ -208,9 +217,9 @@ type WebhookStore interface {
 	// ClaimDelivery moves d's due time to until, if nobody has moved it
 	// since d was read; false if somebody has.
 	ClaimDelivery(ctx context.Context, d *Delivery, until time.Time) (bool, error)
-	// FinishAttempt logs a and then either reschedules d for next or, when
-	// next is zero, removes it.
-	FinishAttempt(ctx context.Context, d *Delivery, a *Attempt, next time.Time) error
+	// FinishAttempts logs each attempt and then either reschedules its
+	// delivery for Next or, when Next is zero, removes it.
+	FinishAttempts(ctx context.Context, done []Finished) error
 	// ScheduleDelivery makes d due (again), whatever its state.
 	ScheduleDelivery(ctx context.Context, d *Delivery) error
 	// ListAttempts returns a page of a subscription's delivery log, newest

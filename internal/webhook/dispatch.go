@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -66,6 +67,10 @@ type Dispatcher struct {
 	now     func() time.Time
 	workers int
 	subs    *subscriptions
+	// failing holds the ids of subscriptions this process has marked
+	// failing since it last read them, so that a success soon after (with
+	// a cached copy that does not show it) still clears the mark.
+	failing sync.Map
 }
 
 // NewDispatcher returns a Dispatcher that reads and records through store
@@ -149,15 +154,20 @@ func (d *Dispatcher) HandleStream(ctx context.Context, batch lambdaevents.Dynamo
 	for i, j := range jobs {
 		deliveries[i] = j.delivery
 	}
-	if err := d.store.RecordEvents(ctx, kept, deliveries); err != nil {
+	fresh, err := d.store.RecordEvents(ctx, kept, deliveries)
+	if err != nil {
 		return failAll(err)
 	}
+	// A delivery already pending (a redelivered batch) is left to its own
+	// schedule; only the new ones are attempted now.
+	jobs = slices.DeleteFunc(jobs, func(j job) bool { return !slices.Contains(fresh, j.delivery) })
 	d.run(ctx, jobs, d.now().Add(inlineBudget))
 	return resp, nil
 }
 
 // ProcessDue attempts the deliveries that are due, up to one batch, and
-// returns how many it attempted.
+// returns how many due deliveries it found (attempted, dropped, or taken by
+// another process first).
 func (d *Dispatcher) ProcessDue(ctx context.Context) (int, error) {
 	now := d.now()
 	due, err := d.store.DueDeliveries(ctx, now, dueBatch)
@@ -165,6 +175,7 @@ func (d *Dispatcher) ProcessDue(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	var jobs []job
+	var dropped []helpdesk.Finished
 	events := map[string]*helpdesk.StoredEvent{}
 	for _, dl := range due {
 		ok, err := d.store.ClaimDelivery(ctx, dl, now.Add(lease))
@@ -186,17 +197,18 @@ func (d *Dispatcher) ProcessDue(ctx context.Context) (int, error) {
 			return 0, err
 		}
 		if reason := skipReason(hook, ev); reason != "" {
-			d.drop(ctx, dl, ev, reason)
+			dropped = append(dropped, d.drop(dl, ev, reason))
 			continue
 		}
 		jobs = append(jobs, job{delivery: dl, event: ev, hook: hook})
 	}
+	d.finish(ctx, dropped)
 	d.run(ctx, jobs, time.Time{})
-	return len(jobs), nil
+	return len(due), nil
 }
 
 // Drain runs ProcessDue until it finds less than a full batch due, or ctx
-// ends, and returns how many deliveries it attempted.
+// ends, and returns how many due deliveries it found.
 func (d *Dispatcher) Drain(ctx context.Context) (int, error) {
 	total := 0
 	for ctx.Err() == nil {
@@ -221,14 +233,23 @@ func skipReason(hook *helpdesk.Webhook, ev *helpdesk.StoredEvent) string {
 	return ""
 }
 
-// drop gives up a delivery without attempting it, and logs why.
-func (d *Dispatcher) drop(ctx context.Context, dl *helpdesk.Delivery, ev *helpdesk.StoredEvent, reason string) {
+// drop gives up a delivery without attempting it, saying why in the log.
+func (d *Dispatcher) drop(dl *helpdesk.Delivery, ev *helpdesk.StoredEvent, reason string) helpdesk.Finished {
 	a := &helpdesk.Attempt{WebhookID: dl.WebhookID, EventID: dl.EventID, Attempt: dl.Attempts, Error: reason, At: d.now()}
 	if ev != nil {
 		a.EventType = ev.Type
 	}
-	if err := d.store.FinishAttempt(ctx, dl, a, time.Time{}); err != nil {
-		d.log.ErrorContext(ctx, "could not drop delivery", slog.String("webhook_id", dl.WebhookID), slog.String("event_id", dl.EventID), slog.String("error", err.Error()))
+	return helpdesk.Finished{Delivery: dl, Attempt: a}
+}
+
+// finish records attempts made. If that fails, the deliveries stay due
+// under their leases and are attempted again, with the same webhook-ids.
+func (d *Dispatcher) finish(ctx context.Context, done []helpdesk.Finished) {
+	if len(done) == 0 {
+		return
+	}
+	if err := d.store.FinishAttempts(ctx, done); err != nil {
+		d.log.ErrorContext(ctx, "could not record delivery attempts; they will be attempted again", slog.Int("attempts", len(done)), slog.String("error", err.Error()))
 	}
 }
 
@@ -236,9 +257,14 @@ func (d *Dispatcher) drop(ctx context.Context, dl *helpdesk.Delivery, ev *helpde
 // set), or too close to ctx's deadline to finish, is made due at once for
 // ProcessDue instead; if even that fails, its lease expires and ProcessDue
 // takes it then.
+//
+// The attempts are recorded together once all are made: a few batch writes
+// instead of two writes per attempt on the way.
 func (d *Dispatcher) run(ctx context.Context, jobs []job, handOff time.Time) {
 	queue := make(chan job)
 	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var done []helpdesk.Finished
 	for range min(d.workers, len(jobs)) {
 		wg.Go(func() {
 			for j := range queue {
@@ -248,7 +274,10 @@ func (d *Dispatcher) run(ctx context.Context, jobs []job, handOff time.Time) {
 					d.handOff(ctx, j.delivery)
 					continue
 				}
-				d.attempt(ctx, j)
+				f := d.attempt(ctx, j)
+				mu.Lock()
+				done = append(done, f)
+				mu.Unlock()
 			}
 		})
 	}
@@ -257,6 +286,7 @@ func (d *Dispatcher) run(ctx context.Context, jobs []job, handOff time.Time) {
 	}
 	close(queue)
 	wg.Wait()
+	d.finish(ctx, done)
 }
 
 func (d *Dispatcher) handOff(ctx context.Context, dl *helpdesk.Delivery) {
@@ -276,8 +306,9 @@ type outcome struct {
 	retryAfter time.Duration
 }
 
-// attempt makes one delivery attempt and records its outcome.
-func (d *Dispatcher) attempt(ctx context.Context, j job) {
+// attempt makes one delivery attempt and says what becomes of the
+// delivery.
+func (d *Dispatcher) attempt(ctx context.Context, j job) helpdesk.Finished {
 	start := d.now()
 	out := d.post(ctx, j.hook, j.event, start)
 	a := &helpdesk.Attempt{
@@ -285,12 +316,15 @@ func (d *Dispatcher) attempt(ctx context.Context, j job) {
 		StatusCode: out.status, Duration: d.now().Sub(start), Error: out.err, Response: out.response, At: start,
 	}
 	ok := out.err == "" && out.status >= 200 && out.status < 300
+	if !ok && a.Error == "" {
+		a.Error = fmt.Sprintf("the endpoint answered %d", out.status)
+	}
 	var next time.Time
 	switch {
 	case ok:
 		d.markHealthy(ctx, j.hook)
 	case out.status == http.StatusGone:
-		a.Error = "the endpoint answered 410 Gone: subscription disabled"
+		a.Error += ": subscription disabled"
 		d.disable(ctx, j.hook)
 	case d.markFailing(ctx, j.hook, start):
 		a.Error += "; the endpoint has failed for 5 days: subscription disabled"
@@ -303,17 +337,10 @@ func (d *Dispatcher) attempt(ctx context.Context, j job) {
 	default:
 		a.Error += "; retries exhausted: delivery given up"
 	}
-	if a.Error == "" && !ok {
-		a.Error = fmt.Sprintf("the endpoint answered %d", out.status)
-	}
-	if err := d.store.FinishAttempt(ctx, j.delivery, a, next); err != nil {
-		// The delivery stays due under its lease and will be attempted
-		// again, with the same webhook-id.
-		d.log.ErrorContext(ctx, "could not record a delivery attempt", slog.String("webhook_id", j.hook.ID), slog.String("event_id", j.event.ID), slog.String("error", err.Error()))
-	}
 	d.log.InfoContext(ctx, "webhook delivery", slog.String("webhook_id", j.hook.ID), slog.String("event_id", j.event.ID),
 		slog.String("type", j.event.Type), slog.Int("attempt", a.Attempt), slog.Int("status", out.status), slog.Bool("ok", ok),
 		slog.Int64("duration_ms", a.Duration.Milliseconds()))
+	return helpdesk.Finished{Delivery: j.delivery, Attempt: a, Next: next}
 }
 
 // post sends one signed request and reads a bounded part of the answer.
@@ -390,7 +417,7 @@ func jitter(d time.Duration) time.Duration {
 
 // markHealthy forgets an endpoint's failures after a success.
 func (d *Dispatcher) markHealthy(ctx context.Context, hook *helpdesk.Webhook) {
-	if hook.FailingSince.IsZero() {
+	if _, marked := d.failing.LoadAndDelete(hook.ID); !marked && hook.FailingSince.IsZero() {
 		return
 	}
 	d.update(ctx, hook.ID, func(w *helpdesk.Webhook) bool {
@@ -411,6 +438,7 @@ func (d *Dispatcher) markFailing(ctx context.Context, hook *helpdesk.Webhook, no
 		switch {
 		case w.FailingSince.IsZero():
 			w.FailingSince = now
+			d.failing.Store(w.ID, true)
 			return true
 		case now.Sub(w.FailingSince) >= DisableAfter && w.Status == helpdesk.WebhookActive:
 			w.Status, disabled = helpdesk.WebhookDisabled, true

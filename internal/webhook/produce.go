@@ -76,8 +76,10 @@ func Produce(rec lambdaevents.DynamoDBEventRecord) ([]*helpdesk.StoredEvent, err
 			err = add(events.TicketAssignmentChanged, newT, newT.UpdatedAt, map[string]any{"assigneeId": previous["assigneeId"]})
 		}
 	case rec.EventName == string(lambdaevents.DynamoDBOperationTypeRemove) && oldT != nil:
+		// The stream's time is rounded down (to the second in AWS), so it
+		// can read earlier than the last update; the deletion came after.
 		at := rec.Change.ApproximateCreationDateTime.Time
-		if at.IsZero() {
+		if at.Before(oldT.UpdatedAt) {
 			at = oldT.UpdatedAt
 		}
 		err = add(events.TicketDeleted, oldT, at, nil)
