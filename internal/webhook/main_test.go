@@ -20,6 +20,7 @@ import (
 	streamtypes "github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
 
 	"github.com/acme/helpdesk/events"
+	"github.com/acme/helpdesk/internal/ddblocal"
 	"github.com/acme/helpdesk/internal/dynamo"
 	"github.com/acme/helpdesk/internal/dynamotest"
 	"github.com/acme/helpdesk/internal/helpdesk"
@@ -216,7 +217,7 @@ func readStreamUntil(tb testing.TB, table string, done func([]lambdaevents.Dynam
 		raw := readShards(tb, ctx, streams, arn)
 		recs := make([]lambdaevents.DynamoDBEventRecord, len(raw))
 		for i, r := range raw {
-			recs[i] = lambdaRecord(tb, r)
+			recs[i] = ddblocal.LambdaRecord(r)
 		}
 		if done(recs) {
 			return recs
@@ -281,71 +282,6 @@ func readShards(tb testing.TB, ctx context.Context, streams *dynamodbstreams.Cli
 	return recs
 }
 
-// lambdaRecord converts a record read with the Streams API into the shape
-// Lambda hands to the function.
-func lambdaRecord(tb testing.TB, r streamtypes.Record) lambdaevents.DynamoDBEventRecord {
-	tb.Helper()
-	out := lambdaevents.DynamoDBEventRecord{
-		AWSRegion: aws.ToString(r.AwsRegion), EventID: aws.ToString(r.EventID), EventName: string(r.EventName),
-		EventSource: aws.ToString(r.EventSource), EventVersion: aws.ToString(r.EventVersion),
-	}
-	if r.Dynamodb == nil {
-		tb.Fatalf("stream record %s has no dynamodb part", out.EventID)
-	}
-	sr := r.Dynamodb
-	out.Change = lambdaevents.DynamoDBStreamRecord{
-		Keys: lambdaImage(tb, sr.Keys), NewImage: lambdaImage(tb, sr.NewImage), OldImage: lambdaImage(tb, sr.OldImage),
-		SequenceNumber: aws.ToString(sr.SequenceNumber), SizeBytes: aws.ToInt64(sr.SizeBytes), StreamViewType: string(sr.StreamViewType),
-	}
-	if sr.ApproximateCreationDateTime != nil {
-		out.Change.ApproximateCreationDateTime = lambdaevents.SecondsEpochTime{Time: *sr.ApproximateCreationDateTime}
-	}
-	return out
-}
-
-func lambdaImage(tb testing.TB, image map[string]streamtypes.AttributeValue) map[string]lambdaevents.DynamoDBAttributeValue {
-	tb.Helper()
-	if image == nil {
-		return nil
-	}
-	out := make(map[string]lambdaevents.DynamoDBAttributeValue, len(image))
-	for k, v := range image {
-		out[k] = lambdaValue(tb, v)
-	}
-	return out
-}
-
-func lambdaValue(tb testing.TB, v streamtypes.AttributeValue) lambdaevents.DynamoDBAttributeValue {
-	tb.Helper()
-	switch v := v.(type) {
-	case *streamtypes.AttributeValueMemberS:
-		return lambdaevents.NewStringAttribute(v.Value)
-	case *streamtypes.AttributeValueMemberN:
-		return lambdaevents.NewNumberAttribute(v.Value)
-	case *streamtypes.AttributeValueMemberBOOL:
-		return lambdaevents.NewBooleanAttribute(v.Value)
-	case *streamtypes.AttributeValueMemberNULL:
-		return lambdaevents.NewNullAttribute()
-	case *streamtypes.AttributeValueMemberB:
-		return lambdaevents.NewBinaryAttribute(v.Value)
-	case *streamtypes.AttributeValueMemberSS:
-		return lambdaevents.NewStringSetAttribute(v.Value)
-	case *streamtypes.AttributeValueMemberNS:
-		return lambdaevents.NewNumberSetAttribute(v.Value)
-	case *streamtypes.AttributeValueMemberBS:
-		return lambdaevents.NewBinarySetAttribute(v.Value)
-	case *streamtypes.AttributeValueMemberL:
-		list := make([]lambdaevents.DynamoDBAttributeValue, len(v.Value))
-		for i, item := range v.Value {
-			list[i] = lambdaValue(tb, item)
-		}
-		return lambdaevents.NewListAttribute(list)
-	case *streamtypes.AttributeValueMemberM:
-		return lambdaevents.NewMapAttribute(lambdaImage(tb, v.Value))
-	}
-	tb.Fatalf("unexpected stream attribute value %T", v)
-	return lambdaevents.DynamoDBAttributeValue{}
-}
 
 // produce returns the events of rec, failing the test on an error.
 func produce(tb testing.TB, rec lambdaevents.DynamoDBEventRecord) []*helpdesk.StoredEvent {
