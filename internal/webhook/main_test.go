@@ -282,7 +282,6 @@ func readShards(tb testing.TB, ctx context.Context, streams *dynamodbstreams.Cli
 	return recs
 }
 
-
 // produce returns the events of rec, failing the test on an error.
 func produce(tb testing.TB, rec lambdaevents.DynamoDBEventRecord) []*helpdesk.StoredEvent {
 	tb.Helper()
