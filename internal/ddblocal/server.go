@@ -261,6 +261,7 @@ type output struct {
 	cut  bool // whether the start of the output was dropped
 }
 
+// Write keeps the tail of p and passes p on to the log writer.
 func (o *output) Write(p []byte) (int, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
