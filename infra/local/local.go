@@ -166,8 +166,8 @@ func retryLoop(ctx context.Context, drain func(context.Context) (int, error), in
 	}
 }
 
-// EnsureTable creates the table from dynamo.Table unless it exists, and
-// waits until it is active.
+// EnsureTable creates the table from dynamo.Table unless it exists, waits
+// until it is active, and turns on expiry by its TTL attribute.
 func EnsureTable(ctx context.Context, db *dynamodb.Client, name string) error {
 	_, err := db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)})
 	var missing *types.ResourceNotFoundException
@@ -183,6 +183,13 @@ func EnsureTable(ctx context.Context, db *dynamodb.Client, name string) error {
 	waiter := dynamodb.NewTableExistsWaiter(db, func(o *dynamodb.TableExistsWaiterOptions) { o.MinDelay = 100 * time.Millisecond })
 	if err := waiter.Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)}, 30*time.Second); err != nil {
 		return fmt.Errorf("wait for table %s: %w", name, err)
+	}
+	_, err = db.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{
+		TableName:               aws.String(name),
+		TimeToLiveSpecification: &types.TimeToLiveSpecification{AttributeName: aws.String(dynamo.Table.TTLAttribute), Enabled: aws.Bool(true)},
+	})
+	if err != nil {
+		return fmt.Errorf("enable TTL on %s: %w", name, err)
 	}
 	return nil
 }

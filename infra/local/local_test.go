@@ -14,8 +14,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
 	"github.com/acme/helpdesk/infra/local"
 	"github.com/acme/helpdesk/internal/auth"
+	"github.com/acme/helpdesk/internal/ddblocal"
+	"github.com/acme/helpdesk/internal/dynamo"
 	"github.com/acme/helpdesk/internal/helpdesk"
 )
 
@@ -123,6 +129,14 @@ func TestRunServesAndPersists(t *testing.T) {
 		t.Fatalf("env file: %q, %v", env, err)
 	}
 	endpoint := strings.TrimPrefix(strings.Split(string(env), "\n")[0], "AWS_ENDPOINT_URL=")
+	db, err := ddblocal.NewClient(context.Background(), endpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ttl, err := db.DescribeTimeToLive(context.Background(), &dynamodb.DescribeTimeToLiveInput{TableName: aws.String(local.TableName)})
+	if err != nil || ttl.TimeToLiveDescription.TimeToLiveStatus != types.TimeToLiveStatusEnabled || aws.ToString(ttl.TimeToLiveDescription.AttributeName) != dynamo.Table.TTLAttribute {
+		t.Fatalf("TTL: %+v, %v", ttl, err)
+	}
 	if err := stop(); err != nil {
 		t.Fatalf("stop: %v", err)
 	}
