@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -12,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/acme/helpdesk/internal/auth"
 	"github.com/acme/helpdesk/internal/cursor"
@@ -27,8 +29,13 @@ type Config struct {
 	// Table is the DynamoDB table (HELPDESK_TABLE, required).
 	Table string
 	// CursorKey seals list cursors (HELPDESK_CURSOR_KEY: 32 bytes in
-	// base64); required where the list endpoint is served.
+	// base64); one of it and CursorSecretARN is required where the list
+	// endpoint is served.
 	CursorKey []byte
+	// CursorSecretARN names a Secrets Manager secret whose string, hashed
+	// with SHA-256, is the cursor key (HELPDESK_CURSOR_KEY_SECRET_ARN), as
+	// deployed stacks keep it. Handler reads it once, at start.
+	CursorSecretARN string
 	// LogLevel is the least level logged (HELPDESK_LOG_LEVEL: debug, info,
 	// warn, error; default info).
 	LogLevel slog.Level
@@ -47,11 +54,18 @@ func Load(endpoints ...httpapi.Endpoint) (Config, error) {
 		errs = append(errs, errors.New("HELPDESK_TABLE must name the DynamoDB table"))
 	}
 	if len(endpoints) == 0 || slices.Contains(endpoints, httpapi.ListTickets) {
-		key, err := cursor.ParseKey(os.Getenv("HELPDESK_CURSOR_KEY"))
-		if err != nil {
-			errs = append(errs, fmt.Errorf("HELPDESK_CURSOR_KEY: %w", err))
+		key, arn := os.Getenv("HELPDESK_CURSOR_KEY"), os.Getenv("HELPDESK_CURSOR_KEY_SECRET_ARN")
+		switch {
+		case key != "" && arn != "":
+			errs = append(errs, errors.New("set HELPDESK_CURSOR_KEY or HELPDESK_CURSOR_KEY_SECRET_ARN, not both"))
+		case arn != "":
+			cfg.CursorSecretARN = arn
+		default:
+			var err error
+			if cfg.CursorKey, err = cursor.ParseKey(key); err != nil {
+				errs = append(errs, fmt.Errorf("HELPDESK_CURSOR_KEY (or HELPDESK_CURSOR_KEY_SECRET_ARN): %w", err))
+			}
 		}
-		cfg.CursorKey = key
 	}
 	switch v := os.Getenv("HELPDESK_WEBHOOK_ALLOW_PRIVATE"); v {
 	case "", "0":
@@ -77,6 +91,16 @@ func (c Config) Logger() *slog.Logger {
 // (region, credentials, and AWS_ENDPOINT_URL or AWS_ENDPOINT_URL_DYNAMODB
 // for a local or emulated endpoint).
 func DynamoDB(ctx context.Context) (*dynamodb.Client, error) {
+	awsCfg, err := awsConfig(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return dynamodb.NewFromConfig(awsCfg), nil
+}
+
+// awsConfig is the default AWS configuration, with response checksums
+// checked only when required where an endpoint is overridden.
+func awsConfig(ctx context.Context) (aws.Config, error) {
 	var opts []func(*config.LoadOptions) error
 	if os.Getenv("AWS_ENDPOINT_URL") != "" || os.Getenv("AWS_ENDPOINT_URL_DYNAMODB") != "" {
 		// Emulators such as DynamoDB Local send no response checksums.
@@ -86,9 +110,9 @@ func DynamoDB(ctx context.Context) (*dynamodb.Client, error) {
 	}
 	awsCfg, err := config.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("load AWS configuration: %w", err)
+		return aws.Config{}, fmt.Errorf("load AWS configuration: %w", err)
 	}
-	return dynamodb.NewFromConfig(awsCfg), nil
+	return awsCfg, nil
 }
 
 // NewHandler wires the API for endpoints (all when none) on a DynamoDB
@@ -147,10 +171,39 @@ func Handler(ctx context.Context, endpoints ...httpapi.Endpoint) (http.Handler, 
 		return nil, slog.Default(), fmt.Errorf("configuration: %w", err)
 	}
 	logger := cfg.Logger()
-	db, err := DynamoDB(ctx)
+	awsCfg, err := awsConfig(ctx)
 	if err != nil {
 		return nil, logger, err
 	}
-	h, err := NewHandler(cfg, db, logger, endpoints...)
+	if cfg.CursorSecretARN != "" {
+		if cfg.CursorKey, err = CursorKeyFromSecret(ctx, secretsmanager.NewFromConfig(awsCfg), cfg.CursorSecretARN); err != nil {
+			return nil, logger, err
+		}
+	}
+	h, err := NewHandler(cfg, dynamodb.NewFromConfig(awsCfg), logger, endpoints...)
 	return h, logger, err
+}
+
+// SecretReader reads a secret; *secretsmanager.Client implements it.
+type SecretReader interface {
+	GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
+}
+
+// minSecretLen is the shortest secret string accepted as key material.
+const minSecretLen = 32
+
+// CursorKeyFromSecret reads the secret named arn and derives the cursor key
+// from it: SHA-256 of the secret string, which must be at least 32
+// characters.
+func CursorKeyFromSecret(ctx context.Context, sm SecretReader, arn string) ([]byte, error) {
+	out, err := sm.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(arn)})
+	if err != nil {
+		return nil, fmt.Errorf("read cursor key secret: %w", err)
+	}
+	secret := aws.ToString(out.SecretString)
+	if len(secret) < minSecretLen {
+		return nil, fmt.Errorf("cursor key secret must hold a string of at least %d characters", minSecretLen)
+	}
+	sum := sha256.Sum256([]byte(secret))
+	return sum[:], nil
 }
