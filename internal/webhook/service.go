@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"time"
 
 	"github.com/acme/helpdesk/events"
@@ -37,9 +38,12 @@ func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Millise
 
 var errNotFound = helpdesk.Errorf(helpdesk.CodeNotFound, "Webhook not found.")
 
-func validID(id string) bool {
-	return len(id) == 28 && id[:4] == "whk_" && helpdesk.ValidTicketID("tkt_"+id[4:])
-}
+var (
+	webhookIDPattern = regexp.MustCompile(`^whk_[a-z2-7]{24}$`)
+	eventIDPattern   = regexp.MustCompile(`^evt_[a-z2-7]{26}$`)
+)
+
+func validID(id string) bool { return webhookIDPattern.MatchString(id) }
 
 // validate checks p, including whether its URL may be reached.
 func (s *Service) validate(ctx context.Context, p *helpdesk.WebhookPatch, creating bool, problems helpdesk.Problems) error {
@@ -149,7 +153,7 @@ func (s *Service) Replay(ctx context.Context, id, eventID string) (*helpdesk.Del
 	if err != nil {
 		return nil, err
 	}
-	if len(eventID) != 30 || eventID[:4] != "evt_" {
+	if !eventIDPattern.MatchString(eventID) {
 		return nil, helpdesk.Errorf(helpdesk.CodeNotFound, "Event not found.")
 	}
 	ev, err := s.store.Event(ctx, eventID)
