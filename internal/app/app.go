@@ -34,7 +34,8 @@ type Config struct {
 	CursorKey []byte
 	// CursorSecretARN names a Secrets Manager secret whose string, hashed
 	// with SHA-256, is the cursor key (HELPDESK_CURSOR_KEY_SECRET_ARN), as
-	// deployed stacks keep it. Handler reads it once, at start.
+	// deployed stacks keep it. Handler reads it once, at start. The list
+	// and webhooks functions need one of the two.
 	CursorSecretARN string
 	// LogLevel is the least level logged (HELPDESK_LOG_LEVEL: debug, info,
 	// warn, error; default info).
@@ -48,12 +49,22 @@ type Config struct {
 // Load reads the configuration for a process serving endpoints (all of
 // them when none are named) and checks it.
 func Load(endpoints ...httpapi.Endpoint) (Config, error) {
+	// The ticket list and the webhook delivery log page with cursors.
+	pages := len(endpoints) == 0 || slices.Contains(endpoints, httpapi.ListTickets) || slices.Contains(endpoints, httpapi.Webhooks)
+	return load(pages)
+}
+
+// LoadDispatch reads the configuration of the webhook dispatch and retry
+// functions, which need no cursor key.
+func LoadDispatch() (Config, error) { return load(false) }
+
+func load(needsCursorKey bool) (Config, error) {
 	var cfg Config
 	var errs []error
 	if cfg.Table = os.Getenv("HELPDESK_TABLE"); cfg.Table == "" {
 		errs = append(errs, errors.New("HELPDESK_TABLE must name the DynamoDB table"))
 	}
-	if len(endpoints) == 0 || slices.Contains(endpoints, httpapi.ListTickets) {
+	if needsCursorKey {
 		key, arn := os.Getenv("HELPDESK_CURSOR_KEY"), os.Getenv("HELPDESK_CURSOR_KEY_SECRET_ARN")
 		switch {
 		case key != "" && arn != "":
@@ -151,7 +162,7 @@ func NewDispatcher(cfg Config, db dynamo.API, logger *slog.Logger) *webhook.Disp
 // Dispatcher loads the configuration and wires the webhook dispatcher, as
 // the dispatch and retry functions' mains need it.
 func Dispatcher(ctx context.Context) (*webhook.Dispatcher, *slog.Logger, error) {
-	cfg, err := Load(httpapi.Webhooks)
+	cfg, err := LoadDispatch()
 	if err != nil {
 		return nil, slog.Default(), fmt.Errorf("configuration: %w", err)
 	}

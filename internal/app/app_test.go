@@ -30,10 +30,18 @@ func TestLoad(t *testing.T) {
 		{"NoTable", "", key, "", nil, []string{"HELPDESK_TABLE"}},
 		{"ListNeedsCursorKey", "t", "", "", []httpapi.Endpoint{httpapi.ListTickets}, []string{"HELPDESK_CURSOR_KEY"}},
 		{"GetNeedsNoCursorKey", "t", "", "", []httpapi.Endpoint{httpapi.GetTicket}, nil},
+		{"WebhooksNeedCursorKey", "t", "", "", []httpapi.Endpoint{httpapi.Webhooks}, []string{"HELPDESK_CURSOR_KEY"}},
 		{"ShortCursorKey", "t", "c2hvcnQ=", "", nil, []string{"HELPDESK_CURSOR_KEY"}},
 		{"BadLevel", "t", key, "loud", nil, []string{"HELPDESK_LOG_LEVEL"}},
 		{"EverythingWrong", "", "x", "loud", nil, []string{"HELPDESK_TABLE", "HELPDESK_CURSOR_KEY", "HELPDESK_LOG_LEVEL"}},
 	}
+	t.Run("DispatchNeedsNoCursorKey", func(t *testing.T) {
+		t.Setenv("HELPDESK_TABLE", "t")
+		t.Setenv("HELPDESK_CURSOR_KEY", "")
+		if _, err := app.LoadDispatch(); err != nil {
+			t.Fatal(err)
+		}
+	})
 	t.Run("SecretARNInsteadOfKey", func(t *testing.T) {
 		t.Setenv("HELPDESK_TABLE", "t")
 		t.Setenv("HELPDESK_CURSOR_KEY", "")

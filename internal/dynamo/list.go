@@ -197,6 +197,9 @@ func binding(q helpdesk.ListQuery) string {
 var errBadCursor = helpdesk.Errorf(helpdesk.CodeBadRequest, "The cursor is malformed, altered, or was issued for other filters, sort or order; start again without it.")
 
 func (s *Store) openCursor(q helpdesk.ListQuery, p plan) (*position, error) {
+	if s.cursors == nil {
+		return nil, errNoCursors
+	}
 	state, err := s.cursors.Open(binding(q), q.After)
 	if err != nil {
 		return nil, errBadCursor
@@ -294,6 +297,9 @@ func (s *Store) ListTickets(ctx context.Context, q helpdesk.ListQuery) (*helpdes
 		state, err := json.Marshal(next)
 		if err != nil {
 			return nil, fmt.Errorf("list tickets: encode cursor: %w", err)
+		}
+		if s.cursors == nil {
+			return nil, errNoCursors
 		}
 		page.Next = s.cursors.Seal(binding(q), state)
 	}

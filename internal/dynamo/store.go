@@ -99,6 +99,10 @@ func isConditionFailed(err error) bool {
 	return errors.As(err, &ccf)
 }
 
+// errNoCursors is the internal error of a store built without a cursor
+// codec asked to page.
+var errNoCursors = errors.New("this store has no cursor codec: configure a cursor key")
+
 var (
 	errTicketNotFound = helpdesk.Errorf(helpdesk.CodeNotFound, "Ticket not found.")
 	errFieldNotFound  = helpdesk.Errorf(helpdesk.CodeNotFound, "Custom field not found.")

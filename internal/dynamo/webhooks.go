@@ -482,6 +482,9 @@ func (s *Store) ListAttempts(ctx context.Context, webhookID string, pageSize int
 		ScanIndexForward: aws.Bool(false),
 		Limit:            aws.Int32(int32(pageSize + 1)),
 	}
+	if after != "" && s.cursors == nil {
+		return nil, errNoCursors
+	}
 	if after != "" {
 		state, err := s.cursors.Open(binding, after)
 		var pos attemptPosition
@@ -512,6 +515,9 @@ func (s *Store) ListAttempts(ctx context.Context, webhookID string, pageSize int
 			WebhookID: it.WebhookID, EventID: it.EventID, EventType: it.EventType, Attempt: it.Attempt, StatusCode: it.StatusCode,
 			Duration: time.Duration(it.DurationMS) * time.Millisecond, Error: it.Error, Response: it.Response, At: at,
 		})
+	}
+	if len(out.Items) > pageSize && s.cursors == nil {
+		return nil, errNoCursors
 	}
 	if len(out.Items) > pageSize {
 		state, err := json.Marshal(attemptPosition{SK: lastSK})

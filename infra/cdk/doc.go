@@ -1,0 +1,20 @@
+// Command cdk is the AWS CDK app of the Helpdesk stack (cdk.json at the
+// repository root runs it as "go run ./infra/cdk"; make synth, deploy and
+// destroy drive it through the pinned CDK CLI). It reads the CDK context,
+// defines the stack Helpdesk-<stage> with stack.New, applies the cdk-nag
+// AwsSolutions checks, and synthesizes.
+//
+// Context (cdk -c key=value, or cdk.json):
+//
+//	stage          deployment name, default "dev" (stack Helpdesk-<stage>)
+//	ephemeral      true: the table, secret, queue and logs go with the stack, no deletion protection
+//	assetsDir      directory of <function>/bootstrap, default "bin" (make build)
+//	throttleRate   $default stage requests per second, default 50
+//	throttleBurst  $default stage burst, default 100
+//	corsOrigins    comma-separated allowed origins, none by default
+//	logLevel       HELPDESK_LOG_LEVEL of every function (debug, info, warn, error)
+//	alarmTopicArn  an SNS topic the alarms notify
+//
+// Run from the repository root: relative asset paths are resolved from the
+// working directory.
+package main

@@ -1,0 +1,106 @@
+package stack
+
+import (
+	"encoding/json"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2integrations"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/acme/helpdesk/internal/httpapi"
+)
+
+// apiResources are the HTTP API's constructs the alarms and suppressions
+// refer to.
+type apiResources struct {
+	api    awsapigatewayv2.HttpApi
+	routes []awsapigatewayv2.HttpRoute
+}
+
+// accessLogFormat is the $default stage's access log line: one JSON object
+// per request. It holds no header, body or query string, so no API key.
+var accessLogFormat = map[string]string{
+	"requestId":          "$context.requestId",
+	"requestTime":        "$context.requestTimeEpoch",
+	"ip":                 "$context.identity.sourceIp",
+	"routeKey":           "$context.routeKey",
+	"status":             "$context.status",
+	"protocol":           "$context.protocol",
+	"responseLength":     "$context.responseLength",
+	"latency":            "$context.responseLatency",
+	"integrationLatency": "$context.integrationLatency",
+	"integrationStatus":  "$context.integrationStatus",
+	"integrationError":   "$context.integrationErrorMessage",
+	"error":              "$context.error.message",
+}
+
+// newAPI defines the HTTP API: a route per entry of httpapi.Routes to the
+// function of its endpoint (payload 2.0), and the $default stage with
+// throttling and JSON access logs.
+func (b *builder) newAPI() {
+	p := b.props
+	props := &awsapigatewayv2.HttpApiProps{
+		ApiName:            jsii.String("helpdesk-" + p.Stage),
+		Description:        jsii.String("Helpdesk Tickets API (" + p.Stage + ")"),
+		CreateDefaultStage: jsii.Bool(false),
+	}
+	if len(p.CorsOrigins) > 0 {
+		props.CorsPreflight = &awsapigatewayv2.CorsPreflightOptions{
+			AllowOrigins: jsii.Strings(p.CorsOrigins...),
+			AllowMethods: &[]awsapigatewayv2.CorsHttpMethod{
+				awsapigatewayv2.CorsHttpMethod_GET, awsapigatewayv2.CorsHttpMethod_POST,
+				awsapigatewayv2.CorsHttpMethod_PUT, awsapigatewayv2.CorsHttpMethod_DELETE,
+			},
+			AllowHeaders:  jsii.Strings("Authorization", "Content-Type"),
+			ExposeHeaders: jsii.Strings("Location", "Retry-After", "WWW-Authenticate", "X-Request-Id"),
+			MaxAge:        awscdk.Duration_Hours(jsii.Number(1)),
+		}
+	}
+	api := awsapigatewayv2.NewHttpApi(b.stack, jsii.String("Api"), props)
+	b.api.api = api
+
+	for _, f := range b.functions {
+		if f.spec.endpoint == "" {
+			continue
+		}
+		integration := awsapigatewayv2integrations.NewHttpLambdaIntegration(
+			jsii.String(f.spec.name+"Integration"), f.fn,
+			&awsapigatewayv2integrations.HttpLambdaIntegrationProps{
+				PayloadFormatVersion:   awsapigatewayv2.PayloadFormatVersion_VERSION_2_0(),
+				ScopePermissionToRoute: jsii.Bool(true),
+			})
+		for _, rt := range httpapi.Routes {
+			if rt.Endpoint != f.spec.endpoint {
+				continue
+			}
+			routes := api.AddRoutes(&awsapigatewayv2.AddRoutesOptions{
+				Path:        jsii.String(httpapi.BasePath + rt.Path),
+				Methods:     &[]awsapigatewayv2.HttpMethod{awsapigatewayv2.HttpMethod(rt.Method)},
+				Integration: integration,
+			})
+			b.api.routes = append(b.api.routes, *routes...)
+		}
+	}
+
+	accessLogs := b.newLogGroup("ApiAccessLogs")
+	stage := awsapigatewayv2.NewHttpStage(b.stack, jsii.String("DefaultStage"), &awsapigatewayv2.HttpStageProps{
+		HttpApi:    api,
+		StageName:  jsii.String("$default"),
+		AutoDeploy: jsii.Bool(true),
+		Throttle: &awsapigatewayv2.ThrottleSettings{
+			RateLimit:  jsii.Number(p.ThrottleRate),
+			BurstLimit: jsii.Number(p.ThrottleBurst),
+		},
+	})
+	format, err := json.Marshal(accessLogFormat)
+	if err != nil {
+		panic(err)
+	}
+	cfn := stage.Node().DefaultChild().(awsapigatewayv2.CfnStage)
+	cfn.SetAccessLogSettings(&awsapigatewayv2.CfnStage_AccessLogSettingsProperty{
+		DestinationArn: accessLogs.LogGroupArn(),
+		Format:         jsii.String(string(format)),
+	})
+	b.stage = stage
+}

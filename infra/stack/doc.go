@@ -1,0 +1,15 @@
+// Package stack defines the Helpdesk AWS CDK stack: the DynamoDB table of
+// dynamo.Table with its stream, one Lambda function per httpapi.Endpoint
+// behind an API Gateway HTTP API (a route per entry of httpapi.Routes), the
+// dispatch function on the table's stream, the retry function on a
+// one-minute schedule, the cursor key secret, alarms, and the cdk-nag
+// AwsSolutions suppressions, each with its reason.
+//
+// Every function has a role of its own holding only the DynamoDB actions
+// its code calls (see tableAccess), scoped to the table, its indexes or its
+// stream; nothing grants a DynamoDB action on "*".
+//
+// The functions' code is taken from <AssetsDir>/<function>/bootstrap, as
+// make build writes it (linux/arm64, provided.al2023). The app in
+// infra/cdk reads the Props from CDK context.
+package stack

@@ -1,0 +1,306 @@
+package stack
+
+import (
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdaeventsources"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/acme/helpdesk/internal/dynamo"
+	"github.com/acme/helpdesk/internal/httpapi"
+)
+
+// The non-HTTP functions.
+const (
+	// DispatchFunction consumes the table's stream and delivers webhooks.
+	DispatchFunction = "dispatch"
+	// RetryFunction runs every minute and attempts the due deliveries.
+	RetryFunction = "retry"
+)
+
+// FunctionTag is the tag whose value names each function's directory
+// under functions/ (and under Props.AssetsDir).
+const FunctionTag = "helpdesk:function"
+
+// FunctionNames lists every function of the stack: one per
+// httpapi.Endpoints entry, then DispatchFunction and RetryFunction.
+func FunctionNames() []string {
+	var names []string
+	for _, e := range httpapi.Endpoints {
+		names = append(names, string(e))
+	}
+	return append(names, DispatchFunction, RetryFunction)
+}
+
+// DynamoDB actions the functions call.
+const (
+	getItem        = "dynamodb:GetItem"
+	batchGetItem   = "dynamodb:BatchGetItem"
+	putItem        = "dynamodb:PutItem"
+	updateItem     = "dynamodb:UpdateItem"
+	deleteItem     = "dynamodb:DeleteItem"
+	batchWriteItem = "dynamodb:BatchWriteItem"
+	query          = "dynamodb:Query"
+)
+
+// tableAccess is what a function does with the table. IAM has no action of
+// its own for TransactWriteItems: each Put, Update, Delete or
+// ConditionCheck in a transaction needs the action of its kind.
+type tableAccess struct {
+	// items are the item actions, on the table.
+	items []string
+	// queryTable and queryIndexes: Query on the table itself, on its
+	// indexes.
+	queryTable, queryIndexes bool
+}
+
+// endpointAccess is, per HTTP endpoint, what its code calls beyond the
+// GetItem of the API key lookup that every endpoint makes
+// (internal/dynamo: store.go, customfields.go, webhooks.go, list.go).
+var endpointAccess = map[httpapi.Endpoint]tableAccess{
+	// ListTickets: one Query per page segment, on a ticket index.
+	httpapi.ListTickets: {queryIndexes: true},
+	// Ticket: GetItem.
+	httpapi.GetTicket: {},
+	// CustomFieldsByID (BatchGetItem) checks the values; CreateTicket puts.
+	httpapi.CreateTicket: {items: []string{batchGetItem, putItem}},
+	// UpdateTicket reads (GetItem), checks values (BatchGetItem), puts.
+	httpapi.UpdateTicket: {items: []string{batchGetItem, putItem}},
+	// DeleteTicket: a conditional DeleteItem.
+	httpapi.DeleteTicket: {items: []string{deleteItem}},
+	// Definitions and name reservations are put and deleted in
+	// transactions; the list is a Query of the kind index.
+	httpapi.CustomFields: {items: []string{putItem, deleteItem}, queryIndexes: true},
+	// Subscriptions are put and deleted, listed from the kind index;
+	// replays put a delivery; the attempt log is a Query of the
+	// subscription's partition in the table.
+	httpapi.Webhooks: {items: []string{putItem, deleteItem}, queryTable: true, queryIndexes: true},
+}
+
+// function is one Lambda function of the stack.
+type function struct {
+	spec functionSpec
+	fn   awslambda.Function
+	role awsiam.Role
+}
+
+// functionSpec describes a function before it is built.
+type functionSpec struct {
+	name        string
+	description string
+	memoryMB    float64
+	timeout     awscdk.Duration
+	access      tableAccess
+	// endpoint is set for the functions behind the HTTP API.
+	endpoint httpapi.Endpoint
+	// cursorSecret: the function reads the cursor key secret.
+	cursorSecret bool
+	// async: invoked asynchronously (the schedule), without retries: the
+	// next run comes a minute later anyway.
+	async bool
+}
+
+// functionSpecs lists the functions in FunctionNames order. It panics if an
+// endpoint has no access declared, so a new endpoint cannot deploy with
+// permissions nobody thought about.
+func functionSpecs() []functionSpec {
+	var specs []functionSpec
+	for _, e := range httpapi.Endpoints {
+		acc, ok := endpointAccess[e]
+		if !ok {
+			panic("helpdesk stack: no table access declared for endpoint " + string(e))
+		}
+		acc.items = append([]string{getItem}, acc.items...) // API key lookup
+		var paths []string
+		for _, rt := range httpapi.Routes {
+			if rt.Endpoint == e {
+				paths = append(paths, rt.Method+" "+rt.Path)
+			}
+		}
+		specs = append(specs, functionSpec{
+			name:         string(e),
+			description:  "Helpdesk API: " + strings.Join(paths, ", "),
+			memoryMB:     128,
+			timeout:      awscdk.Duration_Seconds(jsii.Number(10)),
+			access:       acc,
+			endpoint:     e,
+			cursorSecret: e == httpapi.ListTickets || e == httpapi.Webhooks, // both page with cursors
+		})
+	}
+	return append(specs,
+		functionSpec{
+			name:        DispatchFunction,
+			description: "Helpdesk webhooks: turns ticket stream records into events and deliveries, and attempts them",
+			memoryMB:    256,
+			timeout:     awscdk.Duration_Minutes(jsii.Number(5)),
+			// RecordEvents: BatchGetItem (pending deliveries) and
+			// BatchWriteItem; ListWebhooks: Query of the kind index;
+			// hand-off to the retry worker: PutItem; subscription health:
+			// GetItem and PutItem; attempt log: BatchWriteItem.
+			access: tableAccess{items: []string{getItem, batchGetItem, putItem, batchWriteItem}, queryIndexes: true},
+		},
+		functionSpec{
+			name:        RetryFunction,
+			description: "Helpdesk webhooks: attempts the deliveries that have come due (every minute)",
+			memoryMB:    128,
+			timeout:     awscdk.Duration_Seconds(jsii.Number(60)),
+			// DueDeliveries: Query of the due index; ClaimDelivery:
+			// UpdateItem; Event: GetItem; FinishAttempts: BatchWriteItem;
+			// hand-off near the deadline: PutItem; subscription health:
+			// GetItem and PutItem; ListWebhooks: Query of the kind index.
+			access: tableAccess{items: []string{getItem, putItem, updateItem, batchWriteItem}, queryIndexes: true},
+			async:  true,
+		},
+	)
+}
+
+// newFunction builds a function with a role of its own, its log group and
+// its table permissions.
+func (b *builder) newFunction(spec functionSpec) *function {
+	id := strings.ToUpper(spec.name[:1]) + spec.name[1:]
+	logs := b.newLogGroup(id + "Logs")
+	role := awsiam.NewRole(b.stack, jsii.String(id+"Role"), &awsiam.RoleProps{
+		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
+		Description: jsii.String("Helpdesk " + spec.name + " function"),
+	})
+	logs.GrantWrite(role)
+
+	env := map[string]*string{"HELPDESK_TABLE": b.table.TableName()}
+	if spec.cursorSecret {
+		env["HELPDESK_CURSOR_KEY_SECRET_ARN"] = b.cursorSecret.SecretArn()
+	}
+	if b.props.LogLevel != "" {
+		env["HELPDESK_LOG_LEVEL"] = jsii.String(b.props.LogLevel)
+	}
+	props := &awslambda.FunctionProps{
+		Description:   jsii.String(spec.description),
+		Runtime:       awslambda.Runtime_PROVIDED_AL2023(),
+		Architecture:  awslambda.Architecture_ARM_64(),
+		Handler:       jsii.String("bootstrap"),
+		Code:          awslambda.Code_FromAsset(jsii.String(filepath.Join(b.props.AssetsDir, spec.name)), nil),
+		MemorySize:    jsii.Number(spec.memoryMB),
+		Timeout:       spec.timeout,
+		LoggingFormat: awslambda.LoggingFormat_JSON,
+		LogGroup:      logs,
+		Tracing:       awslambda.Tracing_ACTIVE,
+		Role:          role,
+		Environment:   &env,
+	}
+	if spec.async {
+		props.RetryAttempts = jsii.Number(0)
+		props.MaxEventAge = awscdk.Duration_Minutes(jsii.Number(1))
+	}
+	fn := awslambda.NewFunction(b.stack, jsii.String(id+"Function"), props)
+	awscdk.Tags_Of(fn).Add(jsii.String(FunctionTag), jsii.String(spec.name), nil)
+
+	b.grantTable(role, spec.access)
+	if spec.cursorSecret {
+		role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:       jsii.String("ReadCursorKeySecret"),
+			Actions:   jsii.Strings("secretsmanager:GetSecretValue"),
+			Resources: &[]*string{b.cursorSecret.SecretArn()},
+		}))
+	}
+	return &function{spec: spec, fn: fn, role: role}
+}
+
+// indexArns is the ARN pattern of every index of the table.
+func (b *builder) indexArns() *string {
+	return awscdk.Fn_Join(jsii.String(""), &[]*string{b.table.TableArn(), jsii.String("/index/*")})
+}
+
+// grantTable adds the statements of acc to role: item actions on the
+// table, Query on the table and/or its indexes.
+func (b *builder) grantTable(role awsiam.Role, acc tableAccess) {
+	items := slices.Clone(acc.items)
+	slices.Sort(items)
+	if items = slices.Compact(items); len(items) > 0 {
+		role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:       jsii.String("TableItems"),
+			Actions:   jsii.Strings(items...),
+			Resources: &[]*string{b.table.TableArn()},
+		}))
+	}
+	var queried []*string
+	if acc.queryTable {
+		queried = append(queried, b.table.TableArn())
+	}
+	if acc.queryIndexes {
+		queried = append(queried, b.indexArns())
+	}
+	if len(queried) > 0 {
+		role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:       jsii.String("TableQuery"),
+			Actions:   jsii.Strings(query),
+			Resources: &queried,
+		}))
+	}
+}
+
+// byName returns the function named name.
+func (b *builder) byName(name string) *function {
+	for _, f := range b.functions {
+		if f.spec.name == name {
+			return f
+		}
+	}
+	panic("helpdesk stack: no function " + name)
+}
+
+// wireStream feeds the table's stream to the dispatch function: ticket
+// items only, partial batch responses, bisection and bounded retries, and
+// the failure queue for what still fails. The stream permissions are
+// granted here, on the stream alone: the DynamoEventSource construct would
+// grant ListStreams on "*". ListStreams supports no resource-level
+// permission, so on the stream ARN it grants nothing; it is listed because
+// Lambda's documentation names it, but the mapping polls with
+// DescribeStream, GetShardIterator and GetRecords, which are scoped.
+func (b *builder) wireStream() {
+	f := b.byName(DispatchFunction)
+	stream := b.table.TableStreamArn()
+	f.role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:       jsii.String("ReadTableStream"),
+		Actions:   jsii.Strings("dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"),
+		Resources: &[]*string{stream},
+	}))
+	esm := f.fn.AddEventSourceMapping(jsii.String("TableStream"), &awslambda.EventSourceMappingOptions{
+		EventSourceArn:          stream,
+		StartingPosition:        awslambda.StartingPosition_TRIM_HORIZON,
+		BatchSize:               jsii.Number(100),
+		BisectBatchOnError:      jsii.Bool(true),
+		RetryAttempts:           jsii.Number(10),
+		MaxRecordAge:            awscdk.Duration_Hours(jsii.Number(24)),
+		ReportBatchItemFailures: jsii.Bool(true),
+		OnFailure:               awslambdaeventsources.NewSqsDlq(b.failures),
+		Filters: &[]*map[string]any{awslambda.FilterCriteria_Filter(&map[string]any{
+			"dynamodb": map[string]any{
+				"Keys": map[string]any{
+					dynamo.Table.PartitionKey: map[string]any{"S": awslambda.FilterRule_BeginsWith(jsii.String(TicketKeyPrefix))},
+				},
+			},
+		})},
+	})
+	// The mapping validates the role's stream permissions when it is
+	// created, so it waits for the policy.
+	esm.Node().AddDependency(f.role)
+}
+
+// wireSchedule runs the retry function every minute.
+func (b *builder) wireSchedule() {
+	f := b.byName(RetryFunction)
+	awsevents.NewRule(b.stack, jsii.String("RetrySchedule"), &awsevents.RuleProps{
+		Description: jsii.String("Helpdesk: attempt due webhook deliveries every minute"),
+		Schedule:    awsevents.Schedule_Rate(awscdk.Duration_Minutes(jsii.Number(1))),
+		Targets: &[]awsevents.IRuleTarget{awseventstargets.NewLambdaFunction(f.fn, &awseventstargets.LambdaFunctionProps{
+			RetryAttempts: jsii.Number(0),
+			MaxEventAge:   awscdk.Duration_Minutes(jsii.Number(1)),
+		})},
+	})
+}

@@ -1,0 +1,46 @@
+package stack
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+)
+
+// suppress records, resource by resource, why the stack departs from the
+// cdk-nag AwsSolutions rules it departs from. Each suppression is as
+// narrow as the rule allows (IAM5 names the exact resource pattern).
+func (b *builder) suppress() {
+	tableID := *b.stack.GetLogicalId(b.table.Node().DefaultChild().(awscdk.CfnElement))
+	for _, f := range b.functions {
+		applies := []any{"Resource::*"}
+		reason := "Resource::* is only X-Ray's PutTraceSegments and PutTelemetryRecords (active tracing), which support no resource-level permissions."
+		if f.spec.access.queryIndexes {
+			applies = append(applies, "Resource::<"+tableID+".Arn>/index/*")
+			reason += " <Table.Arn>/index/* grants only dynamodb:Query, on the indexes of this function's own table; the function picks its index per request (the list planner, the kind and due indexes)."
+		}
+		cdknag.NagSuppressions_AddResourceSuppressions(f.role, &[]*cdknag.NagPackSuppression{{
+			Id:        jsii.String("AwsSolutions-IAM5"),
+			Reason:    jsii.String(reason),
+			AppliesTo: &applies,
+		}}, jsii.Bool(true))
+	}
+	for _, r := range b.api.routes {
+		cdknag.NagSuppressions_AddResourceSuppressions(r, &[]*cdknag.NagPackSuppression{{
+			Id: jsii.String("AwsSolutions-APIG4"),
+			Reason: jsii.String("The API authenticates every request itself: a Bearer API key, looked up by SHA-256 digest in the table, " +
+				"with read, write or admin permission per route (internal/auth, httpapi.Routes); 401/403 come from the function. " +
+				"An API Gateway authorizer would add a second lookup and latency for no added check."),
+		}}, jsii.Bool(true))
+	}
+	cdknag.NagSuppressions_AddResourceSuppressions(b.failures, &[]*cdknag.NagPackSuppression{{
+		Id: jsii.String("AwsSolutions-SQS3"),
+		Reason: jsii.String("This queue is itself the dead-letter destination: the stream mapping's on-failure destination, holding the " +
+			"descriptions of record batches the dispatch function gave up on, for an operator to inspect; nothing consumes it."),
+	}}, jsii.Bool(true))
+	cdknag.NagSuppressions_AddResourceSuppressions(b.cursorSecret, &[]*cdknag.NagPackSuppression{{
+		Id: jsii.String("AwsSolutions-SMG4"),
+		Reason: jsii.String("The secret is key material for sealing list cursors, not a credential: the list function reads it once at start. " +
+			"Automatic rotation would invalidate every outstanding cursor (400 on the next page) while old and new function instances " +
+			"disagree; it is rotated by hand (new secret value, then a function redeploy) when needed."),
+	}}, jsii.Bool(true))
+}

@@ -1,0 +1,245 @@
+package stack
+
+import (
+	"fmt"
+	"math"
+	"regexp"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/acme/helpdesk/internal/dynamo"
+	"github.com/acme/helpdesk/internal/httpapi"
+)
+
+// Defaults of the Props left at their zero value.
+const (
+	DefaultStage         = "dev"
+	DefaultAssetsDir     = "bin"
+	DefaultThrottleRate  = 50
+	DefaultThrottleBurst = 100
+	// DefaultLogRetention is how long function and access logs are kept.
+	DefaultLogRetention = awslogs.RetentionDays_ONE_MONTH
+)
+
+// Props configures the stack. The zero value is a valid "dev" stack.
+type Props struct {
+	// StackProps are passed to the underlying awscdk.Stack (environment,
+	// description, termination protection). The stack is
+	// environment-agnostic unless Env is set.
+	StackProps awscdk.StackProps
+	// Stage names the deployment (dev, prod, ...): it tags every resource
+	// and names the HTTP API. Default DefaultStage.
+	Stage string
+	// Ephemeral makes the stack disposable: the table, secret, queue and
+	// log groups are destroyed with it and the table has no deletion
+	// protection. Otherwise they are retained and the table is protected.
+	Ephemeral bool
+	// AssetsDir holds <function>/bootstrap for every name of
+	// FunctionNames (make build writes bin/). Relative paths are resolved
+	// from the working directory. Default DefaultAssetsDir.
+	AssetsDir string
+	// ThrottleRate and ThrottleBurst are the $default stage's steady-state
+	// requests per second and burst. Defaults DefaultThrottleRate and
+	// DefaultThrottleBurst.
+	ThrottleRate, ThrottleBurst float64
+	// CorsOrigins are the origins browsers may call the API from (CORS);
+	// none when empty, and then the API sends no CORS headers.
+	CorsOrigins []string
+	// LogLevel sets HELPDESK_LOG_LEVEL on every function (debug, info,
+	// warn, error); unset when empty, which means info.
+	LogLevel string
+	// AlarmTopicArn is an existing SNS topic every alarm notifies, in
+	// alarm and when back to OK; the alarms have no actions when empty.
+	AlarmTopicArn string
+	// LogRetention is how long the functions' and the access logs are
+	// kept. Default DefaultLogRetention.
+	LogRetention awslogs.RetentionDays
+}
+
+// withDefaults returns p (or the zero Props) with its defaults filled in.
+func (p *Props) withDefaults() Props {
+	var out Props
+	if p != nil {
+		out = *p
+	}
+	if out.Stage == "" {
+		out.Stage = DefaultStage
+	}
+	if out.AssetsDir == "" {
+		out.AssetsDir = DefaultAssetsDir
+	}
+	if out.ThrottleRate == 0 {
+		out.ThrottleRate = DefaultThrottleRate
+	}
+	if out.ThrottleBurst == 0 {
+		out.ThrottleBurst = DefaultThrottleBurst
+	}
+	if out.LogRetention == "" {
+		out.LogRetention = DefaultLogRetention
+	}
+	return out
+}
+
+var stageName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9-]{0,31}$`)
+
+// Validate reports the first setting of p that cannot make a stack, with
+// the defaults applied.
+func (p *Props) Validate() error {
+	c := p.withDefaults()
+	switch {
+	case !stageName.MatchString(c.Stage):
+		return fmt.Errorf("stage %q: want a letter, then up to 31 letters, digits or dashes", c.Stage)
+	case c.ThrottleRate < 0 || c.ThrottleBurst < 0:
+		return fmt.Errorf("throttling must be positive (rate %g, burst %g)", c.ThrottleRate, c.ThrottleBurst)
+	case c.ThrottleBurst != math.Trunc(c.ThrottleBurst):
+		return fmt.Errorf("throttle burst must be a whole number of requests, not %g", c.ThrottleBurst)
+	}
+	for _, o := range c.CorsOrigins {
+		if !corsOrigin.MatchString(o) {
+			return fmt.Errorf("CORS origin %q: want * or scheme://host[:port]", o)
+		}
+	}
+	switch c.LogLevel {
+	case "", "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("log level %q: want debug, info, warn or error", c.LogLevel)
+	}
+	return nil
+}
+
+var corsOrigin = regexp.MustCompile(`^(\*|https?://[^/\s]+)$`)
+
+// TicketKeyPrefix starts the partition key of every ticket item; the
+// dispatch function is invoked only for stream records of such items.
+const TicketKeyPrefix = "TICKET#"
+
+// Output names of the stack.
+const (
+	// OutputAPIURL is the API's base URL, BasePath included
+	// (https://<id>.execute-api.<region>.amazonaws.com/helpdesk/api/v1).
+	OutputAPIURL = "ApiUrl"
+	// OutputTableName is the DynamoDB table's name.
+	OutputTableName = "TableName"
+)
+
+// New defines the Helpdesk stack under scope. It panics, as constructs
+// do, on invalid props or a missing asset.
+func New(scope constructs.Construct, id string, props *Props) awscdk.Stack {
+	if err := props.Validate(); err != nil {
+		panic("helpdesk stack: " + err.Error())
+	}
+	p := props.withDefaults()
+	sp := p.StackProps
+	if sp.Description == nil {
+		sp.Description = jsii.String("Helpdesk Tickets API (" + p.Stage + "): HTTP API, Lambda, DynamoDB, webhooks")
+	}
+	s := awscdk.NewStack(scope, jsii.String(id), &sp)
+	awscdk.Tags_Of(s).Add(jsii.String("project"), jsii.String("helpdesk"), nil)
+	awscdk.Tags_Of(s).Add(jsii.String("stage"), jsii.String(p.Stage), nil)
+
+	b := &builder{stack: s, props: p}
+	b.table = b.newTable()
+	b.cursorSecret = awssecretsmanager.NewSecret(s, jsii.String("CursorKeySecret"), &awssecretsmanager.SecretProps{
+		Description: jsii.String("Helpdesk " + p.Stage + ": key material of the list cursors (SHA-256 of this string)"),
+		GenerateSecretString: &awssecretsmanager.SecretStringGenerator{
+			PasswordLength:     jsii.Number(64),
+			ExcludePunctuation: jsii.Bool(true),
+		},
+		RemovalPolicy: b.removalPolicy(),
+	})
+	b.failures = awssqs.NewQueue(s, jsii.String("StreamFailures"), &awssqs.QueueProps{
+		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
+		EnforceSSL:      jsii.Bool(true),
+		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
+		RemovalPolicy:   b.removalPolicy(),
+	})
+	if p.AlarmTopicArn != "" {
+		b.alarmTopic = awssns.Topic_FromTopicArn(s, jsii.String("AlarmTopic"), jsii.String(p.AlarmTopicArn))
+	}
+
+	for _, spec := range functionSpecs() {
+		b.functions = append(b.functions, b.newFunction(spec))
+	}
+	b.wireStream()
+	b.wireSchedule()
+	b.newAPI()
+	b.newAlarms()
+	b.suppress()
+
+	awscdk.NewCfnOutput(s, jsii.String(OutputAPIURL), &awscdk.CfnOutputProps{
+		Description: jsii.String("Base URL of the API"),
+		Value:       awscdk.Fn_Join(jsii.String(""), &[]*string{b.stage.Url(), jsii.String(httpapi.BasePath[1:])}),
+	})
+	awscdk.NewCfnOutput(s, jsii.String(OutputTableName), &awscdk.CfnOutputProps{
+		Description: jsii.String("The DynamoDB table"),
+		Value:       b.table.TableName(),
+	})
+	return s
+}
+
+// builder carries the resources New makes while it wires them together.
+type builder struct {
+	stack        awscdk.Stack
+	props        Props
+	table        awsdynamodb.Table
+	cursorSecret awssecretsmanager.Secret
+	failures     awssqs.Queue
+	alarmTopic   awssns.ITopic
+	functions    []*function
+	api          apiResources
+	stage        awsapigatewayv2.HttpStage
+}
+
+func (b *builder) removalPolicy() awscdk.RemovalPolicy {
+	if b.props.Ephemeral {
+		return awscdk.RemovalPolicy_DESTROY
+	}
+	return awscdk.RemovalPolicy_RETAIN
+}
+
+// newTable defines the table from dynamo.Table: its keys, every index
+// (string keys, all attributes projected), stream, and TTL attribute.
+func (b *builder) newTable() awsdynamodb.Table {
+	d := dynamo.Table
+	str := func(name string) *awsdynamodb.Attribute {
+		return &awsdynamodb.Attribute{Name: jsii.String(name), Type: awsdynamodb.AttributeType_STRING}
+	}
+	t := awsdynamodb.NewTable(b.stack, jsii.String("Table"), &awsdynamodb.TableProps{
+		PartitionKey: str(d.PartitionKey),
+		SortKey:      str(d.SortKey),
+		BillingMode:  awsdynamodb.BillingMode_PAY_PER_REQUEST,
+		Stream:       awsdynamodb.StreamViewType(d.StreamView),
+		PointInTimeRecoverySpecification: &awsdynamodb.PointInTimeRecoverySpecification{
+			PointInTimeRecoveryEnabled: jsii.Bool(true),
+		},
+		TimeToLiveAttribute: jsii.String(d.TTLAttribute),
+		DeletionProtection:  jsii.Bool(!b.props.Ephemeral),
+		RemovalPolicy:       b.removalPolicy(),
+	})
+	for _, ix := range d.Indexes {
+		t.AddGlobalSecondaryIndex(&awsdynamodb.GlobalSecondaryIndexProps{
+			IndexName:      jsii.String(ix.Name),
+			PartitionKey:   str(ix.PartitionKey),
+			SortKey:        str(ix.SortKey),
+			ProjectionType: awsdynamodb.ProjectionType_ALL,
+		})
+	}
+	return t
+}
+
+// newLogGroup is a log group with the stack's retention and removal
+// policy.
+func (b *builder) newLogGroup(id string) awslogs.LogGroup {
+	return awslogs.NewLogGroup(b.stack, jsii.String(id), &awslogs.LogGroupProps{
+		Retention:     b.props.LogRetention,
+		RemovalPolicy: b.removalPolicy(),
+	})
+}

@@ -1,0 +1,908 @@
+package stack_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	lambdaevents "github.com/aws/aws-lambda-go/events"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+
+	"github.com/acme/helpdesk/infra/stack"
+	_ "github.com/acme/helpdesk/infra/stack/internal/quietnode" // before the jsii kernel starts
+	"github.com/acme/helpdesk/internal/dynamo"
+	"github.com/acme/helpdesk/internal/httpapi"
+)
+
+// synthesized is one stack of the test app, synthesized with the cdk-nag
+// AwsSolutions checks.
+type synthesized struct {
+	props    stack.Props
+	tmpl     template
+	errors   []message
+	warnings []message
+}
+
+// message is a synthesis message (the assertions API returns them as
+// cxapi.SynthesisMessage, deprecated in favour of a type the Go bindings
+// do not have yet).
+type message struct {
+	ID    string `json:"id"`
+	Entry struct {
+		Data any `json:"data"`
+	} `json:"entry"`
+}
+
+// messages converts what Annotations.Find* return.
+func messages(found any) ([]message, error) {
+	raw, err := json.Marshal(found)
+	if err != nil {
+		return nil, err
+	}
+	var out []message
+	return out, json.Unmarshal(raw, &out)
+}
+
+// The two stacks, built once per test binary: the default one, and an
+// ephemeral one with every option set.
+var defaultStack, ephemeralStack *synthesized
+
+const alarmTopic = "arn:aws:sns:eu-west-1:123456789012:helpdesk-alarms"
+
+// TestMain synthesizes the stacks once for every test. (The jsii banner
+// about the Node version is silenced by quietnode: the kernel starts in the
+// CDK packages' init functions, too early for os.Setenv here.)
+func TestMain(m *testing.M) {
+	code, err := run(m)
+	jsii.Close()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	os.Exit(code)
+}
+
+func run(m *testing.M) (int, error) {
+	tmp, err := os.MkdirTemp("", "helpdesk-stack-test-")
+	if err != nil {
+		return 0, err
+	}
+	defer os.RemoveAll(tmp)
+	assets := filepath.Join(tmp, "bin")
+	for _, name := range stack.FunctionNames() {
+		dir := filepath.Join(assets, name)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return 0, err
+		}
+		if err := os.WriteFile(filepath.Join(dir, "bootstrap"), []byte("not a binary: "+name), 0o755); err != nil {
+			return 0, err
+		}
+	}
+
+	// The app gets the context of cdk.json (the feature flags), so the
+	// tests synthesize what cdk synth does.
+	ctx, err := cdkJSONContext()
+	if err != nil {
+		return 0, err
+	}
+	app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(filepath.Join(tmp, "cdk.out")), Context: &ctx})
+	defaultStack = &synthesized{props: stack.Props{AssetsDir: assets}}
+	ephemeralStack = &synthesized{props: stack.Props{
+		Stage: "test", Ephemeral: true, AssetsDir: assets,
+		ThrottleRate: 5, ThrottleBurst: 10,
+		CorsOrigins: []string{"https://desk.example.com", "http://localhost:3000"},
+		LogLevel:    "debug", AlarmTopicArn: alarmTopic,
+	}}
+	s1 := stack.New(app, "Helpdesk-dev", &defaultStack.props)
+	s2 := stack.New(app, "Helpdesk-test", &ephemeralStack.props)
+	awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
+
+	for _, x := range []struct {
+		s awscdk.Stack
+		r *synthesized
+	}{{s1, defaultStack}, {s2, ephemeralStack}} {
+		// Annotations synthesize the app (forced); the template reuses
+		// that assembly.
+		ann := assertions.Annotations_FromStack(x.s)
+		nag := assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-.*"))
+		if x.r.errors, err = messages(ann.FindError(jsii.String("*"), nag)); err != nil {
+			return 0, err
+		}
+		if x.r.warnings, err = messages(ann.FindWarning(jsii.String("*"), nag)); err != nil {
+			return 0, err
+		}
+		raw, err := json.Marshal(assertions.Template_FromStack(x.s, nil).ToJSON())
+		if err != nil {
+			return 0, err
+		}
+		if err := json.Unmarshal(raw, &x.r.tmpl); err != nil {
+			return 0, err
+		}
+	}
+	return m.Run(), nil
+}
+
+// cdkJSONContext returns the context of the repository's cdk.json.
+func cdkJSONContext() (map[string]any, error) {
+	root, err := findRoot()
+	if err != nil {
+		return nil, err
+	}
+	raw, err := os.ReadFile(filepath.Join(root, "cdk.json"))
+	if err != nil {
+		return nil, err
+	}
+	var cfg struct {
+		Context map[string]any `json:"context"`
+	}
+	if err := json.Unmarshal(raw, &cfg); err != nil {
+		return nil, fmt.Errorf("cdk.json: %w", err)
+	}
+	return cfg.Context, nil
+}
+
+// template is a synthesized CloudFormation template.
+type template struct {
+	Resources map[string]resource `json:"Resources"`
+	Outputs   map[string]any      `json:"Outputs"`
+}
+
+type resource struct {
+	Type           string         `json:"Type"`
+	Properties     map[string]any `json:"Properties"`
+	DeletionPolicy string         `json:"DeletionPolicy"`
+	DependsOn      []string       `json:"DependsOn"`
+}
+
+// ofType returns the resources of a type by logical id.
+func (t template) ofType(typ string) map[string]resource {
+	out := map[string]resource{}
+	for id, r := range t.Resources {
+		if r.Type == typ {
+			out[id] = r
+		}
+	}
+	return out
+}
+
+// functions maps each function's name (its stack.FunctionTag) to its
+// logical id.
+func (t template) functions(tb testing.TB) map[string]string {
+	tb.Helper()
+	out := map[string]string{}
+	for id, r := range t.ofType("AWS::Lambda::Function") {
+		name := ""
+		for _, tag := range list(r.Properties["Tags"]) {
+			if m := tag.(map[string]any); m["Key"] == stack.FunctionTag {
+				name = m["Value"].(string)
+			}
+		}
+		if name == "" {
+			tb.Fatalf("function %s has no %s tag", id, stack.FunctionTag)
+		}
+		out[name] = id
+	}
+	return out
+}
+
+// ref returns the logical id of {"Ref": id}, or "".
+func ref(v any) string {
+	m, _ := v.(map[string]any)
+	s, _ := m["Ref"].(string)
+	return s
+}
+
+// getAtt returns the logical id and attribute of {"Fn::GetAtt": [id, attr]}.
+func getAtt(v any) (id, attr string) {
+	m, _ := v.(map[string]any)
+	l, _ := m["Fn::GetAtt"].([]any)
+	if len(l) != 2 {
+		return "", ""
+	}
+	id, _ = l[0].(string)
+	attr, _ = l[1].(string)
+	return id, attr
+}
+
+// list returns v as a list: itself, a one-element list, or nil.
+func list(v any) []any {
+	switch v := v.(type) {
+	case nil:
+		return nil
+	case []any:
+		return v
+	default:
+		return []any{v}
+	}
+}
+
+func path(v any, keys ...string) any {
+	for _, k := range keys {
+		m, _ := v.(map[string]any)
+		v = m[k]
+	}
+	return v
+}
+
+func both(t *testing.T, f func(t *testing.T, s *synthesized)) {
+	t.Run("default", func(t *testing.T) { f(t, defaultStack) })
+	t.Run("ephemeral", func(t *testing.T) { f(t, ephemeralStack) })
+}
+
+// findRoot walks up from the working directory to go.mod.
+func findRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("no go.mod above the working directory")
+		}
+		dir = parent
+	}
+}
+
+func repoRoot(t *testing.T) string {
+	t.Helper()
+	root, err := findRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return root
+}
+
+func TestFunctionNamesMatchSources(t *testing.T) {
+	entries, err := os.ReadDir(filepath.Join(repoRoot(t), "functions"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dirs []string
+	for _, e := range entries {
+		if e.IsDir() {
+			dirs = append(dirs, e.Name())
+		}
+	}
+	names := stack.FunctionNames()
+	slices.Sort(dirs)
+	slices.Sort(names)
+	if !slices.Equal(dirs, names) {
+		t.Errorf("functions/ has %v; the stack deploys %v", dirs, names)
+	}
+}
+
+func TestCDKJSON(t *testing.T) {
+	root := repoRoot(t)
+	raw, err := os.ReadFile(filepath.Join(root, "cdk.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg struct{ App, Output string }
+	if err := json.Unmarshal(raw, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	if cfg.App != "go run ./infra/cdk" {
+		t.Errorf("cdk.json app = %q", cfg.App)
+	}
+	ignore, err := os.ReadFile(filepath.Join(root, ".gitignore"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(strings.Split(string(ignore), "\n"), "/"+cfg.Output+"/") {
+		t.Errorf("cdk.json output %q is not git-ignored", cfg.Output)
+	}
+}
+
+func TestRoutes(t *testing.T) {
+	both(t, func(t *testing.T, s *synthesized) {
+		fnNames := map[string]string{} // logical id -> name
+		for name, id := range s.tmpl.functions(t) {
+			fnNames[id] = name
+		}
+		integrations := s.tmpl.ofType("AWS::ApiGatewayV2::Integration")
+		got := map[string]string{} // route key -> function name
+		for id, r := range s.tmpl.ofType("AWS::ApiGatewayV2::Route") {
+			key := r.Properties["RouteKey"].(string)
+			parts := list(path(r.Properties["Target"], "Fn::Join"))
+			if len(parts) != 2 || len(list(parts[1])) != 2 || list(parts[1])[0] != "integrations/" {
+				t.Fatalf("route %s: target %v is not integrations/<ref>", id, r.Properties["Target"])
+			}
+			integ, ok := integrations[ref(list(parts[1])[1])]
+			if !ok {
+				t.Fatalf("route %s: target %v is not an integration of the template", key, r.Properties["Target"])
+			}
+			if integ.Properties["IntegrationType"] != "AWS_PROXY" || integ.Properties["PayloadFormatVersion"] != "2.0" {
+				t.Errorf("route %s: integration %v, want AWS_PROXY with payload 2.0", key, integ.Properties)
+			}
+			fn, attr := getAtt(integ.Properties["IntegrationUri"])
+			if attr != "Arn" || fnNames[fn] == "" {
+				t.Fatalf("route %s: integration URI %v is not a function's ARN", key, integ.Properties["IntegrationUri"])
+			}
+			if _, dup := got[key]; dup {
+				t.Errorf("route %s defined twice", key)
+			}
+			got[key] = fnNames[fn]
+			if r.Properties["AuthorizationType"] != "NONE" {
+				t.Errorf("route %s: authorization %v; the functions authenticate API keys themselves", key, r.Properties["AuthorizationType"])
+			}
+		}
+		want := map[string]string{}
+		for _, rt := range httpapi.Routes {
+			want[rt.Method+" "+httpapi.BasePath+rt.Path] = string(rt.Endpoint)
+		}
+		for key, fn := range want {
+			if got[key] != fn {
+				t.Errorf("route %s goes to %q, want %q", key, got[key], fn)
+			}
+		}
+		for key := range got {
+			if _, ok := want[key]; !ok {
+				t.Errorf("extra route %s", key)
+			}
+		}
+		if len(integrations) != len(httpapi.Endpoints) {
+			t.Errorf("%d integrations, want one per endpoint (%d)", len(integrations), len(httpapi.Endpoints))
+		}
+
+		// API Gateway may invoke each HTTP function for its own routes
+		// only; nothing else is invoked by it.
+		perms := map[string]int{}
+		for _, p := range s.tmpl.ofType("AWS::Lambda::Permission") {
+			if p.Properties["Principal"] == "apigateway.amazonaws.com" {
+				fn, _ := getAtt(p.Properties["FunctionName"])
+				perms[fnNames[fn]]++
+			}
+		}
+		wantPerms := map[string]int{}
+		for _, rt := range httpapi.Routes {
+			wantPerms[string(rt.Endpoint)]++
+		}
+		if !maps.Equal(perms, wantPerms) {
+			t.Errorf("API Gateway invoke permissions per function %v, want one per route %v", perms, wantPerms)
+		}
+	})
+}
+
+func TestStage(t *testing.T) {
+	both(t, func(t *testing.T, s *synthesized) {
+		stages := s.tmpl.ofType("AWS::ApiGatewayV2::Stage")
+		if len(stages) != 1 {
+			t.Fatalf("%d stages, want 1", len(stages))
+		}
+		for _, st := range stages {
+			p := st.Properties
+			if p["StageName"] != "$default" || p["AutoDeploy"] != true {
+				t.Errorf("stage %v %v, want $default with auto-deploy", p["StageName"], p["AutoDeploy"])
+			}
+			rate, burst := 50.0, 100.0
+			if s.props.ThrottleRate != 0 {
+				rate, burst = s.props.ThrottleRate, s.props.ThrottleBurst
+			}
+			if r, b := path(p, "DefaultRouteSettings", "ThrottlingRateLimit"), path(p, "DefaultRouteSettings", "ThrottlingBurstLimit"); r != rate || b != burst {
+				t.Errorf("throttling %v/%v, want %v/%v", r, b, rate, burst)
+			}
+			dest, _ := getAtt(path(p, "AccessLogSettings", "DestinationArn"))
+			if s.tmpl.Resources[dest].Type != "AWS::Logs::LogGroup" {
+				t.Errorf("access logs go to %v, not a log group of the stack", path(p, "AccessLogSettings", "DestinationArn"))
+			}
+			var format map[string]string
+			if err := json.Unmarshal([]byte(path(p, "AccessLogSettings", "Format").(string)), &format); err != nil {
+				t.Fatalf("access log format is not JSON: %v", err)
+			}
+			for field, variable := range map[string]string{
+				"requestId": "$context.requestId", "routeKey": "$context.routeKey", "status": "$context.status",
+				"latency": "$context.responseLatency", "integrationError": "$context.integrationErrorMessage",
+			} {
+				if format[field] != variable {
+					t.Errorf("access log %s = %q, want %q", field, format[field], variable)
+				}
+			}
+		}
+		for _, api := range s.tmpl.ofType("AWS::ApiGatewayV2::Api") {
+			cors := api.Properties["CorsConfiguration"]
+			if len(s.props.CorsOrigins) == 0 {
+				if cors != nil {
+					t.Errorf("CORS configured without origins: %v", cors)
+				}
+				continue
+			}
+			origins := list(path(cors, "AllowOrigins"))
+			if fmt.Sprint(origins) != fmt.Sprint(s.props.CorsOrigins) {
+				t.Errorf("CORS origins %v, want %v", origins, s.props.CorsOrigins)
+			}
+			if !slices.Contains(list(path(cors, "AllowHeaders")), any("Authorization")) {
+				t.Errorf("CORS does not allow the Authorization header: %v", cors)
+			}
+		}
+	})
+}
+
+func TestFunctions(t *testing.T) {
+	both(t, func(t *testing.T, s *synthesized) {
+		fns := s.tmpl.functions(t)
+		if len(fns) != len(stack.FunctionNames()) {
+			t.Errorf("functions %v, want %v", slices.Collect(maps.Keys(fns)), stack.FunctionNames())
+		}
+		tableID := only(t, s.tmpl.ofType("AWS::DynamoDB::Table"))
+		secretID := only(t, s.tmpl.ofType("AWS::SecretsManager::Secret"))
+		for _, name := range stack.FunctionNames() {
+			id, ok := fns[name]
+			if !ok {
+				t.Errorf("no function %s", name)
+				continue
+			}
+			p := s.tmpl.Resources[id].Properties
+			checks := map[string][2]any{
+				"runtime":      {p["Runtime"], "provided.al2023"},
+				"architecture": {fmt.Sprint(p["Architectures"]), "[arm64]"},
+				"handler":      {p["Handler"], "bootstrap"},
+				"log format":   {path(p, "LoggingConfig", "LogFormat"), "JSON"},
+				"tracing":      {path(p, "TracingConfig", "Mode"), "Active"},
+			}
+			memory, timeout := 128.0, 10.0
+			switch name {
+			case stack.DispatchFunction:
+				memory, timeout = 256, 300
+			case stack.RetryFunction:
+				timeout = 60
+			}
+			checks["memory"] = [2]any{p["MemorySize"], memory}
+			checks["timeout"] = [2]any{p["Timeout"], timeout}
+			for what, c := range checks {
+				if c[0] != c[1] {
+					t.Errorf("%s: %s %v, want %v", name, what, c[0], c[1])
+				}
+			}
+			lg := ref(path(p, "LoggingConfig", "LogGroup"))
+			if r := s.tmpl.Resources[lg]; r.Type != "AWS::Logs::LogGroup" || r.Properties["RetentionInDays"] != 30.0 {
+				t.Errorf("%s: log group %s %v, want one of the stack with 30 days' retention", name, lg, r.Properties)
+			}
+
+			env, _ := path(p, "Environment", "Variables").(map[string]any)
+			want := []string{"HELPDESK_TABLE"}
+			if name == string(httpapi.ListTickets) || name == string(httpapi.Webhooks) {
+				want = append(want, "HELPDESK_CURSOR_KEY_SECRET_ARN")
+				if ref(env["HELPDESK_CURSOR_KEY_SECRET_ARN"]) != secretID {
+					t.Errorf("%s: HELPDESK_CURSOR_KEY_SECRET_ARN = %v, want the cursor secret", name, env["HELPDESK_CURSOR_KEY_SECRET_ARN"])
+				}
+			}
+			if s.props.LogLevel != "" {
+				want = append(want, "HELPDESK_LOG_LEVEL")
+				if env["HELPDESK_LOG_LEVEL"] != s.props.LogLevel {
+					t.Errorf("%s: HELPDESK_LOG_LEVEL = %v", name, env["HELPDESK_LOG_LEVEL"])
+				}
+			}
+			got := slices.Sorted(maps.Keys(env))
+			slices.Sort(want)
+			if !slices.Equal(got, want) {
+				t.Errorf("%s: environment %v, want exactly %v", name, got, want)
+			}
+			if _, set := env["HELPDESK_WEBHOOK_ALLOW_PRIVATE"]; set {
+				t.Errorf("%s sets HELPDESK_WEBHOOK_ALLOW_PRIVATE", name)
+			}
+			if ref(env["HELPDESK_TABLE"]) != tableID {
+				t.Errorf("%s: HELPDESK_TABLE = %v, want the table", name, env["HELPDESK_TABLE"])
+			}
+		}
+
+		secret := s.tmpl.Resources[secretID].Properties["GenerateSecretString"]
+		if path(secret, "PasswordLength") != 64.0 || path(secret, "ExcludePunctuation") != true {
+			t.Errorf("cursor secret generated as %v, want 64 characters without punctuation", secret)
+		}
+	})
+}
+
+// only returns the logical id of the single resource in rs.
+func only(t *testing.T, rs map[string]resource) string {
+	t.Helper()
+	if len(rs) != 1 {
+		t.Fatalf("%d resources, want 1", len(rs))
+	}
+	for id := range rs {
+		return id
+	}
+	return ""
+}
+
+func TestStreamMapping(t *testing.T) {
+	both(t, func(t *testing.T, s *synthesized) {
+		fns := s.tmpl.functions(t)
+		tableID := only(t, s.tmpl.ofType("AWS::DynamoDB::Table"))
+		queueID := only(t, s.tmpl.ofType("AWS::SQS::Queue"))
+		mappings := s.tmpl.ofType("AWS::Lambda::EventSourceMapping")
+		id := only(t, mappings)
+		m := mappings[id]
+		p := m.Properties
+		if ref(p["FunctionName"]) != fns[stack.DispatchFunction] {
+			t.Errorf("stream mapping invokes %v, want the dispatch function", p["FunctionName"])
+		}
+		if src, attr := getAtt(p["EventSourceArn"]); src != tableID || attr != "StreamArn" {
+			t.Errorf("stream mapping source %v, want the table's stream", p["EventSourceArn"])
+		}
+		for key, want := range map[string]any{
+			"StartingPosition":           "TRIM_HORIZON",
+			"BatchSize":                  100.0,
+			"BisectBatchOnFunctionError": true,
+			"MaximumRetryAttempts":       10.0,
+			"MaximumRecordAgeInSeconds":  86400.0,
+		} {
+			if p[key] != want {
+				t.Errorf("stream mapping %s = %v, want %v", key, p[key], want)
+			}
+		}
+		if fmt.Sprint(p["FunctionResponseTypes"]) != "[ReportBatchItemFailures]" {
+			t.Errorf("FunctionResponseTypes = %v", p["FunctionResponseTypes"])
+		}
+		if dest, _ := getAtt(path(p, "DestinationConfig", "OnFailure", "Destination")); dest != queueID {
+			t.Errorf("on-failure destination %v, want the failure queue", path(p, "DestinationConfig", "OnFailure"))
+		}
+		roleID, _ := getAtt(s.tmpl.Resources[fns[stack.DispatchFunction]].Properties["Role"])
+		if !slices.Contains(m.DependsOn, roleID) {
+			t.Errorf("stream mapping depends on %v, want the dispatch role (its policy holds the stream permissions)", m.DependsOn)
+		}
+
+		filters := list(path(p, "FilterCriteria", "Filters"))
+		if len(filters) != 1 {
+			t.Fatalf("filters %v, want one", filters)
+		}
+		var pattern struct {
+			DynamoDB struct {
+				Keys map[string]struct {
+					S []struct {
+						Prefix string `json:"prefix"`
+					}
+				}
+			} `json:"dynamodb"`
+		}
+		raw := path(filters[0], "Pattern").(string)
+		if err := json.Unmarshal([]byte(raw), &pattern); err != nil {
+			t.Fatal(err)
+		}
+		keys := pattern.DynamoDB.Keys
+		if len(keys) != 1 || len(keys[dynamo.Table.PartitionKey].S) != 1 {
+			t.Fatalf("filter %s, want a prefix of the partition key %q", raw, dynamo.Table.PartitionKey)
+		}
+		prefix := keys[dynamo.Table.PartitionKey].S[0].Prefix
+		// The filter lets through exactly what the dispatcher treats as a
+		// ticket.
+		key := func(pk string) map[string]lambdaevents.DynamoDBAttributeValue {
+			return map[string]lambdaevents.DynamoDBAttributeValue{
+				dynamo.Table.PartitionKey: lambdaevents.NewStringAttribute(pk),
+				dynamo.Table.SortKey:      lambdaevents.NewStringAttribute("x"),
+			}
+		}
+		if !dynamo.IsTicketKey(key(prefix + "tkt_abc")) {
+			t.Errorf("filter prefix %q: a key it passes is no ticket to the dispatcher", prefix)
+		}
+		for _, other := range []string{"FIELD#cf_x", "KEY#ab", "WEBHOOK#whk_x", "EVENT#evt_x", "DELIVERY#whk_x#evt_x", "FIELDNAME#x"} {
+			if strings.HasPrefix(other, prefix) || dynamo.IsTicketKey(key(other)) {
+				t.Errorf("filter prefix %q and the dispatcher disagree on %q", prefix, other)
+			}
+		}
+
+		q := s.tmpl.Resources[queueID]
+		if q.Properties["SqsManagedSseEnabled"] != true && q.Properties["KmsMasterKeyId"] == nil {
+			t.Errorf("failure queue unencrypted: %v", q.Properties)
+		}
+		ssl := false
+		for _, pol := range s.tmpl.ofType("AWS::SQS::QueuePolicy") {
+			for _, st := range list(path(pol.Properties, "PolicyDocument", "Statement")) {
+				if path(st, "Effect") == "Deny" && path(st, "Condition", "Bool", "aws:SecureTransport") == "false" {
+					ssl = true
+				}
+			}
+		}
+		if !ssl {
+			t.Error("failure queue does not deny requests without TLS")
+		}
+	})
+}
+
+func TestRetrySchedule(t *testing.T) {
+	both(t, func(t *testing.T, s *synthesized) {
+		fns := s.tmpl.functions(t)
+		rules := s.tmpl.ofType("AWS::Events::Rule")
+		r := rules[only(t, rules)]
+		if r.Properties["ScheduleExpression"] != "rate(1 minute)" {
+			t.Errorf("schedule %v", r.Properties["ScheduleExpression"])
+		}
+		targets := list(r.Properties["Targets"])
+		if len(targets) != 1 {
+			t.Fatalf("targets %v", targets)
+		}
+		if fn, _ := getAtt(path(targets[0], "Arn")); fn != fns[stack.RetryFunction] {
+			t.Errorf("schedule target %v, want the retry function", path(targets[0], "Arn"))
+		}
+	})
+}
+
+// The DynamoDB actions each function's code calls (internal/dynamo), on
+// the table ("table"), its indexes ("index") or its stream ("stream").
+var wantDynamo = map[string]map[string][]string{
+	"list":         {"table": {"GetItem"}, "index": {"Query"}},
+	"get":          {"table": {"GetItem"}},
+	"create":       {"table": {"BatchGetItem", "GetItem", "PutItem"}},
+	"update":       {"table": {"BatchGetItem", "GetItem", "PutItem"}},
+	"delete":       {"table": {"DeleteItem", "GetItem"}},
+	"customfields": {"table": {"DeleteItem", "GetItem", "PutItem"}, "index": {"Query"}},
+	"webhooks":     {"table": {"DeleteItem", "GetItem", "PutItem", "Query"}, "index": {"Query"}},
+	"dispatch": {
+		"table":  {"BatchGetItem", "BatchWriteItem", "GetItem", "PutItem"},
+		"index":  {"Query"},
+		"stream": {"DescribeStream", "GetRecords", "GetShardIterator", "ListStreams"},
+	},
+	"retry": {"table": {"BatchWriteItem", "GetItem", "PutItem", "UpdateItem"}, "index": {"Query"}},
+}
+
+var writeActions = []string{"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems", "PartiQLInsert", "PartiQLUpdate", "PartiQLDelete"}
+
+// statements returns the statements of every policy attached to role.
+func (t template) statements(role string) []map[string]any {
+	var out []map[string]any
+	for _, p := range t.ofType("AWS::IAM::Policy") {
+		attached := false
+		for _, r := range list(p.Properties["Roles"]) {
+			attached = attached || ref(r) == role
+		}
+		if attached {
+			for _, st := range list(path(p.Properties, "PolicyDocument", "Statement")) {
+				out = append(out, st.(map[string]any))
+			}
+		}
+	}
+	return out
+}
+
+// scope names a DynamoDB resource of a statement: "table", "index",
+// "stream", or what it is verbatim.
+func scope(tableID string, res any) string {
+	if id, attr := getAtt(res); id == tableID {
+		switch attr {
+		case "Arn":
+			return "table"
+		case "StreamArn":
+			return "stream"
+		}
+	}
+	parts := list(path(res, "Fn::Join"))
+	if len(parts) == 2 && parts[0] == "" {
+		elems := list(parts[1])
+		if id, attr := getAtt(elems[0]); len(elems) == 2 && id == tableID && attr == "Arn" && elems[1] == "/index/*" {
+			return "index"
+		}
+	}
+	raw, _ := json.Marshal(res)
+	return string(raw)
+}
+
+func TestIAM(t *testing.T) {
+	both(t, func(t *testing.T, s *synthesized) {
+		fns := s.tmpl.functions(t)
+		tableID := only(t, s.tmpl.ofType("AWS::DynamoDB::Table"))
+		secretID := only(t, s.tmpl.ofType("AWS::SecretsManager::Secret"))
+		for name, id := range fns {
+			roleID, _ := getAtt(s.tmpl.Resources[id].Properties["Role"])
+			role := s.tmpl.Resources[roleID]
+			if role.Type != "AWS::IAM::Role" {
+				t.Fatalf("%s: role %s is not a role of the stack", name, roleID)
+			}
+			if role.Properties["ManagedPolicyArns"] != nil {
+				t.Errorf("%s: managed policies %v", name, role.Properties["ManagedPolicyArns"])
+			}
+			got := map[string][]string{}
+			var secrets []any
+			for _, st := range s.tmpl.statements(roleID) {
+				if st["Effect"] != "Allow" {
+					continue
+				}
+				for _, a := range list(st["Action"]) {
+					action := a.(string)
+					if strings.Contains(action, "*") {
+						t.Errorf("%s: wildcard action %s", name, action)
+					}
+					switch {
+					case strings.HasPrefix(action, "dynamodb:"):
+						for _, res := range list(st["Resource"]) {
+							where := scope(tableID, res)
+							if where != "table" && where != "index" && where != "stream" {
+								t.Errorf("%s: %s on %s; want the table, its indexes or its stream", name, action, where)
+								continue
+							}
+							got[where] = append(got[where], strings.TrimPrefix(action, "dynamodb:"))
+						}
+					case strings.HasPrefix(action, "secretsmanager:"):
+						if action != "secretsmanager:GetSecretValue" {
+							t.Errorf("%s: %s", name, action)
+						}
+						secrets = append(secrets, list(st["Resource"])...)
+					case strings.HasPrefix(action, "xray:"), strings.HasPrefix(action, "logs:"), strings.HasPrefix(action, "sqs:"):
+					default:
+						t.Errorf("%s: unexpected action %s", name, action)
+					}
+				}
+			}
+			for where := range got {
+				slices.Sort(got[where])
+				got[where] = slices.Compact(got[where])
+			}
+			if fmt.Sprint(got) != fmt.Sprint(wantDynamo[name]) {
+				t.Errorf("%s: DynamoDB actions %v, want %v", name, got, wantDynamo[name])
+			}
+			if name == string(httpapi.ListTickets) || name == string(httpapi.GetTicket) {
+				for _, acts := range got {
+					for _, a := range acts {
+						if slices.Contains(writeActions, a) {
+							t.Errorf("%s may %s", name, a)
+						}
+					}
+				}
+			}
+			if name == string(httpapi.ListTickets) || name == string(httpapi.Webhooks) {
+				if len(secrets) != 1 || ref(secrets[0]) != secretID {
+					t.Errorf("%s: GetSecretValue on %v, want the cursor secret only", name, secrets)
+				}
+			} else if len(secrets) > 0 {
+				t.Errorf("%s may read secrets %v", name, secrets)
+			}
+		}
+	})
+}
+
+func TestTable(t *testing.T) {
+	both(t, func(t *testing.T, s *synthesized) {
+		tables := s.tmpl.ofType("AWS::DynamoDB::Table")
+		tbl := tables[only(t, tables)]
+		p := tbl.Properties
+		d := dynamo.Table
+
+		type key struct{ Name, Type string }
+		keys := func(v any) []key {
+			var out []key
+			for _, k := range list(v) {
+				out = append(out, key{path(k, "AttributeName").(string), path(k, "KeyType").(string)})
+			}
+			return out
+		}
+		if got, want := keys(p["KeySchema"]), []key{{d.PartitionKey, "HASH"}, {d.SortKey, "RANGE"}}; !slices.Equal(got, want) {
+			t.Errorf("key schema %v, want %v", got, want)
+		}
+		attrs := map[string]any{}
+		for _, a := range list(p["AttributeDefinitions"]) {
+			attrs[path(a, "AttributeName").(string)] = path(a, "AttributeType")
+		}
+		wantAttrs := map[string]any{d.PartitionKey: "S", d.SortKey: "S"}
+		for _, ix := range d.Indexes {
+			wantAttrs[ix.PartitionKey], wantAttrs[ix.SortKey] = "S", "S"
+		}
+		if !maps.Equal(attrs, wantAttrs) {
+			t.Errorf("attribute definitions %v, want %v", attrs, wantAttrs)
+		}
+
+		var got []dynamo.Index
+		for _, g := range list(p["GlobalSecondaryIndexes"]) {
+			ks := keys(path(g, "KeySchema"))
+			if len(ks) != 2 || ks[0].Type != "HASH" || ks[1].Type != "RANGE" {
+				t.Errorf("index %v: key schema %v", path(g, "IndexName"), ks)
+				continue
+			}
+			if pt := path(g, "Projection", "ProjectionType"); pt != "ALL" {
+				t.Errorf("index %v projects %v, want ALL", path(g, "IndexName"), pt)
+			}
+			got = append(got, dynamo.Index{Name: path(g, "IndexName").(string), PartitionKey: ks[0].Name, SortKey: ks[1].Name})
+		}
+		if !slices.Equal(got, d.Indexes) {
+			t.Errorf("indexes\n got %v\nwant %v", got, d.Indexes)
+		}
+
+		for what, c := range map[string][2]any{
+			"billing":     {p["BillingMode"], "PAY_PER_REQUEST"},
+			"stream view": {path(p, "StreamSpecification", "StreamViewType"), string(d.StreamView)},
+			"PITR":        {path(p, "PointInTimeRecoverySpecification", "PointInTimeRecoveryEnabled"), true},
+			"TTL":         {path(p, "TimeToLiveSpecification", "AttributeName"), d.TTLAttribute},
+			"TTL enabled": {path(p, "TimeToLiveSpecification", "Enabled"), true},
+		} {
+			if c[0] != c[1] {
+				t.Errorf("%s: %v, want %v", what, c[0], c[1])
+			}
+		}
+		protected, policy := true, "Retain"
+		if s.props.Ephemeral {
+			protected, policy = false, "Delete"
+		}
+		if p["DeletionProtectionEnabled"] != protected || tbl.DeletionPolicy != policy {
+			t.Errorf("deletion protection %v, policy %q; want %v, %q", p["DeletionProtectionEnabled"], tbl.DeletionPolicy, protected, policy)
+		}
+		for id, r := range s.tmpl.Resources {
+			switch r.Type {
+			case "AWS::SecretsManager::Secret", "AWS::SQS::Queue", "AWS::Logs::LogGroup":
+				if r.DeletionPolicy != policy {
+					t.Errorf("%s %s: deletion policy %q, want %q", r.Type, id, r.DeletionPolicy, policy)
+				}
+			}
+		}
+	})
+}
+
+func TestAlarms(t *testing.T) {
+	both(t, func(t *testing.T, s *synthesized) {
+		n := len(stack.FunctionNames())
+		want := map[string]int{"Errors": n, "Throttles": n, "5xx": 1, "IteratorAge": 1, "ApproximateNumberOfMessagesVisible": 1}
+		got := map[string]int{}
+		for id, a := range s.tmpl.ofType("AWS::CloudWatch::Alarm") {
+			p := a.Properties
+			if name, ok := p["MetricName"].(string); ok {
+				got[name]++
+			}
+			for _, m := range list(p["Metrics"]) {
+				if name, ok := path(m, "MetricStat", "Metric", "MetricName").(string); ok && name != "Count" {
+					got[name]++
+				}
+			}
+			actions := list(p["AlarmActions"])
+			if s.props.AlarmTopicArn == "" && len(actions) > 0 {
+				t.Errorf("alarm %s has actions %v without a topic", id, actions)
+			}
+			if s.props.AlarmTopicArn != "" && (len(actions) != 1 || actions[0] != s.props.AlarmTopicArn) {
+				t.Errorf("alarm %s actions %v, want the alarm topic", id, actions)
+			}
+		}
+		if !maps.Equal(got, want) {
+			t.Errorf("alarms by metric %v, want %v", got, want)
+		}
+	})
+}
+
+func TestOutputs(t *testing.T) {
+	both(t, func(t *testing.T, s *synthesized) {
+		for _, name := range []string{stack.OutputAPIURL, stack.OutputTableName} {
+			if _, ok := s.tmpl.Outputs[name]; !ok {
+				t.Errorf("no output %s", name)
+			}
+		}
+		raw, _ := json.Marshal(s.tmpl.Outputs[stack.OutputAPIURL])
+		if !strings.Contains(string(raw), httpapi.BasePath) {
+			t.Errorf("ApiUrl %s does not end in %s", raw, httpapi.BasePath)
+		}
+	})
+}
+
+func TestNag(t *testing.T) {
+	both(t, func(t *testing.T, s *synthesized) {
+		for _, e := range s.errors {
+			t.Errorf("%s: %v", e.ID, e.Entry.Data)
+		}
+		t.Logf("cdk-nag AwsSolutions: %d errors, %d warnings", len(s.errors), len(s.warnings))
+		for _, w := range s.warnings {
+			t.Logf("warning %s: %v", w.ID, w.Entry.Data)
+		}
+	})
+}
+
+func TestValidate(t *testing.T) {
+	for _, p := range []stack.Props{
+		{Stage: "1dev"}, {Stage: "dev_1"}, {ThrottleRate: -1}, {ThrottleBurst: 2.5},
+		{CorsOrigins: []string{"desk.example.com"}}, {CorsOrigins: []string{"https://x/path"}},
+		{LogLevel: "verbose"},
+	} {
+		if err := p.Validate(); err == nil {
+			t.Errorf("%+v: no error", p)
+		}
+	}
+	for _, p := range []stack.Props{{}, {Stage: "prod-eu", CorsOrigins: []string{"*"}, LogLevel: "warn"}} {
+		if err := p.Validate(); err != nil {
+			t.Errorf("%+v: %v", p, err)
+		}
+	}
+}
