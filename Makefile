@@ -29,8 +29,8 @@ run: $(DDB_STAMP)
 	$(GO) build -o bin/helpdesk-local ./infra/cmd/local
 	HELPDESK_WEBHOOK_ALLOW_PRIVATE=$${HELPDESK_WEBHOOK_ALLOW_PRIVATE:-1} exec bin/helpdesk-local
 
-## test: formatting, vet, staticcheck, then every test (DynamoDB Local is started by the tests)
-test: lint unit
+## test: formatting, vet, staticcheck, then every test (DynamoDB Local is started by the tests), then e2e
+test: lint unit e2e
 
 lint:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.local/*')); \
@@ -40,6 +40,27 @@ lint:
 
 unit: $(DDB_STAMP)
 	$(GO) test -count=1 ./...
+
+# e2e runs the real bootstraps under the AWS Lambda Runtime Interface Emulator (pinned here, installed
+# into .local/bin). They are built exactly as `make build` builds them but for the host's GOARCH, the
+# only difference from the deployed artefact: an arm64 binary cannot execute on an amd64 machine.
+.PHONY: e2e
+RIE_VERSION := v0.0.0-20261030222936-bef5c4ba774d
+RIE := $(LOCAL)/bin/aws-lambda-rie
+RIE_STAMP := $(LOCAL)/bin/.aws-lambda-rie-$(RIE_VERSION)
+E2E_BIN := $(LOCAL)/e2e-bin
+
+$(RIE_STAMP):
+	mkdir -p $(LOCAL)/bin
+	GOBIN=$(abspath $(LOCAL)/bin) $(GO) install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@$(RIE_VERSION)
+	touch $@
+
+## e2e: every function's bootstrap (host GOARCH) under the Lambda Runtime Interface Emulator behind an HTTP API stand-in, tested over HTTP (infra/e2e)
+e2e: $(DDB_STAMP) $(RIE_STAMP)
+	@rm -rf $(E2E_BIN) && mkdir -p $(E2E_BIN)/.out
+	GOOS=linux GOARCH=$$($(GO) env GOHOSTARCH) CGO_ENABLED=0 $(GO) build $(LAMBDA_FLAGS) -o $(E2E_BIN)/.out/ ./functions/...
+	@for f in $(FUNCTIONS); do mkdir -p $(E2E_BIN)/$$f && mv $(E2E_BIN)/.out/$$f $(E2E_BIN)/$$f/bootstrap || exit 1; done; rmdir $(E2E_BIN)/.out
+	HELPDESK_E2E_BIN=$(abspath $(E2E_BIN)) HELPDESK_E2E_RIE=$(abspath $(RIE)) $(GO) test -count=1 ./infra/e2e/...
 
 ## amplification: print read amplification and capacity for every list filter x sort x order, and the write cost of a ticket
 amplification: $(DDB_STAMP)
@@ -51,6 +72,43 @@ build:
 	  echo "build bin/$$f/bootstrap"; \
 	  GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build $(LAMBDA_FLAGS) -o bin/$$f/bootstrap ./functions/$$f || exit 1; \
 	done
+
+# AWS CDK: the CLI pinned in package.json, the app in infra/cdk (cdk.json), output in infra/cdk.out/.
+# Context from make variables: STAGE (default dev), EPHEMERAL=true, THROTTLE_RATE, THROTTLE_BURST,
+# CORS_ORIGINS (comma-separated), LOG_LEVEL, ALARM_TOPIC_ARN; e.g. make deploy STAGE=prod
+.PHONY: cdk-deps synth deploy destroy
+STAGE ?= dev
+CDK_STAMP := node_modules/.cdk-deps-installed
+CDK_ENV := JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION=1 JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 \
+  CDK_DISABLE_CLI_TELEMETRY=true CDK_DISABLE_VERSION_CHECK=true
+CDK := $(CDK_ENV) node_modules/.bin/cdk --no-notices
+CDK_CONTEXT := -c stage=$(STAGE) $(if $(EPHEMERAL),-c ephemeral=$(EPHEMERAL)) \
+  $(if $(THROTTLE_RATE),-c throttleRate=$(THROTTLE_RATE)) $(if $(THROTTLE_BURST),-c throttleBurst=$(THROTTLE_BURST)) \
+  $(if $(CORS_ORIGINS),-c corsOrigins=$(CORS_ORIGINS)) $(if $(LOG_LEVEL),-c logLevel=$(LOG_LEVEL)) \
+  $(if $(ALARM_TOPIC_ARN),-c alarmTopicArn=$(ALARM_TOPIC_ARN))
+
+## cdk-deps: install the pinned AWS CDK CLI (package.json, package-lock.json) under node_modules/
+cdk-deps: $(CDK_STAMP)
+
+$(CDK_STAMP): package.json package-lock.json
+	@command -v npm >/dev/null || { echo "the AWS CDK CLI needs npm (Node 20) on PATH"; exit 1; }
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+## synth: build the functions, then synthesize Helpdesk-$(STAGE) (cdk-nag AwsSolutions checks must pass) into infra/cdk.out/
+synth: build $(CDK_STAMP)
+	@start=$$(date +%s%N); \
+	  $(CDK) synth --quiet $(CDK_CONTEXT) || exit 1; \
+	  ms=$$(( ($$(date +%s%N) - start) / 1000000 )); \
+	  echo "synth: Helpdesk-$(STAGE) in infra/cdk.out/ in $$((ms / 1000)).$$(printf %03d $$((ms % 1000))) s"
+
+## deploy: build, then deploy Helpdesk-$(STAGE) to the AWS account of the current credentials
+deploy: build $(CDK_STAMP)
+	$(CDK) deploy $(CDK_CONTEXT) Helpdesk-$(STAGE)
+
+## destroy: delete Helpdesk-$(STAGE); its table, secret, queue and logs are kept unless it was deployed with EPHEMERAL=true
+destroy: build $(CDK_STAMP)
+	$(CDK) destroy $(CDK_CONTEXT) Helpdesk-$(STAGE)
 
 ## keys: manage API keys of the running local stack, e.g. make keys ARGS="create -name bot -permission write"
 keys:
