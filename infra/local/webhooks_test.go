@@ -214,7 +214,16 @@ func TestWebhookRetryAndLog(t *testing.T) {
 	if got[0].header.Get("webhook-id") != got[1].header.Get("webhook-id") {
 		t.Fatal("the retry has another webhook-id")
 	}
-	status, log := s.call("GET", "/webhooks/"+hookID+"/deliveries?page_size=1", helpdesk.PermRead, "")
+	// An attempt is logged just after its response arrives: wait for the
+	// second entry.
+	var status int
+	var log map[string]any
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		status, log = s.call("GET", "/webhooks/"+hookID+"/deliveries?page_size=1", helpdesk.PermRead, "")
+		if status != http.StatusOK || log["meta"].(map[string]any)["hasMore"] == true || time.Now().After(deadline) {
+			break
+		}
+	}
 	entries := log["deliveries"].([]any)
 	if status != http.StatusOK || len(entries) != 1 || log["meta"].(map[string]any)["hasMore"] != true {
 		t.Fatalf("delivery log: %d %v", status, log)
