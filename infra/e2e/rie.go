@@ -17,6 +17,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/acme/helpdesk/internal/childproc"
 )
 
 // invokePath is where the emulator takes invocations, as Lambda's Invoke
@@ -93,7 +95,7 @@ func launchEmulator(rie, bootstrap, name string, env []string) (*emulator, error
 	cmd.Stdout = log // one writer: the function's and the emulator's lines stay in order
 	cmd.Stderr = log
 	cmd.WaitDelay = time.Second
-	setProcAttr(cmd)
+	childproc.Isolate(cmd)
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start aws-lambda-rie for %s: %w", name, err)
 	}
@@ -165,19 +167,7 @@ func (e *emulator) invoke(ctx context.Context, payload []byte) ([]byte, error) {
 // (the emulator then kills the runtime), SIGKILL if it lingers.
 func (e *emulator) stop() {
 	e.stopOnce.Do(func() {
-		select {
-		case <-e.done:
-			return
-		default:
-		}
-		_ = terminate(e.cmd.Process)
-		select {
-		case <-e.done:
-			return
-		case <-time.After(emulatorStopTimeout):
-		}
-		_ = kill(e.cmd.Process)
-		<-e.done
+		childproc.Stop(e.cmd.Process, e.done, emulatorStopTimeout)
 	})
 }
 

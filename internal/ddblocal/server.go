@@ -16,6 +16,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/acme/helpdesk/internal/childproc"
 )
 
 const (
@@ -146,7 +148,7 @@ func launch(java, jar, dbPath string, port int, log io.Writer) (*Server, error) 
 	cmd.Stderr = out
 	// Should java leave a child holding its output open, Wait still returns.
 	cmd.WaitDelay = time.Second
-	setProcAttr(cmd)
+	childproc.Isolate(cmd)
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("ddblocal: starting java: %w", err)
 	}
@@ -218,16 +220,7 @@ func (s *Server) stop() error {
 		return fmt.Errorf("ddblocal: DynamoDB Local had already exited (%v); %s", s.waitErr, s.out.describe())
 	default:
 	}
-	_ = terminate(s.cmd.Process)
-	timer := time.NewTimer(stopTimeout)
-	defer timer.Stop()
-	select {
-	case <-s.done:
-		return nil
-	case <-timer.C:
-	}
-	_ = kill(s.cmd.Process)
-	<-s.done
+	childproc.Stop(s.cmd.Process, s.done, stopTimeout)
 	return nil
 }
 

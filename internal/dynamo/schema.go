@@ -1,6 +1,9 @@
 package dynamo
 
 import (
+	"maps"
+	"slices"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -91,7 +94,7 @@ func (d Design) CreateTableInput(name string) *dynamodb.CreateTableInput {
 			Projection: &types.Projection{ProjectionType: types.ProjectionTypeAll},
 		})
 	}
-	for _, a := range sortedKeys(attrs) {
+	for _, a := range slices.Sorted(maps.Keys(attrs)) {
 		in.AttributeDefinitions = append(in.AttributeDefinitions, types.AttributeDefinition{
 			AttributeName: aws.String(a), AttributeType: types.ScalarAttributeTypeS,
 		})

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"net/http"
 	"slices"
@@ -52,7 +53,7 @@ func parseObject(body []byte, wrapper string, problems *helpdesk.Problems) (map[
 	if !ok || len(inner) == 0 || inner[0] != '{' {
 		return nil, helpdesk.Errorf(helpdesk.CodeBadRequest, "The request body must contain a %q object.", wrapper)
 	}
-	for _, k := range sortedKeys(top) {
+	for _, k := range slices.Sorted(maps.Keys(top)) {
 		if k != wrapper {
 			problems.Add(k, "is not a known field")
 		}
@@ -84,15 +85,6 @@ func depth(b []byte) int {
 		}
 	}
 	return deepest
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 func isNull(raw json.RawMessage) bool { return string(raw) == "null" }
@@ -160,7 +152,7 @@ func decodeScalar(raw json.RawMessage, field string, problems *helpdesk.Problems
 func decodeTicketPatch(fields map[string]json.RawMessage, problems *helpdesk.Problems) *helpdesk.TicketPatch {
 	const prefix = "ticket."
 	p := &helpdesk.TicketPatch{}
-	for _, k := range sortedKeys(fields) {
+	for _, k := range slices.Sorted(maps.Keys(fields)) {
 		raw, field := fields[k], prefix+k
 		switch k {
 		case "subject":
@@ -221,7 +213,7 @@ func decodeCustomValues(raw json.RawMessage, field string, problems *helpdesk.Pr
 			problems.Add(at, `must be an {"id": ..., "value": ...} object`)
 			continue
 		}
-		for _, k := range sortedKeys(members) {
+		for _, k := range slices.Sorted(maps.Keys(members)) {
 			if k != "id" && k != "value" {
 				problems.Add(at+"."+k, "is not a known field")
 			}
@@ -248,7 +240,7 @@ func decodeCustomValues(raw json.RawMessage, field string, problems *helpdesk.Pr
 func decodeFieldPatch(fields map[string]json.RawMessage, problems *helpdesk.Problems) *helpdesk.CustomFieldPatch {
 	const prefix = "customField."
 	p := &helpdesk.CustomFieldPatch{}
-	for _, k := range sortedKeys(fields) {
+	for _, k := range slices.Sorted(maps.Keys(fields)) {
 		raw, field := fields[k], prefix+k
 		switch k {
 		case "name":

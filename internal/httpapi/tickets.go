@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -63,7 +64,7 @@ func parseListQuery(values url.Values) (helpdesk.ListQuery, error) {
 // checkParams records a problem for each parameter that is unknown or
 // given more than once.
 func checkParams(values url.Values, known []string, problems *helpdesk.Problems) {
-	for _, k := range sortedKeys(values) {
+	for _, k := range slices.Sorted(maps.Keys(values)) {
 		if !slices.Contains(known, k) {
 			problems.Add(k, "is not a query parameter of this endpoint")
 		} else if len(values[k]) > 1 {

@@ -2,9 +2,12 @@ package httpapi
 
 import (
 	"encoding/json"
+	"maps"
 	"net/http"
+	"slices"
 
 	"github.com/acme/helpdesk/internal/helpdesk"
+	"github.com/acme/helpdesk/internal/webhook"
 )
 
 // deliveriesParams are the query parameters of the delivery log.
@@ -14,7 +17,7 @@ var deliveriesParams = []string{"page_size", "after"}
 func decodeWebhookPatch(fields map[string]json.RawMessage, problems *helpdesk.Problems) *helpdesk.WebhookPatch {
 	const prefix = "webhook."
 	p := &helpdesk.WebhookPatch{}
-	for _, k := range sortedKeys(fields) {
+	for _, k := range slices.Sorted(maps.Keys(fields)) {
 		raw, field := fields[k], prefix+k
 		switch k {
 		case "url":
@@ -128,7 +131,7 @@ func (a *api) listDeliveries(w http.ResponseWriter, r *http.Request) error {
 	body := attemptsBody{Deliveries: make([]attemptJSON, len(page.Attempts)), Meta: listMeta{PageSize: size, HasMore: page.Next != ""}}
 	for i, at := range page.Attempts {
 		body.Deliveries[i] = attemptJSON{EventID: at.EventID, EventType: at.EventType, Attempt: at.Attempt,
-			DurationMS: at.Duration.Milliseconds(), Error: at.Error, Response: at.Response, At: formatTime(at.At)}
+			DurationMS: at.Duration.Milliseconds(), Error: at.Error, Response: at.Response, At: webhook.FormatTime(at.At)}
 		if at.StatusCode != 0 {
 			body.Deliveries[i].StatusCode = &at.StatusCode
 		}

@@ -1,14 +1,10 @@
 package httpapi
 
 import (
-	"time"
-
 	"github.com/acme/helpdesk/events"
 	"github.com/acme/helpdesk/internal/helpdesk"
 	"github.com/acme/helpdesk/internal/webhook"
 )
-
-func formatTime(t time.Time) string { return webhook.FormatTime(t) }
 
 type ticketBody struct {
 	Ticket events.Ticket `json:"ticket"`
@@ -40,7 +36,7 @@ type fieldJSON struct {
 }
 
 func toFieldJSON(f *helpdesk.CustomField) fieldJSON {
-	out := fieldJSON{ID: f.ID, Name: f.Name, Type: f.Type, Options: f.Options, CreatedAt: formatTime(f.CreatedAt), UpdatedAt: formatTime(f.UpdatedAt)}
+	out := fieldJSON{ID: f.ID, Name: f.Name, Type: f.Type, Options: f.Options, CreatedAt: webhook.FormatTime(f.CreatedAt), UpdatedAt: webhook.FormatTime(f.UpdatedAt)}
 	if out.Options == nil {
 		out.Options = []string{}
 	}
@@ -70,7 +66,7 @@ type webhookJSON struct {
 
 func toWebhookJSON(w *helpdesk.Webhook, withSecret bool) webhookJSON {
 	out := webhookJSON{ID: w.ID, URL: w.URL, Events: w.Events, Description: w.Description, Status: string(w.Status),
-		CreatedAt: formatTime(w.CreatedAt), UpdatedAt: formatTime(w.UpdatedAt)}
+		CreatedAt: webhook.FormatTime(w.CreatedAt), UpdatedAt: webhook.FormatTime(w.UpdatedAt)}
 	if withSecret {
 		out.Secret = w.Secret
 	}

@@ -160,7 +160,11 @@ func (d *Dispatcher) HandleStream(ctx context.Context, batch lambdaevents.Dynamo
 	}
 	// A delivery already pending (a redelivered batch) is left to its own
 	// schedule; only the new ones are attempted now.
-	jobs = slices.DeleteFunc(jobs, func(j job) bool { return !slices.Contains(fresh, j.delivery) })
+	recorded := make(map[*helpdesk.Delivery]bool, len(fresh))
+	for _, dl := range fresh {
+		recorded[dl] = true
+	}
+	jobs = slices.DeleteFunc(jobs, func(j job) bool { return !recorded[j.delivery] })
 	d.run(ctx, jobs, d.now().Add(inlineBudget))
 	return resp, nil
 }

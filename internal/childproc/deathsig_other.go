@@ -1,10 +1,10 @@
 //go:build unix && !linux
 
-package ddblocal
+package childproc
 
 import "syscall"
 
 // setDeathSignal does nothing: only Linux gives a cheap way to have the
-// child die with its parent. Elsewhere a parent killed without running Stop
-// leaves java running.
+// child die with its parent. Elsewhere a parent killed without calling Stop
+// leaves the child running.
 func setDeathSignal(*syscall.SysProcAttr) {}
