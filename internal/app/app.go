@@ -9,8 +9,10 @@ import (
 	"net/http"
 	"os"
 	"slices"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -109,10 +111,19 @@ func DynamoDB(ctx context.Context) (*dynamodb.Client, error) {
 	return dynamodb.NewFromConfig(awsCfg), nil
 }
 
-// awsConfig is the default AWS configuration, with response checksums
-// checked only when required where an endpoint is overridden.
+// AttemptTimeout bounds one attempt of an AWS call. DynamoDB answers in
+// milliseconds; an attempt stuck on a dead connection is abandoned and
+// retried by the SDK, so that the request fails as UNAVAILABLE well within
+// the function's timeout instead of being killed by it.
+const AttemptTimeout = 2 * time.Second
+
+// awsConfig is the default AWS configuration with AttemptTimeout, and with
+// response checksums checked only when required where an endpoint is
+// overridden.
 func awsConfig(ctx context.Context) (aws.Config, error) {
-	var opts []func(*config.LoadOptions) error
+	opts := []func(*config.LoadOptions) error{
+		config.WithHTTPClient(awshttp.NewBuildableClient().WithTimeout(AttemptTimeout)),
+	}
 	if os.Getenv("AWS_ENDPOINT_URL") != "" || os.Getenv("AWS_ENDPOINT_URL_DYNAMODB") != "" {
 		// Emulators such as DynamoDB Local send no response checksums.
 		opts = append(opts,
@@ -138,11 +149,12 @@ func NewHandler(cfg Config, db dynamo.API, logger *slog.Logger, endpoints ...htt
 	}
 	store := dynamo.New(db, cfg.Table, codec)
 	return httpapi.New(httpapi.Config{
-		Service:   helpdesk.NewService(store, store),
-		Webhooks:  webhook.NewService(store, cfg.guard()),
-		Auth:      auth.NewAuthenticator(store),
-		Logger:    logger,
-		Endpoints: endpoints,
+		Service:     helpdesk.NewService(store, store),
+		Webhooks:    webhook.NewService(store, cfg.guard()),
+		Auth:        auth.NewAuthenticator(store),
+		Idempotency: store,
+		Logger:      logger,
+		Endpoints:   endpoints,
 	}), nil
 }
 

@@ -63,7 +63,7 @@ type Authenticator struct {
 }
 
 type cached struct {
-	perm    helpdesk.Permission // empty: unknown or revoked
+	caller  helpdesk.Caller // zero: unknown or revoked
 	expires time.Time
 }
 
@@ -75,17 +75,16 @@ func NewAuthenticator(keys helpdesk.APIKeyStore) *Authenticator {
 // SetClock replaces the clock (tests; the default is time.Now).
 func (a *Authenticator) SetClock(now func() time.Time) { a.now = now }
 
-// Authenticate returns the permission of the key in an Authorization
-// header value. CodeUnauthorized for a missing, malformed, unknown or
-// revoked key.
-func (a *Authenticator) Authenticate(ctx context.Context, header string) (helpdesk.Permission, error) {
+// Authenticate returns who holds the key in an Authorization header value.
+// CodeUnauthorized for a missing, malformed, unknown or revoked key.
+func (a *Authenticator) Authenticate(ctx context.Context, header string) (helpdesk.Caller, error) {
 	scheme, key, ok := strings.Cut(strings.TrimSpace(header), " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return "", errUnauthorized
+		return helpdesk.Caller{}, errUnauthorized
 	}
 	hash, ok := Digest(strings.TrimSpace(key))
 	if !ok {
-		return "", errUnauthorized
+		return helpdesk.Caller{}, errUnauthorized
 	}
 	now := a.now()
 	a.mu.Lock()
@@ -97,11 +96,11 @@ func (a *Authenticator) Authenticate(ctx context.Context, header string) (helpde
 		case helpdesk.ErrorCode(err) == helpdesk.CodeNotFound:
 			c = cached{}
 		case err != nil:
-			return "", err
+			return helpdesk.Caller{}, err
 		case subtle.ConstantTimeCompare(k.Hash[:], hash[:]) != 1 || k.Revoked() || !k.Permission.Valid():
 			c = cached{}
 		default:
-			c = cached{perm: k.Permission}
+			c = cached{caller: helpdesk.Caller{KeyID: k.ID, Permission: k.Permission}}
 		}
 		c.expires = now.Add(CacheTTL)
 		a.mu.Lock()
@@ -111,8 +110,8 @@ func (a *Authenticator) Authenticate(ctx context.Context, header string) (helpde
 		a.cache[hash] = c
 		a.mu.Unlock()
 	}
-	if c.perm == "" {
-		return "", errUnauthorized
+	if c.caller.Permission == "" {
+		return helpdesk.Caller{}, errUnauthorized
 	}
-	return c.perm, nil
+	return c.caller, nil
 }

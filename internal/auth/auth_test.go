@@ -59,9 +59,9 @@ func TestAuthenticateCachesAndRevocationTakesEffect(t *testing.T) {
 	a.SetClock(func() time.Time { return now })
 
 	for range 3 {
-		perm, err := a.Authenticate(ctx, "Bearer "+key)
-		if err != nil || perm != helpdesk.PermWrite {
-			t.Fatalf("Authenticate = %q, %v", perm, err)
+		caller, err := a.Authenticate(ctx, "Bearer "+key)
+		if err != nil || caller.Permission != helpdesk.PermWrite || caller.KeyID != id {
+			t.Fatalf("Authenticate = %+v, %v; want %s with key %s", caller, err, helpdesk.PermWrite, id)
 		}
 	}
 	if n := store.lookups.Load(); n != 1 {

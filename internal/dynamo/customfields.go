@@ -15,9 +15,10 @@ import (
 
 var errNameTaken = helpdesk.Errorf(helpdesk.CodeConflict, "A custom field with this name exists.")
 
-// CreateCustomField implements helpdesk.CustomFieldStore: the definition
-// and its name reservation are written in one transaction.
-func (s *Store) CreateCustomField(ctx context.Context, f *helpdesk.CustomField) error {
+// CreateCustomField implements helpdesk.CustomFieldStore: the definition,
+// its name reservation and done's completion are written in one
+// transaction.
+func (s *Store) CreateCustomField(ctx context.Context, f *helpdesk.CustomField, done *helpdesk.Completion) error {
 	f.Version = 1
 	item, err := marshalField(f)
 	if err != nil {
@@ -27,20 +28,18 @@ func (s *Store) CreateCustomField(ctx context.Context, f *helpdesk.CustomField) 
 	if err != nil {
 		return err
 	}
-	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+	failed, err := s.transact(ctx, "create custom field "+f.ID, []types.TransactWriteItem{
 		{Put: &types.Put{TableName: aws.String(s.table), Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)")}},
 		{Put: &types.Put{TableName: aws.String(s.table), Item: name, ConditionExpression: aws.String("attribute_not_exists(pk)")}},
-	}})
-	if failed := cancelled(err); failed != nil {
-		if failed[1] {
-			return errNameTaken
-		}
+	}, done)
+	switch {
+	case failed == nil:
+		return err
+	case failed[1]:
+		return errNameTaken
+	default:
 		return helpdesk.Errorf(helpdesk.CodeConflict, "A custom field with this id exists.")
 	}
-	if err != nil {
-		return translate(err, "create custom field %s", f.ID)
-	}
-	return nil
 }
 
 // cancelled reports, for a transaction cancelled by failed conditions,
@@ -213,7 +212,7 @@ func (s *Store) DeleteCustomField(ctx context.Context, id string) error {
 // doubling per attempt, up to about 2.5 s in all.
 func backoff(ctx context.Context, attempt int) error {
 	if attempt > 7 {
-		return helpdesk.Errorf(helpdesk.CodeRateLimited, "The service is busy; retry shortly.")
+		return errUnavailable
 	}
 	return sleep(ctx, time.Duration(10<<attempt)*time.Millisecond)
 }

@@ -274,7 +274,7 @@ func walkWhileWriting(t *testing.T, s *dynamo.Store, svc *helpdesk.Service, q he
 			}
 			if i%3 == 0 {
 				subject := "created mid-walk"
-				if _, err := svc.CreateTicket(ctx, &helpdesk.TicketPatch{Subject: &subject}, nil); err != nil {
+				if _, err := svc.CreateTicket(ctx, &helpdesk.TicketPatch{Subject: &subject}, nil, nil); err != nil {
 					done <- err
 					return
 				}
@@ -285,7 +285,7 @@ func walkWhileWriting(t *testing.T, s *dynamo.Store, svc *helpdesk.Service, q he
 			st := helpdesk.Statuses[wr.IntN(len(helpdesk.Statuses))]
 			pr := helpdesk.Priorities[wr.IntN(len(helpdesk.Priorities))]
 			p := &helpdesk.TicketPatch{Status: &st, Priority: &pr, AssigneeID: helpdesk.Nullable[string]{Set: true, Value: "usr_a"}}
-			if _, err := svc.UpdateTicket(ctx, victim, p, nil); err != nil {
+			if _, err := svc.UpdateTicket(ctx, victim, p, nil, helpdesk.Precondition{}); err != nil {
 				done <- err
 				return
 			}

@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -80,17 +83,43 @@ func New(db API, table string, cursors *cursor.Codec) *Store {
 // SetClock replaces the store's clock (tests; the default is time.Now).
 func (s *Store) SetClock(now func() time.Time) { s.now = now }
 
-// translate maps DynamoDB errors that clients should see to domain errors
-// and wraps the rest with context.
+// errUnavailable is what a client sees when DynamoDB throttled or failed a
+// request even after the SDK's retries: 503, retry shortly.
+var errUnavailable = helpdesk.Errorf(helpdesk.CodeUnavailable, "The service is busy; retry shortly.")
+
+// translate wraps err with context and, when it is transient (throttling,
+// DynamoDB's own 5xx, a timed-out attempt, a transaction conflict), with
+// errUnavailable too, so that the client is told to retry rather than
+// that something is broken.
 func translate(err error, format string, args ...any) error {
+	what := fmt.Sprintf(format, args...)
+	if transient(err) {
+		return fmt.Errorf("%s: %w: %w", what, errUnavailable, err)
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
+// transient reports whether err is a failure that retrying later can cure.
+func transient(err error) bool {
 	var apiErr smithy.APIError
 	if errors.As(err, &apiErr) {
 		switch apiErr.ErrorCode() {
-		case "ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded":
-			return &helpdesk.Error{Code: helpdesk.CodeRateLimited, Message: "The service is busy; retry shortly."}
+		case "ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded",
+			"InternalServerError", "ServiceUnavailable", "TransactionConflictException", "TransactionInProgressException":
+			return true
 		}
 	}
-	return fmt.Errorf(format+": %w", append(args, err)...)
+	var tce *types.TransactionCanceledException
+	if errors.As(err, &tce) {
+		for _, r := range tce.CancellationReasons {
+			switch aws.ToString(r.Code) {
+			case "ThrottlingError", "TransactionConflict", "ProvisionedThroughputExceeded", "RequestLimitExceeded":
+				return true
+			}
+		}
+	}
+	var netErr net.Error
+	return errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &netErr) && netErr.Timeout())
 }
 
 func isConditionFailed(err error) bool {
@@ -107,22 +136,37 @@ var (
 	errFieldNotFound  = helpdesk.Errorf(helpdesk.CodeNotFound, "Custom field not found.")
 	errKeyNotFound    = helpdesk.Errorf(helpdesk.CodeNotFound, "API key not found.")
 	errContention     = helpdesk.Errorf(helpdesk.CodeConflict, "The resource is being changed by other requests; retry.")
+	errTicketExists   = helpdesk.Errorf(helpdesk.CodeConflict, "A ticket with this id exists.")
 )
 
-// CreateTicket implements helpdesk.TicketStore with one conditional put.
-func (s *Store) CreateTicket(ctx context.Context, t *helpdesk.Ticket) error {
+// CreateTicket implements helpdesk.TicketStore with one conditional put,
+// or a transaction with done's completion.
+func (s *Store) CreateTicket(ctx context.Context, t *helpdesk.Ticket, done *helpdesk.Completion) error {
 	t.Version = 1
 	item, err := marshalTicket(t)
 	if err != nil {
 		return err
 	}
+	put := &types.Put{TableName: aws.String(s.table), Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)")}
+	if done != nil {
+		failed, err := s.transact(ctx, "create ticket "+t.ID, []types.TransactWriteItem{{Put: put}}, done)
+		if failed != nil {
+			return errTicketExists
+		}
+		return err
+	}
 	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName:           aws.String(s.table),
-		Item:                item,
-		ConditionExpression: aws.String("attribute_not_exists(pk)"),
+		TableName: put.TableName, Item: put.Item, ConditionExpression: put.ConditionExpression,
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
-	if isConditionFailed(err) {
-		return helpdesk.Errorf(helpdesk.CodeConflict, "A ticket with this id exists.")
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		// Ids are random, so the ticket there is this one when an earlier
+		// attempt of this put landed and only its answer was lost.
+		if u, uerr := unmarshalTicket(ccf.Item); uerr == nil && u.ID == t.ID && u.CreatedAt.Equal(t.CreatedAt) {
+			return nil
+		}
+		return errTicketExists
 	}
 	if err != nil {
 		return translate(err, "put ticket %s", t.ID)
@@ -167,7 +211,7 @@ func (s *Store) UpdateTicket(ctx context.Context, id string, fn func(*helpdesk.T
 			TableName:                           aws.String(s.table),
 			Item:                                item,
 			ConditionExpression:                 aws.String("ver = :v"),
-			ExpressionAttributeValues:           map[string]types.AttributeValue{":v": &types.AttributeValueMemberN{Value: fmt.Sprint(t.Version - 1)}},
+			ExpressionAttributeValues:           map[string]types.AttributeValue{":v": number(t.Version - 1)},
 			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 		})
 		var ccf *types.ConditionalCheckFailedException
@@ -180,6 +224,9 @@ func (s *Store) UpdateTicket(ctx context.Context, id string, fn func(*helpdesk.T
 			if current, err = unmarshalTicket(ccf.Item); err != nil {
 				return nil, err
 			}
+			if current.Version == t.Version && current.UpdatedAt.Equal(t.UpdatedAt) && current.SameContent(t) {
+				return t, nil // an earlier attempt of this put landed; only its answer was lost
+			}
 			if err := pause(ctx, attempt); err != nil {
 				return nil, err
 			}
@@ -190,19 +237,43 @@ func (s *Store) UpdateTicket(ctx context.Context, id string, fn func(*helpdesk.T
 	return nil, errContention
 }
 
-// DeleteTicket implements helpdesk.TicketStore with one conditional delete.
-func (s *Store) DeleteTicket(ctx context.Context, id string) error {
-	_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+// DeleteTicket implements helpdesk.TicketStore with one conditional
+// delete; the failed condition's item tells a missing ticket from one at
+// another version.
+func (s *Store) DeleteTicket(ctx context.Context, id string, pre helpdesk.Precondition) error {
+	in := &dynamodb.DeleteItemInput{
 		TableName: aws.String(s.table), Key: itemKey(kindTicket, id),
-		ConditionExpression: aws.String("attribute_exists(pk)"),
-	})
-	if isConditionFailed(err) {
-		return errTicketNotFound
+		ConditionExpression:                 aws.String("attribute_exists(pk)"),
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	}
-	if err != nil {
+	if pre.Required {
+		if len(pre.Versions) == 0 {
+			// If-Match named no version a ticket can have.
+			if _, err := s.Ticket(ctx, id); err != nil {
+				return err
+			}
+			return helpdesk.ErrTicketChanged
+		}
+		names := make([]string, len(pre.Versions))
+		in.ExpressionAttributeValues = make(map[string]types.AttributeValue, len(pre.Versions))
+		for i, v := range pre.Versions {
+			names[i] = ":v" + strconv.Itoa(i)
+			in.ExpressionAttributeValues[names[i]] = number(v)
+		}
+		in.ConditionExpression = aws.String("attribute_exists(pk) AND ver IN (" + strings.Join(names, ", ") + ")")
+	}
+	_, err := s.db.DeleteItem(ctx, in)
+	var ccf *types.ConditionalCheckFailedException
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &ccf) && ccf.Item != nil:
+		return helpdesk.ErrTicketChanged
+	case errors.As(err, &ccf):
+		return errTicketNotFound
+	default:
 		return translate(err, "delete ticket %s", id)
 	}
-	return nil
 }
 
 // queryAll runs a query to its end and returns every item.

@@ -13,7 +13,7 @@ import (
 
 func mustCreate(tb testing.TB, s helpdesk.TicketStore, t *helpdesk.Ticket) *helpdesk.Ticket {
 	tb.Helper()
-	if err := s.CreateTicket(context.Background(), t); err != nil {
+	if err := s.CreateTicket(context.Background(), t, nil); err != nil {
 		tb.Fatal(err)
 	}
 	return t
@@ -49,14 +49,14 @@ func TestTicketRoundTrip(t *testing.T) {
 		t.Fatalf("read back %+v, want %+v", got, want)
 	}
 	t.Run("CreateConflict", func(t *testing.T) {
-		wantCode(t, s.CreateTicket(ctx, sampleTicket("tkt_roundtrip", at)), helpdesk.CodeConflict)
+		wantCode(t, s.CreateTicket(ctx, sampleTicket("tkt_roundtrip", at.Add(time.Second)), nil), helpdesk.CodeConflict)
 	})
 	t.Run("NotFound", func(t *testing.T) {
 		_, err := s.Ticket(ctx, "tkt_missing")
 		wantCode(t, err, helpdesk.CodeNotFound)
 		_, err = s.UpdateTicket(ctx, "tkt_missing", func(*helpdesk.Ticket) (bool, error) { return true, nil })
 		wantCode(t, err, helpdesk.CodeNotFound)
-		wantCode(t, s.DeleteTicket(ctx, "tkt_missing"), helpdesk.CodeNotFound)
+		wantCode(t, s.DeleteTicket(ctx, "tkt_missing", helpdesk.Precondition{}), helpdesk.CodeNotFound)
 	})
 	t.Run("UnchangedUpdateWritesNothing", func(t *testing.T) {
 		got, err := s.UpdateTicket(ctx, "tkt_roundtrip", func(*helpdesk.Ticket) (bool, error) { return false, nil })
@@ -76,7 +76,7 @@ func TestTicketRoundTrip(t *testing.T) {
 		if again.AssigneeID != "" || len(again.Tags) != 0 || again.Tags == nil {
 			t.Fatalf("cleared fields read back as %+v", again)
 		}
-		if err := s.DeleteTicket(ctx, "tkt_roundtrip"); err != nil {
+		if err := s.DeleteTicket(ctx, "tkt_roundtrip", helpdesk.Precondition{}); err != nil {
 			t.Fatal(err)
 		}
 		_, err = s.Ticket(ctx, "tkt_roundtrip")
@@ -128,18 +128,18 @@ func TestCustomFields(t *testing.T) {
 	ctx := context.Background()
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	plan := &helpdesk.CustomField{ID: "cf_plan", Name: "Plan", Type: helpdesk.FieldDropdown, Options: []string{"Pro"}, CreatedAt: now, UpdatedAt: now}
-	if err := s.CreateCustomField(ctx, plan); err != nil {
+	if err := s.CreateCustomField(ctx, plan, nil); err != nil {
 		t.Fatal(err)
 	}
 	t.Run("NameTakenIgnoringCase", func(t *testing.T) {
 		dup := &helpdesk.CustomField{ID: "cf_other", Name: "PLAN", Type: helpdesk.FieldText, CreatedAt: now, UpdatedAt: now}
-		wantCode(t, s.CreateCustomField(ctx, dup), helpdesk.CodeConflict)
+		wantCode(t, s.CreateCustomField(ctx, dup, nil), helpdesk.CodeConflict)
 		if _, err := s.CustomField(ctx, "cf_other"); helpdesk.ErrorCode(err) != helpdesk.CodeNotFound {
 			t.Fatalf("a rejected create left its definition behind: %v", err)
 		}
 	})
 	region := &helpdesk.CustomField{ID: "cf_region", Name: "Region", Type: helpdesk.FieldText, CreatedAt: now.Add(time.Millisecond), UpdatedAt: now}
-	if err := s.CreateCustomField(ctx, region); err != nil {
+	if err := s.CreateCustomField(ctx, region, nil); err != nil {
 		t.Fatal(err)
 	}
 	t.Run("RenameMovesTheReservation", func(t *testing.T) {
@@ -149,10 +149,10 @@ func TestCustomFields(t *testing.T) {
 			t.Fatal(err)
 		}
 		reuse := &helpdesk.CustomField{ID: "cf_new", Name: "region", Type: helpdesk.FieldText, CreatedAt: now, UpdatedAt: now}
-		if err := s.CreateCustomField(ctx, reuse); err != nil {
+		if err := s.CreateCustomField(ctx, reuse, nil); err != nil {
 			t.Fatalf("the old name stayed reserved: %v", err)
 		}
-		wantCode(t, s.CreateCustomField(ctx, &helpdesk.CustomField{ID: "cf_x", Name: "area", CreatedAt: now, UpdatedAt: now}), helpdesk.CodeConflict)
+		wantCode(t, s.CreateCustomField(ctx, &helpdesk.CustomField{ID: "cf_x", Name: "area", CreatedAt: now, UpdatedAt: now}, nil), helpdesk.CodeConflict)
 	})
 	t.Run("ListAndBatch", func(t *testing.T) {
 		all, err := s.ListCustomFields(ctx)
@@ -171,7 +171,7 @@ func TestCustomFields(t *testing.T) {
 		}
 		wantCode(t, s.DeleteCustomField(ctx, "cf_plan"), helpdesk.CodeNotFound)
 		again := &helpdesk.CustomField{ID: "cf_plan2", Name: "Plan", Type: helpdesk.FieldText, CreatedAt: now, UpdatedAt: now}
-		if err := s.CreateCustomField(ctx, again); err != nil {
+		if err := s.CreateCustomField(ctx, again, nil); err != nil {
 			t.Fatal(err)
 		}
 	})

@@ -34,7 +34,10 @@ const (
 
 var _ helpdesk.WebhookStore = (*Store)(nil)
 
-var errWebhookNotFound = helpdesk.Errorf(helpdesk.CodeNotFound, "Webhook not found.")
+var (
+	errWebhookNotFound = helpdesk.Errorf(helpdesk.CodeNotFound, "Webhook not found.")
+	errWebhookExists   = helpdesk.Errorf(helpdesk.CodeConflict, "A webhook with this id exists.")
+)
 
 type webhookItem struct {
 	PK                    string   `dynamodbav:"pk"`
@@ -100,16 +103,25 @@ func unmarshalWebhook(av map[string]types.AttributeValue) (*helpdesk.Webhook, er
 	return w, nil
 }
 
-// CreateWebhook implements helpdesk.WebhookStore.
-func (s *Store) CreateWebhook(ctx context.Context, w *helpdesk.Webhook) error {
+// CreateWebhook implements helpdesk.WebhookStore with one conditional put,
+// or a transaction with done's completion.
+func (s *Store) CreateWebhook(ctx context.Context, w *helpdesk.Webhook, done *helpdesk.Completion) error {
 	w.Version = 1
 	item, err := marshalWebhook(w)
 	if err != nil {
 		return err
 	}
-	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)")})
+	put := &types.Put{TableName: aws.String(s.table), Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)")}
+	if done != nil {
+		failed, err := s.transact(ctx, "create webhook "+w.ID, []types.TransactWriteItem{{Put: put}}, done)
+		if failed != nil {
+			return errWebhookExists
+		}
+		return err
+	}
+	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: put.TableName, Item: put.Item, ConditionExpression: put.ConditionExpression})
 	if isConditionFailed(err) {
-		return helpdesk.Errorf(helpdesk.CodeConflict, "A webhook with this id exists.")
+		return errWebhookExists
 	}
 	if err != nil {
 		return translate(err, "put webhook %s", w.ID)

@@ -38,6 +38,13 @@ func (p Permission) Allows(needs Permission) bool {
 	return p.Valid() && needs.Valid() && p.rank() >= needs.rank()
 }
 
+// Caller is who a request authenticated as.
+type Caller struct {
+	// KeyID is the id of the caller's API key.
+	KeyID      string
+	Permission Permission
+}
+
 // APIKey is a stored API key. The key itself is never stored, only its
 // SHA-256 digest.
 type APIKey struct {

@@ -175,9 +175,10 @@ func (f *CustomField) check(v any) string {
 // CustomFieldStore keeps custom field definitions. Names are unique,
 // compared without regard to case.
 type CustomFieldStore interface {
-	// CreateCustomField stores a new definition. CodeConflict if the name
-	// is taken.
-	CreateCustomField(ctx context.Context, f *CustomField) error
+	// CreateCustomField stores a new definition and, when done is not nil,
+	// records done in the same transaction. CodeConflict if the name is
+	// taken or done's claim has been lost.
+	CreateCustomField(ctx context.Context, f *CustomField, done *Completion) error
 	// CustomField returns one definition. CodeNotFound if none.
 	CustomField(ctx context.Context, id string) (*CustomField, error)
 	// CustomFieldsByID returns the definitions among ids that exist.

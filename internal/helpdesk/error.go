@@ -20,7 +20,7 @@ const (
 	CodePreconditionFailed Code = "PRECONDITION_FAILED"
 	CodePayloadTooLarge    Code = "PAYLOAD_TOO_LARGE"
 	CodeValidation         Code = "VALIDATION_ERROR"
-	CodeRateLimited        Code = "RATE_LIMITED"
+	CodeUnavailable        Code = "UNAVAILABLE"
 	CodeInternal           Code = "INTERNAL"
 )
 

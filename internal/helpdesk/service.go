@@ -59,11 +59,25 @@ func (s *Service) definitions(ctx context.Context, p *TicketPatch) (map[string]*
 	return s.Fields.CustomFieldsByID(ctx, ids)
 }
 
+// Complete makes the Completion that an idempotent create stores with the
+// object it creates (its response, rendered from that object); nil for a
+// create without an idempotency key.
+type Complete[T any] func(T) *Completion
+
+// Of returns c's completion for v, or nil when c is nil.
+func (c Complete[T]) Of(v T) *Completion {
+	if c == nil {
+		return nil
+	}
+	return c(v)
+}
+
 // CreateTicket validates p, applies it to a new ticket with defaults and
-// stores it. problems holds what the caller already found wrong with the
-// request (e.g. while decoding it); nothing is stored unless there are no
-// problems at all, and CodeValidation names every bad field.
-func (s *Service) CreateTicket(ctx context.Context, p *TicketPatch, problems Problems) (*Ticket, error) {
+// stores it, with complete's completion when it is not nil. problems holds
+// what the caller already found wrong with the request (e.g. while
+// decoding it); nothing is stored unless there are no problems at all, and
+// CodeValidation names every bad field.
+func (s *Service) CreateTicket(ctx context.Context, p *TicketPatch, problems Problems, complete Complete[*Ticket]) (*Ticket, error) {
 	if p.Subject == nil && !problems.Has("ticket.subject") {
 		problems.Add("ticket.subject", "is required")
 	}
@@ -82,16 +96,17 @@ func (s *Service) CreateTicket(ctx context.Context, p *TicketPatch, problems Pro
 	}
 	t := NewTicket(s.NewID("tkt_"), s.now())
 	p.Apply(t)
-	if err := s.Tickets.CreateTicket(ctx, t); err != nil {
+	if err := s.Tickets.CreateTicket(ctx, t, complete.Of(t)); err != nil {
 		return nil, err
 	}
 	return t, nil
 }
 
-// UpdateTicket validates p and applies it to the stored ticket. A patch
-// that changes nothing writes nothing and leaves UpdatedAt alone. problems
-// is as for CreateTicket.
-func (s *Service) UpdateTicket(ctx context.Context, id string, p *TicketPatch, problems Problems) (*Ticket, error) {
+// UpdateTicket validates p and applies it to the stored ticket if the
+// ticket meets pre (CodePreconditionFailed otherwise, also when another
+// write lands first). A patch that changes nothing writes nothing and
+// leaves UpdatedAt alone. problems is as for CreateTicket.
+func (s *Service) UpdateTicket(ctx context.Context, id string, p *TicketPatch, problems Problems, pre Precondition) (*Ticket, error) {
 	if !ValidTicketID(id) {
 		return nil, Errorf(CodeNotFound, "Ticket not found.")
 	}
@@ -104,6 +119,9 @@ func (s *Service) UpdateTicket(ctx context.Context, id string, p *TicketPatch, p
 		return nil, err
 	}
 	return s.Tickets.UpdateTicket(ctx, id, func(t *Ticket) (bool, error) {
+		if !pre.Allows(t.Version) {
+			return false, ErrTicketChanged
+		}
 		if !p.Apply(t) {
 			return false, nil
 		}
@@ -123,12 +141,13 @@ func (s *Service) Ticket(ctx context.Context, id string) (*Ticket, error) {
 	return s.Tickets.Ticket(ctx, id)
 }
 
-// DeleteTicket removes one ticket. CodeNotFound if none.
-func (s *Service) DeleteTicket(ctx context.Context, id string) error {
+// DeleteTicket removes one ticket if it meets pre. CodeNotFound if none,
+// CodePreconditionFailed if it does not meet pre.
+func (s *Service) DeleteTicket(ctx context.Context, id string, pre Precondition) error {
 	if !ValidTicketID(id) {
 		return Errorf(CodeNotFound, "Ticket not found.")
 	}
-	return s.Tickets.DeleteTicket(ctx, id)
+	return s.Tickets.DeleteTicket(ctx, id, pre)
 }
 
 // ListTickets returns one page of tickets; q must have been validated by
@@ -137,9 +156,10 @@ func (s *Service) ListTickets(ctx context.Context, q ListQuery) (*TicketPage, er
 	return s.Tickets.ListTickets(ctx, q)
 }
 
-// CreateCustomField validates p and stores a new definition. problems is
-// as for CreateTicket.
-func (s *Service) CreateCustomField(ctx context.Context, p *CustomFieldPatch, problems Problems) (*CustomField, error) {
+// CreateCustomField validates p and stores a new definition, with
+// complete's completion when it is not nil. problems is as for
+// CreateTicket.
+func (s *Service) CreateCustomField(ctx context.Context, p *CustomFieldPatch, problems Problems, complete Complete[*CustomField]) (*CustomField, error) {
 	p.Validate("customField.", nil, &problems)
 	if err := problems.Err(); err != nil {
 		return nil, err
@@ -147,7 +167,8 @@ func (s *Service) CreateCustomField(ctx context.Context, p *CustomFieldPatch, pr
 	now := s.now()
 	f := &CustomField{ID: s.NewID("cf_"), CreatedAt: now, UpdatedAt: now}
 	p.Apply(f)
-	if err := s.Fields.CreateCustomField(ctx, f); err != nil {
+	f.Version = 1
+	if err := s.Fields.CreateCustomField(ctx, f, complete.Of(f)); err != nil {
 		return nil, err
 	}
 	return f, nil

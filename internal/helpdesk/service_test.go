@@ -38,7 +38,7 @@ func cloneTicket(t *helpdesk.Ticket) *helpdesk.Ticket {
 	return &c
 }
 
-func (f *fakeTickets) CreateTicket(_ context.Context, t *helpdesk.Ticket) error {
+func (f *fakeTickets) CreateTicket(_ context.Context, t *helpdesk.Ticket, _ *helpdesk.Completion) error {
 	f.creates++
 	if f.createErr != nil {
 		return f.createErr
@@ -83,7 +83,7 @@ func (f *fakeTickets) UpdateTicket(_ context.Context, id string, fn func(t *help
 	return t, nil
 }
 
-func (f *fakeTickets) DeleteTicket(context.Context, string) error {
+func (f *fakeTickets) DeleteTicket(context.Context, string, helpdesk.Precondition) error {
 	return errors.New("fakeTickets.DeleteTicket: not used by these tests")
 }
 
@@ -114,7 +114,7 @@ func (f *fakeFields) CustomFieldsByID(_ context.Context, ids []string) (map[stri
 	return found, nil
 }
 
-func (f *fakeFields) CreateCustomField(context.Context, *helpdesk.CustomField) error {
+func (f *fakeFields) CreateCustomField(context.Context, *helpdesk.CustomField, *helpdesk.Completion) error {
 	return errors.New("fakeFields.CreateCustomField: not used by these tests")
 }
 
@@ -185,7 +185,7 @@ func (fx *serviceFixture) stored(tb testing.TB, id string) *helpdesk.Ticket {
 
 func TestServiceCreateTicketDefaults(t *testing.T) {
 	fx := newFixture(t)
-	got, err := fx.svc.CreateTicket(context.Background(), &helpdesk.TicketPatch{Subject: ptr("  Printer on fire ")}, nil)
+	got, err := fx.svc.CreateTicket(context.Background(), &helpdesk.TicketPatch{Subject: ptr("  Printer on fire ")}, nil, nil)
 	if err != nil {
 		t.Fatalf("CreateTicket: %v", err)
 	}
@@ -199,6 +199,7 @@ func TestServiceCreateTicketDefaults(t *testing.T) {
 		CustomFields: []helpdesk.CustomFieldValue{},
 		CreatedAt:    clockWant,
 		UpdatedAt:    clockWant,
+		Version:      1,
 	}
 	assertTicket(t, got, want)
 	if got.CreatedAt.Location() != time.UTC {
@@ -232,7 +233,7 @@ func TestServiceCreateTicketWithEverything(t *testing.T) {
 			{ID: "cf_drop", Value: "apac"},
 		},
 	}
-	got, err := fx.svc.CreateTicket(context.Background(), p, nil)
+	got, err := fx.svc.CreateTicket(context.Background(), p, nil, nil)
 	if err != nil {
 		t.Fatalf("CreateTicket: %v", err)
 	}
@@ -252,6 +253,7 @@ func TestServiceCreateTicketWithEverything(t *testing.T) {
 		},
 		CreatedAt: clockWant,
 		UpdatedAt: clockWant,
+		Version:   1,
 	}
 	assertTicket(t, got, want)
 	assertTicket(t, fx.stored(t, want.ID), want)
@@ -264,7 +266,7 @@ func TestServiceCreateTicketRealClockAndIDs(t *testing.T) {
 	tickets := newFakeTickets()
 	svc := helpdesk.NewService(tickets, &fakeFields{})
 	before := time.Now().Add(-time.Millisecond)
-	got, err := svc.CreateTicket(context.Background(), &helpdesk.TicketPatch{Subject: ptr("Hi")}, nil)
+	got, err := svc.CreateTicket(context.Background(), &helpdesk.TicketPatch{Subject: ptr("Hi")}, nil, nil)
 	if err != nil {
 		t.Fatalf("CreateTicket: %v", err)
 	}
@@ -319,7 +321,7 @@ func TestServiceCreateTicketInvalid(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			fx := newFixture(t)
 			callerProblems := slices.Clone(tc.problems)
-			got, err := fx.svc.CreateTicket(context.Background(), tc.patch, tc.problems)
+			got, err := fx.svc.CreateTicket(context.Background(), tc.patch, tc.problems, nil)
 			if got != nil {
 				t.Errorf("CreateTicket returned a ticket %+v with error %v", got, err)
 			}
@@ -339,7 +341,7 @@ func TestServiceCreateTicketStoreErrors(t *testing.T) {
 	t.Run("CustomFieldsByID", func(t *testing.T) {
 		fx := newFixture(t)
 		fx.fields.byIDErr = errors.New("definitions unavailable")
-		_, err := fx.svc.CreateTicket(context.Background(), value("cf_text", "a"), nil)
+		_, err := fx.svc.CreateTicket(context.Background(), value("cf_text", "a"), nil, nil)
 		if !errors.Is(err, fx.fields.byIDErr) {
 			t.Fatalf("CreateTicket error = %v, want %v", err, fx.fields.byIDErr)
 		}
@@ -350,7 +352,7 @@ func TestServiceCreateTicketStoreErrors(t *testing.T) {
 	t.Run("CreateTicket", func(t *testing.T) {
 		fx := newFixture(t)
 		fx.tickets.createErr = helpdesk.Errorf(helpdesk.CodeConflict, "taken")
-		got, err := fx.svc.CreateTicket(context.Background(), &helpdesk.TicketPatch{Subject: ptr("a")}, nil)
+		got, err := fx.svc.CreateTicket(context.Background(), &helpdesk.TicketPatch{Subject: ptr("a")}, nil, nil)
 		if got != nil {
 			t.Errorf("CreateTicket returned ticket %+v with an error", got)
 		}
@@ -374,7 +376,7 @@ func TestServiceCreateTicketCustomFieldLookups(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			fx := newFixture(t)
-			_, err := fx.svc.CreateTicket(context.Background(), &helpdesk.TicketPatch{Subject: ptr("a"), CustomFields: tc.changes}, nil)
+			_, err := fx.svc.CreateTicket(context.Background(), &helpdesk.TicketPatch{Subject: ptr("a"), CustomFields: tc.changes}, nil, nil)
 			if err != nil {
 				t.Fatalf("CreateTicket: %v", err)
 			}
@@ -403,7 +405,7 @@ func TestServiceUpdateTicketBadID(t *testing.T) {
 			fx := newFixture(t, baseTicket())
 			// The patch is invalid too: the id is checked first.
 			p := &helpdesk.TicketPatch{Status: ptr(helpdesk.Status("x")), CustomFields: []helpdesk.CustomFieldChange{{ID: "cf_text", Value: "a"}}}
-			got, err := fx.svc.UpdateTicket(context.Background(), tc.id, p, nil)
+			got, err := fx.svc.UpdateTicket(context.Background(), tc.id, p, nil, helpdesk.Precondition{})
 			if got != nil {
 				t.Errorf("UpdateTicket returned ticket %+v", got)
 			}
@@ -445,7 +447,7 @@ func TestServiceUpdateTicket(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			old := baseTicket()
 			fx := newFixture(t, old)
-			got, err := fx.svc.UpdateTicket(context.Background(), old.ID, tc.patch, nil)
+			got, err := fx.svc.UpdateTicket(context.Background(), old.ID, tc.patch, nil, helpdesk.Precondition{})
 			if err != nil {
 				t.Fatalf("UpdateTicket: %v", err)
 			}
@@ -477,7 +479,7 @@ func TestServiceUpdateTicketRetry(t *testing.T) {
 		tick = tick.Add(time.Second)
 		return tick
 	}
-	got, err := fx.svc.UpdateTicket(context.Background(), old.ID, &helpdesk.TicketPatch{Status: ptr(helpdesk.StatusClosed)}, nil)
+	got, err := fx.svc.UpdateTicket(context.Background(), old.ID, &helpdesk.TicketPatch{Status: ptr(helpdesk.StatusClosed)}, nil, helpdesk.Precondition{})
 	if err != nil {
 		t.Fatalf("UpdateTicket: %v", err)
 	}
@@ -509,7 +511,7 @@ func TestServiceUpdateTicketInvalid(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			old := baseTicket()
 			fx := newFixture(t, old)
-			got, err := fx.svc.UpdateTicket(context.Background(), old.ID, tc.patch, tc.problems)
+			got, err := fx.svc.UpdateTicket(context.Background(), old.ID, tc.patch, tc.problems, helpdesk.Precondition{})
 			if got != nil {
 				t.Errorf("UpdateTicket returned ticket %+v with error %v", got, err)
 			}
@@ -527,7 +529,7 @@ func TestServiceUpdateTicketLookups(t *testing.T) {
 	t.Run("NoCustomFields", func(t *testing.T) {
 		old := baseTicket()
 		fx := newFixture(t, old)
-		if _, err := fx.svc.UpdateTicket(context.Background(), old.ID, &helpdesk.TicketPatch{Subject: ptr("x")}, nil); err != nil {
+		if _, err := fx.svc.UpdateTicket(context.Background(), old.ID, &helpdesk.TicketPatch{Subject: ptr("x")}, nil, helpdesk.Precondition{}); err != nil {
 			t.Fatalf("UpdateTicket: %v", err)
 		}
 		if n := len(fx.fields.byIDCalls); n != 0 {
@@ -538,7 +540,7 @@ func TestServiceUpdateTicketLookups(t *testing.T) {
 		old := baseTicket()
 		fx := newFixture(t, old)
 		p := &helpdesk.TicketPatch{CustomFields: []helpdesk.CustomFieldChange{{ID: "cf_num", Value: 5.0}, {ID: "cf_text", Remove: true}}}
-		if _, err := fx.svc.UpdateTicket(context.Background(), old.ID, p, nil); err != nil {
+		if _, err := fx.svc.UpdateTicket(context.Background(), old.ID, p, nil, helpdesk.Precondition{}); err != nil {
 			t.Fatalf("UpdateTicket: %v", err)
 		}
 		if len(fx.fields.byIDCalls) != 1 || !slices.Contains(fx.fields.byIDCalls[0], "cf_num") {
@@ -547,7 +549,7 @@ func TestServiceUpdateTicketLookups(t *testing.T) {
 	})
 	t.Run("NotFound", func(t *testing.T) {
 		fx := newFixture(t)
-		_, err := fx.svc.UpdateTicket(context.Background(), "tkt_"+fakeID, &helpdesk.TicketPatch{Subject: ptr("x")}, nil)
+		_, err := fx.svc.UpdateTicket(context.Background(), "tkt_"+fakeID, &helpdesk.TicketPatch{Subject: ptr("x")}, nil, helpdesk.Precondition{})
 		assertCode(t, err, helpdesk.CodeNotFound)
 		if fx.tickets.updates != 1 {
 			t.Errorf("store UpdateTicket called %d times, want 1", fx.tickets.updates)
@@ -560,7 +562,7 @@ func TestServiceTicketAndDeleteBadID(t *testing.T) {
 	if _, err := fx.svc.Ticket(context.Background(), "tkt_ABC"); helpdesk.ErrorCode(err) != helpdesk.CodeNotFound {
 		t.Errorf("Ticket(bad id) error = %v, want NOT_FOUND", err)
 	}
-	if err := fx.svc.DeleteTicket(context.Background(), "nope"); helpdesk.ErrorCode(err) != helpdesk.CodeNotFound {
+	if err := fx.svc.DeleteTicket(context.Background(), "nope", helpdesk.Precondition{}); helpdesk.ErrorCode(err) != helpdesk.CodeNotFound {
 		t.Errorf("DeleteTicket(bad id) error = %v, want NOT_FOUND", err)
 	}
 	if fx.tickets.reads != 0 {

@@ -323,7 +323,8 @@ func (t *Ticket) SameContent(u *Ticket) bool {
 }
 
 // NewTicket returns a ticket with the defaults of a create: status new,
-// priority normal, type question, no tags, no custom fields, unassigned.
+// priority normal, type question, no tags, no custom fields, unassigned,
+// version 1.
 func NewTicket(id string, now time.Time) *Ticket {
 	return &Ticket{
 		ID:           id,
@@ -334,13 +335,31 @@ func NewTicket(id string, now time.Time) *Ticket {
 		CustomFields: []CustomFieldValue{},
 		CreatedAt:    now,
 		UpdatedAt:    now,
+		Version:      1,
 	}
 }
 
+// Precondition is what a write requires of the ticket's stored version
+// (If-Match). The zero Precondition requires nothing.
+type Precondition struct {
+	// Required is set when only the Versions listed may be written over.
+	Required bool
+	Versions []int64
+}
+
+// Allows reports whether a ticket at version v may be written.
+func (p Precondition) Allows(v int64) bool { return !p.Required || slices.Contains(p.Versions, v) }
+
+// ErrTicketChanged answers a write whose precondition the ticket does not
+// meet.
+var ErrTicketChanged = Errorf(CodePreconditionFailed, "The ticket has changed since the version named in If-Match; read it again.")
+
 // TicketStore keeps tickets.
 type TicketStore interface {
-	// CreateTicket stores a new ticket. CodeConflict if its id is taken.
-	CreateTicket(ctx context.Context, t *Ticket) error
+	// CreateTicket stores a new ticket and, when done is not nil, records
+	// done in the same transaction. CodeConflict if the id is taken or
+	// done's claim has been lost.
+	CreateTicket(ctx context.Context, t *Ticket, done *Completion) error
 	// Ticket returns the ticket with the given id. CodeNotFound if none.
 	Ticket(ctx context.Context, id string) (*Ticket, error)
 	// UpdateTicket reads the ticket, calls fn to change it and writes it back
@@ -349,8 +368,10 @@ type TicketStore interface {
 	// returns the ticket as stored. CodeNotFound if there is no such ticket,
 	// CodeConflict if concurrent writers kept winning, or fn's error.
 	UpdateTicket(ctx context.Context, id string, fn func(t *Ticket) (changed bool, err error)) (*Ticket, error)
-	// DeleteTicket removes a ticket. CodeNotFound if there is none.
-	DeleteTicket(ctx context.Context, id string) error
+	// DeleteTicket removes a ticket if its version meets pre.
+	// CodeNotFound if there is none, CodePreconditionFailed if it does not
+	// meet pre.
+	DeleteTicket(ctx context.Context, id string, pre Precondition) error
 	// ListTickets returns one page of tickets. CodeBadRequest for a cursor
 	// that is malformed, tampered with, or issued for another query.
 	ListTickets(ctx context.Context, q ListQuery) (*TicketPage, error)

@@ -216,6 +216,7 @@ func TestTicketPatchApplyToNewTicket(t *testing.T) {
 		CustomFields: []helpdesk.CustomFieldValue{},
 		CreatedAt:    created,
 		UpdatedAt:    created,
+		Version:      1,
 	}
 	assertTicket(t, got, want)
 	if !changed {

@@ -192,8 +192,10 @@ type AttemptPage struct {
 // WebhookStore keeps subscriptions, events, pending deliveries and the
 // delivery log.
 type WebhookStore interface {
-	// CreateWebhook stores a new subscription.
-	CreateWebhook(ctx context.Context, w *Webhook) error
+	// CreateWebhook stores a new subscription and, when done is not nil,
+	// records done in the same transaction. CodeConflict if done's claim
+	// has been lost.
+	CreateWebhook(ctx context.Context, w *Webhook, done *Completion) error
 	// Webhook returns one subscription. CodeNotFound if none.
 	Webhook(ctx context.Context, id string) (*Webhook, error)
 	// ListWebhooks returns every subscription, oldest first.

@@ -29,19 +29,29 @@ func (a *api) getCustomField(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *api) createCustomField(w http.ResponseWriter, r *http.Request) error {
+	body, err := readBody(w, r)
+	if err != nil {
+		return err
+	}
 	var problems helpdesk.Problems
-	members, err := readObject(w, r, "customField", &problems)
+	members, err := parseObject(body, "customField", &problems)
 	if err != nil {
 		return err
 	}
 	p := decodeFieldPatch(members, &problems)
-	f, err := a.svc.CreateCustomField(r.Context(), p, problems)
-	if err != nil {
-		return err
+	render := func(f *helpdesk.CustomField) reply {
+		rp := jsonReply(http.StatusCreated, fieldBody{toFieldJSON(f)})
+		rp.header["Location"] = info(r).outPath + BasePath + "/custom_fields/" + f.ID
+		return rp
 	}
-	w.Header().Set("Location", info(r).outPath+BasePath+"/custom_fields/"+f.ID)
-	writeJSON(w, http.StatusCreated, fieldBody{toFieldJSON(f)})
-	return nil
+	return a.idempotent(w, r, body, func(claim *helpdesk.IdempotencyClaim) error {
+		f, err := a.svc.CreateCustomField(r.Context(), p, problems, saving(claim, render))
+		if err != nil {
+			return err
+		}
+		render(f).write(w)
+		return nil
+	})
 }
 
 func (a *api) updateCustomField(w http.ResponseWriter, r *http.Request) error {

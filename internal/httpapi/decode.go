@@ -21,6 +21,15 @@ const MaxDepth = 32
 // object under wrapper (e.g. "ticket"), and returns that object's members.
 // Other top-level members are recorded as problems.
 func readObject(w http.ResponseWriter, r *http.Request, wrapper string, problems *helpdesk.Problems) (map[string]json.RawMessage, error) {
+	body, err := readBody(w, r)
+	if err != nil {
+		return nil, err
+	}
+	return parseObject(body, wrapper, problems)
+}
+
+// readBody reads a request body of at most MaxBodyBytes.
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
 	var tooLarge *http.MaxBytesError
 	if errors.As(err, &tooLarge) {
@@ -29,7 +38,7 @@ func readObject(w http.ResponseWriter, r *http.Request, wrapper string, problems
 	if err != nil {
 		return nil, helpdesk.Errorf(helpdesk.CodeBadRequest, "The request body could not be read.")
 	}
-	return parseObject(body, wrapper, problems)
+	return body, nil
 }
 
 // parseObject is readObject after the body has been read.

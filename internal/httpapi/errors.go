@@ -18,9 +18,14 @@ var statuses = map[helpdesk.Code]int{
 	helpdesk.CodePreconditionFailed: http.StatusPreconditionFailed,
 	helpdesk.CodePayloadTooLarge:    http.StatusRequestEntityTooLarge,
 	helpdesk.CodeValidation:         http.StatusUnprocessableEntity,
-	helpdesk.CodeRateLimited:        http.StatusTooManyRequests,
+	helpdesk.CodeUnavailable:        http.StatusServiceUnavailable,
 	helpdesk.CodeInternal:           http.StatusInternalServerError,
 }
+
+// retryAfter is the Retry-After of an UNAVAILABLE answer, in seconds: by
+// then the SDK has already retried with back-off for about a second, so
+// one more second is a fair wait before the client's own retry.
+const retryAfter = "1"
 
 // StatusOf returns the HTTP status for an error.
 func StatusOf(err error) int {
@@ -50,8 +55,11 @@ type detailJSON struct {
 func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	code := helpdesk.ErrorCode(err)
 	status := StatusOf(err)
-	if code == helpdesk.CodeInternal {
+	switch code {
+	case helpdesk.CodeInternal:
 		logger(r).ErrorContext(r.Context(), "request failed", slog.String("error", err.Error()))
+	case helpdesk.CodeUnavailable:
+		logger(r).WarnContext(r.Context(), "request failed: a dependency is unavailable", slog.String("error", err.Error()))
 	}
 	body := errorBody{Error: errorJSON{Code: code, Message: helpdesk.ErrorMessage(err)}}
 	for _, d := range helpdesk.ErrorDetails(err) {
@@ -60,8 +68,8 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	switch code {
 	case helpdesk.CodeUnauthorized:
 		w.Header().Set("WWW-Authenticate", `Bearer realm="helpdesk"`)
-	case helpdesk.CodeRateLimited:
-		w.Header().Set("Retry-After", "1")
+	case helpdesk.CodeUnavailable:
+		w.Header().Set("Retry-After", retryAfter)
 	}
 	writeJSON(w, status, body)
 }

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -75,10 +76,10 @@ var Routes = []Route{
 // MaxBodyBytes bounds request bodies; larger ones are answered 413.
 const MaxBodyBytes = 256 << 10
 
-// Authenticator returns the permission of the key in an Authorization
-// header value. auth.Authenticator implements it.
+// Authenticator returns who holds the key in an Authorization header
+// value. auth.Authenticator implements it.
 type Authenticator interface {
-	Authenticate(ctx context.Context, header string) (helpdesk.Permission, error)
+	Authenticate(ctx context.Context, header string) (helpdesk.Caller, error)
 }
 
 // Config assembles a Handler.
@@ -88,7 +89,10 @@ type Config struct {
 	// endpoint.
 	Webhooks *webhook.Service
 	Auth     Authenticator
-	Logger   *slog.Logger
+	// Idempotency keeps the Idempotency-Keys of creates; needed with the
+	// CreateTicket, CustomFields and Webhooks endpoints.
+	Idempotency helpdesk.IdempotencyStore
+	Logger      *slog.Logger
 	// Endpoints are the route groups to serve; all of them when empty.
 	Endpoints []Endpoint
 }
@@ -97,13 +101,14 @@ type api struct {
 	svc   *helpdesk.Service
 	hooks *webhook.Service
 	auth  Authenticator
+	idem  helpdesk.IdempotencyStore
 }
 
 // New returns the API's handler for the configured endpoints. Paths it
 // does not serve are answered 404 and other methods on its paths 405, both
 // with a JSON error body.
 func New(cfg Config) http.Handler {
-	a := &api{svc: cfg.Service, hooks: cfg.Webhooks, auth: cfg.Auth}
+	a := &api{svc: cfg.Service, hooks: cfg.Webhooks, auth: cfg.Auth, idem: cfg.Idempotency}
 	mux := http.NewServeMux()
 	allowed := map[string][]string{}
 	for _, rt := range Routes {
@@ -135,9 +140,11 @@ func New(cfg Config) http.Handler {
 // handler and writes any error it returns.
 func (a *api) route(rt Route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		setRoute(r, rt.Method+" "+rt.Path)
-		perm, err := a.auth.Authenticate(r.Context(), r.Header.Get("Authorization"))
-		if err == nil && !perm.Allows(rt.Needs) {
+		ri := info(r)
+		ri.route = rt.Method + " " + rt.Path
+		var err error
+		ri.caller, err = a.auth.Authenticate(r.Context(), r.Header.Get("Authorization"))
+		if err == nil && !ri.caller.Permission.Allows(rt.Needs) {
 			err = helpdesk.Errorf(helpdesk.CodeForbidden, "This API key lacks the %s permission.", rt.Needs)
 		}
 		if err == nil {
@@ -157,6 +164,7 @@ type reqInfo struct {
 	id      string
 	logger  *slog.Logger
 	route   string
+	caller  helpdesk.Caller
 	outPath string // the path prefix clients used, for links
 }
 
@@ -168,8 +176,6 @@ func info(r *http.Request) *reqInfo {
 }
 
 func logger(r *http.Request) *slog.Logger { return info(r).logger }
-
-func setRoute(r *http.Request, route string) { info(r).route = route }
 
 // statusWriter remembers the status a handler wrote.
 type statusWriter struct {
@@ -247,11 +253,32 @@ func stripStage(r *http.Request, ri *reqInfo) {
 	}
 }
 
-// writeJSON writes v as the JSON body of a response with the given status.
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(v) // the client may have gone; nothing to do
+// reply is a response made before it is written, so that an idempotent
+// create can store the very bytes it answers with.
+type reply struct {
+	status int
+	header map[string]string
+	body   []byte
 }
+
+// jsonReply is a reply with v as its JSON body.
+func jsonReply(status int, v any) reply {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v) // the wire types always encode
+	return reply{status: status, header: map[string]string{}, body: buf.Bytes()}
+}
+
+// write sends the reply.
+func (rp reply) write(w http.ResponseWriter) {
+	for k, v := range rp.header {
+		w.Header().Set(k, v)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(rp.status)
+	_, _ = w.Write(rp.body) // the client may have gone; nothing to do
+}
+
+// writeJSON writes v as the JSON body of a response with the given status.
+func writeJSON(w http.ResponseWriter, status int, v any) { jsonReply(status, v).write(w) }

@@ -129,48 +129,73 @@ func (a *api) listTickets(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// ticketReply is the answer with a ticket: its body, its ETag and, when it
+// was created, its Location.
+func ticketReply(r *http.Request, status int, t *helpdesk.Ticket) reply {
+	rp := jsonReply(status, ticketBody{webhook.TicketView(t)})
+	rp.header["ETag"] = etag(t.Version)
+	if status == http.StatusCreated {
+		rp.header["Location"] = info(r).outPath + BasePath + "/tickets/" + t.ID
+	}
+	return rp
+}
+
 func (a *api) getTicket(w http.ResponseWriter, r *http.Request) error {
 	t, err := a.svc.Ticket(r.Context(), r.PathValue("id"))
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, ticketBody{webhook.TicketView(t)})
+	ticketReply(r, http.StatusOK, t).write(w)
 	return nil
 }
 
 func (a *api) createTicket(w http.ResponseWriter, r *http.Request) error {
+	body, err := readBody(w, r)
+	if err != nil {
+		return err
+	}
 	var problems helpdesk.Problems
-	fields, err := readObject(w, r, "ticket", &problems)
+	fields, err := parseObject(body, "ticket", &problems)
 	if err != nil {
 		return err
 	}
 	p := decodeTicketPatch(fields, &problems)
-	t, err := a.svc.CreateTicket(r.Context(), p, problems)
-	if err != nil {
-		return err
-	}
-	w.Header().Set("Location", info(r).outPath+BasePath+"/tickets/"+t.ID)
-	writeJSON(w, http.StatusCreated, ticketBody{webhook.TicketView(t)})
-	return nil
+	render := func(t *helpdesk.Ticket) reply { return ticketReply(r, http.StatusCreated, t) }
+	return a.idempotent(w, r, body, func(claim *helpdesk.IdempotencyClaim) error {
+		t, err := a.svc.CreateTicket(r.Context(), p, problems, saving(claim, render))
+		if err != nil {
+			return err
+		}
+		render(t).write(w)
+		return nil
+	})
 }
 
 func (a *api) updateTicket(w http.ResponseWriter, r *http.Request) error {
+	pre, err := ifMatch(r.Header)
+	if err != nil {
+		return err
+	}
 	var problems helpdesk.Problems
 	fields, err := readObject(w, r, "ticket", &problems)
 	if err != nil {
 		return err
 	}
 	p := decodeTicketPatch(fields, &problems)
-	t, err := a.svc.UpdateTicket(r.Context(), r.PathValue("id"), p, problems)
+	t, err := a.svc.UpdateTicket(r.Context(), r.PathValue("id"), p, problems, pre)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, ticketBody{webhook.TicketView(t)})
+	ticketReply(r, http.StatusOK, t).write(w)
 	return nil
 }
 
 func (a *api) deleteTicket(w http.ResponseWriter, r *http.Request) error {
-	if err := a.svc.DeleteTicket(r.Context(), r.PathValue("id")); err != nil {
+	pre, err := ifMatch(r.Header)
+	if err != nil {
+		return err
+	}
+	if err := a.svc.DeleteTicket(r.Context(), r.PathValue("id"), pre); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -59,7 +59,7 @@ func newScenario(tb testing.TB, cfg setup) *scenario {
 	if cfg.hook != nil {
 		cfg.hook(s.hook, now)
 	}
-	if err := s.store.CreateWebhook(tb.Context(), s.hook); err != nil {
+	if err := s.store.CreateWebhook(tb.Context(), s.hook, nil); err != nil {
 		tb.Fatal(err)
 	}
 	createTicket(tb, s.store, nil)
@@ -165,7 +165,7 @@ func TestHandleStreamDelivers(t *testing.T) {
 	hookDeleted := subscribe(t, store, deletedOnly.URL+"/deleted", events.TicketDeleted)
 	tk := createTicket(t, store, nil)
 	updateTicket(t, store, tk.ID, func(tk *helpdesk.Ticket) { tk.Status = helpdesk.StatusOpen })
-	if err := store.DeleteTicket(t.Context(), tk.ID); err != nil {
+	if err := store.DeleteTicket(t.Context(), tk.ID, helpdesk.Precondition{}); err != nil {
 		t.Fatal(err)
 	}
 	batch := lambdaevents.DynamoDBEvent{Records: readStream(t, table, 5)}

@@ -145,7 +145,7 @@ func createTicket(tb testing.TB, store *dynamo.Store, edit func(*helpdesk.Ticket
 	if edit != nil {
 		edit(t)
 	}
-	if err := store.CreateTicket(tb.Context(), t); err != nil {
+	if err := store.CreateTicket(tb.Context(), t, nil); err != nil {
 		tb.Fatalf("CreateTicket: %v", err)
 	}
 	return t
@@ -180,7 +180,7 @@ func subscribe(tb testing.TB, store *dynamo.Store, url string, types ...string) 
 		ID: helpdesk.NewID("whk_"), URL: url, Events: types, Status: helpdesk.WebhookActive,
 		Secret: events.NewSecret(), CreatedAt: now, UpdatedAt: now,
 	}
-	if err := store.CreateWebhook(tb.Context(), w); err != nil {
+	if err := store.CreateWebhook(tb.Context(), w, nil); err != nil {
 		tb.Fatalf("CreateWebhook: %v", err)
 	}
 	return w

@@ -45,7 +45,7 @@ func TestProduceFromStream(t *testing.T) {
 	reassignedView := webhook.TicketView(reassigned)
 	touched := updateTicket(t, store, created.ID, nil) // updatedAt and version only
 	touchedView := webhook.TicketView(touched)
-	if err := store.DeleteTicket(ctx, created.ID); err != nil {
+	if err := store.DeleteTicket(ctx, created.ID, helpdesk.Precondition{}); err != nil {
 		t.Fatal(err)
 	}
 	deletedAt := time.Now()

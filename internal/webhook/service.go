@@ -62,8 +62,8 @@ func (s *Service) validate(ctx context.Context, p *helpdesk.WebhookPatch, creati
 
 // Create validates p and stores a new active subscription with a fresh
 // secret, which the returned Webhook carries (it is shown only now and on
-// rotation).
-func (s *Service) Create(ctx context.Context, p *helpdesk.WebhookPatch, problems helpdesk.Problems) (*helpdesk.Webhook, error) {
+// rotation), and complete's completion when it is not nil.
+func (s *Service) Create(ctx context.Context, p *helpdesk.WebhookPatch, problems helpdesk.Problems, complete helpdesk.Complete[*helpdesk.Webhook]) (*helpdesk.Webhook, error) {
 	if err := s.validate(ctx, p, true, problems); err != nil {
 		return nil, err
 	}
@@ -75,9 +75,9 @@ func (s *Service) Create(ctx context.Context, p *helpdesk.WebhookPatch, problems
 		return nil, helpdesk.Errorf(helpdesk.CodeConflict, "There are already %d webhooks; delete one first.", helpdesk.MaxWebhooks)
 	}
 	now := s.clock()
-	w := &helpdesk.Webhook{ID: helpdesk.NewID("whk_"), Status: helpdesk.WebhookActive, Secret: events.NewSecret(), CreatedAt: now, UpdatedAt: now}
+	w := &helpdesk.Webhook{ID: helpdesk.NewID("whk_"), Status: helpdesk.WebhookActive, Secret: events.NewSecret(), CreatedAt: now, UpdatedAt: now, Version: 1}
 	p.Apply(w)
-	if err := s.store.CreateWebhook(ctx, w); err != nil {
+	if err := s.store.CreateWebhook(ctx, w, complete.Of(w)); err != nil {
 		return nil, err
 	}
 	return w, nil

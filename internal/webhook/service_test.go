@@ -56,7 +56,7 @@ func TestServiceCreate(t *testing.T) {
 	}
 	for _, tc := range rejected {
 		t.Run(tc.name, func(t *testing.T) {
-			w, err := svc.Create(t.Context(), &tc.patch, nil)
+			w, err := svc.Create(t.Context(), &tc.patch, nil, nil)
 			if code := helpdesk.ErrorCode(err); code != helpdesk.CodeValidation {
 				t.Fatalf("Create = %+v, %v; want %s", w, err, helpdesk.CodeValidation)
 			}
@@ -70,7 +70,7 @@ func TestServiceCreate(t *testing.T) {
 		before := msNow()
 		w, err := svc.Create(t.Context(), &helpdesk.WebhookPatch{
 			URL: ptr(good), Events: eventList(created, events.TicketDeleted, created), Description: ptr("ops"),
-		}, nil)
+		}, nil, nil)
 		if err != nil {
 			t.Fatalf("Create: %v", err)
 		}
@@ -96,7 +96,7 @@ func TestServiceCreate(t *testing.T) {
 		if stored.Secret != w.Secret || stored.URL != w.URL || !slices.Equal(stored.Events, w.Events) || stored.Status != w.Status {
 			t.Errorf("stored %+v, want %+v", stored, w)
 		}
-		second, err := svc.Create(t.Context(), &helpdesk.WebhookPatch{URL: ptr(good), Events: eventList(created)}, nil)
+		second, err := svc.Create(t.Context(), &helpdesk.WebhookPatch{URL: ptr(good), Events: eventList(created)}, nil, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -122,7 +122,7 @@ func TestServiceRotateSecret(t *testing.T) {
 	recv := newReceiver(t, answer(http.StatusOK))
 	svc := webhook.NewService(store, relaxed)
 	ctx := t.Context()
-	w, err := svc.Create(ctx, &helpdesk.WebhookPatch{URL: ptr(recv.URL), Events: eventList(events.TicketCreated)}, nil)
+	w, err := svc.Create(ctx, &helpdesk.WebhookPatch{URL: ptr(recv.URL), Events: eventList(events.TicketCreated)}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -243,11 +243,11 @@ func TestServiceReplay(t *testing.T) {
 	recv := newReceiver(t, answer(http.StatusOK))
 	svc := webhook.NewService(store, relaxed)
 	ctx := t.Context()
-	w, err := svc.Create(ctx, &helpdesk.WebhookPatch{URL: ptr(recv.URL + "/created"), Events: eventList(events.TicketCreated)}, nil)
+	w, err := svc.Create(ctx, &helpdesk.WebhookPatch{URL: ptr(recv.URL + "/created"), Events: eventList(events.TicketCreated)}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	other, err := svc.Create(ctx, &helpdesk.WebhookPatch{URL: ptr(recv.URL + "/deleted"), Events: eventList(events.TicketDeleted)}, nil)
+	other, err := svc.Create(ctx, &helpdesk.WebhookPatch{URL: ptr(recv.URL + "/deleted"), Events: eventList(events.TicketDeleted)}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
