@@ -18,6 +18,8 @@ import (
 	"github.com/acme/helpdesk/internal/dynamotest"
 	"github.com/acme/helpdesk/internal/helpdesk"
 	"github.com/acme/helpdesk/internal/httpapi"
+	"github.com/acme/helpdesk/internal/ssrf"
+	"github.com/acme/helpdesk/internal/webhook"
 )
 
 func TestMain(m *testing.M) { dynamotest.Main(m) }
@@ -49,10 +51,12 @@ func newAPI(tb testing.TB, endpoints ...httpapi.Endpoint) (*env, http.Handler) {
 		e.keys[perm] = key
 	}
 	h := httpapi.New(httpapi.Config{
-		Service:   helpdesk.NewService(store, store),
-		Auth:      auth.NewAuthenticator(store),
-		Logger:    slog.New(slog.NewJSONHandler(e.logs, nil)),
-		Endpoints: endpoints,
+		Service:     helpdesk.NewService(store, store),
+		Webhooks:    webhook.NewService(store, &ssrf.Guard{AllowPrivate: true}),
+		Auth:        auth.NewAuthenticator(store),
+		Idempotency: store,
+		Logger:      slog.New(slog.NewJSONHandler(e.logs, nil)),
+		Endpoints:   endpoints,
 	})
 	srv := httptest.NewServer(h)
 	tb.Cleanup(srv.Close)
@@ -77,6 +81,12 @@ func (e *env) do(method, path string, perm helpdesk.Permission, body any) respon
 
 func (e *env) doKey(method, path, key string, body any) response {
 	e.tb.Helper()
+	return e.doHeader(method, path, key, nil, body)
+}
+
+// doHeader is doKey with extra request headers.
+func (e *env) doHeader(method, path, key string, header http.Header, body any) response {
+	e.tb.Helper()
 	var r io.Reader
 	switch b := body.(type) {
 	case nil:
@@ -96,6 +106,9 @@ func (e *env) doKey(method, path, key string, body any) response {
 	req, err := http.NewRequest(method, url, r)
 	if err != nil {
 		e.tb.Fatal(err)
+	}
+	for k, v := range header {
+		req.Header[k] = v
 	}
 	if key != "" {
 		req.Header.Set("Authorization", "Bearer "+key)
