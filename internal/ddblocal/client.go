@@ -22,14 +22,15 @@ const defaultRegion = "us-east-1"
 // AWS_REGION, or us-east-1, and reads no shared AWS config or credentials
 // files, so a developer's AWS profile never reaches it. Request checksum
 // calculation and response checksum validation are "when required" on this
-// client's config only. ctx is not used yet; building the client does no
+// client's config only. optFns adjust the client's options, as for
+// dynamodb.NewFromConfig. ctx is not used yet; building the client does no
 // I/O.
-func NewClient(ctx context.Context, endpoint string) (*dynamodb.Client, error) {
+func NewClient(ctx context.Context, endpoint string, optFns ...func(*dynamodb.Options)) (*dynamodb.Client, error) {
 	cfg, err := localConfig(endpoint)
 	if err != nil {
 		return nil, err
 	}
-	return dynamodb.NewFromConfig(cfg), nil
+	return dynamodb.NewFromConfig(cfg, optFns...), nil
 }
 
 // NewStreamsClient returns a DynamoDB Streams client for a DynamoDB Local

@@ -29,16 +29,21 @@ func (s *Store) CreateCustomField(ctx context.Context, f *helpdesk.CustomField, 
 		return err
 	}
 	failed, err := s.transact(ctx, "create custom field "+f.ID, []types.TransactWriteItem{
-		{Put: &types.Put{TableName: aws.String(s.table), Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)")}},
+		{Put: &types.Put{
+			TableName: aws.String(s.table), Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)"),
+			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+		}},
 		{Put: &types.Put{TableName: aws.String(s.table), Item: name, ConditionExpression: aws.String("attribute_not_exists(pk)")}},
 	}, done)
 	switch {
 	case failed == nil:
 		return err
-	case failed[1]:
-		return errNameTaken
-	default:
+	case conditionFailed(failed[0]) && sameCreation(failed[0].Item, f.CreatedAt):
+		return nil // an earlier attempt of this transaction landed; only its answer was lost
+	case conditionFailed(failed[0]):
 		return helpdesk.Errorf(helpdesk.CodeConflict, "A custom field with this id exists.")
+	default:
+		return errNameTaken
 	}
 }
 
@@ -52,7 +57,7 @@ func cancelled(err error) []bool {
 	failed := make([]bool, len(tce.CancellationReasons))
 	anyFailed := false
 	for i, r := range tce.CancellationReasons {
-		failed[i] = aws.ToString(r.Code) == "ConditionalCheckFailed"
+		failed[i] = conditionFailed(r)
 		anyFailed = anyFailed || failed[i]
 	}
 	if !anyFailed {

@@ -95,6 +95,9 @@ func (s *Store) ClaimIdempotencyKey(ctx context.Context, c *helpdesk.Idempotency
 		if err := attributevalue.UnmarshalMap(ccf.Item, &held); err != nil {
 			return nil, fmt.Errorf("unmarshal idempotency key: %w", err)
 		}
+		if held.Token == c.Token && held.State == stateInProgress {
+			return nil, nil // an earlier attempt of this put landed; only its answer was lost
+		}
 		return &helpdesk.IdempotencyRecord{
 			Fingerprint: held.Fingerprint, Done: held.State == stateCompleted,
 			Response: helpdesk.SavedResponse{Status: held.Status, Header: held.Header, Body: held.Body},
@@ -159,11 +162,11 @@ func (s *Store) completedBy(ctx context.Context, c *helpdesk.IdempotencyClaim) (
 
 // transact writes items in one transaction, with done's completion when
 // done is set. For a transaction cancelled by the items' own conditions it
-// returns which of them failed and no error. A failed completion means
-// either that an earlier attempt of this very transaction landed (its
-// answer lost, the SDK retried), which is success, or that the claim was
-// lost.
-func (s *Store) transact(ctx context.Context, what string, items []types.TransactWriteItem, done *helpdesk.Completion) ([]bool, error) {
+// returns the cancellation reason of each item and no error. A failed
+// completion means either that an earlier attempt of this very transaction
+// landed (its answer lost, the SDK retried), which is success, or that the
+// claim was lost.
+func (s *Store) transact(ctx context.Context, what string, items []types.TransactWriteItem, done *helpdesk.Completion) ([]types.CancellationReason, error) {
 	n := len(items)
 	if done != nil {
 		c, err := s.completion(done)
@@ -173,13 +176,13 @@ func (s *Store) transact(ctx context.Context, what string, items []types.Transac
 		items = append(items, c)
 	}
 	_, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
-	failed := cancelled(err)
+	var tce *types.TransactionCanceledException
 	switch {
 	case err == nil:
 		return nil, nil
-	case failed == nil:
+	case cancelled(err) == nil || !errors.As(err, &tce) || len(tce.CancellationReasons) != len(items):
 		return nil, translate(err, "%s", what)
-	case done != nil && failed[n]:
+	case done != nil && conditionFailed(tce.CancellationReasons[n]):
 		ours, err := s.completedBy(ctx, done.Claim)
 		if err != nil {
 			return nil, err
@@ -189,5 +192,11 @@ func (s *Store) transact(ctx context.Context, what string, items []types.Transac
 		}
 		return nil, errClaimLost
 	}
-	return failed[:n], nil
+	return tce.CancellationReasons[:n], nil
+}
+
+// conditionFailed reports whether a transaction item was cancelled by its
+// own condition.
+func conditionFailed(r types.CancellationReason) bool {
+	return aws.ToString(r.Code) == "ConditionalCheckFailed"
 }

@@ -122,6 +122,14 @@ func transient(err error) bool {
 	return errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &netErr) && netErr.Timeout())
 }
 
+// sameCreation reports whether item, found where a create wanted to put a
+// new one, was created at createdAt. Ids are random, so it then is the very
+// item the create wrote in an earlier attempt whose answer was lost.
+func sameCreation(item map[string]types.AttributeValue, createdAt time.Time) bool {
+	v, ok := item["createdAt"].(*types.AttributeValueMemberS)
+	return ok && v.Value == formatTime(createdAt)
+}
+
 func isConditionFailed(err error) bool {
 	var ccf *types.ConditionalCheckFailedException
 	return errors.As(err, &ccf)
@@ -151,7 +159,7 @@ func (s *Store) CreateTicket(ctx context.Context, t *helpdesk.Ticket, done *help
 	if done != nil {
 		failed, err := s.transact(ctx, "create ticket "+t.ID, []types.TransactWriteItem{{Put: put}}, done)
 		if failed != nil {
-			return errTicketExists
+			return errTicketExists // the id is taken, and done's claim is not this create's
 		}
 		return err
 	}
@@ -161,10 +169,8 @@ func (s *Store) CreateTicket(ctx context.Context, t *helpdesk.Ticket, done *help
 	})
 	var ccf *types.ConditionalCheckFailedException
 	if errors.As(err, &ccf) {
-		// Ids are random, so the ticket there is this one when an earlier
-		// attempt of this put landed and only its answer was lost.
-		if u, uerr := unmarshalTicket(ccf.Item); uerr == nil && u.ID == t.ID && u.CreatedAt.Equal(t.CreatedAt) {
-			return nil
+		if sameCreation(ccf.Item, t.CreatedAt) {
+			return nil // an earlier attempt of this put landed; only its answer was lost
 		}
 		return errTicketExists
 	}

@@ -3,6 +3,7 @@ package dynamo
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -119,8 +120,15 @@ func (s *Store) CreateWebhook(ctx context.Context, w *helpdesk.Webhook, done *he
 		}
 		return err
 	}
-	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: put.TableName, Item: put.Item, ConditionExpression: put.ConditionExpression})
-	if isConditionFailed(err) {
+	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: put.TableName, Item: put.Item, ConditionExpression: put.ConditionExpression,
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		if sameCreation(ccf.Item, w.CreatedAt) {
+			return nil // an earlier attempt of this put landed; only its answer was lost
+		}
 		return errWebhookExists
 	}
 	if err != nil {

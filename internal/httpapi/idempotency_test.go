@@ -19,7 +19,7 @@ func (e *env) ticketCount() int {
 	e.tb.Helper()
 	n, after := 0, ""
 	for {
-		page, err := e.store.ListTickets(context.Background(), helpdesk.ListQuery{SortBy: helpdesk.SortCreatedAt, Order: helpdesk.Desc, PageSize: helpdesk.MaxPageSize, After: after})
+		page, err := e.clean.ListTickets(context.Background(), helpdesk.ListQuery{SortBy: helpdesk.SortCreatedAt, Order: helpdesk.Desc, PageSize: helpdesk.MaxPageSize, After: after})
 		if err != nil {
 			e.tb.Fatal(err)
 		}

@@ -30,19 +30,28 @@ type env struct {
 	tb    testing.TB
 	url   string
 	store *dynamo.Store
+	// clean is a store on the same table through a client without faults,
+	// to look at what the API wrote.
+	clean *dynamo.Store
 	keys  map[helpdesk.Permission]string
 	logs  *bytes.Buffer
 }
 
 func newAPI(tb testing.TB, endpoints ...httpapi.Endpoint) (*env, http.Handler) {
 	tb.Helper()
+	return newAPIOn(tb, dynamotest.Client(tb), endpoints...)
+}
+
+// newAPIOn is newAPI with the API's DynamoDB client db.
+func newAPIOn(tb testing.TB, db dynamo.API, endpoints ...httpapi.Endpoint) (*env, http.Handler) {
+	tb.Helper()
 	table := dynamotest.NewTable(tb, dynamo.Table.CreateTableInput)
 	codec, err := cursor.New(bytes.Repeat([]byte{7}, cursor.KeySize))
 	if err != nil {
 		tb.Fatal(err)
 	}
-	store := dynamo.New(dynamotest.Client(tb), table, codec)
-	e := &env{tb: tb, store: store, keys: map[helpdesk.Permission]string{}, logs: &bytes.Buffer{}}
+	store := dynamo.New(db, table, codec)
+	e := &env{tb: tb, store: store, clean: dynamo.New(dynamotest.Client(tb), table, codec), keys: map[helpdesk.Permission]string{}, logs: &bytes.Buffer{}}
 	for _, perm := range helpdesk.Permissions {
 		key, hash, id := auth.NewKey()
 		if err := store.CreateAPIKey(context.Background(), &helpdesk.APIKey{ID: id, Name: "test", Permission: perm, Hash: hash, CreatedAt: time.Now()}); err != nil {
