@@ -180,35 +180,51 @@ func (d *Dispatcher) ProcessDue(ctx context.Context) (int, error) {
 	}
 	var jobs []job
 	var dropped []helpdesk.Finished
+	var failed []error
 	events := map[string]*helpdesk.StoredEvent{}
+	// A delivery that cannot be taken now is left due, or under the lease
+	// of its claim, and taken on a later pass; the others go ahead.
 	for _, dl := range due {
-		ok, err := d.store.ClaimDelivery(ctx, dl, now.Add(lease))
+		j, ok, err := d.take(ctx, dl, now, events)
 		if err != nil {
-			return 0, err
+			failed = append(failed, err)
+			continue
 		}
 		if !ok {
 			continue // another process has it
 		}
-		ev, seen := events[dl.EventID]
-		if !seen {
-			if ev, err = d.store.Event(ctx, dl.EventID); err != nil && helpdesk.ErrorCode(err) != helpdesk.CodeNotFound {
-				return 0, err
-			}
-			events[dl.EventID] = ev
-		}
-		hook, _, err := d.subs.find(ctx, dl.WebhookID)
-		if err != nil {
-			return 0, err
-		}
-		if reason := skipReason(hook, ev); reason != "" {
-			dropped = append(dropped, d.drop(dl, ev, reason))
+		if reason := skipReason(j.hook, j.event); reason != "" {
+			dropped = append(dropped, d.drop(dl, j.event, reason))
 			continue
 		}
-		jobs = append(jobs, job{delivery: dl, event: ev, hook: hook})
+		jobs = append(jobs, j)
 	}
 	d.finish(ctx, dropped)
 	d.run(ctx, jobs, time.Time{})
+	if len(failed) > 0 {
+		return len(due), fmt.Errorf("%d of %d due deliveries must wait for a later pass: %w", len(failed), len(due), failed[0])
+	}
 	return len(due), nil
+}
+
+// take claims a due delivery and finds its event and subscription (either
+// may be gone); ok is false when another process has claimed it first.
+func (d *Dispatcher) take(ctx context.Context, dl *helpdesk.Delivery, now time.Time, events map[string]*helpdesk.StoredEvent) (j job, ok bool, err error) {
+	if ok, err = d.store.ClaimDelivery(ctx, dl, now.Add(lease)); err != nil || !ok {
+		return job{}, false, err
+	}
+	ev, seen := events[dl.EventID]
+	if !seen {
+		if ev, err = d.store.Event(ctx, dl.EventID); err != nil && helpdesk.ErrorCode(err) != helpdesk.CodeNotFound {
+			return job{}, false, err
+		}
+		events[dl.EventID] = ev
+	}
+	hook, _, err := d.subs.find(ctx, dl.WebhookID)
+	if err != nil {
+		return job{}, false, err
+	}
+	return job{delivery: dl, event: ev, hook: hook}, true, nil
 }
 
 // Drain runs ProcessDue until it finds less than a full batch due, or ctx
