@@ -61,9 +61,15 @@ type tableAccess struct {
 	queryTable, queryIndexes bool
 }
 
+// none reports whether the function does not touch the table at all.
+func (acc tableAccess) none() bool {
+	return len(acc.items) == 0 && !acc.queryTable && !acc.queryIndexes
+}
+
 // endpointAccess is, per HTTP endpoint, what its code calls beyond the
-// GetItem of the API key lookup that every endpoint makes
-// (internal/dynamo: store.go, customfields.go, webhooks.go, list.go).
+// GetItem of the API key lookup that every endpoint with an authenticated
+// route makes (internal/dynamo: store.go, customfields.go, webhooks.go,
+// list.go).
 var endpointAccess = map[httpapi.Endpoint]tableAccess{
 	// ListTickets: one Query per page segment, on a ticket index.
 	httpapi.ListTickets: {queryIndexes: true},
@@ -82,6 +88,15 @@ var endpointAccess = map[httpapi.Endpoint]tableAccess{
 	// replays put a delivery; the attempt log is a Query of the
 	// subscription's partition in the table.
 	httpapi.Webhooks: {items: []string{putItem, deleteItem}, queryTable: true, queryIndexes: true},
+	// The OpenAPI document is embedded and its route public: no table
+	// at all, not even the key lookup.
+	httpapi.Docs: {},
+}
+
+// authenticated reports whether any route of the endpoint takes an API key,
+// which is looked up in the table.
+func authenticated(e httpapi.Endpoint) bool {
+	return slices.ContainsFunc(httpapi.Routes, func(rt httpapi.Route) bool { return rt.Endpoint == e && !rt.Public() })
 }
 
 // function is one Lambda function of the stack.
@@ -117,7 +132,9 @@ func functionSpecs() []functionSpec {
 		if !ok {
 			panic("helpdesk stack: no table access declared for endpoint " + string(e))
 		}
-		acc.items = append([]string{getItem}, acc.items...) // API key lookup
+		if authenticated(e) {
+			acc.items = append([]string{getItem}, acc.items...) // API key lookup
+		}
 		var paths []string
 		for _, rt := range httpapi.Routes {
 			if rt.Endpoint == e {
@@ -172,7 +189,10 @@ func (b *builder) newFunction(spec functionSpec) *function {
 	})
 	logs.GrantWrite(role)
 
-	env := map[string]*string{"HELPDESK_TABLE": b.table.TableName()}
+	env := map[string]*string{}
+	if !spec.access.none() {
+		env["HELPDESK_TABLE"] = b.table.TableName()
+	}
 	if spec.cursorSecret {
 		env["HELPDESK_CURSOR_KEY_SECRET_ARN"] = b.cursorSecret.SecretArn()
 	}
