@@ -7,10 +7,16 @@ LOCAL := .local
 DDB_DIR := $(LOCAL)/dynamodb-local
 DDB_STAMP := $(DDB_DIR)/.installed-10.3.0
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+# The typed client is generated from the OpenAPI document; go run keeps the
+# generator's own dependencies out of go.mod.
+OAPI_CODEGEN := github.com/oapi-codegen/oapi-codegen/v2/cmd/oapi-codegen@v2.8.2
+OPENAPI := internal/httpapi/openapi.json
+APICLIENT := internal/apiclient/client.gen.go
+APICLIENT_GEN = $(GO) run $(OAPI_CODEGEN) -config internal/apiclient/oapi-codegen.yaml
 FUNCTIONS := $(notdir $(wildcard functions/*))
 LAMBDA_FLAGS := -tags lambda.norpc -trimpath -ldflags "-s -w"
 
-.PHONY: all run test lint unit build dynamodb-local clean-local clean amplification keys
+.PHONY: all run test lint unit build dynamodb-local clean-local clean amplification keys apiclient
 
 all: test
 
@@ -37,6 +43,13 @@ lint:
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
+	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	  $(APICLIENT_GEN) -o "$$tmp/client.gen.go" $(OPENAPI) || exit 1; \
+	  if ! cmp -s "$$tmp/client.gen.go" $(APICLIENT); then echo "$(APICLIENT) does not match $(OPENAPI): run make apiclient"; exit 1; fi
+
+## apiclient: regenerate the typed client (internal/apiclient) from the OpenAPI document with oapi-codegen
+apiclient:
+	$(APICLIENT_GEN) -o $(APICLIENT) $(OPENAPI)
 
 unit: $(DDB_STAMP)
 	$(GO) test -count=1 ./...

@@ -23,6 +23,7 @@ import (
 	"github.com/acme/helpdesk/internal/ddblocal"
 	"github.com/acme/helpdesk/internal/dynamo"
 	"github.com/acme/helpdesk/internal/helpdesk"
+	"github.com/acme/helpdesk/internal/openapitest"
 )
 
 // syncBuffer is a buffer the stack can write while the test reads.
@@ -87,7 +88,7 @@ func call(t *testing.T, method, url, key, body string) (int, map[string]any) {
 	t.Helper()
 	req, _ := http.NewRequest(method, url, strings.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+key)
-	res, err := http.DefaultClient.Do(req)
+	res, err := openapitest.Client(t).Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

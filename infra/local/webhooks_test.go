@@ -18,6 +18,7 @@ import (
 	"github.com/acme/helpdesk/infra/local"
 	"github.com/acme/helpdesk/internal/auth"
 	"github.com/acme/helpdesk/internal/helpdesk"
+	"github.com/acme/helpdesk/internal/openapitest"
 )
 
 // delivery is one request a receiver got.
@@ -130,6 +131,7 @@ func verify(t *testing.T, secret string, d delivery) {
 	if d.header.Get("webhook-id") != d.event.ID || d.header.Get("Content-Type") != "application/json" || !strings.HasPrefix(d.header.Get("User-Agent"), "Helpdesk-Webhooks/") {
 		t.Fatalf("headers %v for event %s", d.header, d.event.ID)
 	}
+	openapitest.CheckDelivery(t, d.header, d.body)
 }
 
 // TestWebhooksEndToEnd subscribes local receivers through the API, changes

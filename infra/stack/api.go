@@ -15,7 +15,14 @@ import (
 // refer to.
 type apiResources struct {
 	api    awsapigatewayv2.HttpApi
-	routes []awsapigatewayv2.HttpRoute
+	routes []apiRoute
+}
+
+// apiRoute is a route of the HTTP API and the httpapi.Routes entry it
+// serves.
+type apiRoute struct {
+	route awsapigatewayv2.HttpRoute
+	spec  httpapi.Route
 }
 
 // accessLogFormat is the $default stage's access log line: one JSON object
@@ -52,8 +59,8 @@ func (b *builder) newAPI() {
 				awsapigatewayv2.CorsHttpMethod_GET, awsapigatewayv2.CorsHttpMethod_POST,
 				awsapigatewayv2.CorsHttpMethod_PUT, awsapigatewayv2.CorsHttpMethod_DELETE,
 			},
-			AllowHeaders:  jsii.Strings("Authorization", "Content-Type"),
-			ExposeHeaders: jsii.Strings("Location", "Retry-After", "WWW-Authenticate", "X-Request-Id"),
+			AllowHeaders:  jsii.Strings("Authorization", "Content-Type", "Idempotency-Key", "If-Match"),
+			ExposeHeaders: jsii.Strings("ETag", "Idempotent-Replayed", "Location", "Retry-After", "WWW-Authenticate", "X-Request-Id"),
 			MaxAge:        awscdk.Duration_Hours(jsii.Number(1)),
 		}
 	}
@@ -79,7 +86,9 @@ func (b *builder) newAPI() {
 				Methods:     &[]awsapigatewayv2.HttpMethod{awsapigatewayv2.HttpMethod(rt.Method)},
 				Integration: integration,
 			})
-			b.api.routes = append(b.api.routes, *routes...)
+			for _, r := range *routes {
+				b.api.routes = append(b.api.routes, apiRoute{route: r, spec: rt})
+			}
 		}
 	}
 

@@ -61,27 +61,47 @@ type tableAccess struct {
 	queryTable, queryIndexes bool
 }
 
+// none reports whether the function does not touch the table at all.
+func (acc tableAccess) none() bool {
+	return len(acc.items) == 0 && !acc.queryTable && !acc.queryIndexes
+}
+
 // endpointAccess is, per HTTP endpoint, what its code calls beyond the
-// GetItem of the API key lookup that every endpoint makes
-// (internal/dynamo: store.go, customfields.go, webhooks.go, list.go).
+// GetItem of the API key lookup that every endpoint with an authenticated
+// route makes (internal/dynamo: store.go, customfields.go, webhooks.go,
+// list.go).
 var endpointAccess = map[httpapi.Endpoint]tableAccess{
 	// ListTickets: one Query per page segment, on a ticket index.
 	httpapi.ListTickets: {queryIndexes: true},
 	// Ticket: GetItem.
 	httpapi.GetTicket: {},
 	// CustomFieldsByID (BatchGetItem) checks the values; CreateTicket puts.
-	httpapi.CreateTicket: {items: []string{batchGetItem, putItem}},
+	// With an Idempotency-Key: the claim is a put, the ticket and the
+	// key's completion (an update) are one transaction, a failed create
+	// deletes its claim, and a retried transaction reads the key (GetItem).
+	httpapi.CreateTicket: {items: []string{batchGetItem, putItem, updateItem, deleteItem}},
 	// UpdateTicket reads (GetItem), checks values (BatchGetItem), puts.
 	httpapi.UpdateTicket: {items: []string{batchGetItem, putItem}},
 	// DeleteTicket: a conditional DeleteItem.
 	httpapi.DeleteTicket: {items: []string{deleteItem}},
 	// Definitions and name reservations are put and deleted in
-	// transactions; the list is a Query of the kind index.
-	httpapi.CustomFields: {items: []string{putItem, deleteItem}, queryIndexes: true},
+	// transactions; the list is a Query of the kind index. Idempotent
+	// creates as for CreateTicket.
+	httpapi.CustomFields: {items: []string{putItem, updateItem, deleteItem}, queryIndexes: true},
 	// Subscriptions are put and deleted, listed from the kind index;
 	// replays put a delivery; the attempt log is a Query of the
-	// subscription's partition in the table.
-	httpapi.Webhooks: {items: []string{putItem, deleteItem}, queryTable: true, queryIndexes: true},
+	// subscription's partition in the table. Idempotent creates as for
+	// CreateTicket.
+	httpapi.Webhooks: {items: []string{putItem, updateItem, deleteItem}, queryTable: true, queryIndexes: true},
+	// The OpenAPI document is embedded and its route public: no table
+	// at all, not even the key lookup.
+	httpapi.Docs: {},
+}
+
+// authenticated reports whether any route of the endpoint takes an API key,
+// which is looked up in the table.
+func authenticated(e httpapi.Endpoint) bool {
+	return slices.ContainsFunc(httpapi.Routes, func(rt httpapi.Route) bool { return rt.Endpoint == e && !rt.Public() })
 }
 
 // function is one Lambda function of the stack.
@@ -117,7 +137,9 @@ func functionSpecs() []functionSpec {
 		if !ok {
 			panic("helpdesk stack: no table access declared for endpoint " + string(e))
 		}
-		acc.items = append([]string{getItem}, acc.items...) // API key lookup
+		if authenticated(e) {
+			acc.items = append([]string{getItem}, acc.items...) // API key lookup
+		}
 		var paths []string
 		for _, rt := range httpapi.Routes {
 			if rt.Endpoint == e {
@@ -172,7 +194,10 @@ func (b *builder) newFunction(spec functionSpec) *function {
 	})
 	logs.GrantWrite(role)
 
-	env := map[string]*string{"HELPDESK_TABLE": b.table.TableName()}
+	env := map[string]*string{}
+	if !spec.access.none() {
+		env["HELPDESK_TABLE"] = b.table.TableName()
+	}
 	if spec.cursorSecret {
 		env["HELPDESK_CURSOR_KEY_SECRET_ARN"] = b.cursorSecret.SecretArn()
 	}

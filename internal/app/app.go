@@ -28,7 +28,8 @@ import (
 
 // Config is the API's configuration, read from the environment by Load.
 type Config struct {
-	// Table is the DynamoDB table (HELPDESK_TABLE, required).
+	// Table is the DynamoDB table (HELPDESK_TABLE, required unless only
+	// the Docs endpoint is served).
 	Table string
 	// CursorKey seals list cursors (HELPDESK_CURSOR_KEY: 32 bytes in
 	// base64); one of it and CursorSecretARN is required where the list
@@ -53,17 +54,23 @@ type Config struct {
 func Load(endpoints ...httpapi.Endpoint) (Config, error) {
 	// The ticket list and the webhook delivery log page with cursors.
 	pages := len(endpoints) == 0 || slices.Contains(endpoints, httpapi.ListTickets) || slices.Contains(endpoints, httpapi.Webhooks)
-	return load(pages)
+	return load(needsTable(endpoints), pages)
 }
 
 // LoadDispatch reads the configuration of the webhook dispatch and retry
 // functions, which need no cursor key.
-func LoadDispatch() (Config, error) { return load(false) }
+func LoadDispatch() (Config, error) { return load(true, false) }
 
-func load(needsCursorKey bool) (Config, error) {
+// needsTable reports whether serving endpoints (all when none) touches the
+// table: every endpoint does but Docs, which serves a constant document.
+func needsTable(endpoints []httpapi.Endpoint) bool {
+	return len(endpoints) == 0 || slices.ContainsFunc(endpoints, func(e httpapi.Endpoint) bool { return e != httpapi.Docs })
+}
+
+func load(needsTable, needsCursorKey bool) (Config, error) {
 	var cfg Config
 	var errs []error
-	if cfg.Table = os.Getenv("HELPDESK_TABLE"); cfg.Table == "" {
+	if cfg.Table = os.Getenv("HELPDESK_TABLE"); cfg.Table == "" && needsTable {
 		errs = append(errs, errors.New("HELPDESK_TABLE must name the DynamoDB table"))
 	}
 	if needsCursorKey {
@@ -187,13 +194,17 @@ func Dispatcher(ctx context.Context) (*webhook.Dispatcher, *slog.Logger, error) 
 }
 
 // Handler loads the configuration and wires the API for endpoints, as a
-// function's main needs it.
+// function's main needs it. For the Docs endpoint alone it builds no AWS
+// client at all.
 func Handler(ctx context.Context, endpoints ...httpapi.Endpoint) (http.Handler, *slog.Logger, error) {
 	cfg, err := Load(endpoints...)
 	if err != nil {
 		return nil, slog.Default(), fmt.Errorf("configuration: %w", err)
 	}
 	logger := cfg.Logger()
+	if !needsTable(endpoints) {
+		return httpapi.New(httpapi.Config{Logger: logger, Endpoints: endpoints}), logger, nil
+	}
 	awsCfg, err := awsConfig(ctx)
 	if err != nil {
 		return nil, logger, err

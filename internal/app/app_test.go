@@ -31,6 +31,8 @@ func TestLoad(t *testing.T) {
 		{"ListNeedsCursorKey", "t", "", "", []httpapi.Endpoint{httpapi.ListTickets}, []string{"HELPDESK_CURSOR_KEY"}},
 		{"GetNeedsNoCursorKey", "t", "", "", []httpapi.Endpoint{httpapi.GetTicket}, nil},
 		{"WebhooksNeedCursorKey", "t", "", "", []httpapi.Endpoint{httpapi.Webhooks}, []string{"HELPDESK_CURSOR_KEY"}},
+		{"DocsNeedNoTable", "", "", "", []httpapi.Endpoint{httpapi.Docs}, nil},
+		{"DocsAndGetNeedTheTable", "", "", "", []httpapi.Endpoint{httpapi.Docs, httpapi.GetTicket}, []string{"HELPDESK_TABLE"}},
 		{"ShortCursorKey", "t", "c2hvcnQ=", "", nil, []string{"HELPDESK_CURSOR_KEY"}},
 		{"BadLevel", "t", key, "loud", nil, []string{"HELPDESK_LOG_LEVEL"}},
 		{"EverythingWrong", "", "x", "loud", nil, []string{"HELPDESK_TABLE", "HELPDESK_CURSOR_KEY", "HELPDESK_LOG_LEVEL"}},
@@ -117,5 +119,29 @@ func TestCursorKeyFromSecret(t *testing.T) {
 	}
 	if _, err := app.CursorKeyFromSecret(ctx, sm, "missing"); err == nil || !strings.Contains(err.Error(), "ResourceNotFound") {
 		t.Fatalf("missing secret: %v", err)
+	}
+}
+
+// TestDocsHandler wires the openapi function as its main does, with no
+// table and no AWS configuration at all.
+func TestDocsHandler(t *testing.T) {
+	t.Setenv("HELPDESK_TABLE", "")
+	t.Setenv("HELPDESK_CURSOR_KEY", "")
+	t.Setenv("AWS_REGION", "")
+	t.Setenv("AWS_CONFIG_FILE", "/nonexistent")
+	t.Setenv("HELPDESK_LOG_LEVEL", "error")
+	h, _, err := app.Handler(context.Background(), httpapi.Docs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", httpapi.BasePath+"/openapi.json", nil))
+	if rec.Code != http.StatusOK || !bytes.Equal(rec.Body.Bytes(), httpapi.OpenAPI()) {
+		t.Fatalf("status %d", rec.Code)
+	}
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", httpapi.BasePath+"/tickets", nil))
+	if rec.Code != http.StatusNotFound {
+		t.Fatalf("the docs function serves GET /tickets: %d", rec.Code)
 	}
 }

@@ -19,6 +19,9 @@ func TestPermissions(t *testing.T) {
 	ticket := e.createTicket(map[string]any{"subject": "x"})["id"].(string)
 	field := e.do("POST", base+"/custom_fields", helpdesk.PermAdmin, `{"customField":{"name":"F","type":"text"}}`).body["customField"].(map[string]any)["id"].(string)
 	for _, rt := range httpapi.Routes {
+		if rt.Public() {
+			continue // TestOpenAPIServed
+		}
 		path := base + strings.ReplaceAll(rt.Path, "{id}", map[bool]string{true: ticket, false: field}[strings.HasPrefix(rt.Path, "/tickets")])
 		for _, perm := range helpdesk.Permissions {
 			t.Run(rt.Method+" "+rt.Path+" as "+string(perm), func(t *testing.T) {
@@ -67,7 +70,7 @@ func TestAuthentication(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			req, _ := http.NewRequest("GET", e.url+path, nil)
 			set(req)
-			res, err := http.DefaultClient.Do(req)
+			res, err := e.client.Do(req)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -81,7 +84,7 @@ func TestAuthentication(t *testing.T) {
 		e.doKey("GET", path, "", nil).want(t, http.StatusUnauthorized, helpdesk.CodeUnauthorized)
 		req, _ := http.NewRequest("GET", e.url+path, nil)
 		req.Header.Set("Authorization", "bearer "+e.keys[helpdesk.PermRead])
-		res, err := http.DefaultClient.Do(req)
+		res, err := e.client.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}

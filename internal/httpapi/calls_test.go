@@ -18,6 +18,7 @@ import (
 	"github.com/acme/helpdesk/internal/dynamotest"
 	"github.com/acme/helpdesk/internal/helpdesk"
 	"github.com/acme/helpdesk/internal/httpapi"
+	"github.com/acme/helpdesk/internal/openapitest"
 )
 
 // countingDB counts the DynamoDB calls that pass through it.
@@ -83,7 +84,7 @@ func TestCallsPerRequest(t *testing.T) {
 		Service: helpdesk.NewService(store, store), Auth: auth.NewAuthenticator(store), Logger: slog.New(slog.DiscardHandler),
 	}))
 	defer srv.Close()
-	e := &env{tb: t, url: srv.URL, store: store, keys: map[helpdesk.Permission]string{helpdesk.PermAdmin: key}}
+	e := &env{tb: t, url: srv.URL, store: store, keys: map[helpdesk.Permission]string{helpdesk.PermAdmin: key}, client: openapitest.Client(t)}
 	field := e.do("POST", base+"/custom_fields", helpdesk.PermAdmin, `{"customField":{"name":"Seats","type":"number"}}`).body["customField"].(map[string]any)["id"]
 	for range 3 {
 		e.do("POST", base+"/tickets", helpdesk.PermAdmin, `{"ticket":{"subject":"x"}}`)

@@ -35,10 +35,12 @@ const (
 	DeleteTicket Endpoint = "delete"
 	CustomFields Endpoint = "customfields"
 	Webhooks     Endpoint = "webhooks"
+	// Docs serves the OpenAPI document; it needs no API key and no table.
+	Docs Endpoint = "openapi"
 )
 
 // Endpoints lists every endpoint.
-var Endpoints = []Endpoint{ListTickets, GetTicket, CreateTicket, UpdateTicket, DeleteTicket, CustomFields, Webhooks}
+var Endpoints = []Endpoint{ListTickets, GetTicket, CreateTicket, UpdateTicket, DeleteTicket, CustomFields, Webhooks, Docs}
 
 // Route is one method and path the API serves, the endpoint that serves
 // it, and the permission it needs.
@@ -46,9 +48,15 @@ type Route struct {
 	Endpoint Endpoint
 	Method   string
 	Path     string // under BasePath, with {id} for the path parameter
-	Needs    helpdesk.Permission
-	handle   func(*api, http.ResponseWriter, *http.Request) error
+	// Needs is the permission of the API key the route takes; empty for a
+	// public route, served without authentication. Any other value that
+	// is not a permission closes the route.
+	Needs  helpdesk.Permission
+	handle func(*api, http.ResponseWriter, *http.Request) error
 }
+
+// Public reports whether the route is served without an API key.
+func (rt Route) Public() bool { return rt.Needs == "" }
 
 // Routes lists every route of the API, as the CDK stack maps them to
 // functions.
@@ -71,6 +79,7 @@ var Routes = []Route{
 	{Webhooks, http.MethodPost, "/webhooks/{id}/rotate_secret", helpdesk.PermAdmin, (*api).rotateSecret},
 	{Webhooks, http.MethodGet, "/webhooks/{id}/deliveries", helpdesk.PermRead, (*api).listDeliveries},
 	{Webhooks, http.MethodPost, "/webhooks/{id}/deliveries/{eventId}/replay", helpdesk.PermAdmin, (*api).replayDelivery},
+	{Docs, http.MethodGet, "/openapi.json", "", (*api).serveOpenAPI},
 }
 
 // MaxBodyBytes bounds request bodies; larger ones are answered 413.
@@ -84,6 +93,7 @@ type Authenticator interface {
 
 // Config assembles a Handler.
 type Config struct {
+	// Service, and Auth, are needed with every endpoint but Docs.
 	Service *helpdesk.Service
 	// Webhooks serves the subscription API; needed only with the Webhooks
 	// endpoint.
@@ -136,17 +146,13 @@ func New(cfg Config) http.Handler {
 	return middleware(logger, mux)
 }
 
-// route authenticates and authorizes a request, then runs the route's
-// handler and writes any error it returns.
+// route authenticates and authorizes a request (unless the route is
+// public), then runs the route's handler and writes any error it returns.
 func (a *api) route(rt Route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ri := info(r)
 		ri.route = rt.Method + " " + rt.Path
-		var err error
-		ri.caller, err = a.auth.Authenticate(r.Context(), r.Header.Get("Authorization"))
-		if err == nil && !ri.caller.Permission.Allows(rt.Needs) {
-			err = helpdesk.Errorf(helpdesk.CodeForbidden, "This API key lacks the %s permission.", rt.Needs)
-		}
+		err := a.authorize(r, ri, rt)
 		if err == nil {
 			err = rt.handle(a, w, r)
 		}
@@ -154,6 +160,20 @@ func (a *api) route(rt Route) http.Handler {
 			writeError(w, r, err)
 		}
 	})
+}
+
+// authorize checks that the request's API key has the route's permission;
+// a public route takes any request.
+func (a *api) authorize(r *http.Request, ri *reqInfo, rt Route) error {
+	if rt.Public() {
+		return nil
+	}
+	var err error
+	ri.caller, err = a.auth.Authenticate(r.Context(), r.Header.Get("Authorization"))
+	if err == nil && !ri.caller.Permission.Allows(rt.Needs) {
+		err = helpdesk.Errorf(helpdesk.CodeForbidden, "This API key lacks the %s permission.", rt.Needs)
+	}
+	return err
 }
 
 type ctxKey struct{}
@@ -210,6 +230,8 @@ func middleware(base *slog.Logger, next http.Handler) http.Handler {
 		stripStage(r, ri)
 		sw := &statusWriter{ResponseWriter: w}
 		sw.Header().Set("X-Request-Id", ri.id)
+		// API answers are not to be cached; a handler may allow it (the
+		// OpenAPI document).
 		sw.Header().Set("Cache-Control", "no-store")
 		sw.Header().Set("X-Content-Type-Options", "nosniff")
 		defer func() {

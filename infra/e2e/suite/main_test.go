@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/acme/helpdesk/infra/e2e"
+	"github.com/acme/helpdesk/internal/openapitest"
 )
 
 // basePath prefixes every route of the API.
@@ -96,10 +97,13 @@ type response struct {
 	body   map[string]any
 }
 
-var client = &http.Client{
-	Timeout: 35 * time.Second,
-	// A redirect would be a bug worth seeing, not following.
-	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+// checked returns the client of t's requests: each exchange is held to
+// the OpenAPI document (internal/openapitest).
+func checked(t *testing.T) *http.Client {
+	t.Helper()
+	c := openapitest.Client(t)
+	c.Timeout = 35 * time.Second
+	return c
 }
 
 // api returns the URL of a path under the API's base URL.
@@ -149,7 +153,7 @@ func do(t *testing.T, method, u, key string, body any) *response {
 	if payload != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	res, err := client.Do(req)
+	res, err := checked(t).Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, u, err)
 	}
@@ -245,7 +249,7 @@ func createTicket(t *testing.T, fields map[string]any) map[string]any {
 	t.Cleanup(func() {
 		req, _ := http.NewRequest("DELETE", api("/tickets/"+id), nil)
 		req.Header.Set("Authorization", "Bearer "+target.keys.Write)
-		if res, err := client.Do(req); err == nil {
+		if res, err := checked(t).Do(req); err == nil {
 			res.Body.Close()
 		}
 	})

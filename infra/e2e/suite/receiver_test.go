@@ -14,6 +14,7 @@ import (
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
 	"github.com/acme/helpdesk/events"
+	"github.com/acme/helpdesk/internal/openapitest"
 )
 
 // delivery is one request a receiver got, and the status it answered.
@@ -89,7 +90,7 @@ func subscribe(t *testing.T, url string, types ...string) (id, secret string) {
 	t.Cleanup(func() {
 		req, _ := http.NewRequest("DELETE", api("/webhooks/"+id), nil)
 		req.Header.Set("Authorization", "Bearer "+target.keys.Admin)
-		if res, err := client.Do(req); err == nil {
+		if res, err := checked(t).Do(req); err == nil {
 			res.Body.Close()
 		}
 	})
@@ -118,6 +119,7 @@ func verify(t *testing.T, secret string, d delivery) events.Event {
 	if d.header.Get("webhook-id") != ev.ID || d.header.Get("Content-Type") != "application/json" || !strings.HasPrefix(d.header.Get("User-Agent"), "Helpdesk-Webhooks/") {
 		t.Fatalf("headers %v for event %s", d.header, ev.ID)
 	}
+	openapitest.CheckDelivery(t, d.header, d.body)
 	return ev
 }
 

@@ -1,0 +1,24 @@
+// Command openapi is the Lambda function that serves the OpenAPI document (GET /openapi.json, no key)
+// behind API Gateway's HTTP API (payload 2.0).
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
+
+	"github.com/acme/helpdesk/internal/app"
+	"github.com/acme/helpdesk/internal/httpapi"
+)
+
+func main() {
+	h, logger, err := app.Handler(context.Background(), httpapi.Docs)
+	if err != nil {
+		logger.Error("cannot start", slog.String("error", err.Error()))
+		os.Exit(1)
+	}
+	lambda.Start(httpadapter.NewV2(h).ProxyWithContext)
+}
