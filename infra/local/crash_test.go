@@ -1,0 +1,250 @@
+package local_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	lambdaevents "github.com/aws/aws-lambda-go/events"
+
+	"github.com/acme/helpdesk/events"
+	"github.com/acme/helpdesk/infra/local"
+	"github.com/acme/helpdesk/internal/ddblocal"
+	"github.com/acme/helpdesk/internal/dynamo"
+	"github.com/acme/helpdesk/internal/dynamotest"
+	"github.com/acme/helpdesk/internal/helpdesk"
+	"github.com/acme/helpdesk/internal/ssrf"
+	"github.com/acme/helpdesk/internal/webhook"
+)
+
+// crashReceiver counts the events it gets. While the process under test
+// is down it records nothing: a delivery then would come from a dead
+// process. It can hold its requests until released, to crash the
+// dispatcher while a batch is in flight.
+type crashReceiver struct {
+	srv     *httptest.Server
+	mu      sync.Mutex
+	got     map[string]int
+	down    atomic.Bool
+	hold    atomic.Bool
+	held    chan struct{} // a request is being held
+	release chan struct{}
+}
+
+func newCrashReceiver(t *testing.T) *crashReceiver {
+	r := &crashReceiver{got: map[string]int{}, held: make(chan struct{}, 1), release: make(chan struct{})}
+	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		body, _ := io.ReadAll(req.Body)
+		if r.hold.Load() {
+			select {
+			case r.held <- struct{}{}:
+			default:
+			}
+			<-r.release
+		}
+		if r.down.Load() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		var ev events.Event
+		if err := json.Unmarshal(body, &ev); err != nil {
+			t.Errorf("undecodable delivery %s", body)
+		}
+		r.mu.Lock()
+		r.got[ev.ID]++
+		r.mu.Unlock()
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(r.srv.Close)
+	return r
+}
+
+func (r *crashReceiver) count(id string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.got[id]
+}
+
+// dispatcherProcess is what the local stack runs to deliver webhooks: the
+// stream poller and the retry loop around a dispatcher, on their own
+// DynamoDB client, as one process that can crash.
+type dispatcherProcess struct {
+	faults  *dynamotest.Faults
+	cancel  context.CancelFunc
+	done    sync.WaitGroup
+	crashed atomic.Bool
+	dead    chan struct{} // closed when the test ends
+}
+
+func startDispatcher(t *testing.T, table, checkpoint string, now func() time.Time) *dispatcherProcess {
+	t.Helper()
+	db, faults := dynamotest.FaultyClient(t, 200*time.Millisecond)
+	streams, err := ddblocal.NewStreamsClient(t.Context(), dynamotest.Endpoint(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	logger := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+	d := webhook.NewDispatcher(dynamo.New(db, table, nil), (&ssrf.Guard{AllowPrivate: true}).Client(webhook.AttemptTimeout), logger, 4)
+	d.SetCacheTTL(0)
+	d.SetClock(now)
+	ctx, cancel := context.WithCancel(context.Background())
+	p := &dispatcherProcess{faults: faults, cancel: cancel, dead: make(chan struct{})}
+	t.Cleanup(func() {
+		cancel()
+		close(p.dead)
+		p.done.Wait()
+	})
+	// A crashed process runs no more code: the batch it was handling never
+	// returns to the poller, which so never moves the checkpoint past it.
+	handle := func(ctx context.Context, batch lambdaevents.DynamoDBEvent) (lambdaevents.DynamoDBEventResponse, error) {
+		resp, err := d.HandleStream(ctx, batch)
+		if p.crashed.Load() {
+			<-p.dead
+		}
+		return resp, err
+	}
+	poller := &local.Poller{DB: db, Streams: streams, Table: table, Handle: handle, Checkpoint: checkpoint, Interval: 50 * time.Millisecond, Logger: logger}
+	p.done.Go(func() {
+		if err := poller.Run(ctx); err != nil {
+			t.Errorf("poller: %v", err)
+		}
+	})
+	p.done.Go(func() {
+		for ctx.Err() == nil {
+			_, _ = d.Drain(ctx)
+			time.Sleep(50 * time.Millisecond)
+		}
+	})
+	return p
+}
+
+// crash stops the process at once: from now on nothing it sends reaches
+// the database, its context ends, and it moves no checkpoint.
+func (p *dispatcherProcess) crash() {
+	p.crashed.Store(true)
+	p.faults.Freeze()
+	p.cancel()
+}
+
+// TestDispatcherCrashMidBatch crashes the local dispatcher while a stream
+// batch's deliveries are in flight, then starts it again on the same
+// checkpoint: every event reaches every subscriber, and the batches before
+// the crash are not sent again.
+func TestDispatcherCrashMidBatch(t *testing.T) {
+	table := dynamotest.NewTable(t, dynamo.Table.CreateTableInput)
+	clean := dynamo.New(dynamotest.Client(t), table, nil)
+	checkpoint := filepath.Join(t.TempDir(), "stream.checkpoint")
+	recv := newCrashReceiver(t)
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	hook := &helpdesk.Webhook{ID: helpdesk.NewID("whk_"), URL: recv.srv.URL + "/hooks", Events: events.Types, Status: helpdesk.WebhookActive,
+		Secret: events.NewSecret(), CreatedAt: now, UpdatedAt: now}
+	if err := clean.CreateWebhook(t.Context(), hook, nil); err != nil {
+		t.Fatal(err)
+	}
+	createTickets := func(n int) {
+		for range n {
+			tk := helpdesk.NewTicket(helpdesk.NewID("tkt_"), time.Now().UTC().Truncate(time.Millisecond))
+			tk.Subject = "Printer on fire"
+			if err := clean.CreateTicket(t.Context(), tk, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	waitFor := func(what string, done func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(30 * time.Second); !done(); time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: not within 30 s", what)
+			}
+		}
+	}
+
+	first := startDispatcher(t, table, checkpoint, time.Now)
+	createTickets(3)
+	before := eventIDs(t, table, 1+3)
+	waitFor("the first tickets' events delivered", func() bool {
+		for _, id := range before {
+			if recv.count(id) == 0 {
+				return false
+			}
+		}
+		return true
+	})
+
+	recv.hold.Store(true)
+	createTickets(5)
+	select {
+	case <-recv.held:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the second batch never reached the receiver")
+	}
+	first.crash()
+	recv.down.Store(true)
+	close(recv.release)
+	time.Sleep(500 * time.Millisecond) // what the dead process still had in flight fails
+	recv.hold.Store(false)
+	recv.down.Store(false)
+
+	// Deliveries the crashed process recorded are leased to it; its leases
+	// have run out when the new process looks.
+	later := func() time.Time { return time.Now().Add(3 * time.Minute) }
+	startDispatcher(t, table, checkpoint, later)
+	all := eventIDs(t, table, 1+3+5)
+	crashed := all[len(before):]
+	waitFor("every event delivered after the restart", func() bool {
+		for _, id := range crashed {
+			if recv.count(id) == 0 {
+				return false
+			}
+		}
+		return true
+	})
+	for _, id := range before {
+		if n := recv.count(id); n != 1 {
+			t.Errorf("event %s from before the crash was delivered %d times, want once: the checkpoint was not kept", id, n)
+		}
+	}
+}
+
+// eventIDs waits until the table's stream holds n records and returns the
+// ids of the events they cause, in stream order.
+func eventIDs(t *testing.T, table string, n int) []string {
+	t.Helper()
+	var ids []string
+	poller := &local.Poller{DB: dynamotest.Client(t), Streams: dynamotest.StreamsClient(t), Table: table, Interval: 20 * time.Millisecond,
+		Logger: slog.New(slog.DiscardHandler)}
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	seen := 0
+	poller.Handle = func(_ context.Context, batch lambdaevents.DynamoDBEvent) (lambdaevents.DynamoDBEventResponse, error) {
+		for _, rec := range batch.Records {
+			seen++
+			evs, err := webhook.Produce(rec)
+			if err != nil {
+				t.Error(err)
+			}
+			for _, ev := range evs {
+				ids = append(ids, ev.ID)
+			}
+		}
+		if seen >= n {
+			cancel()
+		}
+		return lambdaevents.DynamoDBEventResponse{}, nil
+	}
+	if err := poller.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if seen < n {
+		t.Fatalf("the stream holds %d records, want %d", seen, n)
+	}
+	return ids
+}
