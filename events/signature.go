@@ -48,8 +48,11 @@ var (
 	ErrSecret = errors.New("events: invalid webhook secret")
 )
 
+// SecretPrefix starts every signing secret, so that a leaked one is
+// recognisable (for example by secret scanners).
+const SecretPrefix = "whsec_"
+
 const (
-	secretPrefix = "whsec_"
 	// newSecretLen is the key length NewSecret makes, in bytes.
 	newSecretLen = 32
 	// minSecretLen and maxSecretLen bound the keys ParseSecret accepts, in
@@ -67,7 +70,7 @@ func NewSecret() string {
 	// irrecoverably if the system's random source fails.
 	key := make([]byte, newSecretLen)
 	_, _ = rand.Read(key)
-	return secretPrefix + base64.StdEncoding.EncodeToString(key)
+	return SecretPrefix + base64.StdEncoding.EncodeToString(key)
 }
 
 // ParseSecret returns the HMAC key of secret: the standard base64 decoding
@@ -75,10 +78,10 @@ func NewSecret() string {
 // [ErrSecret] if the text is not valid base64 or the key is shorter than 24
 // or longer than 64 bytes.
 func ParseSecret(secret string) ([]byte, error) {
-	enc := strings.TrimPrefix(secret, secretPrefix)
+	enc := strings.TrimPrefix(secret, SecretPrefix)
 	key, err := base64.StdEncoding.DecodeString(enc)
 	if err != nil {
-		return nil, fmt.Errorf("%w: not standard base64 after the %q prefix", ErrSecret, secretPrefix)
+		return nil, fmt.Errorf("%w: not standard base64 after the %q prefix", ErrSecret, SecretPrefix)
 	}
 	if len(key) < minSecretLen || len(key) > maxSecretLen {
 		return nil, fmt.Errorf("%w: key is %d bytes, want %d to %d", ErrSecret, len(key), minSecretLen, maxSecretLen)

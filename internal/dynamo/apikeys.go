@@ -2,6 +2,7 @@ package dynamo
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -34,8 +35,13 @@ func (s *Store) CreateAPIKey(ctx context.Context, k *helpdesk.APIKey) error {
 	}
 	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName: aws.String(s.table), Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)"),
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
-	if isConditionFailed(err) {
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		if sameCreation(ccf.Item, k.CreatedAt) {
+			return nil // an earlier attempt of this put landed; only its answer was lost
+		}
 		return helpdesk.Errorf(helpdesk.CodeConflict, "This API key exists.")
 	}
 	if err != nil {

@@ -184,7 +184,9 @@ func TestAPIKeys(t *testing.T) {
 	if err := s.CreateAPIKey(ctx, k); err != nil {
 		t.Fatal(err)
 	}
-	wantCode(t, s.CreateAPIKey(ctx, k), helpdesk.CodeConflict)
+	again := *k
+	again.ID, again.CreatedAt = "key_again", k.CreatedAt.Add(time.Second)
+	wantCode(t, s.CreateAPIKey(ctx, &again), helpdesk.CodeConflict)
 	got, err := s.APIKeyByHash(ctx, [32]byte{1, 2, 3})
 	if err != nil || got.ID != "key_one" || got.Permission != helpdesk.PermWrite || got.Hash != k.Hash || got.Revoked() {
 		t.Fatalf("by hash = %+v, %v", got, err)

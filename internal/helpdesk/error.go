@@ -118,11 +118,18 @@ func (p Problems) Under(field string) bool {
 	return false
 }
 
-// Err returns a CodeValidation Error carrying the collected problems, or nil
-// when there are none.
+// MaxDetails bounds the field errors one answer lists, so that a body of
+// many small mistakes cannot make an answer many times its own size.
+const MaxDetails = 100
+
+// Err returns a CodeValidation Error carrying the collected problems (the
+// first MaxDetails of them), or nil when there are none.
 func (p Problems) Err() error {
-	if len(p) == 0 {
+	switch {
+	case len(p) == 0:
 		return nil
+	case len(p) > MaxDetails:
+		return &Error{Code: CodeValidation, Message: fmt.Sprintf("The request has invalid fields; these are the first %d of %d.", MaxDetails, len(p)), Details: p[:MaxDetails]}
 	}
 	return &Error{Code: CodeValidation, Message: "The request has invalid fields.", Details: p}
 }

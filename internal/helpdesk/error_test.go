@@ -116,4 +116,15 @@ func TestProblems(t *testing.T) {
 			t.Error("ErrorMessage is empty")
 		}
 	})
+	t.Run("Bounded", func(t *testing.T) {
+		var p helpdesk.Problems
+		for i := range 3 * helpdesk.MaxDetails {
+			p.Add(fmt.Sprintf("ticket.tags[%d]", i), "must be a string")
+		}
+		err := p.Err()
+		details := helpdesk.ErrorDetails(err)
+		if len(details) != helpdesk.MaxDetails || details[0].Field != "ticket.tags[0]" || !strings.Contains(helpdesk.ErrorMessage(err), "300") {
+			t.Fatalf("%d details (%q first), message %q; want the first %d and the count", len(details), details[0].Field, helpdesk.ErrorMessage(err), helpdesk.MaxDetails)
+		}
+	})
 }

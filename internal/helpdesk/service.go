@@ -42,9 +42,10 @@ func NewID(prefix string) string {
 func (s *Service) now() time.Time { return s.Now().UTC().Truncate(time.Millisecond) }
 
 // definitions loads the definitions p refers to; none when p has no custom
-// fields, so a plain write costs no extra read.
+// fields, so a plain write costs no extra read, nor when it has too many to
+// be valid.
 func (s *Service) definitions(ctx context.Context, p *TicketPatch) (map[string]*CustomField, error) {
-	if len(p.CustomFields) == 0 {
+	if len(p.CustomFields) == 0 || len(p.CustomFields) > MaxCustomFieldValues {
 		return nil, nil
 	}
 	var ids []string
@@ -81,9 +82,11 @@ func (s *Service) CreateTicket(ctx context.Context, p *TicketPatch, problems Pro
 	if p.Subject == nil && !problems.Has("ticket.subject") {
 		problems.Add("ticket.subject", "is required")
 	}
-	for i, c := range p.CustomFields {
-		if field := fmt.Sprintf("ticket.customFields[%d]", i); c.Remove && !problems.Under(field) {
-			problems.Add(field+".value", "is required")
+	if len(p.CustomFields) <= MaxCustomFieldValues { // a longer list is refused whole by Validate
+		for i, c := range p.CustomFields {
+			if field := fmt.Sprintf("ticket.customFields[%d]", i); c.Remove && !problems.Under(field) {
+				problems.Add(field+".value", "is required")
+			}
 		}
 	}
 	defs, err := s.definitions(ctx, p)

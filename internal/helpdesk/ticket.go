@@ -184,12 +184,11 @@ func (p *TicketPatch) Validate(prefix string, defs map[string]*CustomField, prob
 	if p.RequesterName.Set && !p.RequesterName.Null && utf8.RuneCountInString(p.RequesterName.Value) > MaxRequesterNameLen {
 		problems.Add(prefix+"requesterName", "must be at most %d characters", MaxRequesterNameLen)
 	}
-	if p.Tags != nil {
-		tags := *p.Tags
-		if len(tags) > MaxTags {
-			problems.Add(prefix+"tags", "must have at most %d tags", MaxTags)
-		}
-		for i, tag := range tags {
+	// A list over its length is refused as a whole, unexamined.
+	if p.Tags != nil && len(*p.Tags) > MaxTags {
+		problems.Add(prefix+"tags", "must have at most %d tags", MaxTags)
+	} else if p.Tags != nil {
+		for i, tag := range *p.Tags {
 			field := fmt.Sprintf("%stags[%d]", prefix, i)
 			if n := utf8.RuneCountInString(strings.TrimSpace(tag)); (n == 0 || n > MaxTagLen) && !problems.Has(field) {
 				problems.Add(field, "must be 1 to %d characters, not blank", MaxTagLen)
@@ -198,6 +197,7 @@ func (p *TicketPatch) Validate(prefix string, defs map[string]*CustomField, prob
 	}
 	if len(p.CustomFields) > MaxCustomFieldValues {
 		problems.Add(prefix+"customFields", "must have at most %d values", MaxCustomFieldValues)
+		return
 	}
 	seen := make(map[string]bool, len(p.CustomFields))
 	for i, c := range p.CustomFields {

@@ -3,7 +3,10 @@ package httpapi
 import (
 	"log/slog"
 	"net/http"
+	"strings"
 
+	"github.com/acme/helpdesk/events"
+	"github.com/acme/helpdesk/internal/auth"
 	"github.com/acme/helpdesk/internal/helpdesk"
 )
 
@@ -50,6 +53,23 @@ type detailJSON struct {
 	Message string `json:"message"`
 }
 
+// maxFieldShown bounds a field path echoed in an answer.
+const maxFieldShown = 200
+
+// shownField is a field path as an answer names it: as the client wrote
+// it, but never a name that holds what looks like an API key or a webhook
+// secret (a client that put one where a name goes must not see it echoed
+// into its own logs), and shortened when long.
+func shownField(field string) string {
+	if strings.Contains(field, auth.Prefix) || strings.Contains(field, events.SecretPrefix) {
+		return "(a name that looks like an API key or a secret)"
+	}
+	if len(field) > maxFieldShown {
+		return strings.ToValidUTF8(field[:maxFieldShown], "") + "…"
+	}
+	return field
+}
+
 // writeError answers with err's status and error body. Internal errors are
 // logged with their cause and answered with a generic message.
 func writeError(w http.ResponseWriter, r *http.Request, err error) {
@@ -63,7 +83,7 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	body := errorBody{Error: errorJSON{Code: code, Message: helpdesk.ErrorMessage(err)}}
 	for _, d := range helpdesk.ErrorDetails(err) {
-		body.Error.Details = append(body.Error.Details, detailJSON(d))
+		body.Error.Details = append(body.Error.Details, detailJSON{Field: shownField(d.Field), Message: d.Message})
 	}
 	switch code {
 	case helpdesk.CodeUnauthorized:

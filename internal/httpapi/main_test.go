@@ -62,7 +62,7 @@ func newAPIOn(tb testing.TB, db dynamo.API, endpoints ...httpapi.Endpoint) (*env
 	}
 	for _, perm := range helpdesk.Permissions {
 		key, hash, id := auth.NewKey()
-		if err := store.CreateAPIKey(context.Background(), &helpdesk.APIKey{ID: id, Name: "test", Permission: perm, Hash: hash, CreatedAt: time.Now()}); err != nil {
+		if err := e.clean.CreateAPIKey(context.Background(), &helpdesk.APIKey{ID: id, Name: "test", Permission: perm, Hash: hash, CreatedAt: time.Now()}); err != nil {
 			tb.Fatal(err)
 		}
 		e.keys[perm] = key

@@ -137,14 +137,6 @@ func TestBadInput(t *testing.T) {
 	e, _ := newAPI(t)
 	id := e.createTicket(map[string]any{"subject": "x"})["id"].(string)
 	long := func(n int) string { return strings.Repeat("a", n) }
-	tags := func(n int) []string {
-		out := make([]string, n)
-		for i := range out {
-			out[i] = fmt.Sprint("t", i)
-		}
-		return out
-	}
-	nested := strings.Repeat(`[`, 40) + strings.Repeat(`]`, 40)
 	cases := []struct {
 		name   string
 		method string
@@ -163,7 +155,6 @@ func TestBadInput(t *testing.T) {
 		{"TicketNull", "PUT", "/tickets/" + id, `{"ticket": null}`, 400, helpdesk.CodeBadRequest, nil},
 		{"MissingSubject", "POST", "/tickets", `{"ticket": {}}`, 422, helpdesk.CodeValidation, []string{"ticket.subject"}},
 		{"BlankSubject", "POST", "/tickets", `{"ticket": {"subject": " \t "}}`, 422, helpdesk.CodeValidation, []string{"ticket.subject"}},
-		{"LongSubject", "POST", "/tickets", map[string]any{"ticket": map[string]any{"subject": long(501)}}, 422, helpdesk.CodeValidation, []string{"ticket.subject"}},
 		{"UnknownAndReadOnly", "POST", "/tickets", `{"ticket": {"subject": "x", "id": "tkt_a", "createdAt": "2026", "updatedAt": "2026", "color": "red"}, "extra": 1}`, 422, helpdesk.CodeValidation,
 			[]string{"extra", "ticket.color", "ticket.createdAt", "ticket.id", "ticket.updatedAt"}},
 		{"WrongTypes", "POST", "/tickets", `{"ticket": {"subject": 5, "status": true, "tags": "a", "assigneeId": 7, "customFields": {}}}`, 422, helpdesk.CodeValidation,
@@ -173,11 +164,7 @@ func TestBadInput(t *testing.T) {
 		{"BadEnums", "POST", "/tickets", `{"ticket": {"subject": "x", "status": "done", "priority": "HIGH", "type": "bug"}}`, 422, helpdesk.CodeValidation,
 			[]string{"ticket.status", "ticket.priority", "ticket.type"}},
 		{"BadEmail", "POST", "/tickets", `{"ticket": {"subject": "x", "requesterEmail": "Jane <jane@example.com>"}}`, 422, helpdesk.CodeValidation, []string{"ticket.requesterEmail"}},
-		{"LongEmail", "POST", "/tickets", map[string]any{"ticket": map[string]any{"subject": "x", "requesterEmail": long(250) + "@x.io"}}, 422, helpdesk.CodeValidation, []string{"ticket.requesterEmail"}},
-		{"LongName", "POST", "/tickets", map[string]any{"ticket": map[string]any{"subject": "x", "requesterName": long(256)}}, 422, helpdesk.CodeValidation, []string{"ticket.requesterName"}},
 		{"BadAssignee", "POST", "/tickets", `{"ticket": {"subject": "x", "assigneeId": "agent_1"}}`, 422, helpdesk.CodeValidation, []string{"ticket.assigneeId"}},
-		{"LongAssignee", "POST", "/tickets", map[string]any{"ticket": map[string]any{"subject": "x", "assigneeId": "usr_" + long(125)}}, 422, helpdesk.CodeValidation, []string{"ticket.assigneeId"}},
-		{"TooManyTags", "POST", "/tickets", map[string]any{"ticket": map[string]any{"subject": "x", "tags": tags(51)}}, 422, helpdesk.CodeValidation, []string{"ticket.tags"}},
 		{"BadTags", "POST", "/tickets", map[string]any{"ticket": map[string]any{"subject": "x", "tags": []any{"ok", "", long(101), 3}}}, 422, helpdesk.CodeValidation,
 			[]string{"ticket.tags[3]", "ticket.tags[1]", "ticket.tags[2]"}},
 		{"BadCustomFieldShape", "POST", "/tickets", `{"ticket": {"subject": "x", "customFields": [1, {"value": 1}, {"id": "cf_a"}, {"id": "cf_a", "value": [1]}, {"id": "cf_b", "value": 1, "x": 2}]}}`, 422, helpdesk.CodeValidation,
@@ -185,9 +172,6 @@ func TestBadInput(t *testing.T) {
 		{"CustomFieldEntriesKeepPositions", "POST", "/tickets", `{"ticket": {"subject": "x", "customFields": [{"id": "cf_aaaa", "value": [1]}, {"id": "cf_unknown", "value": "a"}, {"id": "cf_bbbb", "value": null}]}}`, 422, helpdesk.CodeValidation,
 			[]string{"ticket.customFields[0].value", "ticket.customFields[2].value", "ticket.customFields[1].id"}},
 		{"NullValueOnCreate", "POST", "/tickets", `{"ticket": {"subject": "x", "customFields": [{"id": "cf_a", "value": null}]}}`, 422, helpdesk.CodeValidation, []string{"ticket.customFields[0].value"}},
-		{"TooDeep", "POST", "/tickets", `{"ticket": {"subject": "x", "tags": ` + nested + `}}`, 422, helpdesk.CodeValidation, []string{"ticket"}},
-		{"TooLarge", "POST", "/tickets", `{"ticket": {"subject": "` + long(httpMaxBody) + `"}}`, 413, helpdesk.CodePayloadTooLarge, nil},
-		{"TooLargeUpdate", "PUT", "/tickets/" + id, `{"ticket": {"subject": "` + long(httpMaxBody) + `"}}`, 413, helpdesk.CodePayloadTooLarge, nil},
 		{"OddID", "GET", "/tickets/" + url.PathEscape("tkt_\x00\xff'\"<>"), nil, 404, helpdesk.CodeNotFound, nil},
 		{"LongID", "GET", "/tickets/tkt_" + long(5000), nil, 404, helpdesk.CodeNotFound, nil},
 		{"OtherPrefixID", "DELETE", "/tickets/cf_abc", nil, 404, helpdesk.CodeNotFound, nil},
@@ -215,8 +199,6 @@ func TestBadInput(t *testing.T) {
 		}
 	})
 }
-
-const httpMaxBody = 256 << 10
 
 func TestConcurrentPutsLoseNothing(t *testing.T) {
 	e, _ := newAPI(t)
