@@ -85,6 +85,13 @@ func (g *Guard) Client(timeout time.Duration) *http.Client {
 	}
 }
 
+// linkLocal reports whether addr is link-local, where cloud metadata
+// services live, or EC2's metadata service by its IPv6 address.
+func linkLocal(addr netip.Addr) bool {
+	addr = addr.Unmap()
+	return addr.IsLinkLocalUnicast() || addr == ec2MetadataV6
+}
+
 // ec2MetadataV6 is the EC2 instance metadata service's IPv6 address.
 var ec2MetadataV6 = netip.MustParseAddr("fd00:ec2::254")
 
@@ -101,7 +108,7 @@ func (g *Guard) control(network, address string, _ syscall.RawConn) error {
 		return fmt.Errorf("%w: unparsable address %q", ErrDenied, address)
 	}
 	addr := ap.Addr().Unmap()
-	if addr.IsLinkLocalUnicast() || addr == ec2MetadataV6 {
+	if linkLocal(addr) {
 		// Cloud metadata services, even for a developer on a cloud VM.
 		return fmt.Errorf("%w: address %s is link-local", ErrDenied, addr)
 	}

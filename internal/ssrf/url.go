@@ -53,7 +53,8 @@ func reject(msg string, cause error) error {
 // connection.
 //
 // With AllowPrivate, only the syntax is checked (scheme http or https, a
-// host, no user info) and no lookup is made.
+// host, no user info), an IP literal must not be link-local, and no lookup
+// is made.
 func (g *Guard) CheckURL(ctx context.Context, raw string) error {
 	if strings.TrimSpace(raw) == "" {
 		return reject("is required", nil)
@@ -80,6 +81,11 @@ func (g *Guard) CheckURL(ctx context.Context, raw string) error {
 		return reject("must not include user info", nil)
 	}
 	if g.AllowPrivate {
+		// Deliveries would never reach a link-local address (see
+		// control); say so now rather than accept what cannot work.
+		if addr, err := netip.ParseAddr(host); err == nil && linkLocal(addr) {
+			return reject("must not point to a link-local address (such as a cloud metadata service)", nil)
+		}
 		return nil
 	}
 	// url.Parse splits at the first '#', so any '#' starts a fragment, even

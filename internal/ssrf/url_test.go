@@ -75,7 +75,10 @@ func TestCheckURLAllowPrivate(t *testing.T) {
 		{"http loopback with port", "http://127.0.0.1:8080/hook", ""},
 		{"https localhost", "https://localhost:8443/hook", ""},
 		{"private", "http://10.0.0.1/", ""},
-		{"metadata service", "http://169.254.169.254/", ""},
+		// Deliveries could never reach it, so it is refused at once.
+		{"metadata service", "http://169.254.169.254/", "must not point to a link-local address (such as a cloud metadata service)"},
+		{"metadata service mapped", "http://[::ffff:169.254.169.254]/", "must not point to a link-local address (such as a cloud metadata service)"},
+		{"metadata service v6", "http://[fd00:ec2::254]/", "must not point to a link-local address (such as a cloud metadata service)"},
 		// No lookup is made, so a name that does not resolve passes.
 		{"unresolvable name", "http://nonexistent.invalid/", ""},
 		{"ftp", "ftp://127.0.0.1/", "must use http or https"},
