@@ -31,6 +31,10 @@ import (
 // TableName is the table the local stack uses.
 const TableName = "helpdesk"
 
+// MaxHeaderBytes bounds the request line and headers the local API reads,
+// as API Gateway's HTTP API does (10,240 bytes).
+const MaxHeaderBytes = 10 << 10
+
 // generatedKeyName names the keys Run makes up when none are configured;
 // each run revokes those of the run before.
 const generatedKeyName = "local (generated)"
@@ -128,7 +132,9 @@ func Run(ctx context.Context, opts Options) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", opts.Addr, err)
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	// Headers are bounded as API Gateway bounds them when deployed (10 KiB
+	// of request line and headers); the server answers 431 beyond.
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: MaxHeaderBytes}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	base := "http://" + ln.Addr().String()

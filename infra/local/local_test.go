@@ -150,6 +150,23 @@ func TestRunServesAndPersists(t *testing.T) {
 	if status != http.StatusOK || len(page["tickets"].([]any)) != 1 {
 		t.Fatalf("the cursor of the first run: %d %v", status, page)
 	}
+
+	t.Run("OversizedHeaders", func(t *testing.T) {
+		req, _ := http.NewRequest("GET", baseURL+"/helpdesk/api/v1/tickets", nil)
+		req.Header.Set("Authorization", "Bearer "+keys[helpdesk.PermRead])
+		req.Header.Set("X-Padding", strings.Repeat("p", 2*local.MaxHeaderBytes))
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
+			t.Fatalf("headers of %d bytes: %d, want 431", 2*local.MaxHeaderBytes, res.StatusCode)
+		}
+		if status, _ := call(t, "GET", baseURL+"/helpdesk/api/v1/tickets", keys[helpdesk.PermRead], ""); status != http.StatusOK {
+			t.Fatalf("after oversized headers the API answers %d", status)
+		}
+	})
 }
 
 // TestGeneratedKeys: without configured keys, three are generated and
