@@ -129,6 +129,12 @@ func follow(t *testing.T, link string) string {
 // Authorization header.
 func do(t *testing.T, method, u, key string, body any) *response {
 	t.Helper()
+	return doWith(t, method, u, key, nil, body)
+}
+
+// doWith is do with extra request headers.
+func doWith(t *testing.T, method, u, key string, header http.Header, body any) *response {
+	t.Helper()
 	var payload io.Reader
 	switch b := body.(type) {
 	case nil:
@@ -146,6 +152,9 @@ func do(t *testing.T, method, u, key string, body any) *response {
 	req, err := http.NewRequestWithContext(t.Context(), method, u, payload)
 	if err != nil {
 		t.Fatal(err)
+	}
+	for k, v := range header {
+		req.Header[k] = v
 	}
 	if key != "" {
 		req.Header.Set("Authorization", "Bearer "+key)
