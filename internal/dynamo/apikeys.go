@@ -2,7 +2,6 @@ package dynamo
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -33,21 +32,7 @@ func (s *Store) CreateAPIKey(ctx context.Context, k *helpdesk.APIKey) error {
 	if err != nil {
 		return err
 	}
-	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName: aws.String(s.table), Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)"),
-		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-	})
-	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
-		if sameCreation(ccf.Item, k.CreatedAt) {
-			return nil // an earlier attempt of this put landed; only its answer was lost
-		}
-		return helpdesk.Errorf(helpdesk.CodeConflict, "This API key exists.")
-	}
-	if err != nil {
-		return translate(err, "put api key %s", k.ID)
-	}
-	return nil
+	return s.create(ctx, "api key "+k.ID, item, k.CreatedAt, nil, errKeyExists)
 }
 
 // ListAPIKeys implements helpdesk.APIKeyStore.

@@ -145,6 +145,7 @@ var (
 	errKeyNotFound    = helpdesk.Errorf(helpdesk.CodeNotFound, "API key not found.")
 	errContention     = helpdesk.Errorf(helpdesk.CodeConflict, "The resource is being changed by other requests; retry.")
 	errTicketExists   = helpdesk.Errorf(helpdesk.CodeConflict, "A ticket with this id exists.")
+	errKeyExists      = helpdesk.Errorf(helpdesk.CodeConflict, "This API key exists.")
 )
 
 // CreateTicket implements helpdesk.TicketStore with one conditional put,
@@ -155,27 +156,34 @@ func (s *Store) CreateTicket(ctx context.Context, t *helpdesk.Ticket, done *help
 	if err != nil {
 		return err
 	}
+	return s.create(ctx, "ticket "+t.ID, item, t.CreatedAt, done, errTicketExists)
+}
+
+// create puts a new item, conditional on its key being free, with done's
+// completion in the same transaction when done is set. An item already
+// there is answered exists, unless it is the very item, put by an earlier
+// attempt whose answer was lost (see sameCreation).
+func (s *Store) create(ctx context.Context, what string, item map[string]types.AttributeValue, createdAt time.Time, done *helpdesk.Completion, exists error) error {
 	put := &types.Put{TableName: aws.String(s.table), Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)")}
 	if done != nil {
-		failed, err := s.transact(ctx, "create ticket "+t.ID, []types.TransactWriteItem{{Put: put}}, done)
+		failed, err := s.transact(ctx, "create "+what, []types.TransactWriteItem{{Put: put}}, done)
 		if failed != nil {
-			return errTicketExists // the id is taken, and done's claim is not this create's
+			return exists // the key is taken, and done's claim is not this create's
 		}
 		return err
 	}
-	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
+	_, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName: put.TableName, Item: put.Item, ConditionExpression: put.ConditionExpression,
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
 	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
-		if sameCreation(ccf.Item, t.CreatedAt) {
-			return nil // an earlier attempt of this put landed; only its answer was lost
-		}
-		return errTicketExists
-	}
-	if err != nil {
-		return translate(err, "put ticket %s", t.ID)
+	switch {
+	case errors.As(err, &ccf) && sameCreation(ccf.Item, createdAt):
+		return nil // an earlier attempt of this put landed; only its answer was lost
+	case errors.As(err, &ccf):
+		return exists
+	case err != nil:
+		return translate(err, "put %s", what)
 	}
 	return nil
 }

@@ -3,7 +3,6 @@ package dynamo
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -112,29 +111,7 @@ func (s *Store) CreateWebhook(ctx context.Context, w *helpdesk.Webhook, done *he
 	if err != nil {
 		return err
 	}
-	put := &types.Put{TableName: aws.String(s.table), Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)")}
-	if done != nil {
-		failed, err := s.transact(ctx, "create webhook "+w.ID, []types.TransactWriteItem{{Put: put}}, done)
-		if failed != nil {
-			return errWebhookExists
-		}
-		return err
-	}
-	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName: put.TableName, Item: put.Item, ConditionExpression: put.ConditionExpression,
-		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-	})
-	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
-		if sameCreation(ccf.Item, w.CreatedAt) {
-			return nil // an earlier attempt of this put landed; only its answer was lost
-		}
-		return errWebhookExists
-	}
-	if err != nil {
-		return translate(err, "put webhook %s", w.ID)
-	}
-	return nil
+	return s.create(ctx, "webhook "+w.ID, item, w.CreatedAt, done, errWebhookExists)
 }
 
 // Webhook implements helpdesk.WebhookStore.

@@ -29,29 +29,10 @@ func (a *api) getCustomField(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *api) createCustomField(w http.ResponseWriter, r *http.Request) error {
-	body, err := readBody(w, r)
-	if err != nil {
-		return err
-	}
-	var problems helpdesk.Problems
-	members, err := parseObject(body, "customField", &problems)
-	if err != nil {
-		return err
-	}
-	p := decodeFieldPatch(members, &problems)
-	render := func(f *helpdesk.CustomField) reply {
-		rp := jsonReply(http.StatusCreated, fieldBody{toFieldJSON(f)})
-		rp.header["Location"] = info(r).outPath + BasePath + "/custom_fields/" + f.ID
-		return rp
-	}
-	return a.idempotent(w, r, body, func(claim *helpdesk.IdempotencyClaim) error {
-		f, err := a.svc.CreateCustomField(r.Context(), p, problems, saving(claim, render))
-		if err != nil {
-			return err
-		}
-		render(f).write(w)
-		return nil
-	})
+	return create(a, w, r, "customField", decodeFieldPatch, a.svc.CreateCustomField,
+		func(f *helpdesk.CustomField) reply {
+			return created(r, "/custom_fields/"+f.ID, fieldBody{toFieldJSON(f)})
+		})
 }
 
 func (a *api) updateCustomField(w http.ResponseWriter, r *http.Request) error {

@@ -115,15 +115,45 @@ func (a *api) idempotent(w http.ResponseWriter, r *http.Request, body []byte, cr
 	return nil
 }
 
-// saving returns what makes the Completion of claim from a created object:
-// the reply render makes of it, stored with the object. nil without a
-// claim.
-func saving[T any](claim *helpdesk.IdempotencyClaim, render func(T) reply) helpdesk.Complete[T] {
-	if claim == nil {
+// create answers a create request: the body's wrapper object, decoded by
+// decode, is stored by store under the request's Idempotency-Key when it
+// has one, with the reply render makes of the new object saved with it,
+// and that reply is the answer.
+func create[P, T any](a *api, w http.ResponseWriter, r *http.Request, wrapper string,
+	decode func(map[string]json.RawMessage, *helpdesk.Problems) P,
+	store func(context.Context, P, helpdesk.Problems, helpdesk.Complete[T]) (T, error),
+	render func(T) reply) error {
+	body, err := readBody(w, r)
+	if err != nil {
+		return err
+	}
+	var problems helpdesk.Problems
+	fields, err := parseObject(body, wrapper, &problems)
+	if err != nil {
+		return err
+	}
+	p := decode(fields, &problems)
+	return a.idempotent(w, r, body, func(claim *helpdesk.IdempotencyClaim) error {
+		var complete helpdesk.Complete[T]
+		if claim != nil {
+			complete = func(v T) *helpdesk.Completion {
+				rp := render(v)
+				return &helpdesk.Completion{Claim: claim, Response: helpdesk.SavedResponse{Status: rp.status, Header: rp.header, Body: rp.body}}
+			}
+		}
+		v, err := store(r.Context(), p, problems, complete)
+		if err != nil {
+			return err
+		}
+		render(v).write(w)
 		return nil
-	}
-	return func(v T) *helpdesk.Completion {
-		rp := render(v)
-		return &helpdesk.Completion{Claim: claim, Response: helpdesk.SavedResponse{Status: rp.status, Header: rp.header, Body: rp.body}}
-	}
+	})
+}
+
+// created is the 201 answer with body, for the new resource at path under
+// BasePath.
+func created(r *http.Request, path string, body any) reply {
+	rp := jsonReply(http.StatusCreated, body)
+	rp.header["Location"] = info(r).outPath + BasePath + path
+	return rp
 }

@@ -129,14 +129,16 @@ func (a *api) listTickets(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// ticketReply is the answer with a ticket: its body, its ETag and, when it
-// was created, its Location.
+// ticketReply is the answer with a ticket, with its ETag.
 func ticketReply(r *http.Request, status int, t *helpdesk.Ticket) reply {
-	rp := jsonReply(status, ticketBody{webhook.TicketView(t)})
-	rp.header["ETag"] = etag(t.Version)
+	body := ticketBody{webhook.TicketView(t)}
+	var rp reply
 	if status == http.StatusCreated {
-		rp.header["Location"] = info(r).outPath + BasePath + "/tickets/" + t.ID
+		rp = created(r, "/tickets/"+t.ID, body)
+	} else {
+		rp = jsonReply(status, body)
 	}
+	rp.header["ETag"] = etag(t.Version)
 	return rp
 }
 
@@ -150,25 +152,8 @@ func (a *api) getTicket(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *api) createTicket(w http.ResponseWriter, r *http.Request) error {
-	body, err := readBody(w, r)
-	if err != nil {
-		return err
-	}
-	var problems helpdesk.Problems
-	fields, err := parseObject(body, "ticket", &problems)
-	if err != nil {
-		return err
-	}
-	p := decodeTicketPatch(fields, &problems)
-	render := func(t *helpdesk.Ticket) reply { return ticketReply(r, http.StatusCreated, t) }
-	return a.idempotent(w, r, body, func(claim *helpdesk.IdempotencyClaim) error {
-		t, err := a.svc.CreateTicket(r.Context(), p, problems, saving(claim, render))
-		if err != nil {
-			return err
-		}
-		render(t).write(w)
-		return nil
-	})
+	return create(a, w, r, "ticket", decodeTicketPatch, a.svc.CreateTicket,
+		func(t *helpdesk.Ticket) reply { return ticketReply(r, http.StatusCreated, t) })
 }
 
 func (a *api) updateTicket(w http.ResponseWriter, r *http.Request) error {

@@ -58,31 +58,12 @@ func (a *api) listWebhooks(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *api) createWebhook(w http.ResponseWriter, r *http.Request) error {
-	body, err := readBody(w, r)
-	if err != nil {
-		return err
-	}
-	var problems helpdesk.Problems
-	fields, err := parseObject(body, "webhook", &problems)
-	if err != nil {
-		return err
-	}
-	p := decodeWebhookPatch(fields, &problems)
 	// The secret is shown once, in this answer; a replay shows it again to
 	// the same caller, who may never have received the first.
-	render := func(hook *helpdesk.Webhook) reply {
-		rp := jsonReply(http.StatusCreated, webhookBody{toWebhookJSON(hook, true)})
-		rp.header["Location"] = info(r).outPath + BasePath + "/webhooks/" + hook.ID
-		return rp
-	}
-	return a.idempotent(w, r, body, func(claim *helpdesk.IdempotencyClaim) error {
-		hook, err := a.hooks.Create(r.Context(), p, problems, saving(claim, render))
-		if err != nil {
-			return err
-		}
-		render(hook).write(w)
-		return nil
-	})
+	return create(a, w, r, "webhook", decodeWebhookPatch, a.hooks.Create,
+		func(hook *helpdesk.Webhook) reply {
+			return created(r, "/webhooks/"+hook.ID, webhookBody{toWebhookJSON(hook, true)})
+		})
 }
 
 func (a *api) getWebhook(w http.ResponseWriter, r *http.Request) error {
