@@ -34,8 +34,8 @@ type Config struct {
 	CursorKey []byte
 	// CursorSecretARN names a Secrets Manager secret whose string, hashed
 	// with SHA-256, is the cursor key (HELPDESK_CURSOR_KEY_SECRET_ARN), as
-	// deployed stacks keep it. Handler reads it once, at start. The list
-	// and webhooks functions need one of the two.
+	// deployed stacks keep it. Handler reads it once, when a page first
+	// needs the key. The list and webhooks functions need one of the two.
 	CursorSecretARN string
 	// LogLevel is the least level logged (HELPDESK_LOG_LEVEL: debug, info,
 	// warn, error; default info).
@@ -136,14 +136,17 @@ func NewHandler(cfg Config, db dynamo.API, logger *slog.Logger, endpoints ...htt
 			return nil, err
 		}
 	}
-	store := dynamo.New(db, cfg.Table, codec)
+	return newHandler(cfg, dynamo.New(db, cfg.Table, codec), logger, endpoints...), nil
+}
+
+func newHandler(cfg Config, store *dynamo.Store, logger *slog.Logger, endpoints ...httpapi.Endpoint) http.Handler {
 	return httpapi.New(httpapi.Config{
 		Service:   helpdesk.NewService(store, store),
 		Webhooks:  webhook.NewService(store, cfg.guard()),
 		Auth:      auth.NewAuthenticator(store),
 		Logger:    logger,
 		Endpoints: endpoints,
-	}), nil
+	})
 }
 
 func (c Config) guard() *ssrf.Guard { return &ssrf.Guard{AllowPrivate: c.WebhookAllowPrivate} }
@@ -186,13 +189,21 @@ func Handler(ctx context.Context, endpoints ...httpapi.Endpoint) (http.Handler, 
 	if err != nil {
 		return nil, logger, err
 	}
-	if cfg.CursorSecretARN != "" {
-		if cfg.CursorKey, err = CursorKeyFromSecret(ctx, secretsmanager.NewFromConfig(awsCfg), cfg.CursorSecretARN); err != nil {
-			return nil, logger, err
-		}
+	db := dynamodb.NewFromConfig(awsCfg)
+	if cfg.CursorSecretARN == "" {
+		h, err := NewHandler(cfg, db, logger, endpoints...)
+		return h, logger, err
 	}
-	h, err := NewHandler(cfg, dynamodb.NewFromConfig(awsCfg), logger, endpoints...)
-	return h, logger, err
+	// The secret is read when a page first needs the key, not here: a cold
+	// start then makes no Secrets Manager call, requests that never page
+	// never wait for one, and a failed read fails only the requests that
+	// needed the key (the next one reads again) instead of every start.
+	// The client is built here, once.
+	sm := secretsmanager.NewFromConfig(awsCfg)
+	key := cursor.NewLazy(func(ctx context.Context) ([]byte, error) {
+		return CursorKeyFromSecret(ctx, sm, cfg.CursorSecretARN)
+	})
+	return newHandler(cfg, dynamo.NewLazyCursors(db, cfg.Table, key.Codec), logger, endpoints...), logger, nil
 }
 
 // SecretReader reads a secret; *secretsmanager.Client implements it.
