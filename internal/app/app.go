@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -13,7 +12,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/acme/helpdesk/internal/auth"
 	"github.com/acme/helpdesk/internal/cursor"
@@ -178,8 +176,20 @@ func Dispatcher(ctx context.Context) (*webhook.Dispatcher, *slog.Logger, error) 
 }
 
 // Handler loads the configuration and wires the API for endpoints, as a
-// function's main needs it.
+// function's main needs it. A function whose cursor key is kept in a
+// secret (CursorSecretARN) is wired with PagingHandler instead.
 func Handler(ctx context.Context, endpoints ...httpapi.Endpoint) (http.Handler, *slog.Logger, error) {
+	return PagingHandler(ctx, nil, endpoints...)
+}
+
+// KeyLoader makes, once, the function that fetches the cursor key from the
+// secret named arn (cursorsecret.Loader). It is passed in by the mains that
+// page, so that the Secrets Manager client is linked into no other function.
+type KeyLoader func(awsCfg aws.Config, arn string) func(context.Context) ([]byte, error)
+
+// PagingHandler is Handler for the functions that page (list, webhooks):
+// when the cursor key is kept in a secret, loader reads it.
+func PagingHandler(ctx context.Context, loader KeyLoader, endpoints ...httpapi.Endpoint) (http.Handler, *slog.Logger, error) {
 	cfg, err := Load(endpoints...)
 	if err != nil {
 		return nil, slog.Default(), fmt.Errorf("configuration: %w", err)
@@ -194,38 +204,14 @@ func Handler(ctx context.Context, endpoints ...httpapi.Endpoint) (http.Handler, 
 		h, err := NewHandler(cfg, db, logger, endpoints...)
 		return h, logger, err
 	}
+	if loader == nil {
+		return nil, logger, errors.New("HELPDESK_CURSOR_KEY_SECRET_ARN is set, but this function reads no secrets (its main must use app.PagingHandler)")
+	}
 	// The secret is read when a page first needs the key, not here: a cold
 	// start then makes no Secrets Manager call, requests that never page
 	// never wait for one, and a failed read fails only the requests that
 	// needed the key (the next one reads again) instead of every start.
-	// The client is built here, once.
-	sm := secretsmanager.NewFromConfig(awsCfg)
-	key := cursor.NewLazy(func(ctx context.Context) ([]byte, error) {
-		return CursorKeyFromSecret(ctx, sm, cfg.CursorSecretARN)
-	})
+	// The loader's client is built here, once.
+	key := cursor.NewLazy(loader(awsCfg, cfg.CursorSecretARN))
 	return newHandler(cfg, dynamo.NewLazyCursors(db, cfg.Table, key.Codec), logger, endpoints...), logger, nil
-}
-
-// SecretReader reads a secret; *secretsmanager.Client implements it.
-type SecretReader interface {
-	GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
-}
-
-// minSecretLen is the shortest secret string accepted as key material.
-const minSecretLen = 32
-
-// CursorKeyFromSecret reads the secret named arn and derives the cursor key
-// from it: SHA-256 of the secret string, which must be at least 32
-// characters.
-func CursorKeyFromSecret(ctx context.Context, sm SecretReader, arn string) ([]byte, error) {
-	out, err := sm.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(arn)})
-	if err != nil {
-		return nil, fmt.Errorf("read cursor key secret: %w", err)
-	}
-	secret := aws.ToString(out.SecretString)
-	if len(secret) < minSecretLen {
-		return nil, fmt.Errorf("cursor key secret must hold a string of at least %d characters", minSecretLen)
-	}
-	sum := sha256.Sum256([]byte(secret))
-	return sum[:], nil
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/acme/helpdesk/internal/app"
 	"github.com/acme/helpdesk/internal/auth"
+	"github.com/acme/helpdesk/internal/cursorsecret"
 	"github.com/acme/helpdesk/internal/dynamo"
 	"github.com/acme/helpdesk/internal/dynamotest"
 	"github.com/acme/helpdesk/internal/helpdesk"
@@ -57,7 +58,10 @@ func TestCursorSecretReadOnFirstPage(t *testing.T) {
 		t.Setenv(k, v)
 	}
 	ctx := context.Background()
-	h, _, err := app.Handler(ctx, httpapi.ListTickets)
+	if _, _, err := app.Handler(ctx, httpapi.ListTickets); err == nil || !strings.Contains(err.Error(), "PagingHandler") {
+		t.Fatalf("a function that reads no secrets started with a secret to read: %v", err)
+	}
+	h, _, err := app.PagingHandler(ctx, cursorsecret.Loader, httpapi.ListTickets)
 	if err != nil {
 		t.Fatal(err)
 	}
