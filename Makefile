@@ -81,14 +81,14 @@ BENCH_OUT := $(if $(BENCH_QUICK),$(LOCAL)/bench-quick,infra/bench)
 ## bench: cold starts, request overhead, DynamoDB cost, load and webhook fan-out, each as a ratio to its baseline (infra/bench)
 bench: $(DDB_STAMP) $(RIE_STAMP) bench-tools
 	@rm -rf $(BENCH_BIN) && mkdir -p $(BENCH_BIN)/.out $(BENCH_OUT)
-	GOOS=linux GOARCH=$$($(GO) env GOHOSTARCH) CGO_ENABLED=0 $(GO) build $(LAMBDA_FLAGS) -o $(BENCH_BIN)/.out/ ./functions/... ./infra/bench/hello
-	@for f in $(FUNCTIONS) hello; do mkdir -p $(BENCH_BIN)/$$f && mv $(BENCH_BIN)/.out/$$f $(BENCH_BIN)/$$f/bootstrap || exit 1; done; rmdir $(BENCH_BIN)/.out
+	GOOS=linux GOARCH=$$($(GO) env GOHOSTARCH) CGO_ENABLED=0 $(GO) build $(LAMBDA_FLAGS) -o $(BENCH_BIN)/.out/ ./functions/... ./infra/bench/hello ./infra/bench/sdkonly ./infra/bench/sdkconfig
+	@for f in $(FUNCTIONS) hello sdkonly sdkconfig; do mkdir -p $(BENCH_BIN)/$$f && mv $(BENCH_BIN)/.out/$$f $(BENCH_BIN)/$$f/bootstrap || exit 1; done; rmdir $(BENCH_BIN)/.out
 	@: > $(BENCH_OUT)/results.txt
 ifdef BENCH_QUICK
 	$(BENCH_GO_TEST) -bench 'ColdStart|Request|Load|ListCost|ItemCost|FanOut' -benchtime 1x -count 1 \
 	  ./infra/bench/ ./internal/dynamo/ ./internal/webhook/ | tee -a $(BENCH_OUT)/results.txt
 else
-	$(BENCH_GO_TEST) -bench ColdStart -benchtime 10x -count 3 ./infra/bench/ | tee -a $(BENCH_OUT)/results.txt
+	$(BENCH_GO_TEST) -bench ColdStart -benchtime 20x -count 3 ./infra/bench/ | tee -a $(BENCH_OUT)/results.txt
 	$(BENCH_GO_TEST) -bench Request -benchtime 2s -count 5 ./infra/bench/ | tee -a $(BENCH_OUT)/results.txt
 	$(BENCH_GO_TEST) -bench 'ListCost|ItemCost' -benchtime 1x -count 1 ./internal/dynamo/ | tee -a $(BENCH_OUT)/results.txt
 	$(BENCH_GO_TEST) -bench Load -benchtime 1x -count 1 ./infra/bench/ | tee -a $(BENCH_OUT)/results.txt

@@ -11,7 +11,9 @@
 //     under a fresh aws-lambda-rie per start, through infra/e2e.ColdStart,
 //     beside the hello-world function in ./hello built with the same flags
 //     in the same run; the INIT REPORT durations and binary sizes, each ÷
-//     hello's. The bootstraps are built for the host's GOARCH: the deployed
+//     hello's, with two reference points (./sdkonly: hello and a DynamoDB
+//     client; ./sdkconfig: the same from config.LoadDefaultConfig) that
+//     show what the AWS SDK alone costs a cold start. The bootstraps are built for the host's GOARCH: the deployed
 //     arm64 ones cannot execute on this amd64 machine.
 //  2. Request overhead — BenchmarkRequest (here): a payload 2.0 event
 //     through the adapter, router, cached key check, store and DynamoDB

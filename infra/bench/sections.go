@@ -42,6 +42,16 @@ func sections() []sectionSpec {
 					{header: "MB", unit: "MB", digits: 2},
 					{header: "size ÷ hello", unit: "size-x-hello", digits: 2, target: sizeTarget},
 				},
+			}, {
+				title: "reference points, measured the same way: hello + a DynamoDB client (sdkonly), + config.LoadDefaultConfig as internal/app loads it (sdkconfig)",
+				bench: "BenchmarkColdStart", rows: prefixed("ref", "sdkonly", "sdkconfig"), first: "binary",
+				cols: []column{
+					{header: "init ms", unit: "init-ms", digits: 2},
+					{header: "hello ms", unit: "hello-init-ms", digits: 2},
+					{header: "÷ hello", unit: "x-hello", digits: 2},
+					{header: "MB", unit: "MB", digits: 2},
+					{header: "size ÷ hello", unit: "size-x-hello", digits: 2},
+				},
 			}},
 			notes: []string{"bootstraps built for the host's GOARCH (amd64): the deployed arm64 ones cannot run here; otherwise the flags of make build"},
 		},
