@@ -82,6 +82,7 @@ BENCH_OUT := $(if $(BENCH_QUICK),$(LOCAL)/bench-quick,infra/bench)
 ## bench: cold starts, request overhead, DynamoDB cost, load and webhook fan-out, each as a ratio to its baseline (infra/bench)
 bench: $(DDB_STAMP) $(RIE_STAMP) bench-tools
 	@rm -rf $(BENCH_BIN) && mkdir -p $(BENCH_BIN)/.out $(BENCH_OUT)
+	@cut -d' ' -f1-3 /proc/loadavg > $(BENCH_BIN)/loadavg-start 2>/dev/null || : > $(BENCH_BIN)/loadavg-start
 	GOOS=linux GOARCH=$$($(GO) env GOHOSTARCH) CGO_ENABLED=0 $(GO) build $(LAMBDA_FLAGS) -o $(BENCH_BIN)/.out/ ./functions/... ./infra/bench/hello ./infra/bench/sdkonly ./infra/bench/sdkconfig
 	@for f in $(FUNCTIONS) hello sdkonly sdkconfig; do mkdir -p $(BENCH_BIN)/$$f && mv $(BENCH_BIN)/.out/$$f $(BENCH_BIN)/$$f/bootstrap || exit 1; done; rmdir $(BENCH_BIN)/.out
 	@: > $(BENCH_OUT)/results.txt
@@ -96,6 +97,7 @@ else
 	$(BENCH_GO_TEST) -bench FanOut -benchtime 3x -count 3 ./internal/webhook/ | tee -a $(BENCH_OUT)/results.txt
 endif
 	$(GO) run ./infra/cmd/benchreport -in $(BENCH_OUT)/results.txt -json $(BENCH_OUT)/results.json -rie $(RIE_VERSION) \
+	  -load-start "$$(cat $(BENCH_BIN)/loadavg-start)" \
 	  $(if $(BENCH_QUICK),-quick -command 'make bench BENCH_QUICK=1',-command 'make bench')
 	$(if $(BENCH_QUICK),,$(GO) run $(BENCHSTAT) -filter '-.name:/^ListCost/' $(BENCH_OUT)/results.txt)
 

@@ -130,11 +130,20 @@ func (c *Cost) write(w io.Writer) {
 	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "  part\tunits\tcost\t")
 	for _, p := range c.Parts {
-		fmt.Fprintf(tw, "  %s\t%s\t$%.2f\t\n", p.Part, p.Units, p.Dollars)
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t\n", p.Part, p.Units, dollars(p.Dollars))
 	}
 	fmt.Fprintf(tw, "  total\t\t$%.2f\t\n", c.Total)
 	_ = tw.Flush()
 	fmt.Fprintf(w, "  prices: HTTP API $%.2f/M requests; Lambda $%.2f/M requests + $%.10g/GB-s (arm64); DynamoDB on demand $%.3f/M read units, $%.3f/M write units\n",
 		c.Prices.APIRequests, c.Prices.LambdaRequests, c.Prices.LambdaGBSecond, c.Prices.ReadUnits, c.Prices.WriteUnits)
 	fmt.Fprintln(w, "  durations: section 2's medians on this machine against DynamoDB Local, not on Lambda (where 128 MB gets about 1/14 of a vCPU)")
+}
+
+// dollars shows an amount in cents, or to a tenth of a cent below ten
+// cents, so that a small part of the bill does not read as $0.00.
+func dollars(v float64) string {
+	if v < 0.10 {
+		return fmt.Sprintf("$%.3f", v)
+	}
+	return fmt.Sprintf("$%.2f", v)
 }

@@ -27,22 +27,29 @@ type Machine struct {
 	DynamoDBLocal string `json:"dynamodbLocal"`
 	// RIE is the Lambda Runtime Interface Emulator's module version.
 	RIE string `json:"rie,omitempty"`
-	// LoadAverage is /proc/loadavg's 1, 5 and 15 minute averages when the
-	// report was made: how busy the shared machine was.
-	LoadAverage string `json:"loadAverage"`
+	// LoadAverageStart and LoadAverage are /proc/loadavg's 1, 5 and 15
+	// minute averages when the run began (as make bench recorded it) and
+	// when the report was made: how busy the shared machine was.
+	LoadAverageStart string `json:"loadAverageStart,omitempty"`
+	LoadAverage      string `json:"loadAverage"`
 }
 
 func (m Machine) String() string {
-	return fmt.Sprintf("%s, %d cores, %.0f GiB, %s/%s, %s, DynamoDB Local %s, aws-lambda-rie %s, load average %s",
-		m.CPU, m.Cores, m.MemoryGiB, m.OS, m.Arch, m.Go, m.DynamoDBLocal, m.RIE, m.LoadAverage)
+	load := m.LoadAverage + " at the end"
+	if m.LoadAverageStart != "" {
+		load = m.LoadAverageStart + " at the start, " + load
+	}
+	return fmt.Sprintf("%s, %d cores, %.0f GiB, %s/%s, %s, DynamoDB Local %s, aws-lambda-rie %s; load average %s",
+		m.CPU, m.Cores, m.MemoryGiB, m.OS, m.Arch, m.Go, m.DynamoDBLocal, m.RIE, load)
 }
 
 // ThisMachine describes the machine this runs on, with rie the emulator's
-// version as the Makefile pins it. What cannot be read is "unknown".
-func ThisMachine(ctx context.Context, rie string) Machine {
+// version as the Makefile pins it and loadStart the load average when the
+// run began. What cannot be read is "unknown".
+func ThisMachine(ctx context.Context, rie, loadStart string) Machine {
 	m := Machine{
 		CPU: "unknown", Cores: runtime.NumCPU(), OS: runtime.GOOS, Arch: runtime.GOARCH, Go: runtime.Version(),
-		DynamoDBLocal: "unknown", RIE: rie, LoadAverage: "unknown",
+		DynamoDBLocal: "unknown", RIE: rie, LoadAverageStart: loadStart, LoadAverage: "unknown",
 	}
 	if v := procField("/proc/cpuinfo", "model name"); v != "" {
 		m.CPU = v
@@ -51,15 +58,23 @@ func ThisMachine(ctx context.Context, rie string) Machine {
 	if _, err := fmt.Sscanf(procField("/proc/meminfo", "MemTotal"), "%f kB", &kb); err == nil {
 		m.MemoryGiB = kb / (1 << 20)
 	}
-	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
-		if f := strings.Fields(string(b)); len(f) >= 3 {
-			m.LoadAverage = strings.Join(f[:3], " ")
-		}
+	if v := LoadAverage(); v != "" {
+		m.LoadAverage = v
 	}
 	if v, err := dynamoDBLocalVersion(ctx); err == nil {
 		m.DynamoDBLocal = v
 	}
 	return m
+}
+
+// LoadAverage returns /proc/loadavg's 1, 5 and 15 minute averages, or ""
+// where there is none.
+func LoadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(b)); err == nil && len(f) >= 3 {
+		return strings.Join(f[:3], " ")
+	}
+	return ""
 }
 
 // procField returns the value of the first "key : value" line of a /proc

@@ -117,10 +117,10 @@ func Build(results []Result, m Machine, command string, quick bool, now time.Tim
 					case c.Verdict == Pass:
 						rep.Met++
 					case c.Verdict == Miss && c.Target.Hard:
-						errs = append(errs, fmt.Errorf("%w: %s %s: %s is %g, must be at most %g", ErrHardTarget, spec.title, r.Name, c.Metric, c.Stat.Max, c.Target.Limit))
+						errs = append(errs, fmt.Errorf("%w: %s, %s: %s is %g, must be at most %g", ErrHardTarget, sec.title, r.Name, c.Metric, c.Stat.Max, c.Target.Limit))
 						fallthrough
 					case c.Verdict == Miss:
-						rep.Missed = append(rep.Missed, fmt.Sprintf("%s: %s %s %.3g > %g", t.Title, r.Name, c.Metric, c.Stat.Median, c.Target.Limit))
+						rep.Missed = append(rep.Missed, fmt.Sprintf("%s, %s: %s %.3g, target ≤ %g", sec.title, r.Name, c.Metric, c.Stat.Median, c.Target.Limit))
 					}
 				}
 			}

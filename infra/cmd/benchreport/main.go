@@ -30,14 +30,16 @@ func main() {
 	quick := flag.Bool("quick", false, "a smoke run: check that every section has numbers, judge no target")
 	command := flag.String("command", "make bench", "the command that produced the output, for the report")
 	rie := flag.String("rie", "", "the Lambda Runtime Interface Emulator's version, for the report")
+	loadStart := flag.String("load-start", "", "the load average when the run began (/proc/loadavg's first three fields), for the report")
 	flag.Parse()
-	if err := run(*in, *out, *command, *rie, *quick); err != nil {
+	m := bench.ThisMachine(context.Background(), *rie, *loadStart)
+	if err := run(*in, *out, *command, m, *quick); err != nil {
 		fmt.Fprintln(os.Stderr, "benchreport:", err)
 		os.Exit(1)
 	}
 }
 
-func run(in, out, command, rie string, quick bool) error {
+func run(in, out, command string, m bench.Machine, quick bool) error {
 	f, err := os.Open(in)
 	if err != nil {
 		return err
@@ -47,7 +49,7 @@ func run(in, out, command, rie string, quick bool) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", in, err)
 	}
-	rep, buildErr := bench.Build(results, bench.ThisMachine(context.Background(), rie), command, quick, time.Now())
+	rep, buildErr := bench.Build(results, m, command, quick, time.Now())
 	if err := rep.WriteText(os.Stdout); err != nil {
 		return err
 	}
