@@ -35,8 +35,8 @@ run: $(DDB_STAMP)
 	$(GO) build -o bin/helpdesk-local ./infra/cmd/local
 	HELPDESK_WEBHOOK_ALLOW_PRIVATE=$${HELPDESK_WEBHOOK_ALLOW_PRIVATE:-1} exec bin/helpdesk-local
 
-## test: formatting, vet, staticcheck, then every test (DynamoDB Local is started by the tests), then e2e
-test: lint unit e2e
+## test: formatting, vet, staticcheck, then every test (DynamoDB Local is started by the tests), then e2e and the bench smoke run
+test: lint unit e2e bench-smoke
 
 lint:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.local/*')); \
@@ -78,6 +78,52 @@ e2e: $(DDB_STAMP) $(RIE_STAMP)
 ## amplification: print read amplification and capacity for every list filter x sort x order, and the write cost of a ticket
 amplification: $(DDB_STAMP)
 	$(GO) test -count=1 -run 'TestReadAmplification|TestWriteCost' -v ./internal/dynamo/ | grep -v '^=== RUN'
+
+# Benchmarks (infra/bench). Every target is a ratio to a baseline measured in the same run, since the
+# machines are shared and noisy. The raw `go test -bench` output (benchstat's input) goes to results.txt and
+# the report to results.json beside it; benchreport prints a table per section with PASS or MISS and exits 0
+# on a missed ratio (see infra/cmd/benchreport); benchstat then shows the spread of the measured times (the
+# list-cost counts, exact, are left out of its view). BENCH_QUICK=1 is make test's smoke run: the same code
+# paths in seconds, output under .local/bench-quick, no target judged.
+.PHONY: bench bench-smoke bench-tools
+BENCH_BIN := $(LOCAL)/bench-bin
+BENCHSTAT := golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
+BENCH_GO_TEST = set -o pipefail; HELPDESK_BENCH_BIN=$(abspath $(BENCH_BIN)) HELPDESK_BENCH_RIE=$(abspath $(RIE)) \
+  HELPDESK_BENCH_LOAD_DURATION=$(if $(BENCH_QUICK),1s,20s) $(GO) test -run '^$$' -timeout 30m
+BENCH_OUT := $(if $(BENCH_QUICK),$(LOCAL)/bench-quick,infra/bench)
+
+## bench: cold starts, request overhead, DynamoDB cost, load and webhook fan-out, each as a ratio to its baseline (infra/bench)
+bench: $(DDB_STAMP) $(RIE_STAMP) bench-tools
+	@rm -rf $(BENCH_BIN) && mkdir -p $(BENCH_BIN)/.out $(BENCH_OUT)
+	@cut -d' ' -f1-3 /proc/loadavg > $(BENCH_BIN)/loadavg-start 2>/dev/null || : > $(BENCH_BIN)/loadavg-start
+	GOOS=linux GOARCH=$$($(GO) env GOHOSTARCH) CGO_ENABLED=0 $(GO) build $(LAMBDA_FLAGS) -o $(BENCH_BIN)/.out/ ./functions/... ./infra/bench/hello ./infra/bench/sdkonly ./infra/bench/sdkconfig
+	@for f in $(FUNCTIONS) hello sdkonly sdkconfig; do mkdir -p $(BENCH_BIN)/$$f && mv $(BENCH_BIN)/.out/$$f $(BENCH_BIN)/$$f/bootstrap || exit 1; done; rmdir $(BENCH_BIN)/.out
+	@: > $(BENCH_OUT)/results.txt
+ifdef BENCH_QUICK
+	$(BENCH_GO_TEST) -bench 'ColdStart|Request|Load|ListCost|ItemCost|FanOut' -benchtime 1x -count 1 \
+	  ./infra/bench/ ./internal/dynamo/ ./internal/webhook/ | tee -a $(BENCH_OUT)/results.txt
+else
+	$(BENCH_GO_TEST) -bench ColdStart -benchtime 20x -count 3 ./infra/bench/ | tee -a $(BENCH_OUT)/results.txt
+	$(BENCH_GO_TEST) -bench Request -benchtime 2s -count 5 ./infra/bench/ | tee -a $(BENCH_OUT)/results.txt
+	$(BENCH_GO_TEST) -bench 'ListCost|ItemCost' -benchtime 1x -count 1 ./internal/dynamo/ | tee -a $(BENCH_OUT)/results.txt
+	$(BENCH_GO_TEST) -bench Load -benchtime 1x -count 1 ./infra/bench/ | tee -a $(BENCH_OUT)/results.txt
+	$(BENCH_GO_TEST) -bench FanOut -benchtime 3x -count 3 ./internal/webhook/ | tee -a $(BENCH_OUT)/results.txt
+endif
+	$(GO) run ./infra/cmd/benchreport -in $(BENCH_OUT)/results.txt -json $(BENCH_OUT)/results.json -rie $(RIE_VERSION) \
+	  -load-start "$$(cat $(BENCH_BIN)/loadavg-start)" \
+	  $(if $(BENCH_QUICK),-quick -command 'make bench BENCH_QUICK=1',-command 'make bench')
+	$(if $(BENCH_QUICK),,$(GO) run $(BENCHSTAT) -filter '-.name:/^ListCost/' $(BENCH_OUT)/results.txt)
+
+## bench-smoke: make bench BENCH_QUICK=1 (part of make test, so the harness cannot rot)
+bench-smoke:
+	@start=$$(date +%s); $(MAKE) --no-print-directory bench BENCH_QUICK=1 && echo "bench smoke run: $$(( $$(date +%s) - start )) s"
+
+# wrk, the load generator, is a Debian package: installed with apt-get when running as root.
+bench-tools:
+	@command -v wrk >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing wrk (apt-get)"; apt-get install -y -qq wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; } || exit 1; \
+	  else echo "make bench needs the load generator wrk: install the Debian package (sudo apt-get install wrk) or put wrk on PATH"; exit 1; fi; }
 
 ## build: bootstrap binaries for provided.al2023 / arm64 under bin/<function>/
 build:

@@ -11,11 +11,12 @@ import (
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
 	"github.com/acme/helpdesk/internal/app"
+	"github.com/acme/helpdesk/internal/cursorsecret"
 	"github.com/acme/helpdesk/internal/httpapi"
 )
 
 func main() {
-	h, logger, err := app.Handler(context.Background(), httpapi.ListTickets)
+	h, logger, err := app.PagingHandler(context.Background(), cursorsecret.Loader, httpapi.ListTickets)
 	if err != nil {
 		logger.Error("cannot start", slog.String("error", err.Error()))
 		os.Exit(1)

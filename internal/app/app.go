@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -15,7 +14,6 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/acme/helpdesk/internal/auth"
 	"github.com/acme/helpdesk/internal/cursor"
@@ -37,8 +35,8 @@ type Config struct {
 	CursorKey []byte
 	// CursorSecretARN names a Secrets Manager secret whose string, hashed
 	// with SHA-256, is the cursor key (HELPDESK_CURSOR_KEY_SECRET_ARN), as
-	// deployed stacks keep it. Handler reads it once, at start. The list
-	// and webhooks functions need one of the two.
+	// deployed stacks keep it. Handler reads it once, when a page first
+	// needs the key. The list and webhooks functions need one of the two.
 	CursorSecretARN string
 	// LogLevel is the least level logged (HELPDESK_LOG_LEVEL: debug, info,
 	// warn, error; default info).
@@ -154,7 +152,10 @@ func NewHandler(cfg Config, db dynamo.API, logger *slog.Logger, endpoints ...htt
 			return nil, err
 		}
 	}
-	store := dynamo.New(db, cfg.Table, codec)
+	return newHandler(cfg, dynamo.New(db, cfg.Table, codec), logger, endpoints...), nil
+}
+
+func newHandler(cfg Config, store *dynamo.Store, logger *slog.Logger, endpoints ...httpapi.Endpoint) http.Handler {
 	return httpapi.New(httpapi.Config{
 		Service:     helpdesk.NewService(store, store),
 		Webhooks:    webhook.NewService(store, cfg.guard()),
@@ -162,7 +163,7 @@ func NewHandler(cfg Config, db dynamo.API, logger *slog.Logger, endpoints ...htt
 		Idempotency: store,
 		Logger:      logger,
 		Endpoints:   endpoints,
-	}), nil
+	})
 }
 
 func (c Config) guard() *ssrf.Guard { return &ssrf.Guard{AllowPrivate: c.WebhookAllowPrivate} }
@@ -195,8 +196,20 @@ func Dispatcher(ctx context.Context) (*webhook.Dispatcher, *slog.Logger, error) 
 
 // Handler loads the configuration and wires the API for endpoints, as a
 // function's main needs it. For the Docs endpoint alone it builds no AWS
-// client at all.
+// client at all. A function whose cursor key is kept in a secret
+// (CursorSecretARN) is wired with PagingHandler instead.
 func Handler(ctx context.Context, endpoints ...httpapi.Endpoint) (http.Handler, *slog.Logger, error) {
+	return PagingHandler(ctx, nil, endpoints...)
+}
+
+// KeyLoader makes, once, the function that fetches the cursor key from the
+// secret named arn (cursorsecret.Loader). It is passed in by the mains that
+// page, so that the Secrets Manager client is linked into no other function.
+type KeyLoader func(awsCfg aws.Config, arn string) func(context.Context) ([]byte, error)
+
+// PagingHandler is Handler for the functions that page (list, webhooks):
+// when the cursor key is kept in a secret, loader reads it.
+func PagingHandler(ctx context.Context, loader KeyLoader, endpoints ...httpapi.Endpoint) (http.Handler, *slog.Logger, error) {
 	cfg, err := Load(endpoints...)
 	if err != nil {
 		return nil, slog.Default(), fmt.Errorf("configuration: %w", err)
@@ -209,35 +222,19 @@ func Handler(ctx context.Context, endpoints ...httpapi.Endpoint) (http.Handler, 
 	if err != nil {
 		return nil, logger, err
 	}
-	if cfg.CursorSecretARN != "" {
-		if cfg.CursorKey, err = CursorKeyFromSecret(ctx, secretsmanager.NewFromConfig(awsCfg), cfg.CursorSecretARN); err != nil {
-			return nil, logger, err
-		}
+	db := dynamodb.NewFromConfig(awsCfg)
+	if cfg.CursorSecretARN == "" {
+		h, err := NewHandler(cfg, db, logger, endpoints...)
+		return h, logger, err
 	}
-	h, err := NewHandler(cfg, dynamodb.NewFromConfig(awsCfg), logger, endpoints...)
-	return h, logger, err
-}
-
-// SecretReader reads a secret; *secretsmanager.Client implements it.
-type SecretReader interface {
-	GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
-}
-
-// minSecretLen is the shortest secret string accepted as key material.
-const minSecretLen = 32
-
-// CursorKeyFromSecret reads the secret named arn and derives the cursor key
-// from it: SHA-256 of the secret string, which must be at least 32
-// characters.
-func CursorKeyFromSecret(ctx context.Context, sm SecretReader, arn string) ([]byte, error) {
-	out, err := sm.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(arn)})
-	if err != nil {
-		return nil, fmt.Errorf("read cursor key secret: %w", err)
+	if loader == nil {
+		return nil, logger, errors.New("HELPDESK_CURSOR_KEY_SECRET_ARN is set, but this function reads no secrets (its main must use app.PagingHandler)")
 	}
-	secret := aws.ToString(out.SecretString)
-	if len(secret) < minSecretLen {
-		return nil, fmt.Errorf("cursor key secret must hold a string of at least %d characters", minSecretLen)
-	}
-	sum := sha256.Sum256([]byte(secret))
-	return sum[:], nil
+	// The secret is read when a page first needs the key, not here: a cold
+	// start then makes no Secrets Manager call, requests that never page
+	// never wait for one, and a failed read fails only the requests that
+	// needed the key (the next one reads again) instead of every start.
+	// The loader's client is built here, once.
+	key := cursor.NewLazy(loader(awsCfg, cfg.CursorSecretARN))
+	return newHandler(cfg, dynamo.NewLazyCursors(db, cfg.Table, key.Codec), logger, endpoints...), logger, nil
 }

@@ -24,33 +24,22 @@ import (
 // except the one look-ahead item that makes hasMore exact. Run with -v
 // (make amplification) to print the table.
 func TestReadAmplification(t *testing.T) {
-	s, _ := newStore(t)
-	seedTickets(t, s, 160, rand.New(rand.NewPCG(11, 12)))
-	var pages []dynamo.PageStats
-	s.Observe = func(ps dynamo.PageStats) { pages = append(pages, ps) }
-
+	s := costStore(t)
 	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
 	if testing.Verbose() {
 		fmt.Fprintln(tw, "filters\tsort_by\torder\tpages\tcalls\treturned\tread\tread/returned\tread/matched\tRCU/page\tindex\t")
 	}
-	for _, q := range queries(
-		[]helpdesk.Status{"", helpdesk.StatusOpen},
-		[]helpdesk.Priority{"", helpdesk.PriorityHigh},
-		[]string{"", "usr_a"}, helpdesk.DefaultPageSize) {
-		pages = pages[:0]
-		walk(t, s, q)
-		var calls, returned, scanned, matched int
-		var rcu float64
-		for _, p := range pages {
-			calls, returned, scanned, matched, rcu = calls+p.Calls, returned+p.Returned, scanned+p.Scanned, matched+p.Matched, rcu+p.Capacity
+	for _, q := range costQueries() {
+		c := measureWalk(t, s, q)
+		for _, p := range c.pages {
 			single := describe(q) == "none" || describe(q) == "status" || describe(q) == "priority" || describe(q) == "assignee"
 			if single && (p.Scanned != p.Matched || p.Scanned > p.Returned+1) {
 				t.Errorf("%s/%s/%s: a page read %d items, matched %d, returned %d", describe(q), q.SortBy, q.Order, p.Scanned, p.Matched, p.Returned)
 			}
 		}
 		if testing.Verbose() {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%.3f\t%.3f\t%.2f\t%s\t\n", describe(q), q.SortBy, q.Order, len(pages), calls,
-				returned, scanned, float64(scanned)/float64(max(returned, 1)), float64(scanned)/float64(max(matched, 1)), rcu/float64(len(pages)), pages[0].Index)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%.3f\t%.3f\t%.2f\t%s\t\n", describe(q), q.SortBy, q.Order, len(c.pages), c.calls,
+				c.returned, c.scanned, c.readPerReturned(), c.readPerMatched(), c.rcuPerPage(), c.pages[0].Index)
 		}
 	}
 	if testing.Verbose() {
@@ -58,50 +47,111 @@ func TestReadAmplification(t *testing.T) {
 	}
 }
 
+// costStore returns a store holding the 160 seeded tickets the cost
+// measurements walk.
+func costStore(tb testing.TB) *dynamo.Store {
+	tb.Helper()
+	s, _ := newStore(tb)
+	seedTickets(tb, s, 160, rand.New(rand.NewPCG(11, 12)))
+	return s
+}
+
+// costQueries are the lists measured: every filter combination x sort x
+// order in default-size pages.
+func costQueries() []helpdesk.ListQuery {
+	return queries(
+		[]helpdesk.Status{"", helpdesk.StatusOpen},
+		[]helpdesk.Priority{"", helpdesk.PriorityHigh},
+		[]string{"", "usr_a"}, helpdesk.DefaultPageSize)
+}
+
+// walkCost is what walking every page of one query cost, as DynamoDB
+// reported it.
+type walkCost struct {
+	pages                             []dynamo.PageStats
+	calls, returned, scanned, matched int
+	rcu                               float64
+}
+
+func (c walkCost) readPerReturned() float64 { return float64(c.scanned) / float64(max(c.returned, 1)) }
+func (c walkCost) readPerMatched() float64  { return float64(c.scanned) / float64(max(c.matched, 1)) }
+func (c walkCost) rcuPerPage() float64      { return c.rcu / float64(len(c.pages)) }
+
+// measureWalk walks every page of q and sums what its pages cost.
+func measureWalk(tb testing.TB, s *dynamo.Store, q helpdesk.ListQuery) walkCost {
+	tb.Helper()
+	var c walkCost
+	s.Observe = func(ps dynamo.PageStats) { c.pages = append(c.pages, ps) }
+	defer func() { s.Observe = nil }()
+	walk(tb, s, q)
+	for _, p := range c.pages {
+		c.calls, c.returned, c.scanned, c.matched, c.rcu = c.calls+p.Calls, c.returned+p.Returned, c.scanned+p.Scanned, c.matched+p.Matched, c.rcu+p.Capacity
+	}
+	return c
+}
+
 // TestWriteCost reports the write capacity of creating, updating and
 // deleting a typical ticket, indexes included, as DynamoDB Local counts it.
 func TestWriteCost(t *testing.T) {
-	s, table := newStore(t)
+	c := measureItemCost(t)
+	if c.indexes == 0 || c.createWCU <= 1 {
+		t.Fatalf("create reported %.1f WCU over %d indexes; the indexes' writes are missing", c.createWCU, c.indexes)
+	}
+	if testing.Verbose() {
+		fmt.Printf("\nwrite cost of an assigned ticket (%d indexes): create %.0f WCU, update %.0f WCU, delete %.0f WCU\n", c.indexes, c.createWCU, c.updateWCU, c.deleteWCU)
+	}
+}
+
+// itemCost is the capacity of a typical (assigned) ticket's item calls.
+type itemCost struct {
+	getRCU, createWCU, updateWCU, deleteWCU float64
+	indexes                                 int // indexes the create wrote
+}
+
+// measureItemCost makes the calls the store makes for one ticket — a
+// strongly consistent GetItem, and a PutItem, an update's PutItem (which
+// moves the updated_at index entries) and a DeleteItem of the whole item —
+// asking DynamoDB for their consumed capacity, indexes included.
+func measureItemCost(tb testing.TB) itemCost {
+	tb.Helper()
+	s, table := newStore(tb)
 	ctx := context.Background()
-	db := dynamotest.Client(t)
+	db := dynamotest.Client(tb)
 	tk := sampleTicket(helpdesk.NewID("tkt_"), time.Now())
-	mustCreate(t, s, tk)
+	mustCreate(tb, s, tk)
 	key := map[string]types.AttributeValue{
 		"pk": &types.AttributeValueMemberS{Value: "TICKET#" + tk.ID},
 		"sk": &types.AttributeValueMemberS{Value: "TICKET"},
 	}
-	out, err := db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(table), Key: key})
+	out, err := db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(table), Key: key, ConsistentRead: aws.Bool(true), ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal})
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	item := out.Item
 	capacity := func(c *types.ConsumedCapacity) (float64, int) {
 		if c == nil {
-			t.Fatal("no consumed capacity reported")
+			tb.Fatal("no consumed capacity reported")
 		}
 		return aws.ToFloat64(c.CapacityUnits), len(c.GlobalSecondaryIndexes)
 	}
+	var ic itemCost
+	ic.getRCU, _ = capacity(out.ConsumedCapacity)
 	del, err := db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(table), Key: key, ReturnConsumedCapacity: types.ReturnConsumedCapacityIndexes})
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	put, err := db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(table), Item: item, ReturnConsumedCapacity: types.ReturnConsumedCapacityIndexes})
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	item["ix_u"] = &types.AttributeValueMemberS{Value: "2099-01-01T00:00:00.000Z#x"}
 	item["status"] = &types.AttributeValueMemberS{Value: "open"}
 	upd, err := db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(table), Item: item, ReturnConsumedCapacity: types.ReturnConsumedCapacityIndexes})
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	createWCU, createIdx := capacity(put.ConsumedCapacity)
-	updateWCU, _ := capacity(upd.ConsumedCapacity)
-	deleteWCU, _ := capacity(del.ConsumedCapacity)
-	if createIdx == 0 || createWCU <= 1 {
-		t.Fatalf("create reported %.1f WCU over %d indexes; the indexes' writes are missing", createWCU, createIdx)
-	}
-	if testing.Verbose() {
-		fmt.Printf("\nwrite cost of an assigned ticket (%d indexes): create %.0f WCU, update %.0f WCU, delete %.0f WCU\n", createIdx, createWCU, updateWCU, deleteWCU)
-	}
+	ic.createWCU, ic.indexes = capacity(put.ConsumedCapacity)
+	ic.updateWCU, _ = capacity(upd.ConsumedCapacity)
+	ic.deleteWCU, _ = capacity(del.ConsumedCapacity)
+	return ic
 }

@@ -196,11 +196,12 @@ func binding(q helpdesk.ListQuery) string {
 
 var errBadCursor = helpdesk.Errorf(helpdesk.CodeBadRequest, "The cursor is malformed, altered, or was issued for other filters, sort or order; start again without it.")
 
-func (s *Store) openCursor(q helpdesk.ListQuery, p plan) (*position, error) {
-	if s.cursors == nil {
-		return nil, errNoCursors
+func (s *Store) openCursor(ctx context.Context, q helpdesk.ListQuery, p plan) (*position, error) {
+	codec, err := s.cursors(ctx)
+	if err != nil {
+		return nil, err
 	}
-	state, err := s.cursors.Open(binding(q), q.After)
+	state, err := codec.Open(binding(q), q.After)
 	if err != nil {
 		return nil, errBadCursor
 	}
@@ -243,7 +244,7 @@ func (s *Store) ListTickets(ctx context.Context, q helpdesk.ListQuery) (*helpdes
 	filterSince := false
 	if q.After != "" {
 		var err error
-		if pos, err = s.openCursor(q, p); err != nil {
+		if pos, err = s.openCursor(ctx, q, p); err != nil {
 			return nil, err
 		}
 		filterSince = p.mutable
@@ -298,10 +299,11 @@ func (s *Store) ListTickets(ctx context.Context, q helpdesk.ListQuery) (*helpdes
 		if err != nil {
 			return nil, fmt.Errorf("list tickets: encode cursor: %w", err)
 		}
-		if s.cursors == nil {
-			return nil, errNoCursors
+		codec, err := s.cursors(ctx)
+		if err != nil {
+			return nil, err
 		}
-		page.Next = s.cursors.Seal(binding(q), state)
+		page.Next = codec.Seal(binding(q), state)
 	}
 	stats.Returned = len(page.Tickets)
 	if s.Observe != nil {

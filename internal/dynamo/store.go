@@ -62,7 +62,7 @@ func sleep(ctx context.Context, d time.Duration) error {
 type Store struct {
 	db      API
 	table   string
-	cursors *cursor.Codec
+	cursors func(context.Context) (*cursor.Codec, error)
 	now     func() time.Time
 	// Observe, when set, is called with the cost of every list page.
 	Observe func(PageStats)
@@ -77,6 +77,18 @@ var (
 // New returns a Store on the named table. cursors seals list cursors; it
 // may be nil for a store that serves no lists (e.g. the key command).
 func New(db API, table string, cursors *cursor.Codec) *Store {
+	return NewLazyCursors(db, table, func(context.Context) (*cursor.Codec, error) {
+		if cursors == nil {
+			return nil, errNoCursors
+		}
+		return cursors, nil
+	})
+}
+
+// NewLazyCursors returns a Store like New's whose cursor codec comes from
+// cursors when a page first needs one (cursor.Lazy's Codec, say), so that
+// a function need not fetch its cursor key before it serves.
+func NewLazyCursors(db API, table string, cursors func(context.Context) (*cursor.Codec, error)) *Store {
 	return &Store{db: db, table: table, cursors: cursors, now: time.Now}
 }
 

@@ -479,11 +479,12 @@ func (s *Store) ListAttempts(ctx context.Context, webhookID string, pageSize int
 		ScanIndexForward: aws.Bool(false),
 		Limit:            aws.Int32(int32(pageSize + 1)),
 	}
-	if after != "" && s.cursors == nil {
-		return nil, errNoCursors
-	}
 	if after != "" {
-		state, err := s.cursors.Open(binding, after)
+		codec, err := s.cursors(ctx)
+		if err != nil {
+			return nil, err
+		}
+		state, err := codec.Open(binding, after)
 		var pos attemptPosition
 		if err != nil || json.Unmarshal(state, &pos) != nil || !strings.HasPrefix(pos.SK, attemptSK) {
 			return nil, errBadCursor
@@ -513,15 +514,16 @@ func (s *Store) ListAttempts(ctx context.Context, webhookID string, pageSize int
 			Duration: time.Duration(it.DurationMS) * time.Millisecond, Error: it.Error, Response: it.Response, At: at,
 		})
 	}
-	if len(out.Items) > pageSize && s.cursors == nil {
-		return nil, errNoCursors
-	}
 	if len(out.Items) > pageSize {
+		codec, err := s.cursors(ctx)
+		if err != nil {
+			return nil, err
+		}
 		state, err := json.Marshal(attemptPosition{SK: lastSK})
 		if err != nil {
 			return nil, fmt.Errorf("encode cursor: %w", err)
 		}
-		page.Next = s.cursors.Seal(binding, state)
+		page.Next = codec.Seal(binding, state)
 	}
 	return page, nil
 }

@@ -3,7 +3,6 @@ package helpdesk
 import (
 	"context"
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -32,11 +31,9 @@ const (
 	MaxFieldOptionLen = 100
 )
 
-var customFieldIDPattern = regexp.MustCompile(`^cf_[a-z2-7]{1,64}$`)
-
 // ValidCustomFieldID reports whether id could name a custom field
 // definition.
-func ValidCustomFieldID(id string) bool { return customFieldIDPattern.MatchString(id) }
+func ValidCustomFieldID(id string) bool { return HasIDShape(id, "cf_", 1, 64) }
 
 // CustomField is the definition of a custom field that tickets can carry.
 type CustomField struct {

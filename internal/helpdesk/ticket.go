@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/mail"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -76,21 +75,18 @@ const (
 	MaxTextValueLen      = 1000
 )
 
-// assigneeIDPattern is the shape of an agent id: "usr_" and URL-safe
-// characters, so that it can be used in a query string and an index key.
-var assigneeIDPattern = regexp.MustCompile(`^usr_[A-Za-z0-9._-]+$`)
-
-// ValidAssigneeID reports whether id is a well-formed agent id.
+// ValidAssigneeID reports whether id is a well-formed agent id: "usr_" and
+// URL-safe characters, so that it can be used in a query string and an
+// index key.
 func ValidAssigneeID(id string) bool {
-	return len(id) <= MaxAssigneeIDLen && assigneeIDPattern.MatchString(id)
+	body, ok := strings.CutPrefix(id, "usr_")
+	return ok && len(id) <= MaxAssigneeIDLen && validAssigneeBody(body)
 }
 
-// ticketIDPattern is the shape of the ids NewID makes for tickets.
-var ticketIDPattern = regexp.MustCompile(`^tkt_[a-z2-7]{1,64}$`)
-
-// ValidTicketID reports whether id could name a ticket. Ids of any other
-// shape are answered as not found without a database call.
-func ValidTicketID(id string) bool { return ticketIDPattern.MatchString(id) }
+// ValidTicketID reports whether id could name a ticket: the shape of the
+// ids NewID makes for tickets. Ids of any other shape are answered as not
+// found without a database call.
+func ValidTicketID(id string) bool { return HasIDShape(id, "tkt_", 1, 64) }
 
 // Ticket is a customer support request.
 type Ticket struct {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
 	"time"
 
 	"github.com/acme/helpdesk/events"
@@ -38,12 +37,11 @@ func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Millise
 
 var errNotFound = helpdesk.Errorf(helpdesk.CodeNotFound, "Webhook not found.")
 
-var (
-	webhookIDPattern = regexp.MustCompile(`^whk_[a-z2-7]{24}$`)
-	eventIDPattern   = regexp.MustCompile(`^evt_[a-z2-7]{26}$`)
-)
+// validID reports whether id has the shape of a webhook's id.
+func validID(id string) bool { return helpdesk.HasIDShape(id, "whk_", 24, 24) }
 
-func validID(id string) bool { return webhookIDPattern.MatchString(id) }
+// validEventID reports whether id has the shape of an event's id.
+func validEventID(id string) bool { return helpdesk.HasIDShape(id, "evt_", 26, 26) }
 
 // validate checks p, including whether its URL may be reached.
 func (s *Service) validate(ctx context.Context, p *helpdesk.WebhookPatch, creating bool, problems helpdesk.Problems) error {
@@ -153,7 +151,7 @@ func (s *Service) Replay(ctx context.Context, id, eventID string) (*helpdesk.Del
 	if err != nil {
 		return nil, err
 	}
-	if !eventIDPattern.MatchString(eventID) {
+	if !validEventID(eventID) {
 		return nil, helpdesk.Errorf(helpdesk.CodeNotFound, "Event not found.")
 	}
 	ev, err := s.store.Event(ctx, eventID)

@@ -1,0 +1,144 @@
+package bench_test
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/acme/helpdesk/infra/bench"
+	"github.com/acme/helpdesk/infra/e2e"
+	"github.com/acme/helpdesk/infra/local"
+	"github.com/acme/helpdesk/internal/cursor"
+	"github.com/acme/helpdesk/internal/ddblocal"
+	"github.com/acme/helpdesk/internal/httpapi"
+)
+
+// BenchmarkColdStart starts every function's bootstrap under a fresh
+// aws-lambda-rie once per iteration, and the hello-world baseline
+// (infra/bench/hello, built with the same flags in the same run) beside
+// it, alternating which goes first; each gets the function's environment
+// (DynamoDB Local, dummy credentials, the cursor key) and one invocation.
+// Two reference points are measured the same way: sdkonly (hello and a
+// DynamoDB client) and sdkconfig (the same from config.LoadDefaultConfig).
+// A first, unmeasured start of both brings the binaries into the page
+// cache. It reports the median INIT REPORT duration of each (init-ms,
+// hello-init-ms) and their ratio (x-hello), and the binary sizes (MB,
+// size-x-hello).
+//
+//	HELPDESK_BENCH_BIN=… HELPDESK_BENCH_RIE=… go test -run '^$' -bench ColdStart -benchtime 20x ./infra/bench/
+func BenchmarkColdStart(b *testing.B) {
+	binDir, rie := artefacts(b)
+	srv := dynamoLocal(b)
+	ctx := context.Background()
+	db, err := ddblocal.NewClient(ctx, srv.Endpoint())
+	if err != nil {
+		b.Fatal(err)
+	}
+	// The functions' environment names the e2e table; the retry function
+	// reads it on its invocation.
+	if err := local.EnsureTable(ctx, db, e2e.TableName); err != nil {
+		b.Fatal(err)
+	}
+	cursorKey := base64.StdEncoding.EncodeToString(make([]byte, cursor.KeySize))
+	hello := filepath.Join(binDir, "hello", "bootstrap")
+	helloSize := fileSize(b, hello)
+	var subjects []string
+	for _, fn := range e2e.Functions {
+		subjects = append(subjects, "fn="+fn)
+	}
+	subjects = append(subjects, "ref=sdkonly", "ref=sdkconfig")
+	for _, subject := range subjects {
+		kind, fn, _ := strings.Cut(subject, "=")
+		b.Run(subject, func(b *testing.B) {
+			bootstrap := filepath.Join(binDir, fn, "bootstrap")
+			env := e2e.FunctionEnv(fn, srv.Endpoint(), cursorKey)
+			payload := []byte("{}")
+			if kind == "fn" {
+				payload = coldStartPayload(b, fn)
+			}
+			var inits, helloInits, warm []float64
+			start := func(path string, payload []byte, into *[]float64) {
+				d, result, err := e2e.ColdStart(ctx, rie, path, env, payload)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if strings.Contains(string(result), `"errorMessage"`) {
+					b.Fatalf("%s failed its invocation: %.300s", path, result)
+				}
+				if path == bootstrap && kind == "fn" && fn != e2e.Dispatch && fn != e2e.Retry {
+					if res, err := e2e.ParseResponse(result); err != nil || res.StatusCode != http.StatusUnauthorized {
+						b.Fatalf("%s answered %.300s (%v), want 401", fn, result, err)
+					}
+				}
+				*into = append(*into, float64(d)/float64(time.Millisecond))
+			}
+			start(bootstrap, payload, &warm)
+			start(hello, []byte("{}"), &warm)
+			for i := 0; b.Loop(); i++ {
+				if i%2 == 0 {
+					start(bootstrap, payload, &inits)
+					start(hello, []byte("{}"), &helloInits)
+				} else {
+					start(hello, []byte("{}"), &helloInits)
+					start(bootstrap, payload, &inits)
+				}
+			}
+			size := fileSize(b, bootstrap)
+			b.ReportMetric(0, "ns/op") // two process starts and their teardown
+			b.ReportMetric(bench.Median(inits), "init-ms")
+			b.ReportMetric(bench.Median(helloInits), "hello-init-ms")
+			b.ReportMetric(bench.Median(inits)/bench.Median(helloInits), "x-hello")
+			b.ReportMetric(float64(size)/1e6, "MB")
+			b.ReportMetric(float64(size)/float64(helloSize), "size-x-hello")
+		})
+	}
+}
+
+// coldStartPayload is the first event of function fn: for an API function
+// a payload 2.0 event of its first route without credentials (401 after
+// init, without a database call), for dispatch an empty stream batch,
+// for retry a scheduled event.
+func coldStartPayload(b *testing.B, fn string) []byte {
+	b.Helper()
+	var v any
+	switch fn {
+	case e2e.Dispatch:
+		v = map[string]any{"Records": []any{}}
+	case e2e.Retry:
+		v = map[string]any{"source": "aws.events", "detail-type": "Scheduled Event", "detail": map[string]any{}}
+	default:
+		for _, rt := range httpapi.Routes {
+			if string(rt.Endpoint) != fn {
+				continue
+			}
+			path := httpapi.BasePath + strings.ReplaceAll(rt.Path, "{id}", "tkt_aaaaaaaaaaaaaaaaaaaaaaaa")
+			req := httptest.NewRequest(rt.Method, path, nil)
+			v = e2e.NewEvent(req, nil, rt, map[string]string{"id": "tkt_aaaaaaaaaaaaaaaaaaaaaaaa"}, "bench-cold-start", time.Now())
+			break
+		}
+	}
+	if v == nil {
+		b.Fatalf("no route of function %s", fn)
+	}
+	raw, err := json.Marshal(v)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return raw
+}
+
+func fileSize(b *testing.B, path string) int64 {
+	b.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return fi.Size()
+}

@@ -1,0 +1,39 @@
+// Package bench is the harness of `make bench`: the benchmarks that
+// measure what a user of the Helpdesk API pays for, and the report made of
+// their output. Every target is a ratio to a baseline measured in the same
+// run, because the machines it runs on are shared and noisy; no test ever
+// asserts a time.
+//
+// The five sections and their benchmarks (each reports its numbers with
+// testing.B.ReportMetric, so the raw output is benchstat's input):
+//
+//  1. Cold start — BenchmarkColdStart (here): every function's bootstrap
+//     under a fresh aws-lambda-rie per start, through infra/e2e.ColdStart,
+//     beside the hello-world function in ./hello built with the same flags
+//     in the same run; the INIT REPORT durations and binary sizes, each ÷
+//     hello's, with two reference points (./sdkonly: hello and a DynamoDB
+//     client; ./sdkconfig: the same from config.LoadDefaultConfig) that
+//     show what the AWS SDK alone costs a cold start. The bootstraps are built for the host's GOARCH: the deployed
+//     arm64 ones cannot execute on this amd64 machine.
+//  2. Request overhead — BenchmarkRequest (here): a payload 2.0 event
+//     through the adapter, router, cached key check, store and DynamoDB
+//     Local, ÷ the bare SDK calls the request made (recorded from it,
+//     replayed with the same client, interleaved).
+//  3. DynamoDB cost — BenchmarkListCost and BenchmarkItemCost
+//     (internal/dynamo, on the measurements of its amplification tests):
+//     read amplification and read units per list page for every filter ×
+//     sort × order, write units per create, update and delete; with the
+//     round trips and durations of section 2 they price a million requests
+//     (Cost, DefaultPrices, DefaultMix).
+//  4. Load — BenchmarkLoad (here): wrk at 32 connections against the local
+//     stack (infra/local) and the RIE-hosted bootstraps (infra/e2e), each ÷
+//     the same mix of bare SDK calls on its own DynamoDB Local.
+//  5. Webhook fan-out — BenchmarkFanOut (internal/webhook): a batch's time
+//     ÷ the sequential bound and ÷ the ideal for the worker pool.
+//
+// Parse reads the benchmarks' output, Build summarises each metric over
+// the runs (median, min–max), judges the targets and estimates the cost,
+// and Report prints and serialises the result; infra/cmd/benchreport is
+// the command make bench runs. A missed target is reported as MISS, not
+// failed on; a section without numbers, or an error under load, fails.
+package bench

@@ -1,0 +1,175 @@
+package bench_test
+
+import (
+	"bytes"
+	"errors"
+	"math"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/acme/helpdesk/infra/bench"
+)
+
+func TestMedianAndPercentile(t *testing.T) {
+	cases := []struct {
+		name     string
+		xs       []float64
+		median   float64
+		p50, p99 float64
+	}{
+		{"Empty", nil, 0, 0, 0},
+		{"One", []float64{3}, 3, 3, 3},
+		{"Odd", []float64{5, 1, 3}, 3, 3, 5},
+		{"Even", []float64{4, 1, 3, 2}, 2.5, 2, 4},
+		{"Hundred", hundred(), 50.5, 50, 99},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := bench.Median(tc.xs); got != tc.median {
+				t.Errorf("Median = %g, want %g", got, tc.median)
+			}
+			if got := bench.Percentile(tc.xs, 50); got != tc.p50 {
+				t.Errorf("p50 = %g, want %g", got, tc.p50)
+			}
+			if got := bench.Percentile(tc.xs, 99); got != tc.p99 {
+				t.Errorf("p99 = %g, want %g", got, tc.p99)
+			}
+		})
+	}
+}
+
+func hundred() []float64 {
+	xs := make([]float64, 100)
+	for i := range xs {
+		xs[len(xs)-1-i] = float64(i + 1)
+	}
+	return xs
+}
+
+func TestParse(t *testing.T) {
+	out := `goos: linux
+cpu: AMD EPYC
+BenchmarkX
+BenchmarkX/fn=get-2         	      10	         4.5 init-ms	         1.9 x-hello
+--- FAIL: BenchmarkY
+BenchmarkX/fn=get-2         	      10	         5.5 init-ms	         2.1 x-hello
+BenchmarkX/fn=get-2         	      10	         4.0 init-ms	         1.7 x-hello
+BenchmarkZ-16 	 1	 12 ms/batch
+PASS
+ok  	example	1.0s
+`
+	results, err := bench.Parse(strings.NewReader(out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(results) != 4 || results[0].Name != "BenchmarkX/fn=get" || results[3].Name != "BenchmarkZ" {
+		t.Fatalf("results %+v", results)
+	}
+	s, ok := bench.Summarize(results, "BenchmarkX/fn=get", "x-hello")
+	if !ok || s != (bench.Stat{Median: 1.9, Min: 1.7, Max: 2.1, Runs: 3}) {
+		t.Fatalf("Summarize = %+v, %v", s, ok)
+	}
+	if _, ok := bench.Summarize(results, "BenchmarkX/fn=get", "MB"); ok {
+		t.Fatal("a metric nobody reported was found")
+	}
+	if _, err := bench.Parse(strings.NewReader("BenchmarkX-2 1 abc init-ms\n")); err == nil {
+		t.Fatal("a value that is not a number was accepted")
+	}
+}
+
+// TestBuild builds reports from the smoke run's output as it looks when
+// complete (testdata/results.txt), and from damaged copies of it.
+func TestBuild(t *testing.T) {
+	raw, err := os.ReadFile("testdata/results.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	results, err := bench.Parse(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := bench.Machine{CPU: "test CPU", Cores: 2}
+	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+
+	t.Run("Full", func(t *testing.T) {
+		rep, err := bench.Build(results, m, "make bench", false, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rep.Sections) != 5 {
+			t.Fatalf("%d sections", len(rep.Sections))
+		}
+		// testdata: every cold start above 1.3x, every size under 2x, GET
+		// under 1.15x, create and list above.
+		if rep.Met != 9+1+2 || len(rep.Missed) != 9+2 {
+			t.Errorf("met %d, missed %d: %v", rep.Met, len(rep.Missed), rep.Missed)
+		}
+		var text bytes.Buffer
+		if err := rep.WriteText(&text); err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range []string{"== 1. Cold start", "== 5. Webhook fan-out", "MISS", "PASS", "total", "Targets: 12 met, 11 MISSED"} {
+			if !strings.Contains(text.String(), want) {
+				t.Errorf("the report lacks %q:\n%s", want, text.String())
+			}
+		}
+	})
+	t.Run("QuickJudgesNoRatio", func(t *testing.T) {
+		rep, err := bench.Build(results, m, "make bench BENCH_QUICK=1", true, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rep.Missed) != 0 || rep.Met != 2 { // only the errors-under-load condition
+			t.Fatalf("met %d, missed %v", rep.Met, rep.Missed)
+		}
+	})
+	t.Run("MissingSection", func(t *testing.T) {
+		var kept []bench.Result
+		for _, r := range results {
+			if !strings.HasPrefix(r.Name, "BenchmarkFanOut") && r.Name != "BenchmarkColdStart/fn=retry" {
+				kept = append(kept, r)
+			}
+		}
+		_, err := bench.Build(kept, m, "make bench", true, now)
+		if !errors.Is(err, bench.ErrIncomplete) || !strings.Contains(err.Error(), "BenchmarkFanOut") || !strings.Contains(err.Error(), "fn=retry") {
+			t.Fatalf("error %v does not name both missing benchmarks", err)
+		}
+	})
+	t.Run("ErrorsUnderLoad", func(t *testing.T) {
+		bad := append([]bench.Result(nil), results...)
+		for i, r := range bad {
+			if r.Name == "BenchmarkLoad/stack=rie" {
+				metrics := map[string]float64{}
+				for k, v := range r.Metrics {
+					metrics[k] = v
+				}
+				metrics["errors"] = 3
+				bad[i] = bench.Result{Name: r.Name, Metrics: metrics}
+			}
+		}
+		for _, quick := range []bool{true, false} {
+			if _, err := bench.Build(bad, m, "make bench", quick, now); !errors.Is(err, bench.ErrHardTarget) {
+				t.Errorf("quick=%v: error %v, want a failed correctness condition", quick, err)
+			}
+		}
+	})
+	t.Run("Cost", func(t *testing.T) {
+		rep, err := bench.Build(results, m, "make bench", false, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := rep.Cost
+		// The testdata's durations (get 1.2 ms, list 2.1, create 1.6,
+		// update 2.6, delete 1.5) bill as 2, 3, 2, 3 and 2 ms; its units are
+		// list 1.43, get 1, update 1 + 16, create 12, delete 12.
+		gbs := (0.40*3 + 0.40*2 + 0.10*2 + 0.08*3 + 0.02*2) * 1e6 / 1000 * 0.125
+		reads := 0.40*1.43 + 0.40*1 + 0.08*1
+		writes := 0.10*12 + 0.08*16 + 0.02*12
+		want := 1.00 + 0.20 + gbs*0.0000133334 + reads*0.125 + writes*0.625
+		if math.Abs(c.Total-want) > 1e-9 {
+			t.Fatalf("total $%.6f, want $%.6f (%+v)", c.Total, want, c.Parts)
+		}
+	})
+}

@@ -1,0 +1,232 @@
+package bench_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
+
+	"github.com/acme/helpdesk/infra/bench"
+	"github.com/acme/helpdesk/infra/local"
+	"github.com/acme/helpdesk/internal/app"
+	"github.com/acme/helpdesk/internal/auth"
+	"github.com/acme/helpdesk/internal/cursor"
+	"github.com/acme/helpdesk/internal/dynamo"
+	"github.com/acme/helpdesk/internal/helpdesk"
+	"github.com/acme/helpdesk/internal/httpapi"
+)
+
+// requestTable is the table of the request benchmarks in the shared
+// DynamoDB Local.
+const requestTable = "bench-requests"
+
+// fixtures are the HTTP API payload 2.0 events of the adapter tests.
+const fixtures = "../../internal/httpapi/testdata/events/"
+
+// BenchmarkRequest serves GET ticket, create ticket and a list page the
+// way a function does — an HTTP API payload 2.0 event through the adapter
+// (httpadapter.NewV2(handler).ProxyWithContext), the router, the cached
+// API-key check, the store on DynamoDB Local and the JSON response — and,
+// in the same loop, the bare SDK calls that request makes (recorded from
+// it, replayed with the same client), alternating which goes first. It
+// reports each side's median and p99 and their ratios (x-sdk-p50,
+// x-sdk-p99), and the DynamoDB round trips of a request (calls/op).
+// Update and delete are served without a baseline, for their durations
+// and round trips (the cost estimate uses them).
+//
+//	go test -run '^$' -bench Request -benchtime 2s -count 5 ./infra/bench/
+func BenchmarkRequest(b *testing.B) {
+	ctx := context.Background()
+	srv := dynamoLocal(b)
+	// The production client: app.DynamoDB reads the endpoint, region and
+	// credentials from the environment as a function does.
+	b.Setenv("AWS_ENDPOINT_URL", srv.Endpoint())
+	b.Setenv("AWS_REGION", "us-east-1")
+	b.Setenv("AWS_ACCESS_KEY_ID", "bench")
+	b.Setenv("AWS_SECRET_ACCESS_KEY", "bench")
+	b.Setenv("AWS_SESSION_TOKEN", "")
+	b.Setenv("AWS_CONFIG_FILE", os.DevNull)
+	b.Setenv("AWS_SHARED_CREDENTIALS_FILE", os.DevNull)
+	base, err := app.DynamoDB(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	calls := &sdkCalls{}
+	db := calls.client(base)
+	if err := local.EnsureTable(ctx, base, requestTable); err != nil {
+		b.Fatal(err)
+	}
+	key := make([]byte, cursor.KeySize)
+	codec, err := cursor.New(key)
+	if err != nil {
+		b.Fatal(err)
+	}
+	store := dynamo.New(base, requestTable, codec)
+	vars := map[string]string{}
+	for _, perm := range []helpdesk.Permission{helpdesk.PermRead, helpdesk.PermWrite} {
+		plain, hash, id := auth.NewKey()
+		if err := store.CreateAPIKey(ctx, &helpdesk.APIKey{ID: id, Name: "bench " + string(perm), Permission: perm, Hash: hash, CreatedAt: time.Now()}); err != nil {
+			b.Fatal(err)
+		}
+		vars[string(perm)] = plain
+	}
+	// Enough tickets for a full default page and its look-ahead item.
+	var ids []string
+	for i := range helpdesk.DefaultPageSize * 2 {
+		t := helpdesk.NewTicket(helpdesk.NewID("tkt_"), time.Now())
+		t.Subject = fmt.Sprintf("Benchmark ticket %d", i)
+		if err := store.CreateTicket(ctx, t, nil); err != nil {
+			b.Fatal(err)
+		}
+		ids = append(ids, t.ID)
+	}
+	vars["id"] = ids[0]
+	cfg := app.Config{Table: requestTable, CursorKey: key}
+	logger := discardLogger(b)
+	proxy := func(ep httpapi.Endpoint) func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+		h, err := app.NewHandler(cfg, db, logger, ep)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return httpadapter.NewV2(h).ProxyWithContext
+	}
+
+	get := loadEvent(b, "get-ticket-stage.json", vars)
+	create := loadEvent(b, "create-ticket-base64.json", vars)
+	list := loadEvent(b, "list-tickets.json", vars)
+	// The first page of the default list: 25 tickets, newest first.
+	list.RawQueryString, list.QueryStringParameters = "", nil
+
+	b.Run("op=get", func(b *testing.B) {
+		measure(b, calls, proxy(httpapi.GetTicket), func(int) events.APIGatewayV2HTTPRequest { return get }, http.StatusOK, db)
+	})
+	b.Run("op=create", func(b *testing.B) {
+		measure(b, calls, proxy(httpapi.CreateTicket), func(int) events.APIGatewayV2HTTPRequest { return create }, http.StatusCreated, db)
+	})
+	b.Run("op=list", func(b *testing.B) {
+		measure(b, calls, proxy(httpapi.ListTickets), func(int) events.APIGatewayV2HTTPRequest { return list }, http.StatusOK, db)
+	})
+	b.Run("op=update", func(b *testing.B) {
+		statuses := []string{`{"ticket": {"status": "open"}}`, `{"ticket": {"status": "pending"}}`}
+		measure(b, calls, proxy(httpapi.UpdateTicket), func(i int) events.APIGatewayV2HTTPRequest {
+			// A real change every time: open and pending in turn.
+			return withMethod(get, http.MethodPut, "/tickets/{id}", ids[1], statuses[i%2], vars["write"])
+		}, http.StatusOK, nil)
+	})
+	b.Run("op=delete", func(b *testing.B) {
+		measure(b, calls, proxy(httpapi.DeleteTicket), func(int) events.APIGatewayV2HTTPRequest {
+			t := helpdesk.NewTicket(helpdesk.NewID("tkt_"), time.Now())
+			t.Subject = "To be deleted"
+			if err := store.CreateTicket(ctx, t, nil); err != nil {
+				b.Fatal(err)
+			}
+			return withMethod(get, http.MethodDelete, "/tickets/{id}", t.ID, "", vars["write"])
+		}, http.StatusNoContent, nil)
+	})
+}
+
+// measure serves event(i) through proxy on iteration i and times it; with
+// bare set it also replays, with bare, the SDK calls of one such request
+// (recorded after a warm-up request has filled the key cache) and times
+// them, alternating which of the two goes first. Making the event is not
+// in either time.
+func measure(b *testing.B, calls *sdkCalls, proxy func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error), event func(i int) events.APIGatewayV2HTTPRequest, want int, bare *dynamodb.Client) {
+	b.Helper()
+	ctx := context.Background()
+	serve := func(ev events.APIGatewayV2HTTPRequest) time.Duration {
+		start := time.Now()
+		res, err := proxy(ctx, ev)
+		took := time.Since(start)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if res.StatusCode != want {
+			b.Fatalf("%s %s: %d, want %d: %.300s", ev.RequestContext.HTTP.Method, ev.RawPath, res.StatusCode, want, res.Body)
+		}
+		return took
+	}
+	serve(event(0))
+	recorded, _ := calls.record(func() error { serve(event(1)); return nil })
+	if len(recorded) == 0 {
+		b.Fatal("the request made no DynamoDB call")
+	}
+	baseline := func() time.Duration {
+		start := time.Now()
+		for _, in := range recorded {
+			if err := replay(ctx, bare, in); err != nil {
+				b.Fatal(err)
+			}
+		}
+		return time.Since(start)
+	}
+	var stack, sdk []float64
+	var trips int64
+	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+	for i := 2; b.Loop(); i++ {
+		ev := event(i)
+		if bare != nil && i%2 == 1 {
+			sdk = append(sdk, ms(baseline()))
+		}
+		before := calls.roundTrips.Load()
+		stack = append(stack, ms(serve(ev)))
+		trips += calls.roundTrips.Load() - before
+		if bare != nil && i%2 == 0 {
+			sdk = append(sdk, ms(baseline()))
+		}
+	}
+	b.ReportMetric(0, "ns/op") // the sum of both sides and of making events: meaningless
+	b.ReportMetric(bench.Median(stack), "p50-ms")
+	b.ReportMetric(bench.Percentile(stack, 99), "p99-ms")
+	b.ReportMetric(float64(trips)/float64(len(stack)), "calls/op")
+	if bare != nil {
+		b.ReportMetric(bench.Median(sdk), "sdk-p50-ms")
+		b.ReportMetric(bench.Percentile(sdk, 99), "sdk-p99-ms")
+		b.ReportMetric(bench.Median(stack)/bench.Median(sdk), "x-sdk-p50")
+		b.ReportMetric(bench.Percentile(stack, 99)/bench.Percentile(sdk, 99), "x-sdk-p99")
+	}
+}
+
+// loadEvent reads an event fixture, filling in its {{placeholders}}.
+func loadEvent(b *testing.B, name string, vars map[string]string) events.APIGatewayV2HTTPRequest {
+	b.Helper()
+	raw, err := os.ReadFile(fixtures + name)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for k, v := range vars {
+		raw = bytes.ReplaceAll(raw, []byte("{{"+k+"}}"), []byte(v))
+	}
+	var ev events.APIGatewayV2HTTPRequest
+	if err := json.Unmarshal(raw, &ev); err != nil {
+		b.Fatalf("%s: %v", name, err)
+	}
+	return ev
+}
+
+// withMethod returns a copy of ev, an event of a /tickets/{id} route, for
+// another method on ticket id, with body and the key.
+func withMethod(ev events.APIGatewayV2HTTPRequest, method, route, id, body, key string) events.APIGatewayV2HTTPRequest {
+	out := ev
+	prefix, _, _ := strings.Cut(ev.RawPath, httpapi.BasePath)
+	out.RawPath = prefix + httpapi.BasePath + "/tickets/" + id
+	out.RouteKey = method + " " + httpapi.BasePath + route
+	out.PathParameters = map[string]string{"id": id}
+	out.Headers = map[string]string{"authorization": "Bearer " + key, "host": ev.Headers["host"]}
+	if body != "" {
+		out.Headers["content-type"] = "application/json"
+	}
+	out.Body, out.IsBase64Encoded = body, false
+	out.RequestContext.RouteKey = out.RouteKey
+	out.RequestContext.HTTP.Method = method
+	out.RequestContext.HTTP.Path = out.RawPath
+	return out
+}

@@ -1,0 +1,145 @@
+package bench
+
+import "github.com/acme/helpdesk/infra/e2e"
+
+// The targets.
+var (
+	coldStartTarget = &Target{Limit: 1.3}  // init ÷ hello world
+	sizeTarget      = &Target{Limit: 2}    // binary ÷ hello world
+	overheadTarget  = &Target{Limit: 1.15} // request ÷ bare SDK calls, at the median
+	noErrors        = &Target{Limit: 0, Hard: true}
+)
+
+func prefixed(key string, values ...string) []string {
+	out := make([]string, len(values))
+	for i, v := range values {
+		out[i] = key + "=" + v
+	}
+	return out
+}
+
+// costSection is the title of the section the cost estimate belongs to.
+const costSection = "3. DynamoDB cost"
+
+type sectionSpec struct {
+	title  string
+	tables []tableSpec
+	notes  []string
+}
+
+// sections lays out the report: which benchmark fills which table.
+func sections() []sectionSpec {
+	return []sectionSpec{
+		{
+			title: "1. Cold start",
+			tables: []tableSpec{{
+				title: "INIT REPORT under aws-lambda-rie, median of the fresh starts of a run, and size, each ÷ hello world (same flags, same run)",
+				bench: "BenchmarkColdStart", rows: prefixed("fn", e2e.Functions...), first: "function",
+				cols: []column{
+					{header: "init ms", unit: "init-ms", digits: 2},
+					{header: "hello ms", unit: "hello-init-ms", digits: 2},
+					{header: "÷ hello", unit: "x-hello", digits: 2, target: coldStartTarget},
+					{header: "MB", unit: "MB", digits: 2},
+					{header: "size ÷ hello", unit: "size-x-hello", digits: 2, target: sizeTarget},
+				},
+			}, {
+				title: "reference points, measured the same way: hello + a DynamoDB client (sdkonly), + config.LoadDefaultConfig as internal/app loads it (sdkconfig)",
+				bench: "BenchmarkColdStart", rows: prefixed("ref", "sdkonly", "sdkconfig"), first: "binary",
+				cols: []column{
+					{header: "init ms", unit: "init-ms", digits: 2},
+					{header: "hello ms", unit: "hello-init-ms", digits: 2},
+					{header: "÷ hello", unit: "x-hello", digits: 2},
+					{header: "MB", unit: "MB", digits: 2},
+					{header: "size ÷ hello", unit: "size-x-hello", digits: 2},
+				},
+			}},
+			notes: []string{"bootstraps built for the host's GOARCH (amd64): the deployed arm64 ones cannot run here; otherwise the flags of make build"},
+		},
+		{
+			title: "2. Request overhead",
+			tables: []tableSpec{
+				{
+					title: "payload 2.0 event → adapter → router → cached key → DynamoDB Local → JSON, ÷ the bare SDK calls of the request (same client, interleaved)",
+					bench: "BenchmarkRequest", rows: prefixed("op", "get", "create", "list"), first: "request",
+					cols: []column{
+						{header: "p50 ms", unit: "p50-ms", digits: 3},
+						{header: "SDK p50 ms", unit: "sdk-p50-ms", digits: 3},
+						{header: "÷ SDK p50", unit: "x-sdk-p50", digits: 3, target: overheadTarget},
+						{header: "p99 ms", unit: "p99-ms", digits: 2},
+						{header: "SDK p99 ms", unit: "sdk-p99-ms", digits: 2},
+						{header: "÷ SDK p99", unit: "x-sdk-p99", digits: 2},
+						{header: "round trips", unit: "calls/op", digits: 0},
+					},
+				},
+				{
+					title: "served the same way, without a baseline (their durations feed the cost estimate)",
+					bench: "BenchmarkRequest", rows: prefixed("op", "update", "delete"), first: "request",
+					cols: []column{
+						{header: "p50 ms", unit: "p50-ms", digits: 3},
+						{header: "p99 ms", unit: "p99-ms", digits: 2},
+						{header: "round trips", unit: "calls/op", digits: 0},
+					},
+				},
+			},
+		},
+		{
+			title: costSection,
+			tables: []tableSpec{
+				{
+					title: "list pages: every filter × sort × order, default pages over 160 tickets (DynamoDB Local's accounting)",
+					bench: "BenchmarkListCost", first: "filters sort order",
+					cols: []column{
+						{header: "read ÷ returned", unit: "read/returned", digits: 3},
+						{header: "read ÷ matched", unit: "read/matched", digits: 3},
+						{header: "RCU/page", unit: "RCU/page", digits: 2},
+						{header: "Query calls/page", unit: "calls/page", digits: 2},
+					},
+				},
+				{
+					title: "one assigned ticket, indexes included",
+					bench: "BenchmarkItemCost", rows: []string{""}, first: "",
+					cols: []column{
+						{header: "get RCU", unit: "get-RCU", digits: 1},
+						{header: "create WCU", unit: "create-WCU", digits: 0},
+						{header: "update WCU", unit: "update-WCU", digits: 0},
+						{header: "delete WCU", unit: "delete-WCU", digits: 0},
+						{header: "indexes", unit: "indexes", digits: 0},
+					},
+				},
+			},
+			notes: []string{"round trips per request: section 2 (an update also reads the ticket: 1 RCU); a cold API-key lookup adds one GetItem per key and function environment per minute"},
+		},
+		{
+			title: "4. Load",
+			tables: []tableSpec{{
+				title: "wrk, 32 connections, mix 45 % GET ticket / 45 % list page / 10 % create; bare = the same mix of SDK calls from 32 goroutines on the stack's own DynamoDB Local, just before",
+				bench: "BenchmarkLoad", rows: prefixed("stack", "local", "rie"), first: "stack",
+				cols: []column{
+					{header: "req/s", unit: "req/s", digits: 0},
+					{header: "p50 ms", unit: "p50-ms", digits: 1},
+					{header: "p99 ms", unit: "p99-ms", digits: 1},
+					{header: "errors", unit: "errors", digits: 0, target: noErrors},
+					{header: "bare req/s", unit: "bare-req/s", digits: 0},
+					{header: "bare p50 ms", unit: "bare-p50-ms", digits: 1},
+					{header: "bare p99 ms", unit: "bare-p99-ms", digits: 1},
+					{header: "÷ bare req/s", unit: "x-bare", digits: 2},
+				},
+			}},
+			notes: []string{"rie: each function is one emulator (one execution environment) taking one invocation at a time, where Lambda would start more"},
+		},
+		{
+			title: "5. Webhook fan-out",
+			tables: []tableSpec{{
+				title: "a stream batch of 100 events to 3 subscriptions at 50 ms each, 16 workers: sequential bound 15 s, ideal 0.95 s",
+				bench: "BenchmarkFanOut", rows: []string{""}, first: "",
+				cols: []column{
+					{header: "ms/batch", unit: "ms/batch", digits: 0},
+					{header: "÷ sequential", unit: "x-sequential", digits: 3},
+					{header: "÷ ideal", unit: "x-ideal", digits: 2},
+					{header: "deliveries alone ÷ ideal", unit: "x-ideal-deliveries", digits: 3},
+				},
+			}},
+			notes: []string{"the whole batch includes recording 100 events and 300 deliveries and logging 300 attempts in DynamoDB Local"},
+		},
+	}
+}

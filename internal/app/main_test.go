@@ -1,0 +1,9 @@
+package app_test
+
+import (
+	"testing"
+
+	"github.com/acme/helpdesk/internal/dynamotest"
+)
+
+func TestMain(m *testing.M) { dynamotest.Main(m) }
