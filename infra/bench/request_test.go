@@ -56,7 +56,7 @@ func BenchmarkRequest(b *testing.B) {
 	b.Setenv("AWS_SESSION_TOKEN", "")
 	b.Setenv("AWS_CONFIG_FILE", os.DevNull)
 	b.Setenv("AWS_SHARED_CREDENTIALS_FILE", os.DevNull)
-	base, err := app.DynamoDB(ctx)
+	base, err := app.DynamoDB()
 	if err != nil {
 		b.Fatal(err)
 	}

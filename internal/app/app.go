@@ -8,12 +8,8 @@ import (
 	"net/http"
 	"os"
 	"slices"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/acme/helpdesk/internal/auth"
 	"github.com/acme/helpdesk/internal/cursor"
@@ -105,43 +101,6 @@ func (c Config) Logger() *slog.Logger {
 	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: c.LogLevel}))
 }
 
-// DynamoDB returns a DynamoDB client from the default AWS configuration
-// (region, credentials, and AWS_ENDPOINT_URL or AWS_ENDPOINT_URL_DYNAMODB
-// for a local or emulated endpoint).
-func DynamoDB(ctx context.Context) (*dynamodb.Client, error) {
-	awsCfg, err := awsConfig(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return dynamodb.NewFromConfig(awsCfg), nil
-}
-
-// AttemptTimeout bounds one attempt of an AWS call. DynamoDB answers in
-// milliseconds; an attempt stuck on a dead connection is abandoned and
-// retried by the SDK, so that the request fails as UNAVAILABLE well within
-// the function's timeout instead of being killed by it.
-const AttemptTimeout = 2 * time.Second
-
-// awsConfig is the default AWS configuration with AttemptTimeout, and with
-// response checksums checked only when required where an endpoint is
-// overridden.
-func awsConfig(ctx context.Context) (aws.Config, error) {
-	opts := []func(*config.LoadOptions) error{
-		config.WithHTTPClient(awshttp.NewBuildableClient().WithTimeout(AttemptTimeout)),
-	}
-	if os.Getenv("AWS_ENDPOINT_URL") != "" || os.Getenv("AWS_ENDPOINT_URL_DYNAMODB") != "" {
-		// Emulators such as DynamoDB Local send no response checksums.
-		opts = append(opts,
-			config.WithResponseChecksumValidation(aws.ResponseChecksumValidationWhenRequired),
-			config.WithRequestChecksumCalculation(aws.RequestChecksumCalculationWhenRequired))
-	}
-	awsCfg, err := config.LoadDefaultConfig(ctx, opts...)
-	if err != nil {
-		return aws.Config{}, fmt.Errorf("load AWS configuration: %w", err)
-	}
-	return awsCfg, nil
-}
-
 // NewHandler wires the API for endpoints (all when none) on a DynamoDB
 // client.
 func NewHandler(cfg Config, db dynamo.API, logger *slog.Logger, endpoints ...httpapi.Endpoint) (http.Handler, error) {
@@ -187,7 +146,7 @@ func Dispatcher(ctx context.Context) (*webhook.Dispatcher, *slog.Logger, error) 
 		return nil, slog.Default(), fmt.Errorf("configuration: %w", err)
 	}
 	logger := cfg.Logger()
-	db, err := DynamoDB(ctx)
+	db, err := DynamoDB()
 	if err != nil {
 		return nil, logger, err
 	}
@@ -218,11 +177,11 @@ func PagingHandler(ctx context.Context, loader KeyLoader, endpoints ...httpapi.E
 	if !needsTable(endpoints) {
 		return httpapi.New(httpapi.Config{Logger: logger, Endpoints: endpoints}), logger, nil
 	}
-	awsCfg, err := awsConfig(ctx)
+	awsCfg, err := FunctionAWSConfig()
 	if err != nil {
 		return nil, logger, err
 	}
-	db := dynamodb.NewFromConfig(awsCfg)
+	db := newDynamoDB(awsCfg)
 	if cfg.CursorSecretARN == "" {
 		h, err := NewHandler(cfg, db, logger, endpoints...)
 		return h, logger, err

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+
 	"github.com/acme/helpdesk/internal/app"
 	"github.com/acme/helpdesk/internal/httpapi"
 )
@@ -92,5 +94,42 @@ func TestDocsHandler(t *testing.T) {
 	h.ServeHTTP(rec, httptest.NewRequest("GET", httpapi.BasePath+"/tickets", nil))
 	if rec.Code != http.StatusNotFound {
 		t.Fatalf("the docs function serves GET /tickets: %d", rec.Code)
+	}
+}
+
+// TestFunctionAWSConfig reads the environment as Lambda sets it, and
+// refuses to start without what Lambda always sets.
+func TestFunctionAWSConfig(t *testing.T) {
+	set := func(region, id, secret, endpoint string) {
+		t.Setenv("AWS_REGION", region)
+		t.Setenv("AWS_ACCESS_KEY_ID", id)
+		t.Setenv("AWS_SECRET_ACCESS_KEY", secret)
+		t.Setenv("AWS_SESSION_TOKEN", "token")
+		t.Setenv("AWS_ENDPOINT_URL", endpoint)
+		t.Setenv("AWS_ENDPOINT_URL_DYNAMODB", "")
+	}
+	set("eu-west-1", "AKID", "secret", "")
+	cfg, err := app.FunctionAWSConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	creds, err := cfg.Credentials.Retrieve(context.Background())
+	if err != nil || creds.AccessKeyID != "AKID" || creds.SecretAccessKey != "secret" || creds.SessionToken != "token" || cfg.Region != "eu-west-1" {
+		t.Fatalf("config %+v, credentials %+v, %v", cfg, creds, err)
+	}
+	if cfg.BaseEndpoint != nil || cfg.ResponseChecksumValidation == aws.ResponseChecksumValidationWhenRequired {
+		t.Fatal("without AWS_ENDPOINT_URL the config must use AWS's endpoints and checksums")
+	}
+
+	set("eu-west-1", "AKID", "secret", "http://127.0.0.1:8000")
+	if cfg, err = app.FunctionAWSConfig(); err != nil || aws.ToString(cfg.BaseEndpoint) != "http://127.0.0.1:8000" ||
+		cfg.ResponseChecksumValidation != aws.ResponseChecksumValidationWhenRequired {
+		t.Fatalf("with AWS_ENDPOINT_URL: %+v, %v", cfg, err)
+	}
+
+	set("", "", "", "")
+	_, err = app.FunctionAWSConfig()
+	if err == nil || !strings.Contains(err.Error(), "AWS_REGION") || !strings.Contains(err.Error(), "AWS_ACCESS_KEY_ID") {
+		t.Fatalf("without Lambda's environment: %v", err)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
+	"os"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -34,8 +35,13 @@ func Key(ctx context.Context, sm SecretReader, arn string) ([]byte, error) {
 
 // Loader returns a function that reads the cursor key from the secret
 // named arn (Key) through a Secrets Manager client built now, once, from
-// awsCfg. It is the app.KeyLoader of the functions that page.
+// awsCfg, at AWS_ENDPOINT_URL_SECRETS_MANAGER when that is set. It is the
+// app.KeyLoader of the functions that page.
 func Loader(awsCfg aws.Config, arn string) func(context.Context) ([]byte, error) {
-	sm := secretsmanager.NewFromConfig(awsCfg)
+	sm := secretsmanager.NewFromConfig(awsCfg, func(o *secretsmanager.Options) {
+		if ep := os.Getenv("AWS_ENDPOINT_URL_SECRETS_MANAGER"); ep != "" {
+			o.BaseEndpoint = aws.String(ep)
+		}
+	})
 	return func(ctx context.Context) ([]byte, error) { return Key(ctx, sm, arn) }
 }

@@ -19,8 +19,8 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/acme/helpdesk/internal/app"
 	"github.com/acme/helpdesk/internal/auth"
+	"github.com/acme/helpdesk/internal/awsdefault"
 	"github.com/acme/helpdesk/internal/dynamo"
 	"github.com/acme/helpdesk/internal/helpdesk"
 )
@@ -52,7 +52,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if table == "" {
 		return fmt.Errorf("HELPDESK_TABLE is not set\n%s", usage)
 	}
-	db, err := app.DynamoDB(ctx)
+	db, err := awsdefault.DynamoDB(ctx)
 	if err != nil {
 		return err
 	}
