@@ -13,12 +13,13 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/acme/helpdesk/events"
 	"github.com/acme/helpdesk/internal/helpdesk"
 	"github.com/acme/helpdesk/internal/webhook"
 )
 
-// The body fuzz target runs a body through the handlers' own steps
-// (parseObject, the decoder, Validate, Apply) and checks what comes out
+// The body fuzz targets run a body through the handlers' own steps
+// (parseObject, the decoder, Validate, Apply) and check what comes out
 // against the limits the README states, written out again here rather than
 // taken from the code under test. What is accepted must also survive a
 // client echoing it back: the API's view of the result, sent as a body,
@@ -107,6 +108,134 @@ func FuzzDecodeTicket(f *testing.F) {
 			ep.Apply(fresh)
 			if !fresh.SameContent(tk) {
 				t.Fatalf("echo %s made another ticket:\n%+v\nwant\n%+v", echo, fresh, tk)
+			}
+		}
+	})
+}
+
+// FuzzDecodeCustomField feeds arbitrary bodies to the custom field
+// decoder and validator, as a create and as updates of a dropdown and a
+// text definition.
+func FuzzDecodeCustomField(f *testing.F) {
+	for _, seed := range []string{
+		`{"customField": {"name": "Plan", "type": "dropdown", "options": ["Pro", "Enterprise"]}}`,
+		`{"customField": {"name": " Seats ", "type": "number"}}`,
+		`{"customField": {"name": "Plan", "type": "dropdown", "options": ["a", " a", ""]}}`,
+		`{"customField": {"name": "x", "type": "text", "options": []}}`,
+		`{"customField": {"options": ["Free"]}}`,
+		`{"customField": {"type": "checkbox", "id": "cf_x"}, "other": 1}`,
+		`{"customField": {"name": null, "type": 5, "options": "a"}}`,
+		`{"customField": []}`,
+	} {
+		f.Add([]byte(seed))
+	}
+	now := time.Now()
+	olds := []*helpdesk.CustomField{
+		nil,
+		{ID: "cf_plan", Name: "Plan", Type: helpdesk.FieldDropdown, Options: []string{"Pro", "Enterprise"}, CreatedAt: now, UpdatedAt: now},
+		{ID: "cf_note", Name: "Note", Type: helpdesk.FieldText, Options: []string{}, CreatedAt: now, UpdatedAt: now},
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var problems helpdesk.Problems
+		fields, err := parseObject(body, "customField", &problems)
+		if err != nil {
+			checkParseError(t, err, "customField")
+			return
+		}
+		for _, old := range olds {
+			found := slices.Clone(problems)
+			p := decodeFieldPatch(fields, &found)
+			p.Validate("customField.", old, &found)
+			checkProblems(t, body, "customField", found)
+			if found.Err() != nil {
+				continue
+			}
+			def := &helpdesk.CustomField{ID: "cf_fuzz"}
+			if old != nil {
+				c := *old
+				c.Options = slices.Clone(old.Options)
+				def = &c
+			}
+			p.Apply(def)
+			checkField(t, def, old)
+			if old != nil {
+				continue
+			}
+			echo := echoBody(t, "customField", toFieldJSON(def), "id", "createdAt", "updatedAt")
+			var echoProblems helpdesk.Problems
+			echoFields, err := parseObject(echo, "customField", &echoProblems)
+			if err != nil {
+				t.Fatalf("echo %s: %v", echo, err)
+			}
+			ep := decodeFieldPatch(echoFields, &echoProblems)
+			ep.Validate("customField.", nil, &echoProblems)
+			if echoProblems.Err() != nil {
+				t.Fatalf("echo %s of an accepted definition was refused: %v", echo, echoProblems)
+			}
+			if ep.Apply(def) {
+				t.Fatalf("echo %s changed the definition it came from", echo)
+			}
+		}
+	})
+}
+
+// FuzzDecodeWebhook feeds arbitrary bodies to the webhook decoder and
+// validator, as a create and as an update of a disabled, failing
+// subscription. The URL's reachability is FuzzCheckURL's (internal/ssrf).
+func FuzzDecodeWebhook(f *testing.F) {
+	for _, seed := range []string{
+		`{"webhook": {"url": "https://example.com/hook", "events": ["ticket.created", "ticket.created"], "description": "CRM"}}`,
+		`{"webhook": {"status": "active"}}`,
+		`{"webhook": {"status": "paused", "events": []}}`,
+		`{"webhook": {"url": "", "events": ["ticket.Created", 1]}}`,
+		`{"webhook": {"secret": "whsec_x", "id": "whk_x"}, "webhooks": {}}`,
+		`{"webhook": {"url": null, "description": null}}`,
+	} {
+		f.Add([]byte(seed))
+	}
+	since := time.Now().Add(-time.Hour)
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var problems helpdesk.Problems
+		fields, err := parseObject(body, "webhook", &problems)
+		if err != nil {
+			checkParseError(t, err, "webhook")
+			return
+		}
+		for _, creating := range []bool{true, false} {
+			found := slices.Clone(problems)
+			p := decodeWebhookPatch(fields, &found)
+			p.Validate("webhook.", creating, events.Types, &found)
+			checkProblems(t, body, "webhook", found)
+			if found.Err() != nil {
+				continue
+			}
+			w := &helpdesk.Webhook{Status: helpdesk.WebhookActive}
+			if !creating {
+				w = &helpdesk.Webhook{URL: "https://example.com/old", Events: []string{events.TicketDeleted},
+					Status: helpdesk.WebhookDisabled, FailingSince: since}
+			}
+			p.Apply(w)
+			checkWebhook(t, w, creating)
+			if w.Status == helpdesk.WebhookActive && !w.FailingSince.IsZero() {
+				t.Fatal("a re-activated subscription kept its failures")
+			}
+			if !creating {
+				continue
+			}
+			view := toWebhookJSON(w, false)
+			echo := echoBody(t, "webhook", view, "id", "status", "createdAt", "updatedAt")
+			var echoProblems helpdesk.Problems
+			echoFields, err := parseObject(echo, "webhook", &echoProblems)
+			if err != nil {
+				t.Fatalf("echo %s: %v", echo, err)
+			}
+			ep := decodeWebhookPatch(echoFields, &echoProblems)
+			ep.Validate("webhook.", true, events.Types, &echoProblems)
+			if echoProblems.Err() != nil {
+				t.Fatalf("echo %s of an accepted subscription was refused: %v", echo, echoProblems)
+			}
+			if ep.Apply(w) {
+				t.Fatalf("echo %s changed the subscription it came from", echo)
 			}
 		}
 	})
@@ -313,6 +442,48 @@ func checkTicket(t *testing.T, tk *helpdesk.Ticket) {
 		default:
 			t.Fatalf("accepted custom field value %#v", v)
 		}
+	}
+}
+
+// checkField fails unless f is a definition the store may keep, of old's
+// type if old is not nil.
+func checkField(t *testing.T, f, old *helpdesk.CustomField) {
+	t.Helper()
+	if n := utf8.RuneCountInString(f.Name); !utf8.ValidString(f.Name) || n == 0 || n > 100 || strings.TrimSpace(f.Name) != f.Name {
+		t.Fatalf("accepted name %q", f.Name)
+	}
+	if !slices.Contains(helpdesk.FieldTypes, f.Type) || old != nil && f.Type != old.Type {
+		t.Fatalf("accepted type %q (was %v)", f.Type, old)
+	}
+	if f.Options == nil || f.Type != helpdesk.FieldDropdown && len(f.Options) > 0 || f.Type == helpdesk.FieldDropdown && (len(f.Options) == 0 || len(f.Options) > 100) {
+		t.Fatalf("accepted %s field with options %q", f.Type, f.Options)
+	}
+	for i, o := range f.Options {
+		if n := utf8.RuneCountInString(o); !utf8.ValidString(o) || n == 0 || n > 100 || strings.TrimSpace(o) != o || slices.Contains(f.Options[:i], o) {
+			t.Fatalf("accepted options %q", f.Options)
+		}
+	}
+}
+
+// checkWebhook fails unless w is a subscription the store may keep.
+func checkWebhook(t *testing.T, w *helpdesk.Webhook, creating bool) {
+	t.Helper()
+	if w.URL == "" || len(w.URL) > 2048 || !utf8.ValidString(w.URL) {
+		t.Fatalf("accepted url %q", w.URL)
+	}
+	if len(w.Events) == 0 {
+		t.Fatal("accepted a subscription to no events")
+	}
+	for i, e := range w.Events {
+		if !events.Known(e) || slices.Contains(w.Events[:i], e) {
+			t.Fatalf("accepted events %q", w.Events)
+		}
+	}
+	if n := utf8.RuneCountInString(w.Description); n > 500 || !utf8.ValidString(w.Description) {
+		t.Fatalf("accepted a description of %d characters", n)
+	}
+	if w.Status != helpdesk.WebhookActive && (creating || w.Status != helpdesk.WebhookDisabled) {
+		t.Fatalf("accepted status %q (create %v)", w.Status, creating)
 	}
 }
 
