@@ -131,6 +131,7 @@ func TestControl(t *testing.T) {
 		{"dev loopback any port", true, "tcp4", "127.0.0.1:8080", true},
 		{"dev private", true, "tcp4", "192.168.1.10:3000", true},
 		{"dev udp", true, "udp4", "127.0.0.1:53", false},
+		{"dev metadata service v6 with a zone", true, "tcp6", "[fd00:ec2::254%eth0]:80", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -101,7 +101,9 @@ func (g *Guard) control(network, address string, _ syscall.RawConn) error {
 		return fmt.Errorf("%w: unparsable address %q", ErrDenied, address)
 	}
 	addr := ap.Addr().Unmap()
-	if addr.IsLinkLocalUnicast() || addr == ec2MetadataV6 {
+	// A zone names only the interface to leave by; the destination is the
+	// same without it.
+	if addr.IsLinkLocalUnicast() || addr.WithZone("") == ec2MetadataV6 {
 		// Cloud metadata services, even for a developer on a cloud VM.
 		return fmt.Errorf("%w: address %s is link-local", ErrDenied, addr)
 	}
