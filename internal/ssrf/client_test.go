@@ -124,6 +124,7 @@ func TestControl(t *testing.T) {
 		{"metadata service v6", false, "tcp6", "[fd00:ec2::254]:80", false},
 		{"loopback", false, "tcp4", "127.0.0.1:443", false},
 		{"mapped loopback", false, "tcp6", "[::ffff:127.0.0.1]:443", false},
+		{"mapped public with a zone", false, "tcp6", "[::ffff:8.8.8.8%eth0]:443", false},
 		{"private", false, "tcp4", "10.1.2.3:443", false},
 		{"unspecified", false, "tcp4", "0.0.0.0:80", false},
 		{"udp", false, "udp4", "8.8.8.8:443", false},

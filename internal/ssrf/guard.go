@@ -110,8 +110,10 @@ func (g *Guard) control(network, address string, _ syscall.RawConn) error {
 	if g.AllowPrivate {
 		return nil
 	}
-	if !Allowed(addr) {
-		return fmt.Errorf("%w: address %s is not public", ErrDenied, addr)
+	// The address as dialled, not addr: Unmap drops the zone of an
+	// IPv4-mapped address, and Allowed refuses zones.
+	if !Allowed(ap.Addr()) {
+		return fmt.Errorf("%w: address %s is not public", ErrDenied, ap.Addr())
 	}
 	if p := ap.Port(); p != 80 && p != 443 {
 		return fmt.Errorf("%w: port %d", ErrDenied, p)
