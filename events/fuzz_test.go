@@ -1,6 +1,7 @@
 package events_test
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
@@ -58,7 +59,8 @@ func verdict(secret, id, ts, sigs string, body []byte, now time.Time) error {
 }
 
 // FuzzVerifyAt verifies arbitrary deliveries: secrets, header values,
-// bodies and clocks. VerifyAt and Parse must never panic, and VerifyAt
+// bodies and clocks. Verify, VerifyAt and Parse must never panic,
+// ParseSecret must decode exactly the secrets verdict takes, and VerifyAt
 // must give verdict's answer, with the same result every time. Headers
 // are set as net/http does, or written by hand in lower case (as a Lambda
 // event holds them), then possibly beside a second spelling of the id
@@ -96,6 +98,13 @@ func FuzzVerifyAt(f *testing.F) {
 			}
 		}
 		_, _ = events.Parse(secret, h, body)
+		_ = events.Verify(secret, h, body)
+		key, kerr := events.ParseSecret(secret)
+		wantKey, _ := base64.StdEncoding.DecodeString(strings.TrimPrefix(secret, "whsec_"))
+		if wantSecret := verdict(secret, "", "", "", nil, now); (kerr != nil) != (wantSecret == events.ErrSecret) ||
+			kerr != nil && !errors.Is(kerr, events.ErrSecret) || kerr == nil && !bytes.Equal(key, wantKey) {
+			t.Fatalf("ParseSecret(%q) = %x, %v", secret, key, kerr)
+		}
 		if byHand && otherID != "" {
 			switch {
 			case id == "":
