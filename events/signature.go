@@ -35,7 +35,8 @@ const Tolerance = 5 * time.Minute
 // errors.Is.
 var (
 	// ErrMissingHeaders means the webhook-id, webhook-timestamp or
-	// webhook-signature header is missing or empty.
+	// webhook-signature header is missing or empty, or given by hand
+	// under two spellings with different values.
 	ErrMissingHeaders = errors.New("events: missing webhook headers")
 	// ErrTimestamp means the webhook-timestamp header is not a decimal
 	// integer, or lies more than Tolerance before or after now.
@@ -224,17 +225,25 @@ func checkFresh(sent int64, now time.Time) error {
 
 // headerValue returns the first value of the header name. If header has no
 // such key in canonical form, as when it was built as a map by hand from
-// lower-case names, it falls back to a case-insensitive search.
+// lower-case names, it falls back to a case-insensitive search; if that
+// finds two spellings with different values, it returns "": map order
+// would pick one at random, and the receiver may read the other (as its
+// idempotency key, say).
 func headerValue(header http.Header, name string) string {
 	if v := header.Get(name); v != "" {
 		return v
 	}
+	found := ""
 	for k, vs := range header {
-		if len(vs) > 0 && vs[0] != "" && strings.EqualFold(k, name) {
-			return vs[0]
+		if len(vs) == 0 || vs[0] == "" || !strings.EqualFold(k, name) {
+			continue
 		}
+		if found != "" && vs[0] != found {
+			return ""
+		}
+		found = vs[0]
 	}
-	return ""
+	return found
 }
 
 // parseUnix parses a webhook-timestamp value: decimal digits only, no sign.

@@ -312,6 +312,40 @@ func TestVerifyAtTolerance(t *testing.T) {
 	}
 }
 
+// TestVerifyAtHeadersByHand: headers in a map built by hand are found
+// whatever their case, but two spellings of one header with different
+// values count as neither, every time.
+func TestVerifyAtHeadersByHand(t *testing.T) {
+	d := signed(t, testSecret, testNow, testBody)
+	byHand := func(ids ...string) http.Header {
+		h := http.Header{"webhook-timestamp": d.header.Values(events.HeaderTimestamp), "WEBHOOK-SIGNATURE": d.header.Values(events.HeaderSignature)}
+		for i, id := range ids {
+			h[[]string{"webhook-id", "WEBHOOK-ID", "Webhook-ID"}[i]] = []string{id}
+		}
+		return h
+	}
+	id := d.header.Get(events.HeaderID)
+	for _, tc := range []struct {
+		name string
+		h    http.Header
+		want error
+	}{
+		{"LowerCase", byHand(id), nil},
+		{"TwoSpellingsOneValue", byHand(id, id), nil},
+		{"SecondSpellingEmpty", byHand(id, ""), nil},
+		{"TwoValues", byHand(id, "evt_other"), events.ErrMissingHeaders},
+		{"ThreeSpellings", byHand(id, id, "evt_other"), events.ErrMissingHeaders},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for range 20 { // map order varies; the answer must not
+				if err := events.VerifyAt(testSecret, tc.h, d.body, testNow); !errors.Is(err, tc.want) || tc.want == nil && err != nil {
+					t.Fatalf("VerifyAt = %v, want %v", err, tc.want)
+				}
+			}
+		})
+	}
+}
+
 // TestVerifyClock checks that Verify uses the real clock: a delivery signed
 // now passes, one signed ten minutes ago does not.
 func TestVerifyClock(t *testing.T) {

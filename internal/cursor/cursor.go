@@ -67,7 +67,10 @@ func (c *Codec) Open(binding, token string) ([]byte, error) {
 		return nil, ErrInvalid
 	}
 	raw, err := encoding.DecodeString(token)
-	if err != nil || len(raw) < c.aead.NonceSize()+c.aead.Overhead() {
+	// The decoder skips newlines and ignores the unused low bits of the
+	// last character, so other texts decode to the bytes of a sealed token.
+	// Only the text Seal wrote is one.
+	if err != nil || encoding.EncodeToString(raw) != token || len(raw) < c.aead.NonceSize()+c.aead.Overhead() {
 		return nil, ErrInvalid
 	}
 	n := c.aead.NonceSize()

@@ -2,6 +2,8 @@ package dynamo
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -38,6 +40,12 @@ func IsTicketKey(keys map[string]events.DynamoDBAttributeValue) bool {
 // fromStreamImage converts Lambda's attribute values to the SDK's; the
 // libraries share no type for them.
 func fromStreamImage(image map[string]events.DynamoDBAttributeValue) (map[string]types.AttributeValue, error) {
+	if a, b, ok := caseTwins(image); ok {
+		// The SDK's decoder matches names to fields ignoring case, so both
+		// would fill one field, and map order would pick the winner: the
+		// same record could decode to two tickets.
+		return nil, fmt.Errorf("attributes %q and %q differ only in case", a, b)
+	}
 	out := make(map[string]types.AttributeValue, len(image))
 	for k, v := range image {
 		av, err := fromStreamValue(v)
@@ -47,6 +55,20 @@ func fromStreamImage(image map[string]events.DynamoDBAttributeValue) (map[string
 		out[k] = av
 	}
 	return out, nil
+}
+
+// caseTwins returns two names of image that are equal ignoring case, the
+// same two every time.
+func caseTwins(image map[string]events.DynamoDBAttributeValue) (string, string, bool) {
+	names := slices.Sorted(maps.Keys(image))
+	for i, a := range names {
+		for _, b := range names[i+1:] {
+			if strings.EqualFold(a, b) {
+				return a, b, true
+			}
+		}
+	}
+	return "", "", false
 }
 
 func fromStreamValue(v events.DynamoDBAttributeValue) (types.AttributeValue, error) {

@@ -128,6 +128,11 @@ func (s *Service) UpdateTicket(ctx context.Context, id string, p *TicketPatch, p
 		if !p.Apply(t) {
 			return false, nil
 		}
+		var over Problems
+		t.CheckLimits("ticket.", &over)
+		if err := over.Err(); err != nil {
+			return false, err
+		}
 		// The clock is read per attempt, just before the write, so that
 		// UpdatedAt is as close as it can be to when the write lands (list
 		// walks rely on it; see dynamo.Store.ListTickets).

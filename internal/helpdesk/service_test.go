@@ -3,6 +3,7 @@ package helpdesk_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"maps"
 	"reflect"
 	"slices"
@@ -521,6 +522,45 @@ func TestServiceUpdateTicketInvalid(t *testing.T) {
 				t.Errorf("store UpdateTicket called %d times, want never", fx.tickets.updates)
 			}
 			assertTicket(t, fx.stored(t, old.ID), old)
+		})
+	}
+}
+
+// TestServiceUpdateTicketCustomFieldLimit: values merge into those the
+// ticket holds, and the merged ticket keeps the limit too.
+func TestServiceUpdateTicketCustomFieldLimit(t *testing.T) {
+	full := baseTicket()
+	full.CustomFields = nil
+	for i := range helpdesk.MaxCustomFieldValues - 1 {
+		// Values of definitions deleted since: they stay until removed.
+		full.CustomFields = append(full.CustomFields, helpdesk.CustomFieldValue{ID: fmt.Sprintf("cf_old%c%c", 'a'+i/26, 'a'+i%26), Value: "v"})
+	}
+	full.CustomFields = append(full.CustomFields, helpdesk.CustomFieldValue{ID: "cf_text", Value: "smoke"})
+	cases := []struct {
+		name  string
+		patch *helpdesk.TicketPatch
+		ok    bool
+	}{
+		{"OneMore", value("cf_num", 5.0), false},
+		{"Replace", value("cf_text", "ash"), true},
+		{"RemoveOneAddOne", &helpdesk.TicketPatch{CustomFields: []helpdesk.CustomFieldChange{{ID: "cf_oldaa", Remove: true}, {ID: "cf_num", Value: 5.0}}}, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			fx := newFixture(t, full)
+			got, err := fx.svc.UpdateTicket(context.Background(), full.ID, tc.patch, nil, helpdesk.Precondition{})
+			if tc.ok {
+				if err != nil || len(got.CustomFields) != helpdesk.MaxCustomFieldValues {
+					t.Fatalf("UpdateTicket = %d values, %v; want %d values", len(got.CustomFields), err, helpdesk.MaxCustomFieldValues)
+				}
+				return
+			}
+			assertCode(t, err, helpdesk.CodeValidation)
+			assertFields(t, helpdesk.ErrorDetails(err), "ticket.customFields")
+			if fx.tickets.writes != 0 {
+				t.Errorf("store wrote %d times, want never", fx.tickets.writes)
+			}
+			assertTicket(t, fx.stored(t, full.ID), full)
 		})
 	}
 }

@@ -280,6 +280,16 @@ func (p *TicketPatch) Apply(t *Ticket) bool {
 	return !before.SameContent(t)
 }
 
+// CheckLimits records a problem under prefix for each limit that t as a
+// whole breaks. A patch is checked alone by Validate, but its custom field
+// values merge with those the ticket holds, so an update within the limit
+// can still take the ticket over it.
+func (t *Ticket) CheckLimits(prefix string, problems *Problems) {
+	if len(t.CustomFields) > MaxCustomFieldValues {
+		problems.Add(prefix+"customFields", "would leave the ticket with more than %d values; remove some (value null) first", MaxCustomFieldValues)
+	}
+}
+
 func applyNullable(dst *string, n Nullable[string]) {
 	switch {
 	case !n.Set:

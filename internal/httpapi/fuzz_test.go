@@ -1,72 +1,266 @@
 package httpapi
 
 import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"net/mail"
 	"net/url"
+	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
 
+	"github.com/acme/helpdesk/events"
 	"github.com/acme/helpdesk/internal/helpdesk"
+	"github.com/acme/helpdesk/internal/webhook"
 )
 
+// The body fuzz targets run a body through the handlers' own steps
+// (parseObject, the decoder, Validate, Apply) and check what comes out
+// against the limits the README states, written out again here rather than
+// taken from the code under test. What is accepted must also survive a
+// client echoing it back: the API's view of the result, sent as a body,
+// must be accepted and change nothing.
+
 // FuzzDecodeTicket feeds arbitrary bodies to the ticket decoder and
-// validator. Whatever it accepts must produce a ticket within the limits.
+// validator, as a create and as an update of a ticket that holds the
+// maximum number of custom field values.
 func FuzzDecodeTicket(f *testing.F) {
 	for _, seed := range []string{
 		`{"ticket": {"subject": "Cannot log in", "status": "open", "tags": ["a", " a "]}}`,
 		`{"ticket": {"subject": "x", "assigneeId": null, "requesterEmail": "a@b.co", "customFields": [{"id": "cf_a", "value": null}]}}`,
 		`{"ticket": {"subject": 1, "tags": [1, "", null]}, "x": []}`,
 		`{"ticket": {"subject": "\u00e9\ud800", "customFields": [{"id": "cf_a", "value": {"deep": [[[]]]}}]}}`,
+		`{"ticket": {"subject": " s ", "customFields": [{"id": "cf_new", "value": "2026-01-31"}, {"id": "cf_b", "value": 1.5}, {"id": "cf_c", "value": true}]}}`,
+		`{"ticket": {"subject": "s", "customFields": [{"id": "cf_a", "value": 1}, {"id": "cf_a", "value": null}]}}`,
 		`[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]`,
 		`{"ticket": "nope"}`, ``, `{`, `null`,
 	} {
 		f.Add([]byte(seed))
 	}
+	existing := fullTicket()
 	f.Fuzz(func(t *testing.T, body []byte) {
 		var problems helpdesk.Problems
 		fields, err := parseObject(body, "ticket", &problems)
 		if err != nil {
-			if c := helpdesk.ErrorCode(err); c != helpdesk.CodeBadRequest && c != helpdesk.CodeValidation {
-				t.Fatalf("decoder error with code %s: %v", c, err)
+			checkParseError(t, err, "ticket")
+			return
+		}
+		for _, creating := range []bool{true, false} {
+			found := slices.Clone(problems)
+			p := decodeTicketPatch(fields, &found)
+			defs := definitionsFor(p.CustomFields)
+			p.Validate("ticket.", defs, &found)
+			checkProblems(t, body, "ticket", found)
+			again := slices.Clone(problems)
+			decodeTicketPatch(fields, &again).Validate("ticket.", defs, &again)
+			if !reflect.DeepEqual(found, again) {
+				t.Fatalf("the same body gave other problems:\n%v\n%v", found, again)
 			}
-			return
-		}
-		p := decodeTicketPatch(fields, &problems)
-		p.Validate("ticket.", nil, &problems)
-		if problems.Err() != nil {
-			return
-		}
-		tk := helpdesk.NewTicket("tkt_fuzz", time.Now())
-		p.Apply(tk)
-		if n := utf8.RuneCountInString(tk.Subject); n > helpdesk.MaxSubjectLen || (p.Subject != nil && n == 0) {
-			t.Fatalf("accepted subject of %d characters", n)
-		}
-		if len(tk.Tags) > helpdesk.MaxTags || slices.Contains(tk.Tags, "") || !tk.Status.Valid() || !tk.Priority.Valid() || !tk.Type.Valid() {
-			t.Fatalf("accepted ticket outside the limits: %+v", tk)
-		}
-		if tk.AssigneeID != "" && !helpdesk.ValidAssigneeID(tk.AssigneeID) {
-			t.Fatalf("accepted assignee %q", tk.AssigneeID)
-		}
-		if len(p.CustomFields) > 0 && !slices.ContainsFunc(p.CustomFields, func(c helpdesk.CustomFieldChange) bool { return c.Remove }) {
-			t.Fatal("custom field values were accepted with no definitions")
+			if found.Err() != nil {
+				continue
+			}
+			tk := helpdesk.NewTicket("tkt_fuzz", time.Now())
+			if !creating {
+				tk = cloneTicket(existing)
+			}
+			changed := p.Apply(tk)
+			if creating && p.Subject == nil {
+				// The service answers "subject is required" on create.
+				continue
+			}
+			var over helpdesk.Problems
+			tk.CheckLimits("ticket.", &over)
+			checkProblems(t, body, "ticket", over)
+			switch {
+			case over.Err() != nil && creating:
+				t.Fatalf("a validated create broke a limit: %v", over)
+			case over.Err() != nil:
+				continue // the service refuses the update, so nothing is stored
+			}
+			checkTicket(t, tk)
+			if !creating {
+				continue
+			}
+			if !changed && p.Subject != nil {
+				t.Fatal("a create with a subject reported no change")
+			}
+			// The API's view of the ticket, read-only fields left out, is
+			// accepted and applies to the same ticket.
+			echo := echoBody(t, "ticket", webhook.TicketView(tk), "id", "createdAt", "updatedAt")
+			var echoProblems helpdesk.Problems
+			echoFields, err := parseObject(echo, "ticket", &echoProblems)
+			if err != nil {
+				t.Fatalf("echo %s: %v", echo, err)
+			}
+			ep := decodeTicketPatch(echoFields, &echoProblems)
+			ep.Validate("ticket.", defs, &echoProblems)
+			if echoProblems.Err() != nil {
+				t.Fatalf("echo %s of an accepted ticket was refused: %v", echo, echoProblems)
+			}
+			if ep.Apply(tk) {
+				t.Fatalf("echo %s changed the ticket it came from", echo)
+			}
+			fresh := helpdesk.NewTicket("tkt_fuzz", time.Now())
+			ep.Apply(fresh)
+			if !fresh.SameContent(tk) {
+				t.Fatalf("echo %s made another ticket:\n%+v\nwant\n%+v", echo, fresh, tk)
+			}
 		}
 	})
 }
 
-// FuzzParseListQuery feeds arbitrary query strings to the list parser.
-// Whatever it accepts must be a query the store can serve.
+// FuzzDecodeCustomField feeds arbitrary bodies to the custom field
+// decoder and validator, as a create and as updates of a dropdown and a
+// text definition.
+func FuzzDecodeCustomField(f *testing.F) {
+	for _, seed := range []string{
+		`{"customField": {"name": "Plan", "type": "dropdown", "options": ["Pro", "Enterprise"]}}`,
+		`{"customField": {"name": " Seats ", "type": "number"}}`,
+		`{"customField": {"name": "Plan", "type": "dropdown", "options": ["a", " a", ""]}}`,
+		`{"customField": {"name": "x", "type": "text", "options": []}}`,
+		`{"customField": {"options": ["Free"]}}`,
+		`{"customField": {"type": "checkbox", "id": "cf_x"}, "other": 1}`,
+		`{"customField": {"name": null, "type": 5, "options": "a"}}`,
+		`{"customField": []}`,
+	} {
+		f.Add([]byte(seed))
+	}
+	now := time.Now()
+	olds := []*helpdesk.CustomField{
+		nil,
+		{ID: "cf_plan", Name: "Plan", Type: helpdesk.FieldDropdown, Options: []string{"Pro", "Enterprise"}, CreatedAt: now, UpdatedAt: now},
+		{ID: "cf_note", Name: "Note", Type: helpdesk.FieldText, Options: []string{}, CreatedAt: now, UpdatedAt: now},
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var problems helpdesk.Problems
+		fields, err := parseObject(body, "customField", &problems)
+		if err != nil {
+			checkParseError(t, err, "customField")
+			return
+		}
+		for _, old := range olds {
+			found := slices.Clone(problems)
+			p := decodeFieldPatch(fields, &found)
+			p.Validate("customField.", old, &found)
+			checkProblems(t, body, "customField", found)
+			if found.Err() != nil {
+				continue
+			}
+			def := &helpdesk.CustomField{ID: "cf_fuzz"}
+			if old != nil {
+				c := *old
+				c.Options = slices.Clone(old.Options)
+				def = &c
+			}
+			p.Apply(def)
+			checkField(t, def, old)
+			if old != nil {
+				continue
+			}
+			echo := echoBody(t, "customField", toFieldJSON(def), "id", "createdAt", "updatedAt")
+			var echoProblems helpdesk.Problems
+			echoFields, err := parseObject(echo, "customField", &echoProblems)
+			if err != nil {
+				t.Fatalf("echo %s: %v", echo, err)
+			}
+			ep := decodeFieldPatch(echoFields, &echoProblems)
+			ep.Validate("customField.", nil, &echoProblems)
+			if echoProblems.Err() != nil {
+				t.Fatalf("echo %s of an accepted definition was refused: %v", echo, echoProblems)
+			}
+			if ep.Apply(def) {
+				t.Fatalf("echo %s changed the definition it came from", echo)
+			}
+		}
+	})
+}
+
+// FuzzDecodeWebhook feeds arbitrary bodies to the webhook decoder and
+// validator, as a create and as an update of a disabled, failing
+// subscription. The URL's reachability is FuzzCheckURL's (internal/ssrf).
+func FuzzDecodeWebhook(f *testing.F) {
+	for _, seed := range []string{
+		`{"webhook": {"url": "https://example.com/hook", "events": ["ticket.created", "ticket.created"], "description": "CRM"}}`,
+		`{"webhook": {"status": "active"}}`,
+		`{"webhook": {"status": "paused", "events": []}}`,
+		`{"webhook": {"url": "", "events": ["ticket.Created", 1]}}`,
+		`{"webhook": {"secret": "whsec_x", "id": "whk_x"}, "webhooks": {}}`,
+		`{"webhook": {"url": null, "description": null}}`,
+	} {
+		f.Add([]byte(seed))
+	}
+	since := time.Now().Add(-time.Hour)
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var problems helpdesk.Problems
+		fields, err := parseObject(body, "webhook", &problems)
+		if err != nil {
+			checkParseError(t, err, "webhook")
+			return
+		}
+		for _, creating := range []bool{true, false} {
+			found := slices.Clone(problems)
+			p := decodeWebhookPatch(fields, &found)
+			p.Validate("webhook.", creating, events.Types, &found)
+			checkProblems(t, body, "webhook", found)
+			if found.Err() != nil {
+				continue
+			}
+			w := &helpdesk.Webhook{Status: helpdesk.WebhookActive}
+			if !creating {
+				w = &helpdesk.Webhook{URL: "https://example.com/old", Events: []string{events.TicketDeleted},
+					Status: helpdesk.WebhookDisabled, FailingSince: since}
+			}
+			p.Apply(w)
+			checkWebhook(t, w, creating)
+			if w.Status == helpdesk.WebhookActive && !w.FailingSince.IsZero() {
+				t.Fatal("a re-activated subscription kept its failures")
+			}
+			if !creating {
+				continue
+			}
+			view := toWebhookJSON(w, false)
+			echo := echoBody(t, "webhook", view, "id", "status", "createdAt", "updatedAt")
+			var echoProblems helpdesk.Problems
+			echoFields, err := parseObject(echo, "webhook", &echoProblems)
+			if err != nil {
+				t.Fatalf("echo %s: %v", echo, err)
+			}
+			ep := decodeWebhookPatch(echoFields, &echoProblems)
+			ep.Validate("webhook.", true, events.Types, &echoProblems)
+			if echoProblems.Err() != nil {
+				t.Fatalf("echo %s of an accepted subscription was refused: %v", echo, echoProblems)
+			}
+			if ep.Apply(w) {
+				t.Fatalf("echo %s changed the subscription it came from", echo)
+			}
+		}
+	})
+}
+
+// FuzzParseListQuery feeds arbitrary query strings to the list endpoint's
+// parsing, as the handler runs it. Whatever it accepts must be a query the
+// store can serve and must say exactly what the query string says: every
+// pair in it is a known parameter whose value the query carries, so that
+// nothing is dropped and nothing lists more than was asked for.
 func FuzzParseListQuery(f *testing.F) {
 	for _, seed := range []string{
 		"", "status=open&priority=high&assignee_id=usr_a&page_size=100&sort_by=priority&sort_order=asc",
 		"page_size=0", "page_size=-1", "page_size=1e2", "page_size=%2B5", "status=open&status=new",
 		"after=abc", "after=", "sort_by=status;drop", "assignee_id=usr_%00", "x=%zz",
+		"status=open&&page_size=5", "assignee_id=usr_a%2Bb", "sort_order=asc&after=a+b%3D",
 	} {
 		f.Add(seed)
 	}
 	f.Fuzz(func(t *testing.T, raw string) {
-		values, err := url.ParseQuery(raw)
+		values, err := queryValues(raw)
 		if err != nil {
+			if c := helpdesk.ErrorCode(err); c != helpdesk.CodeBadRequest {
+				t.Fatalf("query string error with code %s: %v", c, err)
+			}
 			return
 		}
 		q, err := parseListQuery(values)
@@ -82,5 +276,235 @@ func FuzzParseListQuery(f *testing.F) {
 			(q.Filter.AssigneeID != "" && !helpdesk.ValidAssigneeID(q.Filter.AssigneeID)) {
 			t.Fatalf("accepted %q as %+v", raw, q)
 		}
+		want := map[string]string{
+			"status": string(q.Filter.Status), "priority": string(q.Filter.Priority), "assignee_id": q.Filter.AssigneeID,
+			"page_size": fmt.Sprint(q.PageSize), "sort_by": string(q.SortBy), "sort_order": string(q.Order), "after": q.After,
+		}
+		seen := map[string]bool{}
+		for pair := range strings.SplitSeq(raw, "&") {
+			if pair == "" {
+				continue
+			}
+			rawKey, rawValue, _ := strings.Cut(pair, "=")
+			k, kerr := url.QueryUnescape(rawKey)
+			v, verr := url.QueryUnescape(rawValue)
+			switch {
+			case kerr != nil || verr != nil || strings.Contains(pair, ";"):
+				t.Fatalf("accepted %q with the malformed pair %q", raw, pair)
+			case !slices.Contains(listParams, k):
+				t.Fatalf("accepted %q with the unknown parameter %q", raw, k)
+			case seen[k]:
+				t.Fatalf("accepted %q with %q given twice", raw, k)
+			case want[k] != v:
+				t.Fatalf("accepted %q: %q is %q in the query %+v", raw, k, v, q)
+			}
+			seen[k] = true
+		}
+		defaults := helpdesk.ListQuery{SortBy: helpdesk.SortCreatedAt, Order: helpdesk.Desc, PageSize: helpdesk.DefaultPageSize}
+		for k, v := range map[string]bool{
+			"status": q.Filter.Status == "", "priority": q.Filter.Priority == "", "assignee_id": q.Filter.AssigneeID == "",
+			"page_size": q.PageSize == defaults.PageSize, "sort_by": q.SortBy == defaults.SortBy,
+			"sort_order": q.Order == defaults.Order, "after": q.After == "",
+		} {
+			if !seen[k] && !v {
+				t.Fatalf("accepted %q: %q is absent but the query %+v sets it", raw, k, q)
+			}
+		}
 	})
+}
+
+// checkParseError fails unless err is an error parseObject may give: a
+// bad request, or a body nested too deeply, named by its wrapper.
+func checkParseError(t *testing.T, err error, wrapper string) {
+	t.Helper()
+	switch helpdesk.ErrorCode(err) {
+	case helpdesk.CodeBadRequest:
+	case helpdesk.CodeValidation:
+		if d := helpdesk.ErrorDetails(err); len(d) != 1 || d[0].Field != wrapper {
+			t.Fatalf("validation error with details %v", d)
+		}
+	default:
+		t.Fatalf("decoder error with code %s: %v", helpdesk.ErrorCode(err), err)
+	}
+}
+
+// checkProblems fails unless every problem has a message and names a field
+// of the wrapped object or another member of the body's top level.
+func checkProblems(t *testing.T, body []byte, wrapper string, problems helpdesk.Problems) {
+	t.Helper()
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(body, &top); err != nil {
+		t.Fatalf("parseObject accepted a body that is not an object: %v", err)
+	}
+	for _, p := range problems {
+		_, member := top[p.Field]
+		if p.Message == "" || !strings.HasPrefix(p.Field, wrapper+".") && (!member || p.Field == wrapper) {
+			t.Fatalf("problem %+v names no field of the body", p)
+		}
+	}
+}
+
+// definitionsFor returns what the service would load for changes: a
+// definition for each well-formed id, here of the type its value has (a
+// date-shaped string makes a date field), so that validation checks the
+// values themselves.
+func definitionsFor(changes []helpdesk.CustomFieldChange) map[string]*helpdesk.CustomField {
+	defs := map[string]*helpdesk.CustomField{}
+	for _, c := range changes {
+		if !helpdesk.ValidCustomFieldID(c.ID) {
+			continue
+		}
+		typ := helpdesk.FieldText
+		switch v := c.Value.(type) {
+		case float64:
+			typ = helpdesk.FieldNumber
+		case bool:
+			typ = helpdesk.FieldCheckbox
+		case string:
+			if _, err := time.Parse(time.DateOnly, v); err == nil {
+				typ = helpdesk.FieldDate
+			}
+		}
+		defs[c.ID] = &helpdesk.CustomField{ID: c.ID, Type: typ}
+	}
+	return defs
+}
+
+// fullTicket returns a stored ticket with the most custom field values a
+// ticket may hold, and some of everything else.
+func fullTicket() *helpdesk.Ticket {
+	tk := helpdesk.NewTicket("tkt_full", time.Now())
+	tk.Subject, tk.AssigneeID, tk.Tags = "Full", "usr_a", []string{"a", "b"}
+	for i := range helpdesk.MaxCustomFieldValues {
+		tk.CustomFields = append(tk.CustomFields, helpdesk.CustomFieldValue{ID: fmt.Sprintf("cf_full%c%c", 'a'+i/26, 'a'+i%26), Value: "v"})
+	}
+	return tk
+}
+
+func cloneTicket(tk *helpdesk.Ticket) *helpdesk.Ticket {
+	c := *tk
+	c.Tags = slices.Clone(tk.Tags)
+	c.CustomFields = slices.Clone(tk.CustomFields)
+	return &c
+}
+
+// checkTicket fails unless tk keeps every limit of a stored ticket.
+func checkTicket(t *testing.T, tk *helpdesk.Ticket) {
+	t.Helper()
+	for _, s := range append([]string{tk.Subject, tk.AssigneeID, tk.RequesterEmail, tk.RequesterName}, tk.Tags...) {
+		if !utf8.ValidString(s) {
+			t.Fatalf("accepted invalid UTF-8 %q", s)
+		}
+	}
+	if n := utf8.RuneCountInString(tk.Subject); n == 0 || n > 500 || strings.TrimSpace(tk.Subject) != tk.Subject {
+		t.Fatalf("accepted subject %q", tk.Subject)
+	}
+	if !tk.Status.Valid() || !tk.Priority.Valid() || !tk.Type.Valid() {
+		t.Fatalf("accepted status %q, priority %q, type %q", tk.Status, tk.Priority, tk.Type)
+	}
+	if tk.AssigneeID != "" && !helpdesk.ValidAssigneeID(tk.AssigneeID) {
+		t.Fatalf("accepted assignee %q", tk.AssigneeID)
+	}
+	if e := tk.RequesterEmail; e != "" {
+		addr, err := mail.ParseAddress(e)
+		if len(e) > 254 || err != nil || addr.Address != e || addr.Name != "" {
+			t.Fatalf("accepted requester email %q", e)
+		}
+	}
+	if n := utf8.RuneCountInString(tk.RequesterName); n > 255 {
+		t.Fatalf("accepted a requester name of %d characters", n)
+	}
+	if len(tk.Tags) > 50 {
+		t.Fatalf("accepted %d tags", len(tk.Tags))
+	}
+	for i, tag := range tk.Tags {
+		if n := utf8.RuneCountInString(tag); n == 0 || n > 100 || strings.TrimSpace(tag) != tag || slices.Contains(tk.Tags[:i], tag) {
+			t.Fatalf("accepted tags %q", tk.Tags)
+		}
+	}
+	if len(tk.CustomFields) > 100 {
+		t.Fatalf("accepted %d custom field values", len(tk.CustomFields))
+	}
+	for i, c := range tk.CustomFields {
+		if !helpdesk.ValidCustomFieldID(c.ID) || slices.ContainsFunc(tk.CustomFields[:i], func(o helpdesk.CustomFieldValue) bool { return o.ID == c.ID }) {
+			t.Fatalf("accepted custom field id %q (duplicate or malformed)", c.ID)
+		}
+		switch v := c.Value.(type) {
+		case string:
+			if !utf8.ValidString(v) || utf8.RuneCountInString(v) > 1000 {
+				t.Fatalf("accepted custom field value %q", v)
+			}
+		case float64:
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				t.Fatalf("accepted custom field value %v", v)
+			}
+		case bool:
+		default:
+			t.Fatalf("accepted custom field value %#v", v)
+		}
+	}
+}
+
+// checkField fails unless f is a definition the store may keep, of old's
+// type if old is not nil.
+func checkField(t *testing.T, f, old *helpdesk.CustomField) {
+	t.Helper()
+	if n := utf8.RuneCountInString(f.Name); !utf8.ValidString(f.Name) || n == 0 || n > 100 || strings.TrimSpace(f.Name) != f.Name {
+		t.Fatalf("accepted name %q", f.Name)
+	}
+	if !slices.Contains(helpdesk.FieldTypes, f.Type) || old != nil && f.Type != old.Type {
+		t.Fatalf("accepted type %q (was %v)", f.Type, old)
+	}
+	if f.Options == nil || f.Type != helpdesk.FieldDropdown && len(f.Options) > 0 || f.Type == helpdesk.FieldDropdown && (len(f.Options) == 0 || len(f.Options) > 100) {
+		t.Fatalf("accepted %s field with options %q", f.Type, f.Options)
+	}
+	for i, o := range f.Options {
+		if n := utf8.RuneCountInString(o); !utf8.ValidString(o) || n == 0 || n > 100 || strings.TrimSpace(o) != o || slices.Contains(f.Options[:i], o) {
+			t.Fatalf("accepted options %q", f.Options)
+		}
+	}
+}
+
+// checkWebhook fails unless w is a subscription the store may keep.
+func checkWebhook(t *testing.T, w *helpdesk.Webhook, creating bool) {
+	t.Helper()
+	if w.URL == "" || len(w.URL) > 2048 || !utf8.ValidString(w.URL) {
+		t.Fatalf("accepted url %q", w.URL)
+	}
+	if len(w.Events) == 0 {
+		t.Fatal("accepted a subscription to no events")
+	}
+	for i, e := range w.Events {
+		if !events.Known(e) || slices.Contains(w.Events[:i], e) {
+			t.Fatalf("accepted events %q", w.Events)
+		}
+	}
+	if n := utf8.RuneCountInString(w.Description); n > 500 || !utf8.ValidString(w.Description) {
+		t.Fatalf("accepted a description of %d characters", n)
+	}
+	if w.Status != helpdesk.WebhookActive && (creating || w.Status != helpdesk.WebhookDisabled) {
+		t.Fatalf("accepted status %q (create %v)", w.Status, creating)
+	}
+}
+
+// echoBody returns view as a request body under wrapper, without the
+// members a client may not send.
+func echoBody(t *testing.T, wrapper string, view any, readOnly ...string) []byte {
+	t.Helper()
+	b, err := json.Marshal(view)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var members map[string]any
+	if err := json.Unmarshal(b, &members); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range readOnly {
+		delete(members, k)
+	}
+	body, err := json.Marshal(map[string]any{wrapper: members})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return body
 }

@@ -102,6 +102,8 @@ func TestListErrors(t *testing.T) {
 		{"BadAssignee", "assignee_id=bob", 422, helpdesk.CodeValidation, []string{"assignee_id"}},
 		{"Repeated", "status=new&status=open", 422, helpdesk.CodeValidation, []string{"status"}},
 		{"Unknown", "limit=5&offset=10", 422, helpdesk.CodeValidation, []string{"limit", "offset"}},
+		{"BadEscape", "status=open&assignee_id=usr_%zz", 400, helpdesk.CodeBadRequest, nil},
+		{"Semicolon", "priority=high;status=open", 400, helpdesk.CodeBadRequest, nil},
 		{"EmptyCursor", "after=", 400, helpdesk.CodeBadRequest, nil},
 		{"GarbageCursor", "after=abc", 400, helpdesk.CodeBadRequest, nil},
 		{"CursorOtherFilter", "status=open&page_size=1&after=" + after, 400, helpdesk.CodeBadRequest, nil},

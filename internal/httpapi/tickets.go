@@ -61,6 +61,18 @@ func parseListQuery(values url.Values) (helpdesk.ListQuery, error) {
 	return q, err
 }
 
+// queryValues decodes a request's query string. A pair that does not
+// decode (a bad percent-escape, a semicolon) is refused rather than
+// skipped, as url.URL.Query would skip it: a filter dropped silently would
+// list more than was asked for.
+func queryValues(raw string) (url.Values, error) {
+	values, err := url.ParseQuery(raw)
+	if err != nil {
+		return nil, helpdesk.Errorf(helpdesk.CodeBadRequest, "The query string is malformed; separate parameters with \"&\" and percent-encode reserved characters.")
+	}
+	return values, nil
+}
+
 // checkParams records a problem for each parameter that is unknown or
 // given more than once.
 func checkParams(values url.Values, known []string, problems *helpdesk.Problems) {
@@ -111,7 +123,10 @@ func nextLink(r *http.Request, values url.Values, path, cursor string) *string {
 }
 
 func (a *api) listTickets(w http.ResponseWriter, r *http.Request) error {
-	values := r.URL.Query()
+	values, err := queryValues(r.URL.RawQuery)
+	if err != nil {
+		return err
+	}
 	q, err := parseListQuery(values)
 	if err != nil {
 		return err

@@ -107,7 +107,10 @@ func (a *api) rotateSecret(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *api) listDeliveries(w http.ResponseWriter, r *http.Request) error {
-	values := r.URL.Query()
+	values, err := queryValues(r.URL.RawQuery)
+	if err != nil {
+		return err
+	}
 	var problems helpdesk.Problems
 	checkParams(values, deliveriesParams, &problems)
 	size := pageSize(values, &problems)

@@ -1,7 +1,11 @@
 package ssrf_test
 
 import (
+	"encoding/binary"
+	"errors"
 	"net/netip"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/acme/helpdesk/internal/ssrf"
@@ -106,4 +110,97 @@ func TestAllowed(t *testing.T) {
 			}
 		})
 	}
+}
+
+// v4Denied states the IPv4 deny-list of the package doc as ranges of
+// 32-bit numbers, first and last.
+var v4Denied = [][2]uint32{
+	{0x00000000, 0x00ffffff}, // 0.0.0.0/8, this network
+	{0x0a000000, 0x0affffff}, // 10.0.0.0/8, private
+	{0x64400000, 0x647fffff}, // 100.64.0.0/10, shared (CGNAT)
+	{0x7f000000, 0x7fffffff}, // 127.0.0.0/8, loopback
+	{0xa9fe0000, 0xa9feffff}, // 169.254.0.0/16, link-local
+	{0xac100000, 0xac1fffff}, // 172.16.0.0/12, private
+	{0xc0000000, 0xc00000ff}, // 192.0.0.0/24, IETF protocol assignments
+	{0xc0000200, 0xc00002ff}, // 192.0.2.0/24, documentation
+	{0xc0a80000, 0xc0a8ffff}, // 192.168.0.0/16, private
+	{0xc6120000, 0xc613ffff}, // 198.18.0.0/15, benchmarking
+	{0xc6336400, 0xc63364ff}, // 198.51.100.0/24, documentation
+	{0xcb007100, 0xcb0071ff}, // 203.0.113.0/24, documentation
+	{0xe0000000, 0xffffffff}, // 224.0.0.0/4 multicast, 240.0.0.0/4 reserved, broadcast
+}
+
+// allowedReference states Allowed independently: an IPv4 address (also
+// when IPv4-mapped) outside v4Denied, or an IPv6 address in 2000::/3 but
+// not Teredo (2001::/32), benchmarking (2001:2::/48), documentation
+// (2001:db8::/32, 3fff::/20) or 6to4 (2002::/16); no zone. Every other
+// IPv6 range of the package doc lies outside 2000::/3.
+func allowedReference(a netip.Addr) bool {
+	if !a.IsValid() || a.Zone() != "" {
+		return false
+	}
+	b := a.As16()
+	if a.Is4() || a.Is4In6() {
+		v := binary.BigEndian.Uint32(b[12:])
+		return !slices.ContainsFunc(v4Denied, func(r [2]uint32) bool { return r[0] <= v && v <= r[1] })
+	}
+	w0, w1, w2 := binary.BigEndian.Uint16(b[0:]), binary.BigEndian.Uint16(b[2:]), binary.BigEndian.Uint16(b[4:])
+	switch {
+	case w0 < 0x2000 || w0 > 0x3fff:
+		return false
+	case w0 == 0x2001 && (w1 == 0 || w1 == 0x0db8 || w1 == 2 && w2 == 0):
+		return false
+	case w0 == 0x2002, w0 == 0x3fff && w1 < 0x1000:
+		return false
+	}
+	return true
+}
+
+// FuzzAllowed checks Allowed against allowedReference on addresses built
+// from 4 or 16 bytes (the IPv4-mapped form of each IPv4 address is checked
+// too, and must answer alike), and the dialer's Control function against
+// Allowed and the port rule, strict and relaxed.
+func FuzzAllowed(f *testing.F) {
+	for _, s := range []string{"8.8.8.8", "10.1.2.3", "169.254.169.254", "100.64.0.1", "198.19.255.255", "255.255.255.255",
+		"2606:4700::1111", "2001::1", "2001:2::1", "2001:2:1::1", "2001:db8::1", "2002::1", "3fff:fff::1", "3fff:1000::1",
+		"fe80::1", "fd00:ec2::254", "::ffff:127.0.0.1", "64:ff9b::808:808", "::1"} {
+		f.Add(netip.MustParseAddr(s).AsSlice(), "", uint16(443), byte(0))
+	}
+	f.Add([]byte{0xfe, 0x80, 15: 1}, "eth0", uint16(80), byte(2))
+	f.Add([]byte{1, 2, 3}, "", uint16(8443), byte(3))
+	strict, relaxed := ssrf.Control(&ssrf.Guard{}), ssrf.Control(&ssrf.Guard{AllowPrivate: true})
+	networks := []string{"tcp", "tcp4", "tcp6", "udp", "udp6", "ip"}
+	f.Fuzz(func(t *testing.T, raw []byte, zone string, port uint16, network byte) {
+		a, ok := netip.AddrFromSlice(raw)
+		if !ok {
+			if ssrf.Allowed(netip.Addr{}) {
+				t.Fatal("the zero Addr is Allowed")
+			}
+			return
+		}
+		if a.Is6() && zone != "" && strings.Trim(zone, "abcdefghijklmnopqrstuvwxyz0123456789") == "" {
+			a = a.WithZone(zone)
+		}
+		got := ssrf.Allowed(a)
+		if want := allowedReference(a); got != want {
+			t.Fatalf("Allowed(%v) = %v, the deny-list says %v", a, got, want)
+		}
+		if a.Is4() {
+			if mapped := netip.AddrFrom16(a.As16()); ssrf.Allowed(mapped) != got {
+				t.Fatalf("Allowed(%v) = %v but Allowed(%v) = %v", a, got, mapped, !got)
+			}
+		}
+		nw := networks[int(network)%len(networks)]
+		address := netip.AddrPortFrom(a, port).String()
+		tcp := strings.HasPrefix(nw, "tcp")
+		if err := strict(nw, address, nil); (err == nil) != (tcp && got && (port == 80 || port == 443)) || err != nil && !errors.Is(err, ssrf.ErrDenied) {
+			t.Fatalf("control(%s, %s) = %v with Allowed %v", nw, address, err, got)
+		}
+		u := a.Unmap().As16()
+		linkLocal := a.Unmap().Is4() && u[12] == 169 && u[13] == 254 || a.Is6() && !a.Is4In6() && u[0] == 0xfe && u[1]&0xc0 == 0x80
+		metadata := a.WithZone("") == netip.MustParseAddr("fd00:ec2::254")
+		if err := relaxed(nw, address, nil); (err == nil) != (tcp && !linkLocal && !metadata) {
+			t.Fatalf("relaxed control(%s, %s) = %v", nw, address, err)
+		}
+	})
 }

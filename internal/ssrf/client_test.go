@@ -124,6 +124,7 @@ func TestControl(t *testing.T) {
 		{"metadata service v6", false, "tcp6", "[fd00:ec2::254]:80", false},
 		{"loopback", false, "tcp4", "127.0.0.1:443", false},
 		{"mapped loopback", false, "tcp6", "[::ffff:127.0.0.1]:443", false},
+		{"mapped public with a zone", false, "tcp6", "[::ffff:8.8.8.8%eth0]:443", false},
 		{"private", false, "tcp4", "10.1.2.3:443", false},
 		{"unspecified", false, "tcp4", "0.0.0.0:80", false},
 		{"udp", false, "udp4", "8.8.8.8:443", false},
@@ -131,6 +132,7 @@ func TestControl(t *testing.T) {
 		{"dev loopback any port", true, "tcp4", "127.0.0.1:8080", true},
 		{"dev private", true, "tcp4", "192.168.1.10:3000", true},
 		{"dev udp", true, "udp4", "127.0.0.1:53", false},
+		{"dev metadata service v6 with a zone", true, "tcp6", "[fd00:ec2::254%eth0]:80", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

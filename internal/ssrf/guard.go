@@ -88,7 +88,9 @@ func (g *Guard) Client(timeout time.Duration) *http.Client {
 // linkLocal reports whether addr is link-local, where cloud metadata
 // services live, or EC2's metadata service by its IPv6 address.
 func linkLocal(addr netip.Addr) bool {
-	addr = addr.Unmap()
+	// A zone names only the interface to leave by; the destination is the
+	// same without it.
+	addr = addr.Unmap().WithZone("")
 	return addr.IsLinkLocalUnicast() || addr == ec2MetadataV6
 }
 
@@ -115,8 +117,10 @@ func (g *Guard) control(network, address string, _ syscall.RawConn) error {
 	if g.AllowPrivate {
 		return nil
 	}
-	if !Allowed(addr) {
-		return fmt.Errorf("%w: address %s is not public", ErrDenied, addr)
+	// The address as dialled, not addr: Unmap drops the zone of an
+	// IPv4-mapped address, and Allowed refuses zones.
+	if !Allowed(ap.Addr()) {
+		return fmt.Errorf("%w: address %s is not public", ErrDenied, ap.Addr())
 	}
 	if p := ap.Port(); p != 80 && p != 443 {
 		return fmt.Errorf("%w: port %d", ErrDenied, p)

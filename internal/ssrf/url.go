@@ -2,6 +2,7 @@ package ssrf
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"net/url"
@@ -61,6 +62,11 @@ func (g *Guard) CheckURL(ctx context.Context, raw string) error {
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
+		// A *url.Error quotes the whole URL; keep only what is wrong in it.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
 		return reject("is not a valid URL", err)
 	}
 	if !u.IsAbs() {
