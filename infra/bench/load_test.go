@@ -60,6 +60,9 @@ type target struct {
 	keys     e2e.Keys
 	endpoint string
 	table    string
+	// logs, when set, returns the tail of the stack's logs, to say why
+	// requests failed.
+	logs func(n int) string
 }
 
 // BenchmarkLoad runs the mixed workload against the local stack (make
@@ -152,7 +155,7 @@ func startRIE(b *testing.B) target {
 			b.Errorf("e2e stack: %v", err)
 		}
 	})
-	return target{api: s.URL(), keys: s.Keys(), endpoint: s.DynamoDBEndpoint(), table: e2e.TableName}
+	return target{api: s.URL(), keys: s.Keys(), endpoint: s.DynamoDBEndpoint(), table: e2e.TableName, logs: s.Logs}
 }
 
 // runLoad seeds tickets through the API, measures the bare baseline and
@@ -190,6 +193,9 @@ func runLoad(b *testing.B, wrk string, t target) {
 	}
 	if baseline.errors > 0 {
 		b.Fatalf("%d of the baseline's %d bare calls failed: %v", baseline.errors, baseline.requests, baseline.firstErr)
+	}
+	if stack.errors > 0 && t.logs != nil {
+		b.Logf("the stack's logs:\n%s", t.logs(4000))
 	}
 	b.ReportMetric(0, "ns/op") // the length of the run, as configured
 	b.ReportMetric(stack.rps(), "req/s")
