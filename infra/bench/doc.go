@@ -12,9 +12,10 @@
 //     beside the hello-world function in ./hello built with the same flags
 //     in the same run; the INIT REPORT durations and binary sizes, each ÷
 //     hello's, with two reference points (./sdkonly: hello and a DynamoDB
-//     client; ./sdkconfig: the same from config.LoadDefaultConfig) that
-//     show what the AWS SDK alone costs a cold start. The bootstraps are built for the host's GOARCH: the deployed
-//     arm64 ones cannot execute on this amd64 machine.
+//     client; ./sdkconfig: the same from config.LoadDefaultConfig, which
+//     the functions no longer use) that show what the AWS SDK alone costs
+//     a cold start. The bootstraps are built for the host's GOARCH: the
+//     deployed arm64 ones cannot execute on this amd64 machine.
 //  2. Request overhead — BenchmarkRequest (here): a payload 2.0 event
 //     through the adapter, router, cached key check, store and DynamoDB
 //     Local, ÷ the bare SDK calls the request made (recorded from it,

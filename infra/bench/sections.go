@@ -43,7 +43,7 @@ func sections() []sectionSpec {
 					{header: "size ÷ hello", unit: "size-x-hello", digits: 2, target: sizeTarget},
 				},
 			}, {
-				title: "reference points, measured the same way: hello + a DynamoDB client (sdkonly), + config.LoadDefaultConfig as internal/app loads it (sdkconfig)",
+				title: "reference points, measured the same way: hello + a DynamoDB client (sdkonly), + config.LoadDefaultConfig, as the functions loaded it before app.FunctionAWSConfig (sdkconfig)",
 				bench: "BenchmarkColdStart", rows: prefixed("ref", "sdkonly", "sdkconfig"), first: "binary",
 				cols: []column{
 					{header: "init ms", unit: "init-ms", digits: 2},

@@ -1,9 +1,10 @@
 // Command sdkconfig is a reference point of the cold-start benchmark: the
 // hello-world function plus a DynamoDB client from
-// config.LoadDefaultConfig, as internal/app builds it, so that its init
-// less sdkonly's is what the default configuration's credential chain
-// (SSO, STS, IMDS and the rest, all linked and initialised) costs a cold
-// start.
+// config.LoadDefaultConfig, as the functions built it before they read
+// their configuration from the environment (app.FunctionAWSConfig), so
+// that its init less sdkonly's is what the default configuration's
+// credential chain (SSO, STS, IMDS and the rest, all linked and
+// initialised) costs a cold start.
 package main
 
 import (
