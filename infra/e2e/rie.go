@@ -52,8 +52,8 @@ type emulator struct {
 	stopOnce sync.Once
 }
 
-// invokeClient calls the emulators; invocations are bounded by their
-// contexts.
+// invokeClient calls the emulators; invocations are bounded by
+// invocationBound.
 var invokeClient = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4, IdleConnTimeout: 30 * time.Second}}
 
 // startEmulator runs rie with bootstrap on free loopback ports and returns
@@ -129,10 +129,21 @@ func (e *emulator) waitReady(ctx context.Context) error {
 	}
 }
 
+// invocationBound bounds one invocation's request to the emulator. The
+// emulator ends an invocation itself at the function's timeout
+// (AWS_LAMBDA_FUNCTION_TIMEOUT, at most streamFunctionTimeout), so this is
+// only a backstop against a wedged emulator.
+const invocationBound = streamFunctionTimeout + 30*time.Second
+
 // invoke sends one invocation and returns the function's result. Like an
 // execution environment, the emulator takes one invocation at a time;
 // others wait for it (a deployed function would start another
-// environment instead).
+// environment instead). A caller that gives up (ctx ends) gets its answer
+// at once, but, as in Lambda, the invocation runs on and the environment
+// stays busy until it ends: the emulator panics when handed an invocation
+// while it still runs one (rapidcore's Server.Invoke dereferences the nil
+// reservation it gets then), which took one function's emulator down in
+// the middle of load runs.
 func (e *emulator) invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	select {
 	case e.sem <- struct{}{}:
@@ -141,8 +152,29 @@ func (e *emulator) invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	case <-e.done:
 		return nil, fmt.Errorf("invoke %s: aws-lambda-rie has exited (%v)", e.name, e.waitErr)
 	}
-	defer func() { <-e.sem }()
 	e.invocations.Add(1)
+	type result struct {
+		body []byte
+		err  error
+	}
+	ended := make(chan result, 1)
+	go func() {
+		defer func() { <-e.sem }()
+		runCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), invocationBound)
+		defer cancel()
+		body, err := e.post(runCtx, payload)
+		ended <- result{body, err}
+	}()
+	select {
+	case r := <-ended:
+		return r.body, r.err
+	case <-ctx.Done():
+		return nil, fmt.Errorf("invoke %s: %w", e.name, context.Cause(ctx))
+	}
+}
+
+// post makes one invocation request to the emulator.
+func (e *emulator) post(ctx context.Context, payload []byte) ([]byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, e.invokeURL, bytes.NewReader(payload))
 	if err != nil {
 		return nil, err
