@@ -27,16 +27,9 @@ type fakeTickets struct {
 func newFakeTickets(tickets ...*helpdesk.Ticket) *fakeTickets {
 	f := &fakeTickets{tickets: map[string]*helpdesk.Ticket{}}
 	for _, t := range tickets {
-		f.tickets[t.ID] = cloneTicket(t)
+		f.tickets[t.ID] = t.Clone()
 	}
 	return f
-}
-
-func cloneTicket(t *helpdesk.Ticket) *helpdesk.Ticket {
-	c := *t
-	c.Tags = slices.Clone(t.Tags)
-	c.CustomFields = slices.Clone(t.CustomFields)
-	return &c
 }
 
 func (f *fakeTickets) CreateTicket(_ context.Context, t *helpdesk.Ticket, _ *helpdesk.Completion) error {
@@ -47,7 +40,7 @@ func (f *fakeTickets) CreateTicket(_ context.Context, t *helpdesk.Ticket, _ *hel
 	if _, ok := f.tickets[t.ID]; ok {
 		return helpdesk.Errorf(helpdesk.CodeConflict, "taken")
 	}
-	f.tickets[t.ID] = cloneTicket(t)
+	f.tickets[t.ID] = t.Clone()
 	return nil
 }
 
@@ -57,7 +50,7 @@ func (f *fakeTickets) Ticket(_ context.Context, id string) (*helpdesk.Ticket, er
 	if !ok {
 		return nil, helpdesk.Errorf(helpdesk.CodeNotFound, "Ticket not found.")
 	}
-	return cloneTicket(t), nil
+	return t.Clone(), nil
 }
 
 func (f *fakeTickets) UpdateTicket(_ context.Context, id string, fn func(t *helpdesk.Ticket) (bool, error)) (*helpdesk.Ticket, error) {
@@ -69,18 +62,18 @@ func (f *fakeTickets) UpdateTicket(_ context.Context, id string, fn func(t *help
 	var t *helpdesk.Ticket
 	var changed bool
 	for range f.lost + 1 {
-		t = cloneTicket(stored)
+		t = stored.Clone()
 		var err error
 		if changed, err = fn(t); err != nil {
 			return nil, err
 		}
 	}
 	if !changed {
-		return cloneTicket(stored), nil
+		return stored.Clone(), nil
 	}
 	f.writes++
 	t.Version++
-	f.tickets[id] = cloneTicket(t)
+	f.tickets[id] = t.Clone()
 	return t, nil
 }
 
@@ -452,7 +445,7 @@ func TestServiceUpdateTicket(t *testing.T) {
 			if err != nil {
 				t.Fatalf("UpdateTicket: %v", err)
 			}
-			want := cloneTicket(tc.want)
+			want := tc.want.Clone()
 			if tc.wantChanged {
 				want.UpdatedAt, want.Version = clockWant, old.Version+1
 			}

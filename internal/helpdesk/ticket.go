@@ -246,7 +246,7 @@ func checkEmail(s string) string {
 // Apply writes p's present fields onto t and reports whether any visible
 // field changed. p must have been validated.
 func (p *TicketPatch) Apply(t *Ticket) bool {
-	before := t.clone()
+	before := t.Clone()
 	if p.Subject != nil {
 		t.Subject = strings.TrimSpace(*p.Subject)
 	}
@@ -312,7 +312,8 @@ func normalizeTags(tags []string) []string {
 	return out
 }
 
-func (t *Ticket) clone() *Ticket {
+// Clone returns a copy of t that shares no slices with it.
+func (t *Ticket) Clone() *Ticket {
 	c := *t
 	c.Tags = slices.Clone(t.Tags)
 	c.CustomFields = slices.Clone(t.CustomFields)

@@ -65,7 +65,7 @@ func FuzzDecodeTicket(f *testing.F) {
 			}
 			tk := helpdesk.NewTicket("tkt_fuzz", time.Now())
 			if !creating {
-				tk = cloneTicket(existing)
+				tk = existing.Clone()
 			}
 			changed := p.Apply(tk)
 			if creating && p.Subject == nil {
@@ -379,13 +379,6 @@ func fullTicket() *helpdesk.Ticket {
 		tk.CustomFields = append(tk.CustomFields, helpdesk.CustomFieldValue{ID: fmt.Sprintf("cf_full%c%c", 'a'+i/26, 'a'+i%26), Value: "v"})
 	}
 	return tk
-}
-
-func cloneTicket(tk *helpdesk.Ticket) *helpdesk.Ticket {
-	c := *tk
-	c.Tags = slices.Clone(tk.Tags)
-	c.CustomFields = slices.Clone(tk.CustomFields)
-	return &c
 }
 
 // checkTicket fails unless tk keeps every limit of a stored ticket.
