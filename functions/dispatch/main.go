@@ -4,7 +4,6 @@
 package main
 
 import (
-	"context"
 	"log/slog"
 	"os"
 
@@ -14,7 +13,7 @@ import (
 )
 
 func main() {
-	d, logger, err := app.Dispatcher(context.Background())
+	d, logger, err := app.Dispatcher()
 	if err != nil {
 		logger.Error("cannot start", slog.String("error", err.Error()))
 		os.Exit(1)

@@ -3,7 +3,6 @@
 package main
 
 import (
-	"context"
 	"log/slog"
 	"os"
 
@@ -15,7 +14,7 @@ import (
 )
 
 func main() {
-	h, logger, err := app.Handler(context.Background(), httpapi.GetTicket)
+	h, logger, err := app.Handler(httpapi.GetTicket)
 	if err != nil {
 		logger.Error("cannot start", slog.String("error", err.Error()))
 		os.Exit(1)

@@ -14,7 +14,7 @@ import (
 )
 
 func main() {
-	d, logger, err := app.Dispatcher(context.Background())
+	d, logger, err := app.Dispatcher()
 	if err != nil {
 		logger.Error("cannot start", slog.String("error", err.Error()))
 		os.Exit(1)

@@ -3,7 +3,6 @@
 package main
 
 import (
-	"context"
 	"log/slog"
 	"os"
 
@@ -16,7 +15,7 @@ import (
 )
 
 func main() {
-	h, logger, err := app.PagingHandler(context.Background(), cursorsecret.Loader, httpapi.Webhooks)
+	h, logger, err := app.PagingHandler(cursorsecret.Loader, httpapi.Webhooks)
 	if err != nil {
 		logger.Error("cannot start", slog.String("error", err.Error()))
 		os.Exit(1)

@@ -54,8 +54,6 @@ func BenchmarkRequest(b *testing.B) {
 	b.Setenv("AWS_ACCESS_KEY_ID", "bench")
 	b.Setenv("AWS_SECRET_ACCESS_KEY", "bench")
 	b.Setenv("AWS_SESSION_TOKEN", "")
-	b.Setenv("AWS_CONFIG_FILE", os.DevNull)
-	b.Setenv("AWS_SHARED_CREDENTIALS_FILE", os.DevNull)
 	base, err := app.DynamoDB()
 	if err != nil {
 		b.Fatal(err)

@@ -31,8 +31,8 @@ type Config struct {
 	CursorKey []byte
 	// CursorSecretARN names a Secrets Manager secret whose string, hashed
 	// with SHA-256, is the cursor key (HELPDESK_CURSOR_KEY_SECRET_ARN), as
-	// deployed stacks keep it. Handler reads it once, when a page first
-	// needs the key. The list and webhooks functions need one of the two.
+	// deployed stacks keep it. PagingHandler's loader reads it once, when
+	// a page first needs the key. The list and webhooks functions need one of the two.
 	CursorSecretARN string
 	// LogLevel is the least level logged (HELPDESK_LOG_LEVEL: debug, info,
 	// warn, error; default info).
@@ -140,7 +140,7 @@ func NewDispatcher(cfg Config, db dynamo.API, logger *slog.Logger) *webhook.Disp
 
 // Dispatcher loads the configuration and wires the webhook dispatcher, as
 // the dispatch and retry functions' mains need it.
-func Dispatcher(ctx context.Context) (*webhook.Dispatcher, *slog.Logger, error) {
+func Dispatcher() (*webhook.Dispatcher, *slog.Logger, error) {
 	cfg, err := LoadDispatch()
 	if err != nil {
 		return nil, slog.Default(), fmt.Errorf("configuration: %w", err)
@@ -157,8 +157,8 @@ func Dispatcher(ctx context.Context) (*webhook.Dispatcher, *slog.Logger, error) 
 // function's main needs it. For the Docs endpoint alone it builds no AWS
 // client at all. A function whose cursor key is kept in a secret
 // (CursorSecretARN) is wired with PagingHandler instead.
-func Handler(ctx context.Context, endpoints ...httpapi.Endpoint) (http.Handler, *slog.Logger, error) {
-	return PagingHandler(ctx, nil, endpoints...)
+func Handler(endpoints ...httpapi.Endpoint) (http.Handler, *slog.Logger, error) {
+	return PagingHandler(nil, endpoints...)
 }
 
 // KeyLoader makes, once, the function that fetches the cursor key from the
@@ -168,7 +168,7 @@ type KeyLoader func(awsCfg aws.Config, arn string) func(context.Context) ([]byte
 
 // PagingHandler is Handler for the functions that page (list, webhooks):
 // when the cursor key is kept in a secret, loader reads it.
-func PagingHandler(ctx context.Context, loader KeyLoader, endpoints ...httpapi.Endpoint) (http.Handler, *slog.Logger, error) {
+func PagingHandler(loader KeyLoader, endpoints ...httpapi.Endpoint) (http.Handler, *slog.Logger, error) {
 	cfg, err := Load(endpoints...)
 	if err != nil {
 		return nil, slog.Default(), fmt.Errorf("configuration: %w", err)

@@ -79,9 +79,8 @@ func TestDocsHandler(t *testing.T) {
 	t.Setenv("HELPDESK_TABLE", "")
 	t.Setenv("HELPDESK_CURSOR_KEY", "")
 	t.Setenv("AWS_REGION", "")
-	t.Setenv("AWS_CONFIG_FILE", "/nonexistent")
 	t.Setenv("HELPDESK_LOG_LEVEL", "error")
-	h, _, err := app.Handler(context.Background(), httpapi.Docs)
+	h, _, err := app.Handler(httpapi.Docs)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -52,16 +51,15 @@ func TestCursorSecretReadOnFirstPage(t *testing.T) {
 		"HELPDESK_TABLE": table, "HELPDESK_CURSOR_KEY": "", "HELPDESK_CURSOR_KEY_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:1:secret:cursor",
 		"AWS_ENDPOINT_URL_DYNAMODB": dynamotest.Endpoint(t), "AWS_ENDPOINT_URL_SECRETS_MANAGER": sm.URL,
 		"AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s", "AWS_SESSION_TOKEN": "",
-		"AWS_CONFIG_FILE": os.DevNull, "AWS_SHARED_CREDENTIALS_FILE": os.DevNull,
 		"AWS_MAX_ATTEMPTS": "1", "HELPDESK_LOG_LEVEL": "error",
 	} {
 		t.Setenv(k, v)
 	}
 	ctx := context.Background()
-	if _, _, err := app.Handler(ctx, httpapi.ListTickets); err == nil || !strings.Contains(err.Error(), "PagingHandler") {
+	if _, _, err := app.Handler(httpapi.ListTickets); err == nil || !strings.Contains(err.Error(), "PagingHandler") {
 		t.Fatalf("a function that reads no secrets started with a secret to read: %v", err)
 	}
-	h, _, err := app.PagingHandler(ctx, cursorsecret.Loader, httpapi.ListTickets)
+	h, _, err := app.PagingHandler(cursorsecret.Loader, httpapi.ListTickets)
 	if err != nil {
 		t.Fatal(err)
 	}
