@@ -175,7 +175,6 @@ func (s *Service) CreateCustomField(ctx context.Context, p *CustomFieldPatch, pr
 	now := s.now()
 	f := &CustomField{ID: s.NewID("cf_"), CreatedAt: now, UpdatedAt: now}
 	p.Apply(f)
-	f.Version = 1
 	if err := s.Fields.CreateCustomField(ctx, f, complete.Of(f)); err != nil {
 		return nil, err
 	}

@@ -134,10 +134,14 @@ func create[P, T any](a *api, w http.ResponseWriter, r *http.Request, wrapper st
 	}
 	p := decode(fields, &problems)
 	return a.idempotent(w, r, body, func(claim *helpdesk.IdempotencyClaim) error {
+		// With a claim the reply is made once, before the write, and what
+		// is stored for replays is what this answer sends.
+		var saved *reply
 		var complete helpdesk.Complete[T]
 		if claim != nil {
 			complete = func(v T) *helpdesk.Completion {
 				rp := render(v)
+				saved = &rp
 				return &helpdesk.Completion{Claim: claim, Response: helpdesk.SavedResponse{Status: rp.status, Header: rp.header, Body: rp.body}}
 			}
 		}
@@ -145,7 +149,11 @@ func create[P, T any](a *api, w http.ResponseWriter, r *http.Request, wrapper st
 		if err != nil {
 			return err
 		}
-		render(v).write(w)
+		if saved == nil {
+			rp := render(v)
+			saved = &rp
+		}
+		saved.write(w)
 		return nil
 	})
 }

@@ -73,7 +73,7 @@ func (s *Service) Create(ctx context.Context, p *helpdesk.WebhookPatch, problems
 		return nil, helpdesk.Errorf(helpdesk.CodeConflict, "There are already %d webhooks; delete one first.", helpdesk.MaxWebhooks)
 	}
 	now := s.clock()
-	w := &helpdesk.Webhook{ID: helpdesk.NewID("whk_"), Status: helpdesk.WebhookActive, Secret: events.NewSecret(), CreatedAt: now, UpdatedAt: now, Version: 1}
+	w := &helpdesk.Webhook{ID: helpdesk.NewID("whk_"), Status: helpdesk.WebhookActive, Secret: events.NewSecret(), CreatedAt: now, UpdatedAt: now}
 	p.Apply(w)
 	if err := s.store.CreateWebhook(ctx, w, complete.Of(w)); err != nil {
 		return nil, err
