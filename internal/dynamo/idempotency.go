@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -180,7 +181,7 @@ func (s *Store) transact(ctx context.Context, what string, items []types.Transac
 	switch {
 	case err == nil:
 		return nil, nil
-	case cancelled(err) == nil || !errors.As(err, &tce) || len(tce.CancellationReasons) != len(items):
+	case !errors.As(err, &tce) || len(tce.CancellationReasons) != len(items) || !slices.ContainsFunc(tce.CancellationReasons, conditionFailed):
 		return nil, translate(err, "%s", what)
 	case done != nil && conditionFailed(tce.CancellationReasons[n]):
 		ours, err := s.completedBy(ctx, done.Claim)
