@@ -41,7 +41,10 @@ type emulator struct {
 	name      string
 	cmd       *exec.Cmd
 	invokeURL string
-	log       *processLog
+	// runtimeAddr is where the emulator serves the runtime API to the
+	// function.
+	runtimeAddr string
+	log         *processLog
 
 	sem         chan struct{} // holds a token while an invocation runs
 	invocations atomic.Int64
@@ -101,7 +104,8 @@ func launchEmulator(rie, bootstrap, name string, env []string) (*emulator, error
 	}
 	e := &emulator{
 		name: name, cmd: cmd, invokeURL: "http://" + addr + invokePath, log: log,
-		sem: make(chan struct{}, 1), done: make(chan struct{}),
+		runtimeAddr: net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[1])),
+		sem:         make(chan struct{}, 1), done: make(chan struct{}),
 	}
 	go func() {
 		e.waitErr = cmd.Wait()
@@ -110,22 +114,35 @@ func launchEmulator(rie, bootstrap, name string, env []string) (*emulator, error
 	return e, nil
 }
 
-// waitReady polls the emulator's port until it accepts a connection.
+// readySettle is how long an emulator must stay up once both its ports
+// answer: it binds the runtime API port after starting the function, and
+// panics if another process took that port first.
+const readySettle = 20 * time.Millisecond
+
+// waitReady polls the emulator's ports until both accept a connection and
+// it is still running a moment later.
 func (e *emulator) waitReady(ctx context.Context) error {
-	addr := strings.TrimPrefix(strings.TrimSuffix(e.invokeURL, invokePath), "http://")
-	for {
-		conn, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+	addrs := []string{strings.TrimPrefix(strings.TrimSuffix(e.invokeURL, invokePath), "http://"), e.runtimeAddr}
+	for len(addrs) > 0 {
+		conn, err := net.DialTimeout("tcp", addrs[0], 200*time.Millisecond)
 		if err == nil {
 			_ = conn.Close()
-			return nil
+			addrs = addrs[1:]
+			continue
 		}
 		select {
 		case <-e.done:
 			return fmt.Errorf("aws-lambda-rie for %s exited before it listened (%v); its output:\n%s", e.name, e.waitErr, e.log.Tail(8<<10))
 		case <-ctx.Done():
-			return fmt.Errorf("aws-lambda-rie for %s not listening on %s: %w; its output:\n%s", e.name, addr, context.Cause(ctx), e.log.Tail(8<<10))
+			return fmt.Errorf("aws-lambda-rie for %s not listening on %s: %w; its output:\n%s", e.name, addrs[0], context.Cause(ctx), e.log.Tail(8<<10))
 		case <-time.After(20 * time.Millisecond):
 		}
+	}
+	select {
+	case <-e.done:
+		return fmt.Errorf("aws-lambda-rie for %s exited once it listened (%v); its output:\n%s", e.name, e.waitErr, e.log.Tail(8<<10))
+	case <-time.After(readySettle):
+		return nil
 	}
 }
 
