@@ -307,7 +307,7 @@ func (b *builder) wireStream() {
 		Filters: &[]*map[string]any{awslambda.FilterCriteria_Filter(&map[string]any{
 			"dynamodb": map[string]any{
 				"Keys": map[string]any{
-					dynamo.Table.PartitionKey: map[string]any{"S": awslambda.FilterRule_BeginsWith(jsii.String(TicketKeyPrefix))},
+					dynamo.Table.PartitionKey: map[string]any{"S": awslambda.FilterRule_BeginsWith(jsii.String(dynamo.TicketKeyPrefix))},
 				},
 			},
 		})},

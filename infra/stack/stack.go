@@ -117,10 +117,6 @@ func (p *Props) Validate() error {
 
 var corsOrigin = regexp.MustCompile(`^(\*|https?://[^/\s]+)$`)
 
-// TicketKeyPrefix starts the partition key of every ticket item; the
-// dispatch function is invoked only for stream records of such items.
-const TicketKeyPrefix = "TICKET#"
-
 // Output names of the stack.
 const (
 	// OutputAPIURL is the API's base URL, BasePath included

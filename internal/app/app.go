@@ -17,6 +17,7 @@ import (
 	"github.com/acme/helpdesk/internal/helpdesk"
 	"github.com/acme/helpdesk/internal/httpapi"
 	"github.com/acme/helpdesk/internal/ssrf"
+	"github.com/acme/helpdesk/internal/subscription"
 	"github.com/acme/helpdesk/internal/webhook"
 )
 
@@ -117,7 +118,7 @@ func NewHandler(cfg Config, db dynamo.API, logger *slog.Logger, endpoints ...htt
 func newHandler(cfg Config, store *dynamo.Store, logger *slog.Logger, endpoints ...httpapi.Endpoint) http.Handler {
 	return httpapi.New(httpapi.Config{
 		Service:     helpdesk.NewService(store, store),
-		Webhooks:    webhook.NewService(store, cfg.guard()),
+		Webhooks:    subscription.NewService(store, cfg.guard()),
 		Auth:        auth.NewAuthenticator(store),
 		Idempotency: store,
 		Logger:      logger,

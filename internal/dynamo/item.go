@@ -20,17 +20,18 @@ const (
 	kindKey    = "KEY"
 )
 
-// timeLayout is how times are stored and shown: fixed width, so that it
-// sorts as it reads.
-const timeLayout = "2006-01-02T15:04:05.000Z"
+// TicketKeyPrefix starts the partition key of every ticket item. The
+// stack's stream filter matches on it, so that the dispatch function is
+// invoked only for ticket records, and IsTicketKey checks it again.
+const TicketKeyPrefix = kindTicket + "#"
 
-func formatTime(t time.Time) string { return t.UTC().Format(timeLayout) }
+func formatTime(t time.Time) string { return t.UTC().Format(helpdesk.TimeLayout) }
 
 func parseTime(s string) (time.Time, error) {
 	if s == "" {
 		return time.Time{}, nil
 	}
-	return time.Parse(timeLayout, s)
+	return time.Parse(helpdesk.TimeLayout, s)
 }
 
 func itemKey(kind, id string) map[string]types.AttributeValue {

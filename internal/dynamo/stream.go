@@ -17,7 +17,7 @@ import (
 // ticket: other items share the table and its stream.
 func TicketFromImage(image map[string]events.DynamoDBAttributeValue) (t *helpdesk.Ticket, ok bool, err error) {
 	pk, has := image[attrPK]
-	if !has || pk.DataType() != events.DataTypeString || !strings.HasPrefix(pk.String(), kindTicket+"#") {
+	if !has || pk.DataType() != events.DataTypeString || !strings.HasPrefix(pk.String(), TicketKeyPrefix) {
 		return nil, false, nil
 	}
 	av, err := fromStreamImage(image)
@@ -34,7 +34,7 @@ func TicketFromImage(image map[string]events.DynamoDBAttributeValue) (t *helpdes
 // IsTicketKey reports whether a stream record's keys are a ticket's.
 func IsTicketKey(keys map[string]events.DynamoDBAttributeValue) bool {
 	pk, ok := keys[attrPK]
-	return ok && pk.DataType() == events.DataTypeString && strings.HasPrefix(pk.String(), kindTicket+"#")
+	return ok && pk.DataType() == events.DataTypeString && strings.HasPrefix(pk.String(), TicketKeyPrefix)
 }
 
 // fromStreamImage converts Lambda's attribute values to the SDK's; the

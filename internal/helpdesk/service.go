@@ -15,9 +15,9 @@ import (
 type Service struct {
 	Tickets TicketStore
 	Fields  CustomFieldStore
-	// Now returns the current time: read once per create, and once per
-	// write attempt of an update.
-	Now func() time.Time
+	// Now is the clock: read once per create, and once per write attempt
+	// of an update.
+	Now Clock
 	// NewID returns a fresh id with the given prefix (e.g. "tkt_").
 	NewID func(prefix string) string
 }
@@ -38,8 +38,7 @@ func NewID(prefix string) string {
 	return prefix + strings.ToLower(idEncoding.EncodeToString(b))
 }
 
-// now returns the current time as the API shows it: UTC, milliseconds.
-func (s *Service) now() time.Time { return s.Now().UTC().Truncate(time.Millisecond) }
+func (s *Service) now() time.Time { return s.Now.Now() }
 
 // definitions loads the definitions p refers to; none when p has no custom
 // fields, so a plain write costs no extra read, nor when it has too many to

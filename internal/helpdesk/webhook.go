@@ -69,7 +69,7 @@ type WebhookPatch struct {
 }
 
 // Validate checks p's fields under prefix (e.g. "webhook."), except the
-// URL's reachability, which needs the network (see webhook.Service).
+// URL's reachability, which needs the network (see subscription.Service).
 // known lists the event types. On create (creating true) url and events are
 // required and status cannot be set.
 func (p *WebhookPatch) Validate(prefix string, creating bool, known []string, problems *Problems) {

@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/acme/helpdesk/internal/helpdesk"
+	"github.com/acme/helpdesk/internal/view"
 )
 
 func (a *api) listCustomFields(w http.ResponseWriter, r *http.Request) error {
@@ -11,9 +12,9 @@ func (a *api) listCustomFields(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	body := fieldsBody{CustomFields: make([]fieldJSON, len(fields))}
+	body := fieldsBody{CustomFields: make([]view.CustomField, len(fields))}
 	for i, f := range fields {
-		body.CustomFields[i] = toFieldJSON(f)
+		body.CustomFields[i] = view.NewCustomField(f)
 	}
 	writeJSON(w, http.StatusOK, body)
 	return nil
@@ -24,14 +25,14 @@ func (a *api) getCustomField(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, fieldBody{toFieldJSON(f)})
+	writeJSON(w, http.StatusOK, fieldBody{view.NewCustomField(f)})
 	return nil
 }
 
 func (a *api) createCustomField(w http.ResponseWriter, r *http.Request) error {
 	return create(a, w, r, "customField", decodeFieldPatch, a.svc.CreateCustomField,
 		func(f *helpdesk.CustomField) reply {
-			return created(r, "/custom_fields/"+f.ID, fieldBody{toFieldJSON(f)})
+			return created(r, "/custom_fields/"+f.ID, fieldBody{view.NewCustomField(f)})
 		})
 }
 
@@ -46,7 +47,7 @@ func (a *api) updateCustomField(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, fieldBody{toFieldJSON(f)})
+	writeJSON(w, http.StatusOK, fieldBody{view.NewCustomField(f)})
 	return nil
 }
 

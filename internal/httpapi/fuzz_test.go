@@ -15,7 +15,7 @@ import (
 
 	"github.com/acme/helpdesk/events"
 	"github.com/acme/helpdesk/internal/helpdesk"
-	"github.com/acme/helpdesk/internal/webhook"
+	"github.com/acme/helpdesk/internal/view"
 )
 
 // The body fuzz targets run a body through the handlers' own steps
@@ -90,7 +90,7 @@ func FuzzDecodeTicket(f *testing.F) {
 			}
 			// The API's view of the ticket, read-only fields left out, is
 			// accepted and applies to the same ticket.
-			echo := echoBody(t, "ticket", webhook.TicketView(tk), "id", "createdAt", "updatedAt")
+			echo := echoBody(t, "ticket", view.Ticket(tk), "id", "createdAt", "updatedAt")
 			var echoProblems helpdesk.Problems
 			echoFields, err := parseObject(echo, "ticket", &echoProblems)
 			if err != nil {
@@ -161,7 +161,7 @@ func FuzzDecodeCustomField(f *testing.F) {
 			if old != nil {
 				continue
 			}
-			echo := echoBody(t, "customField", toFieldJSON(def), "id", "createdAt", "updatedAt")
+			echo := echoBody(t, "customField", view.NewCustomField(def), "id", "createdAt", "updatedAt")
 			var echoProblems helpdesk.Problems
 			echoFields, err := parseObject(echo, "customField", &echoProblems)
 			if err != nil {
@@ -222,7 +222,7 @@ func FuzzDecodeWebhook(f *testing.F) {
 			if !creating {
 				continue
 			}
-			view := toWebhookJSON(w, false)
+			view := view.NewWebhook(w, false)
 			echo := echoBody(t, "webhook", view, "id", "status", "createdAt", "updatedAt")
 			var echoProblems helpdesk.Problems
 			echoFields, err := parseObject(echo, "webhook", &echoProblems)

@@ -17,7 +17,7 @@ import (
 	"github.com/awslabs/aws-lambda-go-api-proxy/core"
 
 	"github.com/acme/helpdesk/internal/helpdesk"
-	"github.com/acme/helpdesk/internal/webhook"
+	"github.com/acme/helpdesk/internal/subscription"
 )
 
 // BasePath prefixes every route.
@@ -97,7 +97,7 @@ type Config struct {
 	Service *helpdesk.Service
 	// Webhooks serves the subscription API; needed only with the Webhooks
 	// endpoint.
-	Webhooks *webhook.Service
+	Webhooks *subscription.Service
 	Auth     Authenticator
 	// Idempotency keeps the Idempotency-Keys of creates; needed with the
 	// CreateTicket, CustomFields and Webhooks endpoints.
@@ -109,7 +109,7 @@ type Config struct {
 
 type api struct {
 	svc   *helpdesk.Service
-	hooks *webhook.Service
+	hooks *subscription.Service
 	auth  Authenticator
 	idem  helpdesk.IdempotencyStore
 }

@@ -20,7 +20,7 @@ import (
 	"github.com/acme/helpdesk/internal/httpapi"
 	"github.com/acme/helpdesk/internal/openapitest"
 	"github.com/acme/helpdesk/internal/ssrf"
-	"github.com/acme/helpdesk/internal/webhook"
+	"github.com/acme/helpdesk/internal/subscription"
 )
 
 func TestMain(m *testing.M) { dynamotest.Main(m) }
@@ -69,7 +69,7 @@ func newAPIOn(tb testing.TB, db dynamo.API, endpoints ...httpapi.Endpoint) (*env
 	}
 	h := httpapi.New(httpapi.Config{
 		Service:     helpdesk.NewService(store, store),
-		Webhooks:    webhook.NewService(store, &ssrf.Guard{AllowPrivate: true}),
+		Webhooks:    subscription.NewService(store, &ssrf.Guard{AllowPrivate: true}),
 		Auth:        auth.NewAuthenticator(store),
 		Idempotency: store,
 		Logger:      slog.New(slog.NewJSONHandler(e.logs, nil)),

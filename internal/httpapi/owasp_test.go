@@ -14,7 +14,7 @@ import (
 	"github.com/acme/helpdesk/internal/helpdesk"
 	"github.com/acme/helpdesk/internal/httpapi"
 	"github.com/acme/helpdesk/internal/ssrf"
-	"github.com/acme/helpdesk/internal/webhook"
+	"github.com/acme/helpdesk/internal/subscription"
 )
 
 // TestOWASPAPITop10 walks the items of the OWASP API Security Top 10
@@ -106,7 +106,7 @@ func testSSRF(t *testing.T) {
 	e, _ := newAPI(t)
 	strict := httptest.NewServer(httpapi.New(httpapi.Config{
 		Service:  helpdesk.NewService(e.store, e.store),
-		Webhooks: webhook.NewService(e.store, &ssrf.Guard{}),
+		Webhooks: subscription.NewService(e.store, &ssrf.Guard{}),
 		Auth:     auth.NewAuthenticator(e.store),
 		Logger:   slog.New(slog.DiscardHandler),
 	}))

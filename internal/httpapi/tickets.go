@@ -9,7 +9,7 @@ import (
 
 	"github.com/acme/helpdesk/events"
 	"github.com/acme/helpdesk/internal/helpdesk"
-	"github.com/acme/helpdesk/internal/webhook"
+	"github.com/acme/helpdesk/internal/view"
 )
 
 // listParams are the query parameters of the list endpoint.
@@ -137,7 +137,7 @@ func (a *api) listTickets(w http.ResponseWriter, r *http.Request) error {
 	}
 	body := listBody{Tickets: make([]events.Ticket, len(page.Tickets)), Meta: listMeta{PageSize: q.PageSize, HasMore: page.Next != ""}}
 	for i, t := range page.Tickets {
-		body.Tickets[i] = webhook.TicketView(t)
+		body.Tickets[i] = view.Ticket(t)
 	}
 	body.Links.Next = nextLink(r, values, "/tickets", page.Next)
 	writeJSON(w, http.StatusOK, body)
@@ -146,7 +146,7 @@ func (a *api) listTickets(w http.ResponseWriter, r *http.Request) error {
 
 // ticketReply is the answer with a ticket, with its ETag.
 func ticketReply(r *http.Request, status int, t *helpdesk.Ticket) reply {
-	body := ticketBody{webhook.TicketView(t)}
+	body := ticketBody{view.Ticket(t)}
 	var rp reply
 	if status == http.StatusCreated {
 		rp = created(r, "/tickets/"+t.ID, body)

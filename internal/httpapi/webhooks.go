@@ -7,7 +7,7 @@ import (
 	"slices"
 
 	"github.com/acme/helpdesk/internal/helpdesk"
-	"github.com/acme/helpdesk/internal/webhook"
+	"github.com/acme/helpdesk/internal/view"
 )
 
 // deliveriesParams are the query parameters of the delivery log.
@@ -49,9 +49,9 @@ func (a *api) listWebhooks(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	body := webhooksBody{Webhooks: make([]webhookJSON, len(hooks))}
+	body := webhooksBody{Webhooks: make([]view.Webhook, len(hooks))}
 	for i, h := range hooks {
-		body.Webhooks[i] = toWebhookJSON(h, false)
+		body.Webhooks[i] = view.NewWebhook(h, false)
 	}
 	writeJSON(w, http.StatusOK, body)
 	return nil
@@ -62,7 +62,7 @@ func (a *api) createWebhook(w http.ResponseWriter, r *http.Request) error {
 	// the same caller, who may never have received the first.
 	return create(a, w, r, "webhook", decodeWebhookPatch, a.hooks.Create,
 		func(hook *helpdesk.Webhook) reply {
-			return created(r, "/webhooks/"+hook.ID, webhookBody{toWebhookJSON(hook, true)})
+			return created(r, "/webhooks/"+hook.ID, webhookBody{view.NewWebhook(hook, true)})
 		})
 }
 
@@ -71,7 +71,7 @@ func (a *api) getWebhook(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, webhookBody{toWebhookJSON(hook, false)})
+	writeJSON(w, http.StatusOK, webhookBody{view.NewWebhook(hook, false)})
 	return nil
 }
 
@@ -85,7 +85,7 @@ func (a *api) updateWebhook(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, webhookBody{toWebhookJSON(hook, false)})
+	writeJSON(w, http.StatusOK, webhookBody{view.NewWebhook(hook, false)})
 	return nil
 }
 
@@ -102,7 +102,7 @@ func (a *api) rotateSecret(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, webhookBody{toWebhookJSON(hook, true)})
+	writeJSON(w, http.StatusOK, webhookBody{view.NewWebhook(hook, true)})
 	return nil
 }
 
@@ -125,13 +125,9 @@ func (a *api) listDeliveries(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	body := attemptsBody{Deliveries: make([]attemptJSON, len(page.Attempts)), Meta: listMeta{PageSize: size, HasMore: page.Next != ""}}
+	body := attemptsBody{Deliveries: make([]view.Attempt, len(page.Attempts)), Meta: listMeta{PageSize: size, HasMore: page.Next != ""}}
 	for i, at := range page.Attempts {
-		body.Deliveries[i] = attemptJSON{EventID: at.EventID, EventType: at.EventType, Attempt: at.Attempt,
-			DurationMS: at.Duration.Milliseconds(), Error: at.Error, Response: at.Response, At: webhook.FormatTime(at.At)}
-		if at.StatusCode != 0 {
-			body.Deliveries[i].StatusCode = &at.StatusCode
-		}
+		body.Deliveries[i] = view.NewAttempt(at)
 	}
 	body.Links.Next = nextLink(r, values, "/webhooks/"+r.PathValue("id")+"/deliveries", page.Next)
 	writeJSON(w, http.StatusOK, body)
@@ -143,6 +139,6 @@ func (a *api) replayDelivery(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusAccepted, replayBody{replayJSON{WebhookID: d.WebhookID, EventID: d.EventID, Status: "scheduled"}})
+	writeJSON(w, http.StatusAccepted, replayBody{view.NewReplay(d)})
 	return nil
 }

@@ -480,12 +480,12 @@ func (d *Dispatcher) disable(ctx context.Context, hook *helpdesk.Webhook) {
 // update changes a subscription's health fields, logging failures: the
 // delivery's own record matters more than this bookkeeping.
 func (d *Dispatcher) update(ctx context.Context, id string, fn func(*helpdesk.Webhook) bool) {
-	now := d.now()
+	now := helpdesk.Clock(d.now).Now()
 	_, err := d.store.UpdateWebhook(ctx, id, func(w *helpdesk.Webhook) (bool, error) {
 		if !fn(w) {
 			return false, nil
 		}
-		w.UpdatedAt = now.UTC().Truncate(time.Millisecond)
+		w.UpdatedAt = now
 		return true, nil
 	})
 	if err != nil && helpdesk.ErrorCode(err) != helpdesk.CodeNotFound {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/acme/helpdesk/events"
 	"github.com/acme/helpdesk/internal/helpdesk"
+	"github.com/acme/helpdesk/internal/view"
 	"github.com/acme/helpdesk/internal/webhook"
 )
 
@@ -195,7 +196,7 @@ func FuzzProduceTickets(f *testing.F) {
 			if ev.Type != w.typ || !ev.Timestamp.Equal(w.at) || !reflect.DeepEqual(ev.Data.Previous, w.previous) {
 				t.Fatalf("event %d is %s at %v with previous %#v; want %s at %v with %#v", i, ev.Type, ev.Timestamp, ev.Data.Previous, w.typ, w.at, w.previous)
 			}
-			if view := webhook.TicketView(w.ticket); !reflect.DeepEqual(ev.Data.Ticket, view) {
+			if view := view.Ticket(w.ticket); !reflect.DeepEqual(ev.Data.Ticket, view) {
 				t.Fatalf("event %d shows\n%+v\nwant\n%+v", i, ev.Data.Ticket, view)
 			}
 		}

@@ -14,6 +14,7 @@ import (
 	"github.com/acme/helpdesk/events"
 	"github.com/acme/helpdesk/internal/dynamo"
 	"github.com/acme/helpdesk/internal/helpdesk"
+	"github.com/acme/helpdesk/internal/view"
 )
 
 var idEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
@@ -53,7 +54,7 @@ func Produce(rec lambdaevents.DynamoDBEventRecord) ([]*helpdesk.StoredEvent, err
 	add := func(typ string, t *helpdesk.Ticket, at time.Time, previous map[string]any) error {
 		ev := events.Event{
 			ID: eventID(rec.EventID, typ), Type: typ, Timestamp: at.UTC(),
-			Data: events.Data{Ticket: TicketView(t), Previous: previous},
+			Data: events.Data{Ticket: view.Ticket(t), Previous: previous},
 		}
 		body, err := json.Marshal(ev)
 		if err != nil {
@@ -67,7 +68,7 @@ func Produce(rec lambdaevents.DynamoDBEventRecord) ([]*helpdesk.StoredEvent, err
 	case rec.EventName == string(lambdaevents.DynamoDBOperationTypeInsert) && newT != nil:
 		err = add(events.TicketCreated, newT, newT.CreatedAt, nil)
 	case rec.EventName == string(lambdaevents.DynamoDBOperationTypeModify) && newT != nil && oldT != nil:
-		previous := changed(TicketView(oldT), TicketView(newT))
+		previous := changed(view.Ticket(oldT), view.Ticket(newT))
 		if len(previous) == 0 {
 			return nil, nil
 		}

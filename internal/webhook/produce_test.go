@@ -13,7 +13,7 @@ import (
 
 	"github.com/acme/helpdesk/events"
 	"github.com/acme/helpdesk/internal/helpdesk"
-	"github.com/acme/helpdesk/internal/webhook"
+	"github.com/acme/helpdesk/internal/view"
 )
 
 var eventIDPattern = regexp.MustCompile(`^evt_[a-z2-7]{26}$`)
@@ -33,18 +33,18 @@ func TestProduceFromStream(t *testing.T) {
 			{ID: "cf_cccccccccccccccccccccccc", Value: true},
 		}
 	})
-	createdView := webhook.TicketView(created)
+	createdView := view.Ticket(created)
 	retagged := updateTicket(t, store, created.ID, func(tk *helpdesk.Ticket) {
 		tk.Status = helpdesk.StatusOpen
 		tk.Tags = []string{"printer", "urgent"}
 	})
-	retaggedView := webhook.TicketView(retagged)
+	retaggedView := view.Ticket(retagged)
 	assigned := updateTicket(t, store, created.ID, func(tk *helpdesk.Ticket) { tk.AssigneeID = "usr_alice" })
-	assignedView := webhook.TicketView(assigned)
+	assignedView := view.Ticket(assigned)
 	reassigned := updateTicket(t, store, created.ID, func(tk *helpdesk.Ticket) { tk.AssigneeID = "usr_bob" })
-	reassignedView := webhook.TicketView(reassigned)
+	reassignedView := view.Ticket(reassigned)
 	touched := updateTicket(t, store, created.ID, nil) // updatedAt and version only
-	touchedView := webhook.TicketView(touched)
+	touchedView := view.Ticket(touched)
 	if err := store.DeleteTicket(ctx, created.ID, helpdesk.Precondition{}); err != nil {
 		t.Fatal(err)
 	}

@@ -13,7 +13,7 @@ import (
 	"github.com/acme/helpdesk/events"
 	"github.com/acme/helpdesk/internal/helpdesk"
 	"github.com/acme/helpdesk/internal/ssrf"
-	"github.com/acme/helpdesk/internal/webhook"
+	"github.com/acme/helpdesk/internal/subscription"
 )
 
 func ptr[T any](v T) *T { return &v }
@@ -32,7 +32,7 @@ func fields(err error) []string {
 func TestServiceCreate(t *testing.T) {
 	t.Parallel()
 	store, _ := newStore(t)
-	svc := webhook.NewService(store, &ssrf.Guard{})
+	svc := subscription.NewService(store, &ssrf.Guard{})
 	const good = "https://8.8.8.8/hook"
 	created := events.TicketCreated
 
@@ -120,7 +120,7 @@ func TestServiceRotateSecret(t *testing.T) {
 	t.Parallel()
 	store, table := newStore(t)
 	recv := newReceiver(t, answer(http.StatusOK))
-	svc := webhook.NewService(store, relaxed)
+	svc := subscription.NewService(store, relaxed)
 	ctx := t.Context()
 	w, err := svc.Create(ctx, &helpdesk.WebhookPatch{URL: ptr(recv.URL), Events: eventList(events.TicketCreated)}, nil, nil)
 	if err != nil {
@@ -144,7 +144,7 @@ func TestServiceRotateSecret(t *testing.T) {
 		t.Fatalf("stored secrets %q, %q; want %q, %q", stored.Secret, stored.PreviousSecret, rotated.Secret, old)
 	}
 	expires := stored.PreviousSecretExpires
-	if lo, hi := before.Add(webhook.RotationOverlap), after.Add(webhook.RotationOverlap); expires.Before(lo) || expires.After(hi) {
+	if lo, hi := before.Add(subscription.RotationOverlap), after.Add(subscription.RotationOverlap); expires.Before(lo) || expires.After(hi) {
 		t.Fatalf("the old secret expires at %v, want 24 h after the rotation (%v to %v)", expires, lo, hi)
 	}
 
@@ -241,7 +241,7 @@ func TestServiceReplay(t *testing.T) {
 	t.Parallel()
 	store, table := newStore(t)
 	recv := newReceiver(t, answer(http.StatusOK))
-	svc := webhook.NewService(store, relaxed)
+	svc := subscription.NewService(store, relaxed)
 	ctx := t.Context()
 	w, err := svc.Create(ctx, &helpdesk.WebhookPatch{URL: ptr(recv.URL + "/created"), Events: eventList(events.TicketCreated)}, nil, nil)
 	if err != nil {

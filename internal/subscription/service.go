@@ -1,4 +1,4 @@
-package webhook
+package subscription
 
 import (
 	"context"
@@ -25,15 +25,15 @@ type URLChecker interface {
 type Service struct {
 	store helpdesk.WebhookStore
 	urls  URLChecker
-	now   func() time.Time
+	now   helpdesk.Clock
 }
 
 // NewService returns a Service on store, vetting URLs with urls.
 func NewService(store helpdesk.WebhookStore, urls URLChecker) *Service {
-	return &Service{store: store, urls: urls, now: time.Now}
+	return &Service{store: store, urls: urls}
 }
 
-func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Millisecond) }
+func (s *Service) clock() time.Time { return s.now.Now() }
 
 var errNotFound = helpdesk.Errorf(helpdesk.CodeNotFound, "Webhook not found.")
 

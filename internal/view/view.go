@@ -1,0 +1,117 @@
+package view
+
+import (
+	"time"
+
+	"github.com/acme/helpdesk/events"
+	"github.com/acme/helpdesk/internal/helpdesk"
+)
+
+// FormatTime writes t as the API and its events show times
+// (helpdesk.TimeLayout).
+func FormatTime(t time.Time) string { return t.UTC().Format(helpdesk.TimeLayout) }
+
+func nullable(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// orEmpty keeps a list a JSON array, never null.
+func orEmpty(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// Ticket is a ticket as the API shows it, in responses and in events
+// alike.
+func Ticket(t *helpdesk.Ticket) events.Ticket {
+	v := events.Ticket{
+		ID: t.ID, Subject: t.Subject, Status: string(t.Status), Priority: string(t.Priority), Type: string(t.Type),
+		AssigneeID: nullable(t.AssigneeID), RequesterEmail: nullable(t.RequesterEmail), RequesterName: nullable(t.RequesterName),
+		Tags: orEmpty(t.Tags), CustomFields: make([]events.CustomFieldValue, len(t.CustomFields)),
+		CreatedAt: FormatTime(t.CreatedAt), UpdatedAt: FormatTime(t.UpdatedAt),
+	}
+	for i, c := range t.CustomFields {
+		v.CustomFields[i] = events.CustomFieldValue{ID: c.ID, Value: c.Value}
+	}
+	return v
+}
+
+// CustomField is a custom field definition as the API shows it.
+type CustomField struct {
+	ID        string             `json:"id"`
+	Name      string             `json:"name"`
+	Type      helpdesk.FieldType `json:"type"`
+	Options   []string           `json:"options"`
+	CreatedAt string             `json:"createdAt"`
+	UpdatedAt string             `json:"updatedAt"`
+}
+
+// NewCustomField shows f.
+func NewCustomField(f *helpdesk.CustomField) CustomField {
+	return CustomField{ID: f.ID, Name: f.Name, Type: f.Type, Options: orEmpty(f.Options),
+		CreatedAt: FormatTime(f.CreatedAt), UpdatedAt: FormatTime(f.UpdatedAt)}
+}
+
+// Webhook is a subscription as the API shows it. Secret is set only in the
+// answers to create and rotate_secret.
+type Webhook struct {
+	ID          string   `json:"id"`
+	URL         string   `json:"url"`
+	Events      []string `json:"events"`
+	Description string   `json:"description"`
+	Status      string   `json:"status"`
+	Secret      string   `json:"secret,omitempty"`
+	CreatedAt   string   `json:"createdAt"`
+	UpdatedAt   string   `json:"updatedAt"`
+}
+
+// NewWebhook shows w, with its secret only when withSecret is set.
+func NewWebhook(w *helpdesk.Webhook, withSecret bool) Webhook {
+	out := Webhook{ID: w.ID, URL: w.URL, Events: w.Events, Description: w.Description, Status: string(w.Status),
+		CreatedAt: FormatTime(w.CreatedAt), UpdatedAt: FormatTime(w.UpdatedAt)}
+	if withSecret {
+		out.Secret = w.Secret
+	}
+	return out
+}
+
+// Attempt is one entry of a subscription's delivery log.
+type Attempt struct {
+	EventID   string `json:"eventId"`
+	EventType string `json:"eventType"`
+	Attempt   int    `json:"attempt"`
+	// StatusCode is null when the endpoint gave no answer.
+	StatusCode *int   `json:"statusCode"`
+	DurationMS int64  `json:"durationMs"`
+	Error      string `json:"error,omitempty"`
+	Response   string `json:"response,omitempty"`
+	At         string `json:"at"`
+}
+
+// NewAttempt shows a.
+func NewAttempt(a *helpdesk.Attempt) Attempt {
+	out := Attempt{EventID: a.EventID, EventType: a.EventType, Attempt: a.Attempt,
+		DurationMS: a.Duration.Milliseconds(), Error: a.Error, Response: a.Response, At: FormatTime(a.At)}
+	if a.StatusCode != 0 {
+		code := a.StatusCode
+		out.StatusCode = &code
+	}
+	return out
+}
+
+// Replay is the answer to a delivery replay: the delivery is scheduled.
+type Replay struct {
+	WebhookID string `json:"webhookId"`
+	EventID   string `json:"eventId"`
+	Status    string `json:"status"`
+}
+
+// NewReplay shows that d is scheduled.
+func NewReplay(d *helpdesk.Delivery) Replay {
+	return Replay{WebhookID: d.WebhookID, EventID: d.EventID, Status: "scheduled"}
+}
