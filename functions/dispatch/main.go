@@ -3,20 +3,6 @@
 // reporting failed records by SequenceNumber (ReportBatchItemFailures).
 package main
 
-import (
-	"log/slog"
-	"os"
+import "github.com/acme/helpdesk/internal/app"
 
-	"github.com/aws/aws-lambda-go/lambda"
-
-	"github.com/acme/helpdesk/internal/app"
-)
-
-func main() {
-	d, logger, err := app.Dispatcher()
-	if err != nil {
-		logger.Error("cannot start", slog.String("error", err.Error()))
-		os.Exit(1)
-	}
-	lambda.Start(d.HandleStream)
-}
+func main() { app.ConsumeStream() }

@@ -1,23 +1,12 @@
-// Command openapi is the Lambda function that serves the OpenAPI document (GET /openapi.json, no key)
-// behind API Gateway's HTTP API (payload 2.0).
+// Command openapi is the Lambda function that serves the OpenAPI document
+// (GET /openapi.json, no key) behind API Gateway's HTTP API (payload 2.0).
+// It makes no AWS call, so it starts without the system and links no AWS
+// client.
 package main
 
 import (
-	"log/slog"
-	"os"
-
-	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
-
-	"github.com/acme/helpdesk/internal/app"
 	"github.com/acme/helpdesk/internal/httpapi"
+	"github.com/acme/helpdesk/internal/lambdarun"
 )
 
-func main() {
-	h, logger, err := app.Handler(httpapi.Docs)
-	if err != nil {
-		logger.Error("cannot start", slog.String("error", err.Error()))
-		os.Exit(1)
-	}
-	lambda.Start(httpadapter.NewV2(h).ProxyWithContext)
-}
+func main() { lambdarun.Serve(httpapi.NewDocs) }

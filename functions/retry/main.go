@@ -3,25 +3,6 @@
 // replays).
 package main
 
-import (
-	"context"
-	"log/slog"
-	"os"
+import "github.com/acme/helpdesk/internal/app"
 
-	"github.com/aws/aws-lambda-go/lambda"
-
-	"github.com/acme/helpdesk/internal/app"
-)
-
-func main() {
-	d, logger, err := app.Dispatcher()
-	if err != nil {
-		logger.Error("cannot start", slog.String("error", err.Error()))
-		os.Exit(1)
-	}
-	lambda.Start(func(ctx context.Context) error {
-		n, err := d.Drain(ctx)
-		logger.InfoContext(ctx, "due deliveries attempted", slog.Int("count", n))
-		return err
-	})
-}
+func main() { app.RunDue() }

@@ -3,21 +3,8 @@
 package main
 
 import (
-	"log/slog"
-	"os"
-
-	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
-
-	"github.com/acme/helpdesk/internal/app"
+	"github.com/acme/helpdesk/internal/app/serve"
 	"github.com/acme/helpdesk/internal/httpapi"
 )
 
-func main() {
-	h, logger, err := app.Handler(httpapi.UpdateTicket)
-	if err != nil {
-		logger.Error("cannot start", slog.String("error", err.Error()))
-		os.Exit(1)
-	}
-	lambda.Start(httpadapter.NewV2(h).ProxyWithContext)
-}
+func main() { serve.API(httpapi.UpdateTicket) }

@@ -18,7 +18,9 @@ import (
 	"github.com/acme/helpdesk/infra/bench"
 	"github.com/acme/helpdesk/infra/local"
 	"github.com/acme/helpdesk/internal/app"
+	"github.com/acme/helpdesk/internal/app/serve"
 	"github.com/acme/helpdesk/internal/auth"
+	"github.com/acme/helpdesk/internal/config"
 	"github.com/acme/helpdesk/internal/cursor"
 	"github.com/acme/helpdesk/internal/dynamo"
 	"github.com/acme/helpdesk/internal/helpdesk"
@@ -64,11 +66,7 @@ func BenchmarkRequest(b *testing.B) {
 		b.Fatal(err)
 	}
 	key := make([]byte, cursor.KeySize)
-	codec, err := cursor.New(key)
-	if err != nil {
-		b.Fatal(err)
-	}
-	store := dynamo.New(base, requestTable, codec)
+	store := dynamo.New(base, requestTable, nil)
 	vars := map[string]string{}
 	for _, perm := range []helpdesk.Permission{helpdesk.PermRead, helpdesk.PermWrite} {
 		plain, hash, id := auth.NewKey()
@@ -88,14 +86,12 @@ func BenchmarkRequest(b *testing.B) {
 		ids = append(ids, t.ID)
 	}
 	vars["id"] = ids[0]
-	cfg := app.Config{Table: requestTable, CursorKey: key}
-	logger := discardLogger(b)
+	sys, err := app.New(config.Config{Table: requestTable, CursorKey: key}, app.Clients{DynamoDB: db}, discardLogger(b))
+	if err != nil {
+		b.Fatal(err)
+	}
 	proxy := func(ep httpapi.Endpoint) func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
-		h, err := app.NewHandler(cfg, db, logger, ep)
-		if err != nil {
-			b.Fatal(err)
-		}
-		return httpadapter.NewV2(h).ProxyWithContext
+		return httpadapter.NewV2(serve.Handler(sys, ep)).ProxyWithContext
 	}
 
 	get := loadEvent(b, "get-ticket-stage.json", vars)

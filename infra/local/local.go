@@ -21,7 +21,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/acme/helpdesk/internal/app"
+	"github.com/acme/helpdesk/internal/app/serve"
 	"github.com/acme/helpdesk/internal/auth"
+	"github.com/acme/helpdesk/internal/config"
 	"github.com/acme/helpdesk/internal/cursor"
 	"github.com/acme/helpdesk/internal/ddblocal"
 	"github.com/acme/helpdesk/internal/dynamo"
@@ -89,19 +91,19 @@ func Run(ctx context.Context, opts Options) error {
 	if err != nil {
 		return err
 	}
-	store := dynamo.New(db, TableName, nil)
-	keys, err := registerKeys(ctx, store, opts.Keys)
+	cfg := config.Config{Table: TableName, CursorKey: key, WebhookAllowPrivate: opts.WebhookAllowPrivate}
+	sys, err := app.New(cfg, app.Clients{DynamoDB: db}, opts.Logger)
+	if err != nil {
+		return err
+	}
+	keys, err := registerKeys(ctx, sys.Store, opts.Keys)
 	if err != nil {
 		return err
 	}
 	if err := writeEnv(filepath.Join(opts.DataDir, "env"), ddb.Endpoint()); err != nil {
 		return err
 	}
-	cfg := app.Config{Table: TableName, CursorKey: key, WebhookAllowPrivate: opts.WebhookAllowPrivate}
-	h, err := app.NewHandler(cfg, db, opts.Logger)
-	if err != nil {
-		return err
-	}
+	h := serve.Handler(sys)
 	streams, err := ddblocal.NewStreamsClient(ctx, ddb.Endpoint())
 	if err != nil {
 		return err
@@ -110,7 +112,7 @@ func Run(ctx context.Context, opts Options) error {
 	if interval == 0 {
 		interval = 250 * time.Millisecond
 	}
-	dispatcher := app.NewDispatcher(cfg, db, opts.Logger)
+	dispatcher := sys.Dispatcher()
 	// Locally, subscriptions are read afresh for every batch, so a new
 	// subscription receives the very next event.
 	dispatcher.SetCacheTTL(0)

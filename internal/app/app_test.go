@@ -1,66 +1,47 @@
 package app_test
 
 import (
-	"bytes"
 	"context"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/acme/helpdesk/internal/app"
-	"github.com/acme/helpdesk/internal/httpapi"
 )
 
+// TestLoad reads a function's environment: every process needs the
+// table, and one that pages (it passes a KeyLoader) needs a cursor key or
+// its secret.
 func TestLoad(t *testing.T) {
 	const key = "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA="
-	cases := []struct {
-		name, table, cursorKey, level string
-		endpoints                     []httpapi.Endpoint
-		wantErr                       []string
-	}{
-		{"All", "helpdesk", key, "", nil, nil},
-		{"NoTable", "", key, "", nil, []string{"HELPDESK_TABLE"}},
-		{"ListNeedsCursorKey", "t", "", "", []httpapi.Endpoint{httpapi.ListTickets}, []string{"HELPDESK_CURSOR_KEY"}},
-		{"GetNeedsNoCursorKey", "t", "", "", []httpapi.Endpoint{httpapi.GetTicket}, nil},
-		{"WebhooksNeedCursorKey", "t", "", "", []httpapi.Endpoint{httpapi.Webhooks}, []string{"HELPDESK_CURSOR_KEY"}},
-		{"DocsNeedNoTable", "", "", "", []httpapi.Endpoint{httpapi.Docs}, nil},
-		{"DocsAndGetNeedTheTable", "", "", "", []httpapi.Endpoint{httpapi.Docs, httpapi.GetTicket}, []string{"HELPDESK_TABLE"}},
-		{"ShortCursorKey", "t", "c2hvcnQ=", "", nil, []string{"HELPDESK_CURSOR_KEY"}},
-		{"BadLevel", "t", key, "loud", nil, []string{"HELPDESK_LOG_LEVEL"}},
-		{"EverythingWrong", "", "x", "loud", nil, []string{"HELPDESK_TABLE", "HELPDESK_CURSOR_KEY", "HELPDESK_LOG_LEVEL"}},
+	loader := app.KeyLoader(func(aws.Config, string) func(context.Context) ([]byte, error) { return nil })
+	lambdaEnv := func(t *testing.T) {
+		t.Setenv("AWS_REGION", "eu-west-1")
+		t.Setenv("AWS_ACCESS_KEY_ID", "AKID")
+		t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
+		t.Setenv("HELPDESK_CURSOR_KEY_SECRET_ARN", "")
+		t.Setenv("HELPDESK_LOG_LEVEL", "error")
 	}
-	t.Run("DispatchNeedsNoCursorKey", func(t *testing.T) {
-		t.Setenv("HELPDESK_TABLE", "t")
-		t.Setenv("HELPDESK_CURSOR_KEY", "")
-		if _, err := app.LoadDispatch(); err != nil {
-			t.Fatal(err)
-		}
-	})
-	t.Run("SecretARNInsteadOfKey", func(t *testing.T) {
-		t.Setenv("HELPDESK_TABLE", "t")
-		t.Setenv("HELPDESK_CURSOR_KEY", "")
-		t.Setenv("HELPDESK_CURSOR_KEY_SECRET_ARN", "arn:aws:secretsmanager:eu-west-1:1:secret:c")
-		cfg, err := app.Load(httpapi.ListTickets)
-		if err != nil || cfg.CursorSecretARN == "" || cfg.CursorKey != nil {
-			t.Fatalf("Load = %+v, %v", cfg, err)
-		}
-		t.Setenv("HELPDESK_CURSOR_KEY", key)
-		if _, err := app.Load(httpapi.ListTickets); err == nil || !strings.Contains(err.Error(), "not both") {
-			t.Fatalf("both set: %v", err)
-		}
-	})
+	cases := []struct {
+		name, table, cursorKey string
+		loader                 app.KeyLoader
+		wantErr                []string
+	}{
+		{"Pages", "helpdesk", key, loader, nil},
+		{"NoTable", "", key, nil, []string{"HELPDESK_TABLE"}},
+		{"PagingNeedsCursorKey", "t", "", loader, []string{"HELPDESK_CURSOR_KEY"}},
+		{"OthersNeedNoCursorKey", "t", "", nil, nil},
+	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			lambdaEnv(t)
 			t.Setenv("HELPDESK_TABLE", tc.table)
 			t.Setenv("HELPDESK_CURSOR_KEY", tc.cursorKey)
-			t.Setenv("HELPDESK_LOG_LEVEL", tc.level)
-			cfg, err := app.Load(tc.endpoints...)
+			sys, _, err := app.Load(tc.loader)
 			if len(tc.wantErr) == 0 {
-				if err != nil || cfg.Table != tc.table {
-					t.Fatalf("Load = %+v, %v", cfg, err)
+				if err != nil || sys.Config.Table != tc.table {
+					t.Fatalf("Load = %+v, %v", sys, err)
 				}
 				return
 			}
@@ -70,29 +51,6 @@ func TestLoad(t *testing.T) {
 				}
 			}
 		})
-	}
-}
-
-// TestDocsHandler wires the openapi function as its main does, with no
-// table and no AWS configuration at all.
-func TestDocsHandler(t *testing.T) {
-	t.Setenv("HELPDESK_TABLE", "")
-	t.Setenv("HELPDESK_CURSOR_KEY", "")
-	t.Setenv("AWS_REGION", "")
-	t.Setenv("HELPDESK_LOG_LEVEL", "error")
-	h, _, err := app.Handler(httpapi.Docs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequest("GET", httpapi.BasePath+"/openapi.json", nil))
-	if rec.Code != http.StatusOK || !bytes.Equal(rec.Body.Bytes(), httpapi.OpenAPI()) {
-		t.Fatalf("status %d", rec.Code)
-	}
-	rec = httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequest("GET", httpapi.BasePath+"/tickets", nil))
-	if rec.Code != http.StatusNotFound {
-		t.Fatalf("the docs function serves GET /tickets: %d", rec.Code)
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/acme/helpdesk/internal/app"
+	"github.com/acme/helpdesk/internal/app/serve"
 	"github.com/acme/helpdesk/internal/auth"
 	"github.com/acme/helpdesk/internal/cursorsecret"
 	"github.com/acme/helpdesk/internal/dynamo"
@@ -56,13 +57,14 @@ func TestCursorSecretReadOnFirstPage(t *testing.T) {
 		t.Setenv(k, v)
 	}
 	ctx := context.Background()
-	if _, _, err := app.Handler(httpapi.ListTickets); err == nil || !strings.Contains(err.Error(), "PagingHandler") {
+	if _, _, err := app.Load(nil); err == nil || !strings.Contains(err.Error(), "KeyLoader") {
 		t.Fatalf("a function that reads no secrets started with a secret to read: %v", err)
 	}
-	h, _, err := app.PagingHandler(cursorsecret.Loader, httpapi.ListTickets)
+	sys, _, err := app.Load(cursorsecret.Loader)
 	if err != nil {
 		t.Fatal(err)
 	}
+	h := serve.Handler(sys, httpapi.ListTickets)
 	if n := readCount(); n != 0 {
 		t.Fatalf("the secret was read %d times at start", n)
 	}

@@ -1,7 +1,6 @@
 package httpapi_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -12,12 +11,11 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/acme/helpdesk/internal/app/serve"
 	"github.com/acme/helpdesk/internal/auth"
-	"github.com/acme/helpdesk/internal/cursor"
 	"github.com/acme/helpdesk/internal/dynamo"
 	"github.com/acme/helpdesk/internal/dynamotest"
 	"github.com/acme/helpdesk/internal/helpdesk"
-	"github.com/acme/helpdesk/internal/httpapi"
 	"github.com/acme/helpdesk/internal/openapitest"
 )
 
@@ -74,15 +72,13 @@ func (c *countingDB) BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItem
 func TestCallsPerRequest(t *testing.T) {
 	table := dynamotest.NewTable(t, dynamo.Table.CreateTableInput)
 	db := &countingDB{Client: dynamotest.Client(t)}
-	codec, _ := cursor.New(bytes.Repeat([]byte{1}, cursor.KeySize))
-	store := dynamo.New(db, table, codec)
+	sys := newSystem(t, db, table, false, slog.New(slog.DiscardHandler))
+	store := sys.Store
 	key, hash, id := auth.NewKey()
 	if err := store.CreateAPIKey(context.Background(), &helpdesk.APIKey{ID: id, Name: "t", Permission: helpdesk.PermAdmin, Hash: hash, CreatedAt: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(httpapi.New(httpapi.Config{
-		Service: helpdesk.NewService(store, store), Auth: auth.NewAuthenticator(store), Logger: slog.New(slog.DiscardHandler),
-	}))
+	srv := httptest.NewServer(serve.Handler(sys))
 	defer srv.Close()
 	e := &env{tb: t, url: srv.URL, store: store, keys: map[helpdesk.Permission]string{helpdesk.PermAdmin: key}, client: openapitest.Client(t)}
 	field := e.do("POST", base+"/custom_fields", helpdesk.PermAdmin, `{"customField":{"name":"Seats","type":"number"}}`).body["customField"].(map[string]any)["id"]

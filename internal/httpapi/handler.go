@@ -304,3 +304,9 @@ func (rp reply) write(w http.ResponseWriter) {
 
 // writeJSON writes v as the JSON body of a response with the given status.
 func writeJSON(w http.ResponseWriter, status int, v any) { jsonReply(status, v).write(w) }
+
+// NewDocs is the handler of the openapi function: the OpenAPI document,
+// served without a key, and JSON 404s and 405s for everything else.
+func NewDocs(logger *slog.Logger) http.Handler {
+	return New(Config{Logger: logger, Endpoints: []Endpoint{Docs}})
+}

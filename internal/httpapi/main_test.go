@@ -12,15 +12,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/acme/helpdesk/internal/app"
+	"github.com/acme/helpdesk/internal/app/serve"
 	"github.com/acme/helpdesk/internal/auth"
+	"github.com/acme/helpdesk/internal/config"
 	"github.com/acme/helpdesk/internal/cursor"
 	"github.com/acme/helpdesk/internal/dynamo"
 	"github.com/acme/helpdesk/internal/dynamotest"
 	"github.com/acme/helpdesk/internal/helpdesk"
 	"github.com/acme/helpdesk/internal/httpapi"
 	"github.com/acme/helpdesk/internal/openapitest"
-	"github.com/acme/helpdesk/internal/ssrf"
-	"github.com/acme/helpdesk/internal/subscription"
 )
 
 func TestMain(m *testing.M) { dynamotest.Main(m) }
@@ -31,6 +32,7 @@ type env struct {
 	tb    testing.TB
 	url   string
 	store *dynamo.Store
+	table string
 	// clean is a store on the same table through a client without faults,
 	// to look at what the API wrote.
 	clean *dynamo.Store
@@ -51,12 +53,14 @@ func newAPI(tb testing.TB, endpoints ...httpapi.Endpoint) (*env, http.Handler) {
 func newAPIOn(tb testing.TB, db dynamo.API, endpoints ...httpapi.Endpoint) (*env, http.Handler) {
 	tb.Helper()
 	table := dynamotest.NewTable(tb, dynamo.Table.CreateTableInput)
-	codec, err := cursor.New(bytes.Repeat([]byte{7}, cursor.KeySize))
+	logs := &bytes.Buffer{}
+	sys := newSystem(tb, db, table, true, slog.New(slog.NewJSONHandler(logs, nil)))
+	store := sys.Store
+	codec, err := cursor.New(cursorKey)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	store := dynamo.New(db, table, codec)
-	e := &env{tb: tb, store: store, clean: dynamo.New(dynamotest.Client(tb), table, codec), keys: map[helpdesk.Permission]string{}, logs: &bytes.Buffer{}, client: http.DefaultClient}
+	e := &env{tb: tb, store: store, table: table, clean: dynamo.New(dynamotest.Client(tb), table, codec), keys: map[helpdesk.Permission]string{}, logs: logs, client: http.DefaultClient}
 	if len(endpoints) == 0 {
 		e.client = openapitest.Client(tb)
 	}
@@ -67,18 +71,25 @@ func newAPIOn(tb testing.TB, db dynamo.API, endpoints ...httpapi.Endpoint) (*env
 		}
 		e.keys[perm] = key
 	}
-	h := httpapi.New(httpapi.Config{
-		Service:     helpdesk.NewService(store, store),
-		Webhooks:    subscription.NewService(store, &ssrf.Guard{AllowPrivate: true}),
-		Auth:        auth.NewAuthenticator(store),
-		Idempotency: store,
-		Logger:      slog.New(slog.NewJSONHandler(e.logs, nil)),
-		Endpoints:   endpoints,
-	})
+	h := serve.Handler(sys, endpoints...)
 	srv := httptest.NewServer(h)
 	tb.Cleanup(srv.Close)
 	e.url = srv.URL
 	return e, h
+}
+
+// cursorKey seals the test APIs' cursors.
+var cursorKey = bytes.Repeat([]byte{7}, cursor.KeySize)
+
+// newSystem assembles the system as every process does (app.New) on db
+// and table, with the local, relaxed SSRF guard when allowPrivate is set.
+func newSystem(tb testing.TB, db dynamo.API, table string, allowPrivate bool, logger *slog.Logger) *app.System {
+	tb.Helper()
+	sys, err := app.New(config.Config{Table: table, CursorKey: cursorKey, WebhookAllowPrivate: allowPrivate}, app.Clients{DynamoDB: db}, logger)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return sys
 }
 
 // response is a decoded answer.

@@ -190,12 +190,17 @@ func TestOpenAPIServed(t *testing.T) {
 	})
 	t.Run("DocsEndpointAlone", func(t *testing.T) {
 		// As the openapi function wires it: no service, no authenticator.
-		h := httpapi.New(httpapi.Config{Endpoints: []httpapi.Endpoint{httpapi.Docs}, Logger: slog.New(slog.DiscardHandler)})
+		h := httpapi.NewDocs(slog.New(slog.DiscardHandler))
 		req, _ := http.NewRequest("GET", base+"/openapi.json", nil)
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, req)
 		if rec.Code != http.StatusOK || !bytes.Equal(rec.Body.Bytes(), httpapi.OpenAPI()) {
 			t.Fatalf("status %d", rec.Code)
+		}
+		rec = httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", base+"/tickets", nil))
+		if rec.Code != http.StatusNotFound {
+			t.Fatalf("the docs function serves GET /tickets: %d", rec.Code)
 		}
 	})
 }

@@ -10,11 +10,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/acme/helpdesk/internal/auth"
+	"github.com/acme/helpdesk/internal/app/serve"
+	"github.com/acme/helpdesk/internal/dynamotest"
 	"github.com/acme/helpdesk/internal/helpdesk"
 	"github.com/acme/helpdesk/internal/httpapi"
-	"github.com/acme/helpdesk/internal/ssrf"
-	"github.com/acme/helpdesk/internal/subscription"
 )
 
 // TestOWASPAPITop10 walks the items of the OWASP API Security Top 10
@@ -104,12 +103,7 @@ func testResourceLimits(t *testing.T) {
 // 127.0.0.1, still refuses the cloud metadata address.
 func testSSRF(t *testing.T) {
 	e, _ := newAPI(t)
-	strict := httptest.NewServer(httpapi.New(httpapi.Config{
-		Service:  helpdesk.NewService(e.store, e.store),
-		Webhooks: subscription.NewService(e.store, &ssrf.Guard{}),
-		Auth:     auth.NewAuthenticator(e.store),
-		Logger:   slog.New(slog.DiscardHandler),
-	}))
+	strict := httptest.NewServer(serve.Handler(newSystem(t, dynamotest.Client(t), e.table, false, slog.New(slog.DiscardHandler))))
 	t.Cleanup(strict.Close)
 	subscribe := func(api, url string) response {
 		return e.doKey("POST", api+base+"/webhooks", e.keys[helpdesk.PermAdmin], fmt.Sprintf(`{"webhook": {"url": %q, "events": ["ticket.created"]}}`, url))

@@ -11,7 +11,7 @@ import (
 	lambdaevents "github.com/aws/aws-lambda-go/events"
 
 	"github.com/acme/helpdesk/events"
-	"github.com/acme/helpdesk/internal/app"
+	"github.com/acme/helpdesk/internal/config"
 	"github.com/acme/helpdesk/internal/dynamo"
 	"github.com/acme/helpdesk/internal/helpdesk"
 	"github.com/acme/helpdesk/internal/ssrf"
@@ -43,10 +43,10 @@ func BenchmarkFanOut(b *testing.B) {
 		subscribe(b, store, slow.URL, events.TicketCreated)
 	}
 	timed := &timedStore{Store: store}
-	d := webhook.NewDispatcher(timed, (&ssrf.Guard{AllowPrivate: true}).Client(webhook.AttemptTimeout), slog.New(slog.DiscardHandler), app.DispatchWorkers)
+	d := webhook.NewDispatcher(timed, (&ssrf.Guard{AllowPrivate: true}).Client(webhook.AttemptTimeout), slog.New(slog.DiscardHandler), config.DefaultDispatchWorkers)
 	deliveries := events_ * subs
 	sequential := time.Duration(deliveries) * latency
-	ideal := latency * time.Duration((deliveries+app.DispatchWorkers-1)/app.DispatchWorkers)
+	ideal := latency * time.Duration((deliveries+config.DefaultDispatchWorkers-1)/config.DefaultDispatchWorkers)
 	b.ResetTimer()
 	for b.Loop() {
 		resp, err := d.HandleStream(context.Background(), batch)

@@ -1,0 +1,105 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+
+	"github.com/acme/helpdesk/internal/cursor"
+)
+
+// Config is the system's configuration. FromEnv reads it in a function;
+// the local stack and the tests fill it in directly.
+type Config struct {
+	// Table is the DynamoDB table (HELPDESK_TABLE).
+	Table string
+	// CursorKey seals list cursors (HELPDESK_CURSOR_KEY: 32 bytes in
+	// base64).
+	CursorKey []byte
+	// CursorSecretARN names a Secrets Manager secret whose string, hashed
+	// with SHA-256, is the cursor key (HELPDESK_CURSOR_KEY_SECRET_ARN), as
+	// deployed stacks keep it. It is read when a page first needs the key.
+	CursorSecretARN string
+	// LogLevel is the least level logged (HELPDESK_LOG_LEVEL: debug, info,
+	// warn, error; default info).
+	LogLevel slog.Level
+	// WebhookAllowPrivate relaxes the webhook SSRF guard for local
+	// development (HELPDESK_WEBHOOK_ALLOW_PRIVATE=1): http URLs and
+	// loopback or private addresses. Deployed stacks never set it.
+	WebhookAllowPrivate bool
+	// DispatchWorkers is how many webhook deliveries one dispatcher
+	// attempts at once; zero means DefaultDispatchWorkers. Not read from
+	// the environment: tests lower it to make the order of attempts
+	// predictable.
+	DispatchWorkers int
+}
+
+// DefaultDispatchWorkers is the dispatcher's concurrency when
+// Config.DispatchWorkers is zero.
+const DefaultDispatchWorkers = 16
+
+// Workers is the dispatcher's concurrency.
+func (c Config) Workers() int {
+	if c.DispatchWorkers > 0 {
+		return c.DispatchWorkers
+	}
+	return DefaultDispatchWorkers
+}
+
+// Need is a setting a process cannot run without.
+type Need int
+
+// The settings a process may need.
+const (
+	// NeedTable: every process that touches DynamoDB.
+	NeedTable Need = iota + 1
+	// NeedCursorKey: the processes that page (HELPDESK_CURSOR_KEY or
+	// HELPDESK_CURSOR_KEY_SECRET_ARN, not both).
+	NeedCursorKey
+)
+
+// FromEnv reads every setting from the environment and checks that those
+// in needs are present; the error names each setting that is missing or
+// malformed.
+func FromEnv(needs ...Need) (Config, error) {
+	need := map[Need]bool{}
+	for _, n := range needs {
+		need[n] = true
+	}
+	var cfg Config
+	var errs []error
+	if cfg.Table = os.Getenv("HELPDESK_TABLE"); cfg.Table == "" && need[NeedTable] {
+		errs = append(errs, errors.New("HELPDESK_TABLE must name the DynamoDB table"))
+	}
+	key, arn := os.Getenv("HELPDESK_CURSOR_KEY"), os.Getenv("HELPDESK_CURSOR_KEY_SECRET_ARN")
+	switch {
+	case key != "" && arn != "":
+		errs = append(errs, errors.New("set HELPDESK_CURSOR_KEY or HELPDESK_CURSOR_KEY_SECRET_ARN, not both"))
+	case arn != "":
+		cfg.CursorSecretARN = arn
+	case key != "" || need[NeedCursorKey]:
+		var err error
+		if cfg.CursorKey, err = cursor.ParseKey(key); err != nil {
+			errs = append(errs, fmt.Errorf("HELPDESK_CURSOR_KEY (or HELPDESK_CURSOR_KEY_SECRET_ARN): %w", err))
+		}
+	}
+	switch v := os.Getenv("HELPDESK_WEBHOOK_ALLOW_PRIVATE"); v {
+	case "", "0":
+	case "1":
+		cfg.WebhookAllowPrivate = true
+	default:
+		errs = append(errs, fmt.Errorf("HELPDESK_WEBHOOK_ALLOW_PRIVATE must be 1 or 0, not %q", v))
+	}
+	if lvl := os.Getenv("HELPDESK_LOG_LEVEL"); lvl != "" {
+		if err := cfg.LogLevel.UnmarshalText([]byte(lvl)); err != nil {
+			errs = append(errs, fmt.Errorf("HELPDESK_LOG_LEVEL: %w", err))
+		}
+	}
+	return cfg, errors.Join(errs...)
+}
+
+// Logger returns the JSON logger the system writes to standard error.
+func (c Config) Logger() *slog.Logger {
+	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: c.LogLevel}))
+}

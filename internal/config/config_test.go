@@ -1,0 +1,82 @@
+package config_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/acme/helpdesk/internal/config"
+)
+
+func TestFromEnv(t *testing.T) {
+	const key = "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA="
+	all := []config.Need{config.NeedTable, config.NeedCursorKey}
+	cases := []struct {
+		name, table, cursorKey, level string
+		needs                         []config.Need
+		wantErr                       []string
+	}{
+		{"All", "helpdesk", key, "", all, nil},
+		{"NoTable", "", key, "", all, []string{"HELPDESK_TABLE"}},
+		{"CursorKeyNeeded", "t", "", "", all, []string{"HELPDESK_CURSOR_KEY"}},
+		{"CursorKeyNotNeeded", "t", "", "", []config.Need{config.NeedTable}, nil},
+		{"NothingNeeded", "", "", "", nil, nil},
+		{"ShortCursorKey", "t", "c2hvcnQ=", "", all, []string{"HELPDESK_CURSOR_KEY"}},
+		{"ShortCursorKeyNotNeeded", "t", "c2hvcnQ=", "", nil, []string{"HELPDESK_CURSOR_KEY"}},
+		{"BadLevel", "t", key, "loud", all, []string{"HELPDESK_LOG_LEVEL"}},
+		{"EverythingWrong", "", "x", "loud", all, []string{"HELPDESK_TABLE", "HELPDESK_CURSOR_KEY", "HELPDESK_LOG_LEVEL"}},
+	}
+	t.Run("SecretARNInsteadOfKey", func(t *testing.T) {
+		t.Setenv("HELPDESK_TABLE", "t")
+		t.Setenv("HELPDESK_CURSOR_KEY", "")
+		t.Setenv("HELPDESK_CURSOR_KEY_SECRET_ARN", "arn:aws:secretsmanager:eu-west-1:1:secret:c")
+		cfg, err := config.FromEnv(all...)
+		if err != nil || cfg.CursorSecretARN == "" || cfg.CursorKey != nil {
+			t.Fatalf("FromEnv = %+v, %v", cfg, err)
+		}
+		t.Setenv("HELPDESK_CURSOR_KEY", key)
+		if _, err := config.FromEnv(all...); err == nil || !strings.Contains(err.Error(), "not both") {
+			t.Fatalf("both set: %v", err)
+		}
+	})
+	t.Run("AllowPrivate", func(t *testing.T) {
+		for v, want := range map[string]bool{"": false, "0": false, "1": true} {
+			t.Setenv("HELPDESK_WEBHOOK_ALLOW_PRIVATE", v)
+			if cfg, err := config.FromEnv(); err != nil || cfg.WebhookAllowPrivate != want {
+				t.Fatalf("%q: %+v, %v", v, cfg, err)
+			}
+		}
+		t.Setenv("HELPDESK_WEBHOOK_ALLOW_PRIVATE", "yes")
+		if _, err := config.FromEnv(); err == nil || !strings.Contains(err.Error(), "HELPDESK_WEBHOOK_ALLOW_PRIVATE") {
+			t.Fatalf("yes: %v", err)
+		}
+	})
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("HELPDESK_TABLE", tc.table)
+			t.Setenv("HELPDESK_CURSOR_KEY", tc.cursorKey)
+			t.Setenv("HELPDESK_CURSOR_KEY_SECRET_ARN", "")
+			t.Setenv("HELPDESK_LOG_LEVEL", tc.level)
+			cfg, err := config.FromEnv(tc.needs...)
+			if len(tc.wantErr) == 0 {
+				if err != nil || cfg.Table != tc.table {
+					t.Fatalf("FromEnv = %+v, %v", cfg, err)
+				}
+				return
+			}
+			for _, w := range tc.wantErr {
+				if err == nil || !strings.Contains(err.Error(), w) {
+					t.Errorf("error %v does not name %s", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestWorkers(t *testing.T) {
+	if n := (config.Config{}).Workers(); n != config.DefaultDispatchWorkers {
+		t.Fatalf("default workers %d", n)
+	}
+	if n := (config.Config{DispatchWorkers: 3}).Workers(); n != 3 {
+		t.Fatalf("workers %d", n)
+	}
+}
