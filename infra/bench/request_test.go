@@ -19,10 +19,10 @@ import (
 	"github.com/acme/helpdesk/infra/local"
 	"github.com/acme/helpdesk/internal/app"
 	"github.com/acme/helpdesk/internal/app/serve"
-	"github.com/acme/helpdesk/internal/auth"
 	"github.com/acme/helpdesk/internal/config"
 	"github.com/acme/helpdesk/internal/cursor"
 	"github.com/acme/helpdesk/internal/dynamo"
+	"github.com/acme/helpdesk/internal/dynamotest"
 	"github.com/acme/helpdesk/internal/helpdesk"
 	"github.com/acme/helpdesk/internal/httpapi"
 )
@@ -69,11 +69,7 @@ func BenchmarkRequest(b *testing.B) {
 	store := dynamo.New(base, requestTable, nil)
 	vars := map[string]string{}
 	for _, perm := range []helpdesk.Permission{helpdesk.PermRead, helpdesk.PermWrite} {
-		plain, hash, id := auth.NewKey()
-		if err := store.CreateAPIKey(ctx, &helpdesk.APIKey{ID: id, Name: "bench " + string(perm), Permission: perm, Hash: hash, CreatedAt: time.Now()}); err != nil {
-			b.Fatal(err)
-		}
-		vars[string(perm)] = plain
+		vars[string(perm)] = dynamotest.AddKey(b, store, perm)
 	}
 	// Enough tickets for a full default page and its look-ahead item.
 	var ids []string

@@ -12,7 +12,6 @@ import (
 
 	"github.com/acme/helpdesk/internal/app"
 	"github.com/acme/helpdesk/internal/app/serve"
-	"github.com/acme/helpdesk/internal/auth"
 	"github.com/acme/helpdesk/internal/cursorsecret"
 	"github.com/acme/helpdesk/internal/dynamo"
 	"github.com/acme/helpdesk/internal/dynamotest"
@@ -70,10 +69,7 @@ func TestCursorSecretReadOnFirstPage(t *testing.T) {
 	}
 
 	store := dynamo.New(dynamotest.Client(t), table, nil)
-	key, hash, id := auth.NewKey()
-	if err := store.CreateAPIKey(ctx, &helpdesk.APIKey{ID: id, Name: "t", Permission: helpdesk.PermRead, Hash: hash, CreatedAt: time.Now()}); err != nil {
-		t.Fatal(err)
-	}
+	key := dynamotest.AddKey(t, store, helpdesk.PermRead)
 	for range 3 {
 		tk := helpdesk.NewTicket(helpdesk.NewID("tkt_"), time.Now())
 		tk.Subject = "x"

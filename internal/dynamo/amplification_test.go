@@ -51,7 +51,7 @@ func TestReadAmplification(t *testing.T) {
 // measurements walk.
 func costStore(tb testing.TB) *dynamo.Store {
 	tb.Helper()
-	s, _ := newStore(tb)
+	s, _ := dynamotest.NewStore(tb)
 	seedTickets(tb, s, 160, rand.New(rand.NewPCG(11, 12)))
 	return s
 }
@@ -114,7 +114,7 @@ type itemCost struct {
 // asking DynamoDB for their consumed capacity, indexes included.
 func measureItemCost(tb testing.TB) itemCost {
 	tb.Helper()
-	s, table := newStore(tb)
+	s, table := dynamotest.NewStore(tb)
 	ctx := context.Background()
 	db := dynamotest.Client(tb)
 	tk := sampleTicket(helpdesk.NewID("tkt_"), time.Now())

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/acme/helpdesk/internal/dynamotest"
 	"github.com/acme/helpdesk/internal/helpdesk"
 )
 
@@ -27,7 +28,7 @@ func mustClaim(tb testing.TB, s helpdesk.IdempotencyStore, c *helpdesk.Idempoten
 }
 
 func TestIdempotencyKeys(t *testing.T) {
-	s, _ := newStore(t)
+	s, _ := dynamotest.NewStore(t)
 	ctx := context.Background()
 	now := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
 	s.SetClock(func() time.Time { return now })

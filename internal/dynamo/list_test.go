@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/acme/helpdesk/internal/dynamo"
+	"github.com/acme/helpdesk/internal/dynamotest"
 	"github.com/acme/helpdesk/internal/helpdesk"
 )
 
@@ -148,7 +149,7 @@ func describe(q helpdesk.ListQuery) string {
 // large pages, with the reference ordering; pages never hold more than
 // asked, and the last page carries no cursor.
 func TestListOrders(t *testing.T) {
-	s, _ := newStore(t)
+	s, _ := dynamotest.NewStore(t)
 	rng := rand.New(rand.NewPCG(1, 2))
 	all := seedTickets(t, s, 45, rng)
 	for _, q := range queries(
@@ -171,7 +172,7 @@ func TestListOrders(t *testing.T) {
 // TestHasMoreIsExact: a list whose last page is exactly full says there is
 // no next page.
 func TestHasMoreIsExact(t *testing.T) {
-	s, _ := newStore(t)
+	s, _ := dynamotest.NewStore(t)
 	seedTickets(t, s, 6, rand.New(rand.NewPCG(3, 4)))
 	for _, by := range helpdesk.SortFields {
 		q := helpdesk.ListQuery{SortBy: by, Order: helpdesk.Asc, PageSize: 3}
@@ -188,7 +189,7 @@ func TestHasMoreIsExact(t *testing.T) {
 }
 
 func TestCursorRejected(t *testing.T) {
-	s, _ := newStore(t)
+	s, _ := dynamotest.NewStore(t)
 	seedTickets(t, s, 5, rand.New(rand.NewPCG(5, 6)))
 	q := helpdesk.ListQuery{Filter: helpdesk.TicketFilter{}, SortBy: helpdesk.SortCreatedAt, Order: helpdesk.Desc, PageSize: 2}
 	page, err := s.ListTickets(context.Background(), q)
@@ -226,7 +227,7 @@ func TestCursorRejected(t *testing.T) {
 // assignee, and so updatedAt). No ticket may appear twice, and every ticket
 // that existed before the walk and was not touched during it must appear.
 func TestWalkDuringWrites(t *testing.T) {
-	s, _ := newStore(t)
+	s, _ := dynamotest.NewStore(t)
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("seed %d", seed)
 	rng := rand.New(rand.NewPCG(seed, 7))

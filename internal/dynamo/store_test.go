@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/acme/helpdesk/internal/dynamotest"
 	"github.com/acme/helpdesk/internal/helpdesk"
 )
 
@@ -37,7 +38,7 @@ func sampleTicket(id string, at time.Time) *helpdesk.Ticket {
 }
 
 func TestTicketRoundTrip(t *testing.T) {
-	s, _ := newStore(t)
+	s, _ := dynamotest.NewStore(t)
 	ctx := context.Background()
 	at := time.Date(2026, 11, 25, 10, 0, 0, 123e6, time.UTC)
 	want := mustCreate(t, s, sampleTicket("tkt_roundtrip", at))
@@ -88,7 +89,7 @@ func TestTicketRoundTrip(t *testing.T) {
 // through read-modify-write: every writer told "done" must find its tag in
 // the final ticket; the rest must have been told CodeConflict.
 func TestConcurrentUpdatesLoseNothing(t *testing.T) {
-	s, _ := newStore(t)
+	s, _ := dynamotest.NewStore(t)
 	ctx := context.Background()
 	mustCreate(t, s, sampleTicket("tkt_contended", time.Now()))
 	const writers = 16
@@ -124,7 +125,7 @@ func TestConcurrentUpdatesLoseNothing(t *testing.T) {
 }
 
 func TestCustomFields(t *testing.T) {
-	s, _ := newStore(t)
+	s, _ := dynamotest.NewStore(t)
 	ctx := context.Background()
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	plan := &helpdesk.CustomField{ID: "cf_plan", Name: "Plan", Type: helpdesk.FieldDropdown, Options: []string{"Pro"}, CreatedAt: now, UpdatedAt: now}
@@ -178,7 +179,7 @@ func TestCustomFields(t *testing.T) {
 }
 
 func TestAPIKeys(t *testing.T) {
-	s, _ := newStore(t)
+	s, _ := dynamotest.NewStore(t)
 	ctx := context.Background()
 	k := &helpdesk.APIKey{ID: "key_one", Name: "bot", Permission: helpdesk.PermWrite, Hash: [32]byte{1, 2, 3}, CreatedAt: time.Now()}
 	if err := s.CreateAPIKey(ctx, k); err != nil {

@@ -8,9 +8,6 @@ import (
 	"github.com/acme/helpdesk/internal/helpdesk"
 )
 
-// ptr returns a pointer to v, for the optional fields of patches.
-func ptr[T any](v T) *T { return &v }
-
 // set returns a Nullable carrying v.
 func set(v string) helpdesk.Nullable[string] {
 	return helpdesk.Nullable[string]{Set: true, Value: v}

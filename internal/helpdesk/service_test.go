@@ -179,7 +179,7 @@ func (fx *serviceFixture) stored(tb testing.TB, id string) *helpdesk.Ticket {
 
 func TestServiceCreateTicketDefaults(t *testing.T) {
 	fx := newFixture(t)
-	got, err := fx.svc.CreateTicket(context.Background(), &helpdesk.TicketPatch{Subject: ptr("  Printer on fire ")}, nil, nil)
+	got, err := fx.svc.CreateTicket(context.Background(), &helpdesk.TicketPatch{Subject: new("  Printer on fire ")}, nil, nil)
 	if err != nil {
 		t.Fatalf("CreateTicket: %v", err)
 	}
@@ -214,14 +214,14 @@ func TestServiceCreateTicketDefaults(t *testing.T) {
 func TestServiceCreateTicketWithEverything(t *testing.T) {
 	fx := newFixture(t)
 	p := &helpdesk.TicketPatch{
-		Subject:        ptr("Printer on fire"),
-		Status:         ptr(helpdesk.StatusOpen),
-		Priority:       ptr(helpdesk.PriorityUrgent),
-		Type:           ptr(helpdesk.TypeIncident),
+		Subject:        new("Printer on fire"),
+		Status:         new(helpdesk.StatusOpen),
+		Priority:       new(helpdesk.PriorityUrgent),
+		Type:           new(helpdesk.TypeIncident),
 		AssigneeID:     set("usr_1"),
 		RequesterEmail: set("jane@example.com"),
 		RequesterName:  set("Jane"),
-		Tags:           ptr([]string{" fire", "fire", "printer"}),
+		Tags:           new([]string{" fire", "fire", "printer"}),
 		CustomFields: []helpdesk.CustomFieldChange{
 			{ID: "cf_num", Value: 3.0},
 			{ID: "cf_drop", Value: "apac"},
@@ -260,7 +260,7 @@ func TestServiceCreateTicketRealClockAndIDs(t *testing.T) {
 	tickets := newFakeTickets()
 	svc := helpdesk.NewService(tickets, &fakeFields{})
 	before := time.Now().Add(-time.Millisecond)
-	got, err := svc.CreateTicket(context.Background(), &helpdesk.TicketPatch{Subject: ptr("Hi")}, nil, nil)
+	got, err := svc.CreateTicket(context.Background(), &helpdesk.TicketPatch{Subject: new("Hi")}, nil, nil)
 	if err != nil {
 		t.Fatalf("CreateTicket: %v", err)
 	}
@@ -283,28 +283,28 @@ func TestServiceCreateTicketInvalid(t *testing.T) {
 		want     []string
 	}{
 		{"NoSubject", &helpdesk.TicketPatch{}, nil, []string{"ticket.subject"}},
-		{"NoSubjectOtherwiseValid", &helpdesk.TicketPatch{Status: ptr(helpdesk.StatusOpen), Tags: ptr([]string{"a"})}, nil,
+		{"NoSubjectOtherwiseValid", &helpdesk.TicketPatch{Status: new(helpdesk.StatusOpen), Tags: new([]string{"a"})}, nil,
 			[]string{"ticket.subject"}},
-		{"BlankSubject", &helpdesk.TicketPatch{Subject: ptr("  ")}, nil, []string{"ticket.subject"}},
-		{"SubjectTooLong", &helpdesk.TicketPatch{Subject: ptr(repeat("é", 501))}, nil, []string{"ticket.subject"}},
-		{"BadFields", &helpdesk.TicketPatch{Subject: ptr("ok"), Status: ptr(helpdesk.Status("x")), Tags: ptr([]string{"a", ""})}, nil,
+		{"BlankSubject", &helpdesk.TicketPatch{Subject: new("  ")}, nil, []string{"ticket.subject"}},
+		{"SubjectTooLong", &helpdesk.TicketPatch{Subject: new(repeat("é", 501))}, nil, []string{"ticket.subject"}},
+		{"BadFields", &helpdesk.TicketPatch{Subject: new("ok"), Status: new(helpdesk.Status("x")), Tags: new([]string{"a", ""})}, nil,
 			[]string{"ticket.status", "ticket.tags[1]"}},
-		{"UnknownCustomField", &helpdesk.TicketPatch{Subject: ptr("ok"), CustomFields: []helpdesk.CustomFieldChange{
+		{"UnknownCustomField", &helpdesk.TicketPatch{Subject: new("ok"), CustomFields: []helpdesk.CustomFieldChange{
 			{ID: "cf_text", Value: "a"}, {ID: "cf_nope", Value: "a"},
 		}}, nil, []string{"ticket.customFields[1].id"}},
-		{"MalformedCustomFieldID", &helpdesk.TicketPatch{Subject: ptr("ok"), CustomFields: []helpdesk.CustomFieldChange{
+		{"MalformedCustomFieldID", &helpdesk.TicketPatch{Subject: new("ok"), CustomFields: []helpdesk.CustomFieldChange{
 			{ID: "Region", Value: "emea"},
 		}}, nil, []string{"ticket.customFields[0].id"}},
-		{"BadCustomFieldValue", &helpdesk.TicketPatch{Subject: ptr("ok"), CustomFields: []helpdesk.CustomFieldChange{
+		{"BadCustomFieldValue", &helpdesk.TicketPatch{Subject: new("ok"), CustomFields: []helpdesk.CustomFieldChange{
 			{ID: "cf_drop", Value: "amer"},
 		}}, nil, []string{"ticket.customFields[0].value"}},
-		{"RemoveOnCreate", &helpdesk.TicketPatch{Subject: ptr("ok"), CustomFields: []helpdesk.CustomFieldChange{
+		{"RemoveOnCreate", &helpdesk.TicketPatch{Subject: new("ok"), CustomFields: []helpdesk.CustomFieldChange{
 			{ID: "cf_text", Value: "a"}, {ID: "cf_num", Remove: true},
 		}}, nil, []string{"ticket.customFields[1].value"}},
-		{"CallerProblems", &helpdesk.TicketPatch{Subject: ptr("ok")},
+		{"CallerProblems", &helpdesk.TicketPatch{Subject: new("ok")},
 			helpdesk.Problems{{Field: "ticket.color", Message: "is not a known field"}},
 			[]string{"ticket.color"}},
-		{"CallerProblemsMerged", &helpdesk.TicketPatch{Subject: ptr("ok"), Priority: ptr(helpdesk.Priority("x"))},
+		{"CallerProblemsMerged", &helpdesk.TicketPatch{Subject: new("ok"), Priority: new(helpdesk.Priority("x"))},
 			helpdesk.Problems{{Field: "ticket.color", Message: "is not a known field"}, {Field: "ticket.id", Message: "is read-only"}},
 			[]string{"ticket.color", "ticket.id", "ticket.priority"}},
 		{"CallerProblemForSubject", &helpdesk.TicketPatch{},
@@ -346,7 +346,7 @@ func TestServiceCreateTicketStoreErrors(t *testing.T) {
 	t.Run("CreateTicket", func(t *testing.T) {
 		fx := newFixture(t)
 		fx.tickets.createErr = helpdesk.Errorf(helpdesk.CodeConflict, "taken")
-		got, err := fx.svc.CreateTicket(context.Background(), &helpdesk.TicketPatch{Subject: ptr("a")}, nil, nil)
+		got, err := fx.svc.CreateTicket(context.Background(), &helpdesk.TicketPatch{Subject: new("a")}, nil, nil)
 		if got != nil {
 			t.Errorf("CreateTicket returned ticket %+v with an error", got)
 		}
@@ -370,7 +370,7 @@ func TestServiceCreateTicketCustomFieldLookups(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			fx := newFixture(t)
-			_, err := fx.svc.CreateTicket(context.Background(), &helpdesk.TicketPatch{Subject: ptr("a"), CustomFields: tc.changes}, nil, nil)
+			_, err := fx.svc.CreateTicket(context.Background(), &helpdesk.TicketPatch{Subject: new("a"), CustomFields: tc.changes}, nil, nil)
 			if err != nil {
 				t.Fatalf("CreateTicket: %v", err)
 			}
@@ -398,7 +398,7 @@ func TestServiceUpdateTicketBadID(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			fx := newFixture(t, baseTicket())
 			// The patch is invalid too: the id is checked first.
-			p := &helpdesk.TicketPatch{Status: ptr(helpdesk.Status("x")), CustomFields: []helpdesk.CustomFieldChange{{ID: "cf_text", Value: "a"}}}
+			p := &helpdesk.TicketPatch{Status: new(helpdesk.Status("x")), CustomFields: []helpdesk.CustomFieldChange{{ID: "cf_text", Value: "a"}}}
 			got, err := fx.svc.UpdateTicket(context.Background(), tc.id, p, nil, helpdesk.Precondition{})
 			if got != nil {
 				t.Errorf("UpdateTicket returned ticket %+v", got)
@@ -420,12 +420,12 @@ func TestServiceUpdateTicket(t *testing.T) {
 		wantChanged bool
 	}{
 		{"Empty", &helpdesk.TicketPatch{}, baseTicket(), false},
-		{"SameStatus", &helpdesk.TicketPatch{Status: ptr(helpdesk.StatusOpen)}, baseTicket(), false},
-		{"SameTags", &helpdesk.TicketPatch{Tags: ptr([]string{"printer", " fire", "printer"})}, baseTicket(), false},
+		{"SameStatus", &helpdesk.TicketPatch{Status: new(helpdesk.StatusOpen)}, baseTicket(), false},
+		{"SameTags", &helpdesk.TicketPatch{Tags: new([]string{"printer", " fire", "printer"})}, baseTicket(), false},
 		{"SameCustomFieldAndRemoveMissing", &helpdesk.TicketPatch{CustomFields: []helpdesk.CustomFieldChange{
 			{ID: "cf_num", Value: 2.0}, {ID: "cf_drop", Remove: true},
 		}}, baseTicket(), false},
-		{"Status", &helpdesk.TicketPatch{Status: ptr(helpdesk.StatusPending)},
+		{"Status", &helpdesk.TicketPatch{Status: new(helpdesk.StatusPending)},
 			edited(func(t *helpdesk.Ticket) { t.Status = helpdesk.StatusPending }), true},
 		{"Unassign", &helpdesk.TicketPatch{AssigneeID: null()},
 			edited(func(t *helpdesk.Ticket) { t.AssigneeID = "" }), true},
@@ -473,7 +473,7 @@ func TestServiceUpdateTicketRetry(t *testing.T) {
 		tick = tick.Add(time.Second)
 		return tick
 	}
-	got, err := fx.svc.UpdateTicket(context.Background(), old.ID, &helpdesk.TicketPatch{Status: ptr(helpdesk.StatusClosed)}, nil, helpdesk.Precondition{})
+	got, err := fx.svc.UpdateTicket(context.Background(), old.ID, &helpdesk.TicketPatch{Status: new(helpdesk.StatusClosed)}, nil, helpdesk.Precondition{})
 	if err != nil {
 		t.Fatalf("UpdateTicket: %v", err)
 	}
@@ -492,12 +492,12 @@ func TestServiceUpdateTicketInvalid(t *testing.T) {
 		problems helpdesk.Problems
 		want     []string
 	}{
-		{"BlankSubject", &helpdesk.TicketPatch{Subject: ptr(" ")}, nil, []string{"ticket.subject"}},
+		{"BlankSubject", &helpdesk.TicketPatch{Subject: new(" ")}, nil, []string{"ticket.subject"}},
 		{"UnknownCustomField", value("cf_nope", "a"), nil, []string{"ticket.customFields[0].id"}},
-		{"CallerProblemsOnly", &helpdesk.TicketPatch{Status: ptr(helpdesk.StatusClosed)},
+		{"CallerProblemsOnly", &helpdesk.TicketPatch{Status: new(helpdesk.StatusClosed)},
 			helpdesk.Problems{{Field: "ticket.createdAt", Message: "is read-only"}},
 			[]string{"ticket.createdAt"}},
-		{"CallerProblemsMerged", &helpdesk.TicketPatch{Status: ptr(helpdesk.Status("x")), Tags: ptr([]string{""})},
+		{"CallerProblemsMerged", &helpdesk.TicketPatch{Status: new(helpdesk.Status("x")), Tags: new([]string{""})},
 			helpdesk.Problems{{Field: "ticket.createdAt", Message: "is read-only"}},
 			[]string{"ticket.createdAt", "ticket.status", "ticket.tags[0]"}},
 	}
@@ -562,7 +562,7 @@ func TestServiceUpdateTicketLookups(t *testing.T) {
 	t.Run("NoCustomFields", func(t *testing.T) {
 		old := baseTicket()
 		fx := newFixture(t, old)
-		if _, err := fx.svc.UpdateTicket(context.Background(), old.ID, &helpdesk.TicketPatch{Subject: ptr("x")}, nil, helpdesk.Precondition{}); err != nil {
+		if _, err := fx.svc.UpdateTicket(context.Background(), old.ID, &helpdesk.TicketPatch{Subject: new("x")}, nil, helpdesk.Precondition{}); err != nil {
 			t.Fatalf("UpdateTicket: %v", err)
 		}
 		if n := len(fx.fields.byIDCalls); n != 0 {
@@ -582,7 +582,7 @@ func TestServiceUpdateTicketLookups(t *testing.T) {
 	})
 	t.Run("NotFound", func(t *testing.T) {
 		fx := newFixture(t)
-		_, err := fx.svc.UpdateTicket(context.Background(), "tkt_"+fakeID, &helpdesk.TicketPatch{Subject: ptr("x")}, nil, helpdesk.Precondition{})
+		_, err := fx.svc.UpdateTicket(context.Background(), "tkt_"+fakeID, &helpdesk.TicketPatch{Subject: new("x")}, nil, helpdesk.Precondition{})
 		assertCode(t, err, helpdesk.CodeNotFound)
 		if fx.tickets.updates != 1 {
 			t.Errorf("store UpdateTicket called %d times, want 1", fx.tickets.updates)

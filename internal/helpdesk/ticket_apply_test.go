@@ -53,20 +53,20 @@ func TestTicketPatchApply(t *testing.T) {
 	}{
 		{"Empty", &helpdesk.TicketPatch{}, baseTicket(), false},
 
-		{"Subject", &helpdesk.TicketPatch{Subject: ptr("Printer fixed")},
+		{"Subject", &helpdesk.TicketPatch{Subject: new("Printer fixed")},
 			edited(func(t *helpdesk.Ticket) { t.Subject = "Printer fixed" }), true},
-		{"SubjectTrimmed", &helpdesk.TicketPatch{Subject: ptr("  Printer fixed \n")},
+		{"SubjectTrimmed", &helpdesk.TicketPatch{Subject: new("  Printer fixed \n")},
 			edited(func(t *helpdesk.Ticket) { t.Subject = "Printer fixed" }), true},
-		{"SubjectSameAfterTrim", &helpdesk.TicketPatch{Subject: ptr("  Printer on fire  ")}, baseTicket(), false},
+		{"SubjectSameAfterTrim", &helpdesk.TicketPatch{Subject: new("  Printer on fire  ")}, baseTicket(), false},
 
-		{"StatusSame", &helpdesk.TicketPatch{Status: ptr(helpdesk.StatusOpen)}, baseTicket(), false},
-		{"Status", &helpdesk.TicketPatch{Status: ptr(helpdesk.StatusResolved)},
+		{"StatusSame", &helpdesk.TicketPatch{Status: new(helpdesk.StatusOpen)}, baseTicket(), false},
+		{"Status", &helpdesk.TicketPatch{Status: new(helpdesk.StatusResolved)},
 			edited(func(t *helpdesk.Ticket) { t.Status = helpdesk.StatusResolved }), true},
-		{"PrioritySame", &helpdesk.TicketPatch{Priority: ptr(helpdesk.PriorityHigh)}, baseTicket(), false},
-		{"Priority", &helpdesk.TicketPatch{Priority: ptr(helpdesk.PriorityLow)},
+		{"PrioritySame", &helpdesk.TicketPatch{Priority: new(helpdesk.PriorityHigh)}, baseTicket(), false},
+		{"Priority", &helpdesk.TicketPatch{Priority: new(helpdesk.PriorityLow)},
 			edited(func(t *helpdesk.Ticket) { t.Priority = helpdesk.PriorityLow }), true},
-		{"TypeSame", &helpdesk.TicketPatch{Type: ptr(helpdesk.TypeIncident)}, baseTicket(), false},
-		{"Type", &helpdesk.TicketPatch{Type: ptr(helpdesk.TypeTask)},
+		{"TypeSame", &helpdesk.TicketPatch{Type: new(helpdesk.TypeIncident)}, baseTicket(), false},
+		{"Type", &helpdesk.TicketPatch{Type: new(helpdesk.TypeTask)},
 			edited(func(t *helpdesk.Ticket) { t.Type = helpdesk.TypeTask }), true},
 
 		{"AssigneeSet", &helpdesk.TicketPatch{AssigneeID: set("usr_2")},
@@ -88,15 +88,15 @@ func TestTicketPatchApply(t *testing.T) {
 			RequesterName:  helpdesk.Nullable[string]{Value: "Joe", Null: true},
 		}, baseTicket(), false},
 
-		{"TagsReplaced", &helpdesk.TicketPatch{Tags: ptr([]string{"paper"})},
+		{"TagsReplaced", &helpdesk.TicketPatch{Tags: new([]string{"paper"})},
 			edited(func(t *helpdesk.Ticket) { t.Tags = []string{"paper"} }), true},
-		{"TagsTrimmedAndDeduplicated", &helpdesk.TicketPatch{Tags: ptr([]string{" b ", "a", "b", "c\t", " a", "c"})},
+		{"TagsTrimmedAndDeduplicated", &helpdesk.TicketPatch{Tags: new([]string{" b ", "a", "b", "c\t", " a", "c"})},
 			edited(func(t *helpdesk.Ticket) { t.Tags = []string{"b", "a", "c"} }), true},
-		{"TagsSame", &helpdesk.TicketPatch{Tags: ptr([]string{"printer", "fire"})}, baseTicket(), false},
-		{"TagsSameAfterNormalizing", &helpdesk.TicketPatch{Tags: ptr([]string{" printer", "fire ", "printer"})}, baseTicket(), false},
-		{"TagsReordered", &helpdesk.TicketPatch{Tags: ptr([]string{"fire", "printer"})},
+		{"TagsSame", &helpdesk.TicketPatch{Tags: new([]string{"printer", "fire"})}, baseTicket(), false},
+		{"TagsSameAfterNormalizing", &helpdesk.TicketPatch{Tags: new([]string{" printer", "fire ", "printer"})}, baseTicket(), false},
+		{"TagsReordered", &helpdesk.TicketPatch{Tags: new([]string{"fire", "printer"})},
 			edited(func(t *helpdesk.Ticket) { t.Tags = []string{"fire", "printer"} }), true},
-		{"TagsCleared", &helpdesk.TicketPatch{Tags: ptr([]string{})},
+		{"TagsCleared", &helpdesk.TicketPatch{Tags: new([]string{})},
 			edited(func(t *helpdesk.Ticket) { t.Tags = []string{} }), true},
 
 		{"CustomFieldUpdatedInPlace", &helpdesk.TicketPatch{CustomFields: []helpdesk.CustomFieldChange{
@@ -132,14 +132,14 @@ func TestTicketPatchApply(t *testing.T) {
 		}), true},
 
 		{"Everything", &helpdesk.TicketPatch{
-			Subject:        ptr("New"),
-			Status:         ptr(helpdesk.StatusClosed),
-			Priority:       ptr(helpdesk.PriorityUrgent),
-			Type:           ptr(helpdesk.TypeQuestion),
+			Subject:        new("New"),
+			Status:         new(helpdesk.StatusClosed),
+			Priority:       new(helpdesk.PriorityUrgent),
+			Type:           new(helpdesk.TypeQuestion),
 			AssigneeID:     null(),
 			RequesterEmail: set("x@y.z"),
 			RequesterName:  null(),
-			Tags:           ptr([]string{"t"}),
+			Tags:           new([]string{"t"}),
 			CustomFields:   []helpdesk.CustomFieldChange{{ID: "cf_num", Remove: true}},
 		}, &helpdesk.Ticket{
 			ID:             "tkt_abcdefghijklmnopqrstuvwx",
@@ -205,7 +205,7 @@ func TestTicketPatchApplyDoesNotAlias(t *testing.T) {
 // the way a create does.
 func TestTicketPatchApplyToNewTicket(t *testing.T) {
 	got := helpdesk.NewTicket("tkt_new", created)
-	changed := (&helpdesk.TicketPatch{Subject: ptr(" Hello "), Tags: ptr([]string{"x", "x"})}).Apply(got)
+	changed := (&helpdesk.TicketPatch{Subject: new(" Hello "), Tags: new([]string{"x", "x"})}).Apply(got)
 	want := &helpdesk.Ticket{
 		ID:           "tkt_new",
 		Subject:      "Hello",

@@ -83,26 +83,26 @@ func TestTicketPatchValidate(t *testing.T) {
 		{"Empty", &helpdesk.TicketPatch{}, nil},
 
 		// subject: 1..500 runes after trimming, not blank.
-		{"Subject1", &helpdesk.TicketPatch{Subject: ptr("a")}, nil},
-		{"Subject500", &helpdesk.TicketPatch{Subject: ptr(repeat("a", 500))}, nil},
-		{"Subject501", &helpdesk.TicketPatch{Subject: ptr(repeat("a", 501))}, []string{"ticket.subject"}},
-		{"Subject500MultiByte", &helpdesk.TicketPatch{Subject: ptr(repeat("é", 500))}, nil},
-		{"Subject501MultiByte", &helpdesk.TicketPatch{Subject: ptr(repeat("é", 501))}, []string{"ticket.subject"}},
-		{"Subject500FourByte", &helpdesk.TicketPatch{Subject: ptr(repeat("😀", 500))}, nil},
-		{"Subject500Padded", &helpdesk.TicketPatch{Subject: ptr("  \t" + repeat("a", 500) + "\n ")}, nil},
-		{"Subject501Padded", &helpdesk.TicketPatch{Subject: ptr(" " + repeat("a", 501) + " ")}, []string{"ticket.subject"}},
-		{"SubjectEmpty", &helpdesk.TicketPatch{Subject: ptr("")}, []string{"ticket.subject"}},
-		{"SubjectBlank", &helpdesk.TicketPatch{Subject: ptr(" \t\n ")}, []string{"ticket.subject"}},
+		{"Subject1", &helpdesk.TicketPatch{Subject: new("a")}, nil},
+		{"Subject500", &helpdesk.TicketPatch{Subject: new(repeat("a", 500))}, nil},
+		{"Subject501", &helpdesk.TicketPatch{Subject: new(repeat("a", 501))}, []string{"ticket.subject"}},
+		{"Subject500MultiByte", &helpdesk.TicketPatch{Subject: new(repeat("é", 500))}, nil},
+		{"Subject501MultiByte", &helpdesk.TicketPatch{Subject: new(repeat("é", 501))}, []string{"ticket.subject"}},
+		{"Subject500FourByte", &helpdesk.TicketPatch{Subject: new(repeat("😀", 500))}, nil},
+		{"Subject500Padded", &helpdesk.TicketPatch{Subject: new("  \t" + repeat("a", 500) + "\n ")}, nil},
+		{"Subject501Padded", &helpdesk.TicketPatch{Subject: new(" " + repeat("a", 501) + " ")}, []string{"ticket.subject"}},
+		{"SubjectEmpty", &helpdesk.TicketPatch{Subject: new("")}, []string{"ticket.subject"}},
+		{"SubjectBlank", &helpdesk.TicketPatch{Subject: new(" \t\n ")}, []string{"ticket.subject"}},
 
 		// enums
-		{"StatusValid", &helpdesk.TicketPatch{Status: ptr(helpdesk.StatusPending)}, nil},
-		{"StatusUnknown", &helpdesk.TicketPatch{Status: ptr(helpdesk.Status("reopened"))}, []string{"ticket.status"}},
-		{"StatusWrongCase", &helpdesk.TicketPatch{Status: ptr(helpdesk.Status("Open"))}, []string{"ticket.status"}},
-		{"StatusEmpty", &helpdesk.TicketPatch{Status: ptr(helpdesk.Status(""))}, []string{"ticket.status"}},
-		{"PriorityValid", &helpdesk.TicketPatch{Priority: ptr(helpdesk.PriorityUrgent)}, nil},
-		{"PriorityUnknown", &helpdesk.TicketPatch{Priority: ptr(helpdesk.Priority("critical"))}, []string{"ticket.priority"}},
-		{"TypeValid", &helpdesk.TicketPatch{Type: ptr(helpdesk.TypeIncident)}, nil},
-		{"TypeUnknown", &helpdesk.TicketPatch{Type: ptr(helpdesk.Type("bug"))}, []string{"ticket.type"}},
+		{"StatusValid", &helpdesk.TicketPatch{Status: new(helpdesk.StatusPending)}, nil},
+		{"StatusUnknown", &helpdesk.TicketPatch{Status: new(helpdesk.Status("reopened"))}, []string{"ticket.status"}},
+		{"StatusWrongCase", &helpdesk.TicketPatch{Status: new(helpdesk.Status("Open"))}, []string{"ticket.status"}},
+		{"StatusEmpty", &helpdesk.TicketPatch{Status: new(helpdesk.Status(""))}, []string{"ticket.status"}},
+		{"PriorityValid", &helpdesk.TicketPatch{Priority: new(helpdesk.PriorityUrgent)}, nil},
+		{"PriorityUnknown", &helpdesk.TicketPatch{Priority: new(helpdesk.Priority("critical"))}, []string{"ticket.priority"}},
+		{"TypeValid", &helpdesk.TicketPatch{Type: new(helpdesk.TypeIncident)}, nil},
+		{"TypeUnknown", &helpdesk.TicketPatch{Type: new(helpdesk.Type("bug"))}, []string{"ticket.type"}},
 
 		// requesterName: at most 255 runes; null clears.
 		{"RequesterName255", &helpdesk.TicketPatch{RequesterName: set(repeat("n", 255))}, nil},
@@ -140,21 +140,21 @@ func TestTicketPatchValidate(t *testing.T) {
 		{"AssigneeIDNull", &helpdesk.TicketPatch{AssigneeID: null()}, nil},
 
 		// tags: at most 50, each 1..100 runes after trimming.
-		{"TagsEmpty", &helpdesk.TicketPatch{Tags: ptr([]string{})}, nil},
-		{"Tags50", &helpdesk.TicketPatch{Tags: ptr(tagList(50))}, nil},
-		{"Tags51", &helpdesk.TicketPatch{Tags: ptr(tagList(51))}, []string{"ticket.tags"}},
-		{"Tags51OneBadRefusedWhole", &helpdesk.TicketPatch{Tags: ptr(append(tagList(50), " "))}, []string{"ticket.tags"}},
-		{"Tag1", &helpdesk.TicketPatch{Tags: ptr([]string{"x"})}, nil},
-		{"Tag100", &helpdesk.TicketPatch{Tags: ptr([]string{repeat("t", 100)})}, nil},
-		{"Tag101", &helpdesk.TicketPatch{Tags: ptr([]string{"ok", "fine", "good", repeat("t", 101)})}, []string{"ticket.tags[3]"}},
-		{"Tag100MultiByte", &helpdesk.TicketPatch{Tags: ptr([]string{repeat("é", 100)})}, nil},
-		{"Tag101MultiByte", &helpdesk.TicketPatch{Tags: ptr([]string{repeat("é", 101)})}, []string{"ticket.tags[0]"}},
-		{"Tag100Padded", &helpdesk.TicketPatch{Tags: ptr([]string{" " + repeat("t", 100) + " "})}, nil},
-		{"TagEmpty", &helpdesk.TicketPatch{Tags: ptr([]string{"a", ""})}, []string{"ticket.tags[1]"}},
-		{"TagBlank", &helpdesk.TicketPatch{Tags: ptr([]string{" \t "})}, []string{"ticket.tags[0]"}},
-		{"TagsSeveralBad", &helpdesk.TicketPatch{Tags: ptr([]string{"", "ok", repeat("t", 101), " "})},
+		{"TagsEmpty", &helpdesk.TicketPatch{Tags: new([]string{})}, nil},
+		{"Tags50", &helpdesk.TicketPatch{Tags: new(tagList(50))}, nil},
+		{"Tags51", &helpdesk.TicketPatch{Tags: new(tagList(51))}, []string{"ticket.tags"}},
+		{"Tags51OneBadRefusedWhole", &helpdesk.TicketPatch{Tags: new(append(tagList(50), " "))}, []string{"ticket.tags"}},
+		{"Tag1", &helpdesk.TicketPatch{Tags: new([]string{"x"})}, nil},
+		{"Tag100", &helpdesk.TicketPatch{Tags: new([]string{repeat("t", 100)})}, nil},
+		{"Tag101", &helpdesk.TicketPatch{Tags: new([]string{"ok", "fine", "good", repeat("t", 101)})}, []string{"ticket.tags[3]"}},
+		{"Tag100MultiByte", &helpdesk.TicketPatch{Tags: new([]string{repeat("é", 100)})}, nil},
+		{"Tag101MultiByte", &helpdesk.TicketPatch{Tags: new([]string{repeat("é", 101)})}, []string{"ticket.tags[0]"}},
+		{"Tag100Padded", &helpdesk.TicketPatch{Tags: new([]string{" " + repeat("t", 100) + " "})}, nil},
+		{"TagEmpty", &helpdesk.TicketPatch{Tags: new([]string{"a", ""})}, []string{"ticket.tags[1]"}},
+		{"TagBlank", &helpdesk.TicketPatch{Tags: new([]string{" \t "})}, []string{"ticket.tags[0]"}},
+		{"TagsSeveralBad", &helpdesk.TicketPatch{Tags: new([]string{"", "ok", repeat("t", 101), " "})},
 			[]string{"ticket.tags[0]", "ticket.tags[2]", "ticket.tags[3]"}},
-		{"TagsDuplicatesAllowed", &helpdesk.TicketPatch{Tags: ptr([]string{"a", "a", " a "})}, nil},
+		{"TagsDuplicatesAllowed", &helpdesk.TicketPatch{Tags: new([]string{"a", "a", " a "})}, nil},
 
 		// customFields: at most 100 entries, unique ids, known definitions.
 		{"CustomFields100", &helpdesk.TicketPatch{CustomFields: removals(100)}, nil},
@@ -226,14 +226,14 @@ func TestTicketPatchValidate(t *testing.T) {
 
 		// Every bad field is reported, once each, in field order.
 		{"SeveralBadFields", &helpdesk.TicketPatch{
-			Subject:        ptr(" "),
-			Status:         ptr(helpdesk.Status("x")),
-			Priority:       ptr(helpdesk.Priority("x")),
-			Type:           ptr(helpdesk.Type("x")),
+			Subject:        new(" "),
+			Status:         new(helpdesk.Status("x")),
+			Priority:       new(helpdesk.Priority("x")),
+			Type:           new(helpdesk.Type("x")),
 			AssigneeID:     set("x"),
 			RequesterEmail: set("x"),
 			RequesterName:  set(repeat("n", 256)),
-			Tags:           ptr([]string{"ok", ""}),
+			Tags:           new([]string{"ok", ""}),
 			CustomFields: []helpdesk.CustomFieldChange{
 				{ID: "cf_text", Value: "fine"},
 				{ID: "cf_num", Value: "x"},
@@ -250,14 +250,14 @@ func TestTicketPatchValidate(t *testing.T) {
 			"ticket.customFields[3].id", "ticket.customFields[5].value",
 		}},
 		{"AllValid", &helpdesk.TicketPatch{
-			Subject:        ptr("Printer on fire"),
-			Status:         ptr(helpdesk.StatusOpen),
-			Priority:       ptr(helpdesk.PriorityHigh),
-			Type:           ptr(helpdesk.TypeProblem),
+			Subject:        new("Printer on fire"),
+			Status:         new(helpdesk.StatusOpen),
+			Priority:       new(helpdesk.PriorityHigh),
+			Type:           new(helpdesk.TypeProblem),
 			AssigneeID:     set("usr_42"),
 			RequesterEmail: set("jane@example.com"),
 			RequesterName:  set("Jane Doe"),
-			Tags:           ptr([]string{"printer", "fire"}),
+			Tags:           new([]string{"printer", "fire"}),
 			CustomFields: []helpdesk.CustomFieldChange{
 				{ID: "cf_text", Value: "smoke"},
 				{ID: "cf_num", Value: 2.0},
@@ -279,8 +279,8 @@ func TestTicketPatchValidate(t *testing.T) {
 func TestTicketPatchValidatePrefix(t *testing.T) {
 	problems := helpdesk.Problems{{Field: "earlier", Message: "was bad"}}
 	p := &helpdesk.TicketPatch{
-		Subject:      ptr(""),
-		Tags:         ptr([]string{""}),
+		Subject:      new(""),
+		Tags:         new([]string{""}),
 		CustomFields: []helpdesk.CustomFieldChange{{ID: "cf_num", Value: "x"}},
 	}
 	p.Validate("patch.", testDefs(), &problems)
@@ -309,12 +309,12 @@ func TestTicketPatchValidateCallerProblems(t *testing.T) {
 		want   []string
 	}{
 		{"TagAlreadyBad", helpdesk.Problems{{Field: "ticket.tags[1]", Message: "must be a string"}},
-			&helpdesk.TicketPatch{Tags: ptr([]string{"a", ""})}, []string{"ticket.tags[1]"}},
+			&helpdesk.TicketPatch{Tags: new([]string{"a", ""})}, []string{"ticket.tags[1]"}},
 		{"OtherTagStillChecked", helpdesk.Problems{{Field: "ticket.tags[1]", Message: "must be a string"}},
-			&helpdesk.TicketPatch{Tags: ptr([]string{"", "", "ok", " "})},
+			&helpdesk.TicketPatch{Tags: new([]string{"", "", "ok", " "})},
 			[]string{"ticket.tags[1]", "ticket.tags[0]", "ticket.tags[3]"}},
 		{"UnrelatedField", helpdesk.Problems{{Field: "ticket.color", Message: "is not a known field"}},
-			&helpdesk.TicketPatch{Tags: ptr([]string{""})}, []string{"ticket.color", "ticket.tags[0]"}},
+			&helpdesk.TicketPatch{Tags: new([]string{""})}, []string{"ticket.color", "ticket.tags[0]"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

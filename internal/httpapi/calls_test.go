@@ -7,12 +7,10 @@ import (
 	"net/http/httptest"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/acme/helpdesk/internal/app/serve"
-	"github.com/acme/helpdesk/internal/auth"
 	"github.com/acme/helpdesk/internal/dynamo"
 	"github.com/acme/helpdesk/internal/dynamotest"
 	"github.com/acme/helpdesk/internal/helpdesk"
@@ -74,10 +72,7 @@ func TestCallsPerRequest(t *testing.T) {
 	db := &countingDB{Client: dynamotest.Client(t)}
 	sys := newSystem(t, db, table, false, slog.New(slog.DiscardHandler))
 	store := sys.Store
-	key, hash, id := auth.NewKey()
-	if err := store.CreateAPIKey(context.Background(), &helpdesk.APIKey{ID: id, Name: "t", Permission: helpdesk.PermAdmin, Hash: hash, CreatedAt: time.Now()}); err != nil {
-		t.Fatal(err)
-	}
+	key := dynamotest.AddKey(t, store, helpdesk.PermAdmin)
 	srv := httptest.NewServer(serve.Handler(sys))
 	defer srv.Close()
 	e := &env{tb: t, url: srv.URL, store: store, keys: map[helpdesk.Permission]string{helpdesk.PermAdmin: key}, client: openapitest.Client(t)}

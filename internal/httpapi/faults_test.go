@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/acme/helpdesk/internal/auth"
 	"github.com/acme/helpdesk/internal/dynamotest"
 	"github.com/acme/helpdesk/internal/helpdesk"
 )
@@ -138,10 +137,7 @@ func TestSustainedFaults(t *testing.T) {
 			t.Run("Authentication", func(t *testing.T) {
 				// A key not cached yet is looked up: a failed lookup is no
 				// reason to call the key invalid.
-				key, hash, kid := auth.NewKey()
-				if err := e.clean.CreateAPIKey(context.Background(), &helpdesk.APIKey{ID: kid, Name: "new", Permission: helpdesk.PermRead, Hash: hash, CreatedAt: time.Now()}); err != nil {
-					t.Fatal(err)
-				}
+				key := dynamotest.AddKey(t, e.clean, helpdesk.PermRead)
 				inject("GetItem")
 				unavailable(t, e.doKey("GET", base+"/tickets", key, nil))
 				faults.Clear()

@@ -2,7 +2,6 @@ package httpapi_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -10,11 +9,9 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/acme/helpdesk/internal/app"
 	"github.com/acme/helpdesk/internal/app/serve"
-	"github.com/acme/helpdesk/internal/auth"
 	"github.com/acme/helpdesk/internal/config"
 	"github.com/acme/helpdesk/internal/cursor"
 	"github.com/acme/helpdesk/internal/dynamo"
@@ -65,11 +62,7 @@ func newAPIOn(tb testing.TB, db dynamo.API, endpoints ...httpapi.Endpoint) (*env
 		e.client = openapitest.Client(tb)
 	}
 	for _, perm := range helpdesk.Permissions {
-		key, hash, id := auth.NewKey()
-		if err := e.clean.CreateAPIKey(context.Background(), &helpdesk.APIKey{ID: id, Name: "test", Permission: perm, Hash: hash, CreatedAt: time.Now()}); err != nil {
-			tb.Fatal(err)
-		}
-		e.keys[perm] = key
+		e.keys[perm] = dynamotest.AddKey(tb, e.clean, perm)
 	}
 	h := serve.Handler(sys, endpoints...)
 	srv := httptest.NewServer(h)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/acme/helpdesk/events"
 	"github.com/acme/helpdesk/internal/dynamo"
+	"github.com/acme/helpdesk/internal/dynamotest"
 	"github.com/acme/helpdesk/internal/helpdesk"
 	"github.com/acme/helpdesk/internal/ssrf"
 	"github.com/acme/helpdesk/internal/webhook"
@@ -49,7 +50,7 @@ func newScenario(tb testing.TB, cfg setup) *scenario {
 		s.clock = newClock()
 	}
 	var table string
-	s.store, table = newStore(tb)
+	s.store, table = dynamotest.NewStore(tb)
 	s.recv = newReceiver(tb, cfg.respond)
 	now := s.clock.Now()
 	s.hook = &helpdesk.Webhook{
@@ -62,8 +63,8 @@ func newScenario(tb testing.TB, cfg setup) *scenario {
 	if err := s.store.CreateWebhook(tb.Context(), s.hook, nil); err != nil {
 		tb.Fatal(err)
 	}
-	createTicket(tb, s.store, nil)
-	s.batch.Records = readStream(tb, table, 2)
+	dynamotest.CreateTicket(tb, s.store, nil)
+	s.batch.Records = dynamotest.ReadStream(tb, table, 2)
 	evs := produce(tb, s.batch.Records[1])
 	if len(evs) != 1 || evs[0].Type != events.TicketCreated {
 		tb.Fatalf("the batch gave %v, want one ticket.created", evs)
@@ -158,17 +159,17 @@ func checkWait(tb testing.TB, what string, got, base time.Duration) {
 
 func TestHandleStreamDelivers(t *testing.T) {
 	t.Parallel()
-	store, table := newStore(t)
+	store, table := dynamotest.NewStore(t)
 	all := newReceiver(t, answer(http.StatusNoContent))
 	deletedOnly := newReceiver(t, answer(http.StatusOK))
-	hookAll := subscribe(t, store, all.URL+"/all", events.Types...)
-	hookDeleted := subscribe(t, store, deletedOnly.URL+"/deleted", events.TicketDeleted)
-	tk := createTicket(t, store, nil)
-	updateTicket(t, store, tk.ID, func(tk *helpdesk.Ticket) { tk.Status = helpdesk.StatusOpen })
+	hookAll := dynamotest.Subscribe(t, store, all.URL+"/all", events.Types...)
+	hookDeleted := dynamotest.Subscribe(t, store, deletedOnly.URL+"/deleted", events.TicketDeleted)
+	tk := dynamotest.CreateTicket(t, store, nil)
+	dynamotest.UpdateTicket(t, store, tk.ID, func(tk *helpdesk.Ticket) { tk.Status = helpdesk.StatusOpen })
 	if err := store.DeleteTicket(t.Context(), tk.ID, helpdesk.Precondition{}); err != nil {
 		t.Fatal(err)
 	}
-	batch := lambdaevents.DynamoDBEvent{Records: readStream(t, table, 5)}
+	batch := lambdaevents.DynamoDBEvent{Records: dynamotest.ReadStream(t, table, 5)}
 	byType := map[string]*helpdesk.StoredEvent{}
 	for _, rec := range batch.Records {
 		for _, ev := range produce(t, rec) {
@@ -679,18 +680,18 @@ func (f *failingRecorder) RecordEvents(context.Context, []*helpdesk.StoredEvent,
 
 func TestHandleStreamRecordFailure(t *testing.T) {
 	t.Parallel()
-	store, table := newStore(t)
+	store, table := dynamotest.NewStore(t)
 	recv := newReceiver(t, answer(http.StatusOK))
-	hook := subscribe(t, store, recv.URL, events.Types...) // record 0: no events
-	a := createTicket(t, store, nil)                       // 1: created
-	key := &helpdesk.APIKey{ID: helpdesk.NewID("key_"), Name: "ci", Permission: helpdesk.PermRead, Hash: [32]byte{1}, CreatedAt: msNow()}
+	hook := dynamotest.Subscribe(t, store, recv.URL, events.Types...) // record 0: no events
+	a := dynamotest.CreateTicket(t, store, nil)                       // 1: created
+	key := &helpdesk.APIKey{ID: helpdesk.NewID("key_"), Name: "ci", Permission: helpdesk.PermRead, Hash: [32]byte{1}, CreatedAt: dynamotest.Now()}
 	if err := store.CreateAPIKey(t.Context(), key); err != nil { // 2: no events
 		t.Fatal(err)
 	}
-	updateTicket(t, store, a.ID, func(tk *helpdesk.Ticket) { tk.AssigneeID = "usr_alice" }) // 3: updated, assignment
-	updateTicket(t, store, a.ID, nil)                                                       // 4: no events
-	createTicket(t, store, nil)                                                             // 5: created
-	batch := lambdaevents.DynamoDBEvent{Records: readStream(t, table, 6)}
+	dynamotest.UpdateTicket(t, store, a.ID, func(tk *helpdesk.Ticket) { tk.AssigneeID = "usr_alice" }) // 3: updated, assignment
+	dynamotest.UpdateTicket(t, store, a.ID, nil)                                                       // 4: no events
+	dynamotest.CreateTicket(t, store, nil)                                                             // 5: created
+	batch := lambdaevents.DynamoDBEvent{Records: dynamotest.ReadStream(t, table, 6)}
 	var want []string
 	for _, i := range []int{1, 3, 5} {
 		want = append(want, batch.Records[i].Change.SequenceNumber)
@@ -750,7 +751,7 @@ func TestHandleStreamRecordFailure(t *testing.T) {
 // started by then is made due at once for ProcessDue.
 func TestSlowBatchIsHandedToProcessDue(t *testing.T) {
 	t.Parallel()
-	store, table := newStore(t)
+	store, table := dynamotest.NewStore(t)
 	clk := newClock()
 	start := clk.Now()
 	recv := newReceiver(t, func(w http.ResponseWriter, hit int) {
@@ -759,11 +760,11 @@ func TestSlowBatchIsHandedToProcessDue(t *testing.T) {
 		}
 		w.WriteHeader(http.StatusOK)
 	})
-	hook := subscribe(t, store, recv.URL, events.TicketCreated)
+	hook := dynamotest.Subscribe(t, store, recv.URL, events.TicketCreated)
 	for range 3 {
-		createTicket(t, store, nil)
+		dynamotest.CreateTicket(t, store, nil)
 	}
-	batch := lambdaevents.DynamoDBEvent{Records: readStream(t, table, 4)}
+	batch := lambdaevents.DynamoDBEvent{Records: dynamotest.ReadStream(t, table, 4)}
 	client := relaxed.Client(webhook.AttemptTimeout)
 	t.Cleanup(client.CloseIdleConnections)
 	d := webhook.NewDispatcher(store, client, testLogger(t), 1)
@@ -810,30 +811,30 @@ func TestNewSubscriptionAfterCache(t *testing.T) {
 		ttl     *time.Duration // nil: the default
 		advance time.Duration
 	}{
-		{"SetCacheTTL zero re-reads for every batch", ptr(time.Duration(0)), 0},
+		{"SetCacheTTL zero re-reads for every batch", new(time.Duration(0)), 0},
 		{"default after CacheTTL", nil, webhook.CacheTTL + time.Second},
-		{"SetCacheTTL cannot lengthen it", ptr(time.Hour), webhook.CacheTTL + time.Second},
+		{"SetCacheTTL cannot lengthen it", new(time.Hour), webhook.CacheTTL + time.Second},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			store, table := newStore(t)
+			store, table := dynamotest.NewStore(t)
 			old, fresh := newReceiver(t, answer(http.StatusOK)), newReceiver(t, answer(http.StatusOK))
-			subscribe(t, store, old.URL, events.TicketCreated)
-			createTicket(t, store, nil)
+			dynamotest.Subscribe(t, store, old.URL, events.TicketCreated)
+			dynamotest.CreateTicket(t, store, nil)
 			clk := newClock()
 			d := newDispatcher(t, store, relaxed, clk)
 			if tc.ttl != nil {
 				d.SetCacheTTL(*tc.ttl)
 			}
-			first := lambdaevents.DynamoDBEvent{Records: readStream(t, table, 2)}
+			first := lambdaevents.DynamoDBEvent{Records: dynamotest.ReadStream(t, table, 2)}
 			if resp, err := d.HandleStream(t.Context(), first); err != nil || len(resp.BatchItemFailures) != 0 {
 				t.Fatalf("HandleStream = %+v, %v", resp, err)
 			}
-			subscribe(t, store, fresh.URL, events.TicketCreated)
-			tk := createTicket(t, store, nil)
+			dynamotest.Subscribe(t, store, fresh.URL, events.TicketCreated)
+			tk := dynamotest.CreateTicket(t, store, nil)
 			// The stream now also holds what the dispatcher wrote.
-			recs := readStreamUntil(t, table, func(recs []lambdaevents.DynamoDBEventRecord) bool {
+			recs := dynamotest.ReadStreamUntil(t, table, func(recs []lambdaevents.DynamoDBEventRecord) bool {
 				for _, r := range recs {
 					for _, ev := range produce(t, r) {
 						if ev.Type == events.TicketCreated && decodeEvent(t, ev.Body).Data.Ticket.ID == tk.ID {
@@ -843,7 +844,7 @@ func TestNewSubscriptionAfterCache(t *testing.T) {
 				}
 				return false
 			})
-			second := lambdaevents.DynamoDBEvent{Records: recordsAfter(t, recs, first.Records[1].Change.SequenceNumber)}
+			second := lambdaevents.DynamoDBEvent{Records: dynamotest.RecordsAfter(t, recs, first.Records[1].Change.SequenceNumber)}
 			clk.Set(clk.Now().Add(tc.advance))
 			if resp, err := d.HandleStream(t.Context(), second); err != nil || len(resp.BatchItemFailures) != 0 {
 				t.Fatalf("HandleStream = %+v, %v", resp, err)

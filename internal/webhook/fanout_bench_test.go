@@ -13,6 +13,7 @@ import (
 	"github.com/acme/helpdesk/events"
 	"github.com/acme/helpdesk/internal/config"
 	"github.com/acme/helpdesk/internal/dynamo"
+	"github.com/acme/helpdesk/internal/dynamotest"
 	"github.com/acme/helpdesk/internal/helpdesk"
 	"github.com/acme/helpdesk/internal/ssrf"
 	"github.com/acme/helpdesk/internal/webhook"
@@ -29,18 +30,18 @@ import (
 //	go test -run XXX -bench FanOut -benchtime 5x ./internal/webhook/
 func BenchmarkFanOut(b *testing.B) {
 	const events_, subs, latency = 100, 3, 50 * time.Millisecond
-	store, table := newStore(b)
+	store, table := dynamotest.NewStore(b)
 	for range events_ {
-		createTicket(b, store, nil)
+		dynamotest.CreateTicket(b, store, nil)
 	}
-	batch := lambdaevents.DynamoDBEvent{Records: readStream(b, table, events_)}
+	batch := lambdaevents.DynamoDBEvent{Records: dynamotest.ReadStream(b, table, events_)}
 	for range subs {
 		slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 			time.Sleep(latency)
 			w.WriteHeader(http.StatusNoContent)
 		}))
 		b.Cleanup(slow.Close)
-		subscribe(b, store, slow.URL, events.TicketCreated)
+		dynamotest.Subscribe(b, store, slow.URL, events.TicketCreated)
 	}
 	timed := &timedStore{Store: store}
 	d := webhook.NewDispatcher(timed, (&ssrf.Guard{AllowPrivate: true}).Client(webhook.AttemptTimeout), slog.New(slog.DiscardHandler), config.DefaultDispatchWorkers)

@@ -63,7 +63,7 @@ func received(tb testing.TB, r *receiver) map[string]int {
 // subscription that takes it: at least once, and never one it does not
 // take.
 func TestDispatcherUnderFaultsLosesNothing(t *testing.T) {
-	clean, table := newStore(t)
+	clean, table := dynamotest.NewStore(t)
 	db, faults := dynamotest.FaultyClient(t, 200*time.Millisecond)
 	store := dynamo.New(db, table, nil)
 
@@ -74,17 +74,17 @@ func TestDispatcherUnderFaultsLosesNothing(t *testing.T) {
 	subs := []sub{}
 	for _, types := range [][]string{events.Types, {events.TicketCreated, events.TicketDeleted}, {events.TicketAssignmentChanged}} {
 		r := newReceiver(t, answer(http.StatusNoContent))
-		subs = append(subs, sub{r, subscribe(t, clean, r.URL+"/hooks", types...)})
+		subs = append(subs, sub{r, dynamotest.Subscribe(t, clean, r.URL+"/hooks", types...)})
 	}
 	writes := len(subs)
 	for i := range 12 {
-		tk := createTicket(t, clean, func(tk *helpdesk.Ticket) {
+		tk := dynamotest.CreateTicket(t, clean, func(tk *helpdesk.Ticket) {
 			if i%2 == 0 {
 				tk.AssigneeID = "usr_a"
 			}
 		})
-		updateTicket(t, clean, tk.ID, func(tk *helpdesk.Ticket) { tk.Status = helpdesk.StatusOpen })
-		updateTicket(t, clean, tk.ID, func(tk *helpdesk.Ticket) { tk.AssigneeID = fmt.Sprintf("usr_%d", i) })
+		dynamotest.UpdateTicket(t, clean, tk.ID, func(tk *helpdesk.Ticket) { tk.Status = helpdesk.StatusOpen })
+		dynamotest.UpdateTicket(t, clean, tk.ID, func(tk *helpdesk.Ticket) { tk.AssigneeID = fmt.Sprintf("usr_%d", i) })
 		writes += 3
 		if i%3 == 0 {
 			if err := clean.DeleteTicket(t.Context(), tk.ID, helpdesk.Precondition{}); err != nil {
@@ -93,7 +93,7 @@ func TestDispatcherUnderFaultsLosesNothing(t *testing.T) {
 			writes++
 		}
 	}
-	records := readStream(t, table, writes)
+	records := dynamotest.ReadStream(t, table, writes)
 	want := map[string]map[string]bool{} // receiver URL -> event ids it must get
 	for _, s := range subs {
 		want[s.hook.ID] = map[string]bool{}

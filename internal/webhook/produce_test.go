@@ -12,6 +12,7 @@ import (
 	lambdaevents "github.com/aws/aws-lambda-go/events"
 
 	"github.com/acme/helpdesk/events"
+	"github.com/acme/helpdesk/internal/dynamotest"
 	"github.com/acme/helpdesk/internal/helpdesk"
 	"github.com/acme/helpdesk/internal/view"
 )
@@ -20,10 +21,10 @@ var eventIDPattern = regexp.MustCompile(`^evt_[a-z2-7]{26}$`)
 
 func TestProduceFromStream(t *testing.T) {
 	t.Parallel()
-	store, table := newStore(t)
+	store, table := dynamotest.NewStore(t)
 	ctx := t.Context()
 
-	created := createTicket(t, store, func(tk *helpdesk.Ticket) {
+	created := dynamotest.CreateTicket(t, store, func(tk *helpdesk.Ticket) {
 		tk.Tags = []string{"printer"}
 		tk.RequesterEmail = "ada@example.com"
 		tk.RequesterName = "Ada"
@@ -34,28 +35,28 @@ func TestProduceFromStream(t *testing.T) {
 		}
 	})
 	createdView := view.Ticket(created)
-	retagged := updateTicket(t, store, created.ID, func(tk *helpdesk.Ticket) {
+	retagged := dynamotest.UpdateTicket(t, store, created.ID, func(tk *helpdesk.Ticket) {
 		tk.Status = helpdesk.StatusOpen
 		tk.Tags = []string{"printer", "urgent"}
 	})
 	retaggedView := view.Ticket(retagged)
-	assigned := updateTicket(t, store, created.ID, func(tk *helpdesk.Ticket) { tk.AssigneeID = "usr_alice" })
+	assigned := dynamotest.UpdateTicket(t, store, created.ID, func(tk *helpdesk.Ticket) { tk.AssigneeID = "usr_alice" })
 	assignedView := view.Ticket(assigned)
-	reassigned := updateTicket(t, store, created.ID, func(tk *helpdesk.Ticket) { tk.AssigneeID = "usr_bob" })
+	reassigned := dynamotest.UpdateTicket(t, store, created.ID, func(tk *helpdesk.Ticket) { tk.AssigneeID = "usr_bob" })
 	reassignedView := view.Ticket(reassigned)
-	touched := updateTicket(t, store, created.ID, nil) // updatedAt and version only
+	touched := dynamotest.UpdateTicket(t, store, created.ID, nil) // updatedAt and version only
 	touchedView := view.Ticket(touched)
 	if err := store.DeleteTicket(ctx, created.ID, helpdesk.Precondition{}); err != nil {
 		t.Fatal(err)
 	}
 	deletedAt := time.Now()
-	key := &helpdesk.APIKey{ID: helpdesk.NewID("key_"), Name: "ci", Permission: helpdesk.PermRead, Hash: sha256.Sum256([]byte("k")), CreatedAt: msNow()}
+	key := &helpdesk.APIKey{ID: helpdesk.NewID("key_"), Name: "ci", Permission: helpdesk.PermRead, Hash: sha256.Sum256([]byte("k")), CreatedAt: dynamotest.Now()}
 	if err := store.CreateAPIKey(ctx, key); err != nil {
 		t.Fatal(err)
 	}
-	subscribe(t, store, "https://example.com/hook", events.Types...)
+	dynamotest.Subscribe(t, store, "https://example.com/hook", events.Types...)
 
-	recs := readStream(t, table, 8)
+	recs := dynamotest.ReadStream(t, table, 8)
 
 	type want struct {
 		typ      string
@@ -179,9 +180,9 @@ func TestProduceFromStream(t *testing.T) {
 // change, and gets other ids.
 func TestProduceIDFollowsRecord(t *testing.T) {
 	t.Parallel()
-	store, table := newStore(t)
-	createTicket(t, store, nil)
-	rec := readStream(t, table, 1)[0]
+	store, table := dynamotest.NewStore(t)
+	dynamotest.CreateTicket(t, store, nil)
+	rec := dynamotest.ReadStream(t, table, 1)[0]
 	other := rec
 	other.EventID += "x"
 	a, b := produce(t, rec), produce(t, other)

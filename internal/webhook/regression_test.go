@@ -8,6 +8,7 @@ import (
 	lambdaevents "github.com/aws/aws-lambda-go/events"
 
 	"github.com/acme/helpdesk/events"
+	"github.com/acme/helpdesk/internal/dynamotest"
 	"github.com/acme/helpdesk/internal/helpdesk"
 	"github.com/acme/helpdesk/internal/webhook"
 )
@@ -36,7 +37,7 @@ func TestRedeliveredBatchKeepsRetryState(t *testing.T) {
 // failure then a success (the cached subscription, read before the
 // failure, shows none) still leaves FailingSince cleared.
 func TestSuccessClearsFailingSoonAfter(t *testing.T) {
-	store, table := newStore(t)
+	store, table := dynamotest.NewStore(t)
 	recv := newReceiver(t, func(w http.ResponseWriter, hit int) {
 		if hit == 1 {
 			w.WriteHeader(http.StatusInternalServerError)
@@ -44,10 +45,10 @@ func TestSuccessClearsFailingSoonAfter(t *testing.T) {
 		}
 		w.WriteHeader(http.StatusOK)
 	})
-	hook := subscribe(t, store, recv.URL, events.TicketCreated)
-	createTicket(t, store, nil)
-	createTicket(t, store, nil)
-	batch := lambdaevents.DynamoDBEvent{Records: readStream(t, table, 3)}
+	hook := dynamotest.Subscribe(t, store, recv.URL, events.TicketCreated)
+	dynamotest.CreateTicket(t, store, nil)
+	dynamotest.CreateTicket(t, store, nil)
+	batch := lambdaevents.DynamoDBEvent{Records: dynamotest.ReadStream(t, table, 3)}
 	d := webhook.NewDispatcher(store, relaxed.Client(webhook.AttemptTimeout), testLogger(t), 1)
 	if _, err := d.HandleStream(t.Context(), batch); err != nil {
 		t.Fatal(err)

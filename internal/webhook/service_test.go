@@ -11,12 +11,11 @@ import (
 	lambdaevents "github.com/aws/aws-lambda-go/events"
 
 	"github.com/acme/helpdesk/events"
+	"github.com/acme/helpdesk/internal/dynamotest"
 	"github.com/acme/helpdesk/internal/helpdesk"
 	"github.com/acme/helpdesk/internal/ssrf"
 	"github.com/acme/helpdesk/internal/subscription"
 )
-
-func ptr[T any](v T) *T { return &v }
 
 func eventList(types ...string) *[]string { return &types }
 
@@ -31,7 +30,7 @@ func fields(err error) []string {
 
 func TestServiceCreate(t *testing.T) {
 	t.Parallel()
-	store, _ := newStore(t)
+	store, _ := dynamotest.NewStore(t)
 	svc := subscription.NewService(store, &ssrf.Guard{})
 	const good = "https://8.8.8.8/hook"
 	created := events.TicketCreated
@@ -41,18 +40,18 @@ func TestServiceCreate(t *testing.T) {
 		patch helpdesk.WebhookPatch
 		field string
 	}{
-		{"http to loopback", helpdesk.WebhookPatch{URL: ptr("http://127.0.0.1/"), Events: eventList(created)}, "webhook.url"},
-		{"https to loopback", helpdesk.WebhookPatch{URL: ptr("https://127.0.0.1/"), Events: eventList(created)}, "webhook.url"},
-		{"https to localhost", helpdesk.WebhookPatch{URL: ptr("https://localhost/"), Events: eventList(created)}, "webhook.url"},
-		{"https to the metadata service", helpdesk.WebhookPatch{URL: ptr("https://169.254.169.254/latest/meta-data/"), Events: eventList(created)}, "webhook.url"},
-		{"odd port", helpdesk.WebhookPatch{URL: ptr("https://8.8.8.8:8443/hook"), Events: eventList(created)}, "webhook.url"},
+		{"http to loopback", helpdesk.WebhookPatch{URL: new("http://127.0.0.1/"), Events: eventList(created)}, "webhook.url"},
+		{"https to loopback", helpdesk.WebhookPatch{URL: new("https://127.0.0.1/"), Events: eventList(created)}, "webhook.url"},
+		{"https to localhost", helpdesk.WebhookPatch{URL: new("https://localhost/"), Events: eventList(created)}, "webhook.url"},
+		{"https to the metadata service", helpdesk.WebhookPatch{URL: new("https://169.254.169.254/latest/meta-data/"), Events: eventList(created)}, "webhook.url"},
+		{"odd port", helpdesk.WebhookPatch{URL: new("https://8.8.8.8:8443/hook"), Events: eventList(created)}, "webhook.url"},
 		{"missing url", helpdesk.WebhookPatch{Events: eventList(created)}, "webhook.url"},
-		{"empty url", helpdesk.WebhookPatch{URL: ptr(""), Events: eventList(created)}, "webhook.url"},
-		{"missing events", helpdesk.WebhookPatch{URL: ptr(good)}, "webhook.events"},
-		{"empty events", helpdesk.WebhookPatch{URL: ptr(good), Events: eventList()}, "webhook.events"},
-		{"unknown event", helpdesk.WebhookPatch{URL: ptr(good), Events: eventList("ticket.exploded")}, "webhook.events[0]"},
-		{"unknown second event", helpdesk.WebhookPatch{URL: ptr(good), Events: eventList(created, "ticket.exploded")}, "webhook.events[1]"},
-		{"status on create", helpdesk.WebhookPatch{URL: ptr(good), Events: eventList(created), Status: ptr(helpdesk.WebhookDisabled)}, "webhook.status"},
+		{"empty url", helpdesk.WebhookPatch{URL: new(""), Events: eventList(created)}, "webhook.url"},
+		{"missing events", helpdesk.WebhookPatch{URL: new(good)}, "webhook.events"},
+		{"empty events", helpdesk.WebhookPatch{URL: new(good), Events: eventList()}, "webhook.events"},
+		{"unknown event", helpdesk.WebhookPatch{URL: new(good), Events: eventList("ticket.exploded")}, "webhook.events[0]"},
+		{"unknown second event", helpdesk.WebhookPatch{URL: new(good), Events: eventList(created, "ticket.exploded")}, "webhook.events[1]"},
+		{"status on create", helpdesk.WebhookPatch{URL: new(good), Events: eventList(created), Status: new(helpdesk.WebhookDisabled)}, "webhook.status"},
 	}
 	for _, tc := range rejected {
 		t.Run(tc.name, func(t *testing.T) {
@@ -67,9 +66,9 @@ func TestServiceCreate(t *testing.T) {
 	}
 
 	t.Run("public IP literal", func(t *testing.T) {
-		before := msNow()
+		before := dynamotest.Now()
 		w, err := svc.Create(t.Context(), &helpdesk.WebhookPatch{
-			URL: ptr(good), Events: eventList(created, events.TicketDeleted, created), Description: ptr("ops"),
+			URL: new(good), Events: eventList(created, events.TicketDeleted, created), Description: new("ops"),
 		}, nil, nil)
 		if err != nil {
 			t.Fatalf("Create: %v", err)
@@ -86,7 +85,7 @@ func TestServiceCreate(t *testing.T) {
 		if want := []string{created, events.TicketDeleted}; !slices.Equal(w.Events, want) {
 			t.Errorf("events %v, want %v", w.Events, want)
 		}
-		if w.CreatedAt.Before(before) || w.CreatedAt.After(msNow()) {
+		if w.CreatedAt.Before(before) || w.CreatedAt.After(dynamotest.Now()) {
 			t.Errorf("CreatedAt %v, want about now", w.CreatedAt)
 		}
 		stored, err := store.Webhook(t.Context(), w.ID)
@@ -96,7 +95,7 @@ func TestServiceCreate(t *testing.T) {
 		if stored.Secret != w.Secret || stored.URL != w.URL || !slices.Equal(stored.Events, w.Events) || stored.Status != w.Status {
 			t.Errorf("stored %+v, want %+v", stored, w)
 		}
-		second, err := svc.Create(t.Context(), &helpdesk.WebhookPatch{URL: ptr(good), Events: eventList(created)}, nil, nil)
+		second, err := svc.Create(t.Context(), &helpdesk.WebhookPatch{URL: new(good), Events: eventList(created)}, nil, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -118,16 +117,16 @@ func TestServiceCreate(t *testing.T) {
 
 func TestServiceRotateSecret(t *testing.T) {
 	t.Parallel()
-	store, table := newStore(t)
+	store, table := dynamotest.NewStore(t)
 	recv := newReceiver(t, answer(http.StatusOK))
 	svc := subscription.NewService(store, relaxed)
 	ctx := t.Context()
-	w, err := svc.Create(ctx, &helpdesk.WebhookPatch{URL: ptr(recv.URL), Events: eventList(events.TicketCreated)}, nil, nil)
+	w, err := svc.Create(ctx, &helpdesk.WebhookPatch{URL: new(recv.URL), Events: eventList(events.TicketCreated)}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	old := w.Secret
-	before := msNow()
+	before := dynamotest.Now()
 	rotated, err := svc.RotateSecret(ctx, w.ID)
 	if err != nil {
 		t.Fatal(err)
@@ -165,8 +164,8 @@ func TestServiceRotateSecret(t *testing.T) {
 		})
 	}
 
-	createTicket(t, store, nil)
-	batch := lambdaevents.DynamoDBEvent{Records: readStream(t, table, 3)} // create, rotate, ticket
+	dynamotest.CreateTicket(t, store, nil)
+	batch := lambdaevents.DynamoDBEvent{Records: dynamotest.ReadStream(t, table, 3)} // create, rotate, ticket
 
 	t.Run("delivery during the overlap", func(t *testing.T) {
 		d := newDispatcher(t, store, relaxed, nil)
@@ -239,20 +238,20 @@ func TestServiceRotateSecret(t *testing.T) {
 
 func TestServiceReplay(t *testing.T) {
 	t.Parallel()
-	store, table := newStore(t)
+	store, table := dynamotest.NewStore(t)
 	recv := newReceiver(t, answer(http.StatusOK))
 	svc := subscription.NewService(store, relaxed)
 	ctx := t.Context()
-	w, err := svc.Create(ctx, &helpdesk.WebhookPatch{URL: ptr(recv.URL + "/created"), Events: eventList(events.TicketCreated)}, nil, nil)
+	w, err := svc.Create(ctx, &helpdesk.WebhookPatch{URL: new(recv.URL + "/created"), Events: eventList(events.TicketCreated)}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	other, err := svc.Create(ctx, &helpdesk.WebhookPatch{URL: ptr(recv.URL + "/deleted"), Events: eventList(events.TicketDeleted)}, nil, nil)
+	other, err := svc.Create(ctx, &helpdesk.WebhookPatch{URL: new(recv.URL + "/deleted"), Events: eventList(events.TicketDeleted)}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	createTicket(t, store, nil)
-	batch := lambdaevents.DynamoDBEvent{Records: readStream(t, table, 3)}
+	dynamotest.CreateTicket(t, store, nil)
+	batch := lambdaevents.DynamoDBEvent{Records: dynamotest.ReadStream(t, table, 3)}
 	d := newDispatcher(t, store, relaxed, nil)
 	if resp, err := d.HandleStream(ctx, batch); err != nil || len(resp.BatchItemFailures) != 0 {
 		t.Fatalf("HandleStream = %+v, %v", resp, err)
@@ -291,7 +290,7 @@ func TestServiceReplay(t *testing.T) {
 	})
 
 	t.Run("event the subscription takes", func(t *testing.T) {
-		before := msNow()
+		before := dynamotest.Now()
 		dl, err := svc.Replay(ctx, w.ID, evID)
 		if err != nil {
 			t.Fatalf("Replay: %v", err)

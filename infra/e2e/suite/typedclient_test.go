@@ -29,8 +29,6 @@ func typedClient(t *testing.T, key string) *apiclient.ClientWithResponses {
 	return c
 }
 
-func ptr[T any](v T) *T { return &v }
-
 // TestTypedClient drives a ticket's whole life through the client that
 // oapi-codegen generated from the document: proof that the document is
 // usable by client generators, not only by validators.
@@ -60,8 +58,8 @@ func TestTypedClient(t *testing.T) {
 	assignee := "usr_typed-" + unique()
 	created, err := writer.CreateTicketWithResponse(ctx, &apiclient.CreateTicketParams{}, apiclient.CreateTicketJSONRequestBody{
 		Ticket: apiclient.TicketCreate{
-			Subject: "Typed client", Priority: ptr(apiclient.High), Type: ptr(apiclient.Incident),
-			AssigneeId: &assignee, RequesterEmail: ptr(apiclient.RequesterEmail("customer@example.com")), Tags: &apiclient.Tags{"typed"},
+			Subject: "Typed client", Priority: new(apiclient.High), Type: new(apiclient.Incident),
+			AssigneeId: &assignee, RequesterEmail: new(apiclient.RequesterEmail("customer@example.com")), Tags: &apiclient.Tags{"typed"},
 			CustomFields: &[]apiclient.CustomFieldValue{{Id: fieldID, Value: seats}},
 		},
 	})
@@ -84,21 +82,21 @@ func TestTypedClient(t *testing.T) {
 	}
 
 	updated, err := writer.UpdateTicketWithResponse(ctx, id, &apiclient.UpdateTicketParams{}, apiclient.UpdateTicketJSONRequestBody{
-		Ticket: apiclient.TicketUpdate{Status: ptr(apiclient.Pending), Tags: &apiclient.Tags{"typed", "updated"}},
+		Ticket: apiclient.TicketUpdate{Status: new(apiclient.Pending), Tags: &apiclient.Tags{"typed", "updated"}},
 	})
 	if err != nil || updated.JSON200 == nil || updated.JSON200.Ticket.Status != apiclient.Pending || !slices.Equal(updated.JSON200.Ticket.Tags, []string{"typed", "updated"}) ||
 		updated.JSON200.Ticket.Priority != apiclient.High {
 		t.Fatalf("update: %v %s", err, updated.Body)
 	}
 	bad, err := writer.UpdateTicketWithResponse(ctx, id, &apiclient.UpdateTicketParams{}, apiclient.UpdateTicketJSONRequestBody{
-		Ticket: apiclient.TicketUpdate{Subject: ptr(" ")},
+		Ticket: apiclient.TicketUpdate{Subject: new(" ")},
 	})
 	if err != nil || bad.JSON422 == nil || bad.JSON422.Error.Code != apiclient.VALIDATIONERROR || bad.JSON422.Error.Details == nil ||
 		(*bad.JSON422.Error.Details)[0].Field != "ticket.subject" {
 		t.Fatalf("a blank subject: %v %d %s", err, bad.StatusCode(), bad.Body)
 	}
 
-	list, err := reader.ListTicketsWithResponse(ctx, &apiclient.ListTicketsParams{AssigneeId: &assignee, Status: ptr(apiclient.Pending), PageSize: ptr(10)})
+	list, err := reader.ListTicketsWithResponse(ctx, &apiclient.ListTicketsParams{AssigneeId: &assignee, Status: new(apiclient.Pending), PageSize: new(10)})
 	if err != nil || list.JSON200 == nil || len(list.JSON200.Tickets) != 1 || list.JSON200.Tickets[0].Id != id ||
 		list.JSON200.Meta.HasMore || list.JSON200.Links.Next != nil {
 		t.Fatalf("list: %v %s", err, list.Body)
