@@ -14,7 +14,7 @@
 //   - subscriptions.go: which subscriptions exist, cached briefly;
 //   - attempt.go: one signed attempt and what it found;
 //   - retry.go: the retry schedule, and ProcessDue, run every minute by a
-//     scheduled function (every second locally), which attempts whatever
+//     scheduled function (every 250 ms locally), which attempts whatever
 //     has come due;
 //   - health.go: endpoint health, disabling a subscription after 410 or
 //     five days of failures;
