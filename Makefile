@@ -54,38 +54,13 @@ apiclient:
 unit: $(DDB_STAMP)
 	$(GO) test -count=1 ./...
 
-# fuzz runs every fuzz target of the repository, one after another, each for FUZZTIME with FUZZPARALLEL
-# workers, e.g. make fuzz FUZZTIME=5m FUZZPARALLEL=1. The targets are found in the sources, so a new
-# one is fuzzed without being listed here. A failing input is written to testdata/fuzz/<Target>/ in
-# its package: commit it with the fix, and make unit (so make test) runs it from then on, with every
-# other seed. Minimizing an interesting input runs up to FUZZMINIMIZETIME, and to the limit when the
-# input's coverage varies from run to run (map order makes it vary in the stream decoding), so Go's
-# default of 60s would leave a short run little time to fuzz. A target that ends with "context
-# deadline exceeded" and writes no input met Go's fuzztime race (go.dev/issue/75804): it is reported,
-# not failed. Packages whose tests use DynamoDB Local start it in each fuzzing process.
+# The fuzz loop is infra/scripts/fuzz.sh, whose header explains it. FUZZTIME, FUZZPARALLEL and
+# FUZZMINIMIZETIME reach it from the environment or the make command line, its defaults otherwise.
 .PHONY: fuzz
-FUZZTIME ?= 30s
-FUZZPARALLEL ?= $(shell getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)
-FUZZMINIMIZETIME ?= 10s
 
-## fuzz: every fuzz target for FUZZTIME (30s) each with FUZZPARALLEL workers; failing inputs go to testdata/fuzz/
+## fuzz: every fuzz target for FUZZTIME (30s) each with FUZZPARALLEL (CPUs) workers; failing inputs go to testdata/fuzz/
 fuzz: $(DDB_STAMP)
-	@targets=$$(grep -rEo --include='*_test.go' --exclude-dir=.local --exclude-dir=node_modules '^func Fuzz[A-Za-z0-9_]*\(' . | \
-	    sed -E 's|^(.*)/[^/]*:func (Fuzz[A-Za-z0-9_]*)\($$|\1:\2|' | sort); \
-	  [ -n "$$targets" ] || { echo "fuzz: no fuzz targets found"; exit 1; }; \
-	  set -o pipefail; log=$$(mktemp); trap 'rm -f "$$log"' EXIT; failed=; raced=; n=0; \
-	  for t in $$targets; do \
-	    dir=$${t%%:*}; target=$${t##*:}; corpus=$$dir/testdata/fuzz/$$target; before=$$(ls "$$corpus" 2>/dev/null); n=$$((n + 1)); \
-	    echo "fuzz: $$target ($$dir) for $(FUZZTIME)"; \
-	    if ! $(GO) test -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME) \
-	        -parallel $(FUZZPARALLEL) -timeout 0 "$$dir" </dev/null 2>&1 | tee "$$log"; then \
-	      if [ "$$(ls "$$corpus" 2>/dev/null)" = "$$before" ] && grep -q 'context deadline exceeded' "$$log"; then \
-	        raced="$$raced $$target"; else failed="$$failed $$target"; fi; \
-	    fi; \
-	  done; \
-	  [ -z "$$raced" ] || echo "fuzz: ended by Go's fuzztime race, no failing input (go.dev/issue/75804):$$raced"; \
-	  [ -z "$$failed" ] || { echo "fuzz: FAILED:$$failed; the failing inputs are under testdata/fuzz/ in their packages"; exit 1; }; \
-	  echo "fuzz: $$n targets, $(FUZZTIME) each, no failing input"
+	GO='$(GO)' infra/scripts/fuzz.sh
 
 # e2e runs the real bootstraps under the AWS Lambda Runtime Interface Emulator (pinned here, installed
 # into .local/bin). They are built exactly as `make build` builds them but for the host's GOARCH, the
