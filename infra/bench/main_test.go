@@ -49,7 +49,7 @@ func dynamoLocal(b *testing.B) *ddblocal.Server {
 
 // artefacts returns the folder of the bootstraps make bench built
 // (<function>/bootstrap, and hello, sdkonly and sdkconfig/bootstrap for
-// the cold starts' baseline and reference points) and the emulator.
+// the cold starts' baselines and reference points) and the emulator.
 func artefacts(b *testing.B) (binDir, rie string) {
 	b.Helper()
 	binDir, rie = os.Getenv("HELPDESK_BENCH_BIN"), os.Getenv("HELPDESK_BENCH_RIE")

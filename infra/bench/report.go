@@ -37,6 +37,24 @@ type column struct {
 	unit   string // the metric's unit in the benchmark output
 	digits int
 	target *Target
+	// judged, when set, limits target to some of the rows; the others show
+	// the metric with neither target nor verdict. Nil: every row.
+	judged *rowSet
+}
+
+// rowSet is the part of a table's rows a column's target applies to.
+type rowSet struct {
+	name string                // the rows, for the column's header
+	has  func(sub string) bool // whether the row of sub-benchmark sub is one
+}
+
+// targetFor returns the target of the row of sub-benchmark sub: nil when
+// the column has none or it does not apply to the row.
+func (c column) targetFor(sub string) *Target {
+	if c.judged != nil && !c.judged.has(sub) {
+		return nil
+	}
+	return c.target
 }
 
 // tableSpec says which benchmark a table shows and how.
@@ -163,10 +181,11 @@ func buildTable(results []Result, spec tableSpec, quick bool) (Table, error) {
 				missing = append(missing, name+" "+c.unit)
 				continue
 			}
-			cell := Cell{Metric: c.unit, Stat: st, Target: c.target, digits: c.digits}
-			if c.target != nil && (!quick || c.target.Hard) {
+			target := c.targetFor(sub)
+			cell := Cell{Metric: c.unit, Stat: st, Target: target, digits: c.digits}
+			if target != nil && (!quick || target.Hard) {
 				cell.Verdict = Miss
-				if c.target.met(st) {
+				if target.met(st) {
 					cell.Verdict = Pass
 				}
 			}
@@ -180,14 +199,20 @@ func buildTable(results []Result, spec tableSpec, quick bool) (Table, error) {
 	return t, nil
 }
 
+// header is the column's header with its target, and the rows it applies
+// to when not all: "÷ hello (≤ 1.15 for openapi)".
 func header(c column) string {
 	if c.target == nil {
 		return c.header
 	}
-	if c.target.Hard {
-		return fmt.Sprintf("%s (must be %g)", c.header, c.target.Limit)
+	var rows string
+	if c.judged != nil {
+		rows = " for " + c.judged.name
 	}
-	return fmt.Sprintf("%s (≤ %g)", c.header, c.target.Limit)
+	if c.target.Hard {
+		return fmt.Sprintf("%s (must be %g%s)", c.header, c.target.Limit, rows)
+	}
+	return fmt.Sprintf("%s (≤ %g%s)", c.header, c.target.Limit, rows)
 }
 
 // rowName shows a sub-benchmark name by its values: "filters=none/sort=x"

@@ -101,19 +101,63 @@ func TestBuild(t *testing.T) {
 		if len(rep.Sections) != 5 {
 			t.Fatalf("%d sections", len(rep.Sections))
 		}
-		// testdata: every cold start above 1.3x, every size under 2x, GET
-		// under 1.15x, create and list above.
-		if rep.Met != 10+1+2 || len(rep.Missed) != 10+2 {
+		// testdata: openapi's cold start ÷ hello under 1.15x and get's ÷
+		// sdkonly under 1.1x, the eight others' ÷ sdkonly above; every size
+		// under 2x; the GET request under 1.15x, create and list above; no
+		// error under load.
+		if rep.Met != 2+10+1+2 || len(rep.Missed) != 8+2 {
 			t.Errorf("met %d, missed %d: %v", rep.Met, len(rep.Missed), rep.Missed)
 		}
 		var text bytes.Buffer
 		if err := rep.WriteText(&text); err != nil {
 			t.Fatal(err)
 		}
-		for _, want := range []string{"== 1. Cold start", "== 5. Webhook fan-out", "MISS", "PASS", "total", "Targets: 13 met, 12 MISSED"} {
+		for _, want := range []string{"== 1. Cold start", "== 5. Webhook fan-out", "MISS", "PASS", "total", "Targets: 15 met, 10 MISSED",
+			"÷ hello (≤ 1.15 for openapi)", "÷ sdkonly (≤ 1.1 for the others)", "1. Cold start, list: x-sdkonly 1.35, target ≤ 1.1"} {
 			if !strings.Contains(text.String(), want) {
 				t.Errorf("the report lacks %q:\n%s", want, text.String())
 			}
+		}
+	})
+	// Each function's cold start is judged by one ratio: ÷ hello for
+	// openapi, which makes no DynamoDB call, ÷ sdkonly for the others. The
+	// other ratio has neither target nor verdict, even where it would
+	// pass (openapi ÷ sdkonly) or miss (get ÷ hello); the reference
+	// points have none.
+	t.Run("ColdStartTargetPerRow", func(t *testing.T) {
+		rep, err := bench.Build(results, m, "make bench", false, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cold := rep.Sections[0].Tables
+		want := map[string]map[string]string{ // row → metric → verdict
+			"openapi": {"x-hello": bench.Pass, "x-sdkonly": "", "size-x-hello": bench.Pass},
+			"get":     {"x-hello": "", "x-sdkonly": bench.Pass, "size-x-hello": bench.Pass},
+			"list":    {"x-hello": "", "x-sdkonly": bench.Miss, "size-x-hello": bench.Pass},
+			"retry":   {"x-hello": "", "x-sdkonly": bench.Miss, "size-x-hello": bench.Pass},
+			"sdkonly": {"x-hello": "", "size-x-hello": ""},
+		}
+		seen := 0
+		for _, table := range cold {
+			for _, r := range table.Rows {
+				verdicts, ok := want[r.Name]
+				if !ok {
+					continue
+				}
+				seen++
+				for _, c := range r.Cells {
+					v, judged := verdicts[c.Metric]
+					if !judged {
+						v = ""
+					}
+					if c.Verdict != v || (c.Target == nil) != (v == "") {
+						t.Errorf("%s %s: verdict %q, target %v; want verdict %q", r.Name, c.Metric, c.Verdict, c.Target, v)
+					}
+				}
+			}
+		}
+		if seen != len(want) {
+			t.Errorf("found %d of the rows %v", seen, want)
 		}
 	})
 	t.Run("QuickJudgesNoRatio", func(t *testing.T) {
