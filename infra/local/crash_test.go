@@ -17,11 +17,12 @@ import (
 
 	"github.com/acme/helpdesk/events"
 	"github.com/acme/helpdesk/infra/local"
+	"github.com/acme/helpdesk/internal/app"
+	"github.com/acme/helpdesk/internal/config"
 	"github.com/acme/helpdesk/internal/ddblocal"
 	"github.com/acme/helpdesk/internal/dynamo"
 	"github.com/acme/helpdesk/internal/dynamotest"
 	"github.com/acme/helpdesk/internal/helpdesk"
-	"github.com/acme/helpdesk/internal/ssrf"
 	"github.com/acme/helpdesk/internal/webhook"
 )
 
@@ -92,7 +93,11 @@ func startDispatcher(t *testing.T, table, checkpoint string, now func() time.Tim
 		t.Fatal(err)
 	}
 	logger := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
-	d := webhook.NewDispatcher(dynamo.New(db, table, nil), (&ssrf.Guard{AllowPrivate: true}).Client(webhook.AttemptTimeout), logger, 4)
+	sys, err := app.New(config.Config{Table: table, WebhookAllowPrivate: true, DispatchWorkers: 4}, app.Clients{DynamoDB: db}, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := sys.Dispatcher()
 	d.SetCacheTTL(0)
 	d.SetClock(now)
 	ctx, cancel := context.WithCancel(context.Background())
