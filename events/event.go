@@ -15,6 +15,11 @@ const (
 	TicketAssignmentChanged = "ticket.assignment.changed"
 	// TicketDeleted is sent when a ticket is deleted.
 	TicketDeleted = "ticket.deleted"
+	// TicketCommentCreated is sent when a comment (a public reply or an
+	// internal note) is added to a ticket.
+	TicketCommentCreated = "ticket.comment.created"
+	// TicketCommentRedacted is sent when a comment's body is redacted.
+	TicketCommentRedacted = "ticket.comment.redacted"
 )
 
 // Types lists every event type the API sends, in a fixed order. Callers must
@@ -24,6 +29,8 @@ var Types = []string{
 	TicketUpdated,
 	TicketAssignmentChanged,
 	TicketDeleted,
+	TicketCommentCreated,
+	TicketCommentRedacted,
 }
 
 // Known reports whether t is one of the event types in [Types]. Names are
@@ -50,8 +57,15 @@ type Event struct {
 // Data is the subject of an [Event].
 type Data struct {
 	// Ticket is the ticket as the API shows it after the change; for
-	// ticket.deleted it is the ticket's last state.
+	// ticket.deleted it is the ticket's last state, and for the comment
+	// events the ticket the comment belongs to (after the comment changed
+	// it: a new comment moves its updatedAt, and a customer's reopens a
+	// pending or resolved ticket).
 	Ticket Ticket `json:"ticket"`
+	// Comment is, for ticket.comment.created and ticket.comment.redacted,
+	// the comment as the API shows it after the change; nil for the other
+	// types.
+	Comment *Comment `json:"comment,omitempty"`
 	// Previous holds, for ticket.updated and ticket.assignment.changed, the
 	// old values of the fields that changed, keyed by JSON field name, for
 	// example {"status": "new", "assigneeId": nil}. A nil value means the
@@ -98,4 +112,27 @@ type CustomFieldValue struct {
 	// Value is a string (text, date and dropdown fields), a float64 (number
 	// fields) or a bool (checkbox fields).
 	Value any `json:"value"`
+}
+
+// Comment is a comment exactly as the REST API shows it.
+type Comment struct {
+	// ID is "cmt_" followed by 26 characters that sort by creation.
+	ID string `json:"id"`
+	// TicketID is the ticket the comment belongs to.
+	TicketID string `json:"ticketId"`
+	// Body is the plain-text message; "" once redacted.
+	Body string `json:"body"`
+	// Public is true for a reply the customer sees, false for an internal
+	// note.
+	Public bool `json:"public"`
+	// AuthorID is the agent who wrote it ("usr_…"), or nil for a customer.
+	AuthorID *string `json:"authorId"`
+	// AuthorEmail is the customer who wrote it, or nil for an agent.
+	AuthorEmail *string `json:"authorEmail"`
+	// AuthorName is the customer's name, or nil.
+	AuthorName *string `json:"authorName"`
+	// CreatedAt has the form of Ticket.CreatedAt.
+	CreatedAt string `json:"createdAt"`
+	// RedactedAt is when the body was redacted, or nil.
+	RedactedAt *string `json:"redactedAt"`
 }

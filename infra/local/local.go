@@ -116,7 +116,7 @@ func Run(ctx context.Context, opts Options) error {
 	// Locally, subscriptions are read afresh for every batch, so a new
 	// subscription receives the very next event.
 	dispatcher.SetCacheTTL(0)
-	poller := &Poller{DB: db, Streams: streams, Table: TableName, Handle: dispatcher.HandleStream,
+	poller := &Poller{DB: db, Streams: streams, Table: TableName, Handle: sys.StreamConsumer(dispatcher),
 		Checkpoint: filepath.Join(opts.DataDir, "stream.checkpoint"), Interval: interval, Logger: opts.Logger}
 	background, stopBackground := context.WithCancel(context.Background())
 	var wg sync.WaitGroup

@@ -47,6 +47,7 @@ const (
 	updateItem     = "dynamodb:UpdateItem"
 	deleteItem     = "dynamodb:DeleteItem"
 	batchWriteItem = "dynamodb:BatchWriteItem"
+	conditionCheck = "dynamodb:ConditionCheckItem"
 	query          = "dynamodb:Query"
 )
 
@@ -93,6 +94,13 @@ var endpointAccess = map[httpapi.Endpoint]tableAccess{
 	// subscription's partition in the table. Idempotent creates as for
 	// CreateTicket.
 	httpapi.Webhooks: {items: []string{putItem, updateItem, deleteItem}, queryTable: true, queryIndexes: true},
+	// Comments (internal/dynamo/comments.go): a comment and its ticket
+	// are put in one transaction after a GetItem of the ticket; a comment
+	// is read with its ticket by BatchGetItem; a page is a Query of the
+	// ticket's partition beside a GetItem of the ticket; a redaction is a
+	// transaction of a ConditionCheck (the ticket) and an UpdateItem.
+	// Idempotent creates as for CreateTicket.
+	httpapi.Comments: {items: []string{batchGetItem, putItem, updateItem, deleteItem, conditionCheck}, queryTable: true},
 	// The OpenAPI document is embedded and its route public: no table
 	// at all, not even the key lookup.
 	httpapi.Docs: {},
@@ -153,7 +161,7 @@ func functionSpecs() []functionSpec {
 			timeout:      awscdk.Duration_Seconds(jsii.Number(10)),
 			access:       acc,
 			endpoint:     e,
-			cursorSecret: e == httpapi.ListTickets || e == httpapi.Webhooks, // both page with cursors
+			cursorSecret: e == httpapi.ListTickets || e == httpapi.Webhooks || e == httpapi.Comments, // they page with cursors
 		})
 	}
 	return append(specs,
@@ -165,8 +173,10 @@ func functionSpecs() []functionSpec {
 			// RecordEvents: BatchGetItem (pending deliveries) and
 			// BatchWriteItem; ListWebhooks: Query of the kind index;
 			// hand-off to the retry worker: PutItem; subscription health:
-			// GetItem and PutItem; attempt log: BatchWriteItem.
-			access: tableAccess{items: []string{getItem, batchGetItem, putItem, batchWriteItem}, queryIndexes: true},
+			// GetItem and PutItem; attempt log: BatchWriteItem; a comment
+			// event's ticket: GetItem; a deleted ticket's comments: a Query
+			// of its partition and BatchWriteItem deletes.
+			access: tableAccess{items: []string{getItem, batchGetItem, putItem, batchWriteItem}, queryTable: true, queryIndexes: true},
 		},
 		functionSpec{
 			name:        RetryFunction,

@@ -38,6 +38,8 @@ type System struct {
 	Store *dynamo.Store
 	// Tickets carries out the ticket and custom field operations.
 	Tickets *helpdesk.Service
+	// Conversations carries out the comment operations.
+	Conversations *helpdesk.Conversations
 	// Subscriptions carries out the webhook subscription API.
 	Subscriptions *subscription.Service
 	// Auth resolves API keys.
@@ -69,6 +71,7 @@ func New(cfg config.Config, clients Clients, logger *slog.Logger) (*System, erro
 		Logger:        logger,
 		Store:         store,
 		Tickets:       helpdesk.NewService(store, store),
+		Conversations: helpdesk.NewConversations(store, store),
 		Subscriptions: subscription.NewService(store, guardFor(cfg)),
 		Auth:          auth.NewAuthenticator(store),
 	}, nil

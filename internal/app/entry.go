@@ -19,7 +19,7 @@ func ConsumeStream() {
 	if err != nil {
 		lambdarun.Fail(logger, err)
 	}
-	lambda.Start(sys.Dispatcher().HandleStream)
+	lambda.Start(sys.StreamConsumer(sys.Dispatcher()))
 }
 
 // RunDue attempts the webhook deliveries that have come due (retries and

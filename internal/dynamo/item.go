@@ -68,6 +68,7 @@ type ticketItem struct {
 	CreatedAt      string      `dynamodbav:"createdAt"`
 	UpdatedAt      string      `dynamodbav:"updatedAt"`
 	Version        int64       `dynamodbav:"ver"`
+	Comments       int         `dynamodbav:"comments,omitempty"`
 }
 
 type valueItem struct {
@@ -90,7 +91,7 @@ func marshalTicket(t *helpdesk.Ticket) (map[string]types.AttributeValue, error) 
 		ID:         t.ID, Subject: t.Subject, Status: string(t.Status), Priority: string(t.Priority), Type: string(t.Type),
 		AssigneeID: t.AssigneeID, RequesterEmail: t.RequesterEmail, RequesterName: t.RequesterName,
 		Tags:      slices.Clip(append([]string{}, t.Tags...)),
-		CreatedAt: created, UpdatedAt: updated, Version: t.Version,
+		CreatedAt: created, UpdatedAt: updated, Version: t.Version, Comments: t.Comments,
 		CustomFields: make([]valueItem, len(t.CustomFields)),
 	}
 	if t.AssigneeID != "" {
@@ -125,7 +126,7 @@ func unmarshalTicket(av map[string]types.AttributeValue) (*helpdesk.Ticket, erro
 		ID: it.ID, Subject: it.Subject, Status: helpdesk.Status(it.Status),
 		Priority: helpdesk.Priority(it.Priority), Type: helpdesk.Type(it.Type),
 		AssigneeID: it.AssigneeID, RequesterEmail: it.RequesterEmail, RequesterName: it.RequesterName,
-		Tags: it.Tags, CreatedAt: created, UpdatedAt: updated, Version: it.Version,
+		Tags: it.Tags, CreatedAt: created, UpdatedAt: updated, Version: it.Version, Comments: it.Comments,
 		CustomFields: make([]helpdesk.CustomFieldValue, len(it.CustomFields)),
 	}
 	if t.Tags == nil {

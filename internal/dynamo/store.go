@@ -56,9 +56,10 @@ func sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// Store keeps tickets, custom field definitions and API keys in one table.
-// It implements helpdesk.TicketStore, helpdesk.CustomFieldStore,
-// helpdesk.APIKeyStore and helpdesk.WebhookStore.
+// Store keeps tickets, their comments, custom field definitions and API
+// keys in one table. It implements helpdesk.TicketStore,
+// helpdesk.CommentStore, helpdesk.CustomFieldStore, helpdesk.APIKeyStore
+// and helpdesk.WebhookStore.
 type Store struct {
 	db      API
 	table   string
@@ -66,6 +67,9 @@ type Store struct {
 	now     func() time.Time
 	// Observe, when set, is called with the cost of every list page.
 	Observe func(PageStats)
+	// ObserveComments, when set, is called with the cost of every page
+	// of a conversation.
+	ObserveComments func(CommentPageStats)
 }
 
 var (

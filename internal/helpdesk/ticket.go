@@ -105,6 +105,9 @@ type Ticket struct {
 	// Version counts the writes of the ticket; the store uses it for
 	// conditional writes.
 	Version int64
+	// Comments counts the comments the ticket has taken, to hold it to
+	// MaxCommentsPerTicket; it is not shown.
+	Comments int
 }
 
 // CustomFieldValue is a ticket's value for one custom field definition. Value

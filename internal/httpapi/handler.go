@@ -35,12 +35,14 @@ const (
 	DeleteTicket Endpoint = "delete"
 	CustomFields Endpoint = "customfields"
 	Webhooks     Endpoint = "webhooks"
+	// Comments serves a ticket's conversation.
+	Comments Endpoint = "comments"
 	// Docs serves the OpenAPI document; it needs no API key and no table.
 	Docs Endpoint = "openapi"
 )
 
 // Endpoints lists every endpoint.
-var Endpoints = []Endpoint{ListTickets, GetTicket, CreateTicket, UpdateTicket, DeleteTicket, CustomFields, Webhooks, Docs}
+var Endpoints = []Endpoint{ListTickets, GetTicket, CreateTicket, UpdateTicket, DeleteTicket, CustomFields, Webhooks, Comments, Docs}
 
 // Route is one method and path the API serves, the endpoint that serves
 // it, and the permission it needs.
@@ -79,6 +81,10 @@ var Routes = []Route{
 	{Webhooks, http.MethodPost, "/webhooks/{id}/rotate_secret", helpdesk.PermAdmin, (*api).rotateSecret},
 	{Webhooks, http.MethodGet, "/webhooks/{id}/deliveries", helpdesk.PermRead, (*api).listDeliveries},
 	{Webhooks, http.MethodPost, "/webhooks/{id}/deliveries/{eventId}/replay", helpdesk.PermAdmin, (*api).replayDelivery},
+	{Comments, http.MethodGet, "/tickets/{id}/comments", helpdesk.PermRead, (*api).listComments},
+	{Comments, http.MethodPost, "/tickets/{id}/comments", helpdesk.PermWrite, (*api).createComment},
+	{Comments, http.MethodGet, "/tickets/{id}/comments/{commentId}", helpdesk.PermRead, (*api).getComment},
+	{Comments, http.MethodPost, "/tickets/{id}/comments/{commentId}/redact", helpdesk.PermWrite, (*api).redactComment},
 	{Docs, http.MethodGet, "/openapi.json", "", (*api).serveOpenAPI},
 }
 
@@ -98,7 +104,10 @@ type Config struct {
 	// Webhooks serves the subscription API; needed only with the Webhooks
 	// endpoint.
 	Webhooks *subscription.Service
-	Auth     Authenticator
+	// Conversations serves comments; needed only with the Comments
+	// endpoint.
+	Conversations *helpdesk.Conversations
+	Auth          Authenticator
 	// Idempotency keeps the Idempotency-Keys of creates; needed with the
 	// CreateTicket, CustomFields and Webhooks endpoints.
 	Idempotency helpdesk.IdempotencyStore
@@ -110,6 +119,7 @@ type Config struct {
 type api struct {
 	svc   *helpdesk.Service
 	hooks *subscription.Service
+	convo *helpdesk.Conversations
 	auth  Authenticator
 	idem  helpdesk.IdempotencyStore
 }
@@ -118,7 +128,7 @@ type api struct {
 // does not serve are answered 404 and other methods on its paths 405, both
 // with a JSON error body.
 func New(cfg Config) http.Handler {
-	a := &api{svc: cfg.Service, hooks: cfg.Webhooks, auth: cfg.Auth, idem: cfg.Idempotency}
+	a := &api{svc: cfg.Service, hooks: cfg.Webhooks, convo: cfg.Conversations, auth: cfg.Auth, idem: cfg.Idempotency}
 	mux := http.NewServeMux()
 	allowed := map[string][]string{}
 	for _, rt := range Routes {

@@ -41,6 +41,20 @@ func Ticket(t *helpdesk.Ticket) events.Ticket {
 	return v
 }
 
+// Comment is a comment as the API shows it, in responses and in events
+// alike.
+func Comment(c *helpdesk.Comment) events.Comment {
+	v := events.Comment{
+		ID: c.ID, TicketID: c.TicketID, Body: c.Body, Public: c.Public,
+		AuthorID: nullable(c.AuthorID), AuthorEmail: nullable(c.AuthorEmail), AuthorName: nullable(c.AuthorName),
+		CreatedAt: FormatTime(c.CreatedAt),
+	}
+	if c.Redacted() {
+		v.RedactedAt = nullable(FormatTime(c.RedactedAt))
+	}
+	return v
+}
+
 // CustomField is a custom field definition as the API shows it.
 type CustomField struct {
 	ID        string             `json:"id"`

@@ -36,10 +36,18 @@ const (
 	inlineBudget = 10 * time.Second
 )
 
+// Store is what the dispatcher reads and records through: the webhook
+// records, and the tickets that comment events show.
+type Store interface {
+	helpdesk.WebhookStore
+	// Ticket returns a ticket. CodeNotFound if none.
+	Ticket(ctx context.Context, id string) (*helpdesk.Ticket, error)
+}
+
 // Dispatcher delivers events to subscriptions. It is safe for concurrent
 // use.
 type Dispatcher struct {
-	store   helpdesk.WebhookStore
+	store   Store
 	client  *http.Client
 	log     *slog.Logger
 	now     func() time.Time
@@ -54,7 +62,7 @@ type Dispatcher struct {
 // NewDispatcher returns a Dispatcher that reads and records through store
 // and delivers with client (which must refuse what the SSRF guard refuses;
 // see ssrf.Guard.Client), with workers concurrent attempts.
-func NewDispatcher(store helpdesk.WebhookStore, client *http.Client, logger *slog.Logger, workers int) *Dispatcher {
+func NewDispatcher(store Store, client *http.Client, logger *slog.Logger, workers int) *Dispatcher {
 	d := &Dispatcher{store: store, client: client, log: logger, now: time.Now, workers: max(workers, 1)}
 	d.subs = &subscriptions{store: store, now: func() time.Time { return d.now() }, ttl: CacheTTL}
 	return d

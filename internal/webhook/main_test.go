@@ -53,7 +53,7 @@ func (c *clock) Set(t time.Time) {
 
 // newDispatcher returns a dispatcher on store that delivers through guard's
 // client, on clk when it is not nil.
-func newDispatcher(tb testing.TB, store helpdesk.WebhookStore, guard *ssrf.Guard, clk *clock) *webhook.Dispatcher {
+func newDispatcher(tb testing.TB, store webhook.Store, guard *ssrf.Guard, clk *clock) *webhook.Dispatcher {
 	tb.Helper()
 	client := guard.Client(webhook.AttemptTimeout)
 	tb.Cleanup(client.CloseIdleConnections)

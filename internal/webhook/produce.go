@@ -26,10 +26,13 @@ func eventID(recordID, eventType string) string {
 	return "evt_" + strings.ToLower(idEncoding.EncodeToString(sum[:]))[:26]
 }
 
-// Produce returns the events a stream record causes: ticket.created for an
-// inserted ticket, ticket.updated (and ticket.assignment.changed when the
-// assignee changed) for a ticket whose visible fields changed,
-// ticket.deleted for a removed ticket, and none for anything else.
+// Produce returns the events a ticket's stream record causes:
+// ticket.created for an inserted ticket, ticket.updated (and
+// ticket.assignment.changed when the assignee changed) for a ticket whose
+// visible fields changed, ticket.deleted for a removed ticket, and none for
+// anything else (a comment's record: see ProduceComment). A new comment
+// moves its ticket's updatedAt, which alone is no change: it sends no
+// ticket.updated.
 func Produce(rec lambdaevents.DynamoDBEventRecord) ([]*helpdesk.StoredEvent, error) {
 	if !dynamo.IsTicketKey(rec.Change.Keys) {
 		return nil, nil
@@ -109,4 +112,57 @@ func changed(old, cur events.Ticket) map[string]any {
 		}
 	}
 	return previous
+}
+
+// ProduceComment returns the events a comment's stream record causes,
+// showing t as the comment's ticket: ticket.comment.created for an inserted
+// comment and ticket.comment.redacted for a comment whose body was
+// redacted; none for anything else (a comment purged with its ticket, or a
+// ticket's own record).
+func ProduceComment(rec lambdaevents.DynamoDBEventRecord, t *helpdesk.Ticket) ([]*helpdesk.StoredEvent, error) {
+	newC, isComment, err := dynamo.CommentFromImage(rec.Change.NewImage)
+	if err != nil || !isComment {
+		return nil, recordError(rec, err)
+	}
+	var typ string
+	var at time.Time
+	switch rec.EventName {
+	case string(lambdaevents.DynamoDBOperationTypeInsert):
+		typ, at = events.TicketCommentCreated, newC.CreatedAt
+	case string(lambdaevents.DynamoDBOperationTypeModify):
+		oldC, _, err := dynamo.CommentFromImage(rec.Change.OldImage)
+		if err != nil {
+			return nil, recordError(rec, err)
+		}
+		if !newC.Redacted() || oldC != nil && oldC.Redacted() {
+			return nil, nil
+		}
+		typ, at = events.TicketCommentRedacted, newC.RedactedAt
+	default:
+		return nil, nil
+	}
+	comment := view.Comment(newC)
+	ev := events.Event{
+		ID: eventID(rec.EventID, typ), Type: typ, Timestamp: at.UTC(),
+		Data: events.Data{Ticket: view.Ticket(t), Comment: &comment},
+	}
+	body, err := json.Marshal(ev)
+	if err != nil {
+		return nil, fmt.Errorf("encode %s: %w", typ, err)
+	}
+	return []*helpdesk.StoredEvent{{ID: ev.ID, Type: typ, Body: body, CreatedAt: at}}, nil
+}
+
+func recordError(rec lambdaevents.DynamoDBEventRecord, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("record %s: %w", rec.EventID, err)
+}
+
+// CommentOf returns the comment a stream record is of, from its new image
+// (nil for a removal or a record that is not a comment's).
+func CommentOf(rec lambdaevents.DynamoDBEventRecord) (*helpdesk.Comment, error) {
+	c, _, err := dynamo.CommentFromImage(rec.Change.NewImage)
+	return c, recordError(rec, err)
 }

@@ -2,11 +2,14 @@ package webhook
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"slices"
+	"time"
 
 	lambdaevents "github.com/aws/aws-lambda-go/events"
 
+	"github.com/acme/helpdesk/internal/dynamo"
 	"github.com/acme/helpdesk/internal/helpdesk"
 )
 
@@ -19,8 +22,16 @@ func (d *Dispatcher) HandleStream(ctx context.Context, batch lambdaevents.Dynamo
 	var resp lambdaevents.DynamoDBEventResponse
 	var stored []*helpdesk.StoredEvent
 	var owners []string // the SequenceNumber of each record with events
+	tickets := newBatchTickets(batch)
 	for _, rec := range batch.Records {
-		evs, err := Produce(rec)
+		evs, err := d.produce(ctx, rec, tickets)
+		var lookup *lookupError
+		if errors.As(err, &lookup) {
+			// The comment's ticket could not be read now; it can later.
+			d.log.WarnContext(ctx, "stream record retried: its ticket could not be read", slog.String("event_id", rec.EventID), slog.String("error", err.Error()))
+			resp.BatchItemFailures = append(resp.BatchItemFailures, lambdaevents.DynamoDBBatchItemFailure{ItemIdentifier: rec.Change.SequenceNumber})
+			continue
+		}
 		if err != nil {
 			// A record that cannot be decoded never will be; failing it
 			// would block the shard. Say so loudly instead.
@@ -35,8 +46,10 @@ func (d *Dispatcher) HandleStream(ctx context.Context, batch lambdaevents.Dynamo
 	if len(stored) == 0 {
 		return resp, nil
 	}
+	retried := len(resp.BatchItemFailures)
 	failAll := func(err error) (lambdaevents.DynamoDBEventResponse, error) {
 		d.log.ErrorContext(ctx, "could not record events; the records will be retried", slog.Int("records", len(owners)), slog.String("error", err.Error()))
+		resp.BatchItemFailures = resp.BatchItemFailures[:retried]
 		for _, seq := range owners {
 			resp.BatchItemFailures = append(resp.BatchItemFailures, lambdaevents.DynamoDBBatchItemFailure{ItemIdentifier: seq})
 		}
@@ -81,4 +94,61 @@ func (d *Dispatcher) HandleStream(ctx context.Context, batch lambdaevents.Dynamo
 	jobs = slices.DeleteFunc(jobs, func(j job) bool { return !recorded[j.delivery] })
 	d.run(ctx, jobs, d.now().Add(inlineBudget))
 	return resp, nil
+}
+
+// lookupError is a comment's ticket that could not be read: the record is
+// retried, not skipped.
+type lookupError struct{ err error }
+
+func (e *lookupError) Error() string { return "read the comment's ticket: " + e.err.Error() }
+func (e *lookupError) Unwrap() error { return e.err }
+
+// produce returns the events of one record. A comment's events show its
+// ticket as the comment left it: the ticket's own record from the same
+// batch, written in the same transaction (its updatedAt is the comment's
+// createdAt), or else the ticket as it is now.
+func (d *Dispatcher) produce(ctx context.Context, rec lambdaevents.DynamoDBEventRecord, tickets batchTickets) ([]*helpdesk.StoredEvent, error) {
+	c, err := CommentOf(rec)
+	if err != nil || c == nil {
+		if err != nil {
+			return nil, err
+		}
+		return Produce(rec)
+	}
+	t := tickets.at(c.TicketID, c.CreatedAt)
+	if t == nil || rec.EventName != string(lambdaevents.DynamoDBOperationTypeInsert) {
+		switch now, err := d.store.Ticket(ctx, c.TicketID); {
+		case helpdesk.ErrorCode(err) == helpdesk.CodeNotFound:
+			return nil, nil // the ticket is gone, and its comments with it
+		case err != nil:
+			return nil, &lookupError{err}
+		default:
+			t = now
+		}
+	}
+	return ProduceComment(rec, t)
+}
+
+// batchTickets are the tickets' new images in a batch, by id.
+type batchTickets map[string][]*helpdesk.Ticket
+
+func newBatchTickets(batch lambdaevents.DynamoDBEvent) batchTickets {
+	out := batchTickets{}
+	for _, rec := range batch.Records {
+		if t, ok, err := dynamo.TicketFromImage(rec.Change.NewImage); err == nil && ok {
+			out[t.ID] = append(out[t.ID], t)
+		}
+	}
+	return out
+}
+
+// at returns the ticket id as it was written at updatedAt, if the batch
+// holds that write.
+func (b batchTickets) at(id string, updatedAt time.Time) *helpdesk.Ticket {
+	for _, t := range b[id] {
+		if t.UpdatedAt.Equal(updatedAt) {
+			return t
+		}
+	}
+	return nil
 }

@@ -18,12 +18,13 @@ import (
 // none).
 func Handler(sys *app.System, endpoints ...httpapi.Endpoint) http.Handler {
 	return httpapi.New(httpapi.Config{
-		Service:     sys.Tickets,
-		Webhooks:    sys.Subscriptions,
-		Auth:        sys.Auth,
-		Idempotency: sys.Store,
-		Logger:      sys.Logger,
-		Endpoints:   endpoints,
+		Service:       sys.Tickets,
+		Webhooks:      sys.Subscriptions,
+		Conversations: sys.Conversations,
+		Auth:          sys.Auth,
+		Idempotency:   sys.Store,
+		Logger:        sys.Logger,
+		Endpoints:     endpoints,
 	})
 }
 

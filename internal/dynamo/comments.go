@@ -1,0 +1,374 @@
+package dynamo
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/acme/helpdesk/internal/helpdesk"
+)
+
+var _ helpdesk.CommentStore = (*Store)(nil)
+
+// A comment lives in its ticket's partition, under the sort key
+// "COMMENT#" and its id. Ids sort by creation, so a page of a
+// conversation, either way, is one Query of that partition with no filter;
+// and a comment is in no index, so it costs no index write.
+const kindComment = "COMMENT"
+
+var errCommentNotFound = helpdesk.Errorf(helpdesk.CodeNotFound, "Comment not found.")
+
+// commentItem is a comment as stored.
+type commentItem struct {
+	PK          string `dynamodbav:"pk"`
+	SK          string `dynamodbav:"sk"`
+	ID          string `dynamodbav:"id"`
+	TicketID    string `dynamodbav:"ticketId"`
+	Body        string `dynamodbav:"body"`
+	Public      bool   `dynamodbav:"public"`
+	AuthorID    string `dynamodbav:"authorId,omitempty"`
+	AuthorEmail string `dynamodbav:"authorEmail,omitempty"`
+	AuthorName  string `dynamodbav:"authorName,omitempty"`
+	CreatedAt   string `dynamodbav:"createdAt"`
+	RedactedAt  string `dynamodbav:"redactedAt,omitempty"`
+}
+
+func commentKey(ticketID, commentID string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{
+		attrPK: str(TicketKeyPrefix + ticketID),
+		attrSK: str(kindComment + "#" + commentID),
+	}
+}
+
+func marshalComment(c *helpdesk.Comment) (map[string]types.AttributeValue, error) {
+	it := commentItem{
+		PK: TicketKeyPrefix + c.TicketID, SK: kindComment + "#" + c.ID,
+		ID: c.ID, TicketID: c.TicketID, Body: c.Body, Public: c.Public,
+		AuthorID: c.AuthorID, AuthorEmail: c.AuthorEmail, AuthorName: c.AuthorName,
+		CreatedAt: formatTime(c.CreatedAt),
+	}
+	if c.Redacted() {
+		it.RedactedAt = formatTime(c.RedactedAt)
+	}
+	av, err := attributevalue.MarshalMap(it)
+	if err != nil {
+		return nil, fmt.Errorf("marshal comment %s: %w", c.ID, err)
+	}
+	return av, nil
+}
+
+func unmarshalComment(av map[string]types.AttributeValue) (*helpdesk.Comment, error) {
+	var it commentItem
+	if err := attributevalue.UnmarshalMap(av, &it); err != nil {
+		return nil, fmt.Errorf("unmarshal comment: %w", err)
+	}
+	created, err := parseTime(it.CreatedAt)
+	if err != nil {
+		return nil, fmt.Errorf("comment %s createdAt: %w", it.ID, err)
+	}
+	redacted, err := parseTime(it.RedactedAt)
+	if err != nil {
+		return nil, fmt.Errorf("comment %s redactedAt: %w", it.ID, err)
+	}
+	return &helpdesk.Comment{
+		ID: it.ID, TicketID: it.TicketID, Body: it.Body, Public: it.Public,
+		AuthorID: it.AuthorID, AuthorEmail: it.AuthorEmail, AuthorName: it.AuthorName,
+		CreatedAt: created, RedactedAt: redacted,
+	}, nil
+}
+
+// AddComment implements helpdesk.CommentStore: one transaction puts the
+// comment (its key must be free) and the ticket (its version must still be
+// the one read), with done's completion. A transaction bills each write
+// twice; docs/table-design.md weighs that against two plain writes.
+func (s *Store) AddComment(ctx context.Context, c *helpdesk.Comment, t *helpdesk.Ticket, done *helpdesk.Completion) error {
+	comment, err := marshalComment(c)
+	if err != nil {
+		return err
+	}
+	ticket, err := marshalTicket(t)
+	if err != nil {
+		return err
+	}
+	items := []types.TransactWriteItem{
+		{Put: &types.Put{
+			TableName: aws.String(s.table), Item: comment,
+			ConditionExpression:                 aws.String("attribute_not_exists(pk)"),
+			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+		}},
+		{Put: &types.Put{
+			TableName: aws.String(s.table), Item: ticket,
+			ConditionExpression:                 aws.String("ver = :v"),
+			ExpressionAttributeValues:           map[string]types.AttributeValue{":v": number(t.Version - 1)},
+			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+		}},
+	}
+	failed, err := s.transact(ctx, "add comment "+c.ID, items, done)
+	if err != nil || failed == nil {
+		return err
+	}
+	switch {
+	case conditionFailed(failed[0]) && sameCreation(failed[0].Item, c.CreatedAt):
+		return nil // an earlier attempt landed; only its answer was lost
+	case conditionFailed(failed[1]) && failed[1].Item == nil:
+		return errTicketNotFound
+	default:
+		return helpdesk.ErrTicketMoved
+	}
+}
+
+// Comment implements helpdesk.CommentStore with one BatchGetItem of the
+// comment and its ticket, strongly consistent: a deleted ticket's comments
+// are purged after it (see PurgeComments), and must not be found between.
+func (s *Store) Comment(ctx context.Context, ticketID, commentID string) (*helpdesk.Comment, error) {
+	items, err := s.getBoth(ctx, itemKey(kindTicket, ticketID), commentKey(ticketID, commentID))
+	if err != nil {
+		return nil, translate(err, "get comment %s", commentID)
+	}
+	switch {
+	case items[0] == nil:
+		return nil, errTicketNotFound
+	case items[1] == nil:
+		return nil, errCommentNotFound
+	}
+	return unmarshalComment(items[1])
+}
+
+// getBoth reads two items of the table in one BatchGetItem (and again for
+// any the service left unprocessed), returning nil for a missing one.
+func (s *Store) getBoth(ctx context.Context, a, b map[string]types.AttributeValue) ([2]map[string]types.AttributeValue, error) {
+	var out [2]map[string]types.AttributeValue
+	keys := []map[string]types.AttributeValue{a, b}
+	for attempt := 0; len(keys) > 0; attempt++ {
+		res, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: map[string]types.KeysAndAttributes{
+			s.table: {Keys: keys, ConsistentRead: aws.Bool(true)},
+		}})
+		if err != nil {
+			return out, err
+		}
+		for _, item := range res.Responses[s.table] {
+			sk, _ := item[attrSK].(*types.AttributeValueMemberS)
+			if sk != nil && sk.Value == kindTicket {
+				out[0] = item
+			} else {
+				out[1] = item
+			}
+		}
+		keys = res.UnprocessedKeys[s.table].Keys
+		if len(keys) > 0 {
+			if err := backoff(ctx, attempt+1); err != nil {
+				return out, err
+			}
+		}
+	}
+	return out, nil
+}
+
+// commentBinding is what a comment cursor is bound to: the ticket, the
+// order and the public filter.
+func commentBinding(q helpdesk.CommentQuery) string {
+	public := ""
+	if q.Public != nil {
+		public = fmt.Sprint(*q.Public)
+	}
+	return strings.Join([]string{"comments/v1", q.TicketID, string(q.Order), public}, "\x00")
+}
+
+// ListComments implements helpdesk.CommentStore: one Query of the ticket's
+// partition, reading one comment past the page, and, at the same time, a
+// read of the ticket, so that a deleted ticket's comments, purged after
+// it, are never listed.
+func (s *Store) ListComments(ctx context.Context, q helpdesk.CommentQuery) (*helpdesk.CommentPage, error) {
+	in := &dynamodb.QueryInput{
+		TableName:                 aws.String(s.table),
+		KeyConditionExpression:    aws.String("pk = :pk AND begins_with(sk, :c)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(TicketKeyPrefix + q.TicketID), ":c": str(kindComment + "#")},
+		ScanIndexForward:          aws.Bool(q.Order != helpdesk.Desc),
+		ReturnConsumedCapacity:    types.ReturnConsumedCapacityTotal,
+	}
+	if q.Public != nil {
+		in.FilterExpression = aws.String("#public = :public")
+		in.ExpressionAttributeNames = map[string]string{"#public": "public"}
+		in.ExpressionAttributeValues[":public"] = &types.AttributeValueMemberBOOL{Value: *q.Public}
+	}
+	if q.After != "" {
+		start, err := s.openCommentCursor(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		in.ExclusiveStartKey = start
+	}
+	var ticketErr error
+	var wg sync.WaitGroup
+	wg.Go(func() { ticketErr = s.ticketExists(ctx, q.TicketID) })
+	items, stats, err := s.queryPage(ctx, in, q.PageSize+1)
+	wg.Wait()
+	if ticketErr != nil {
+		return nil, ticketErr
+	}
+	if err != nil {
+		return nil, translate(err, "list comments of %s", q.TicketID)
+	}
+	page := &helpdesk.CommentPage{Comments: make([]*helpdesk.Comment, 0, min(len(items), q.PageSize))}
+	for _, it := range items[:min(len(items), q.PageSize)] {
+		c, err := unmarshalComment(it)
+		if err != nil {
+			return nil, err
+		}
+		page.Comments = append(page.Comments, c)
+	}
+	if len(items) > q.PageSize {
+		last := page.Comments[len(page.Comments)-1]
+		codec, err := s.cursors(ctx)
+		if err != nil {
+			return nil, err
+		}
+		page.Next = codec.Seal(commentBinding(q), []byte(last.ID))
+	}
+	stats.Returned = len(page.Comments)
+	if s.ObserveComments != nil {
+		s.ObserveComments(stats)
+	}
+	return page, nil
+}
+
+// CommentPageStats is the cost of one page of a conversation, as DynamoDB
+// reported it.
+type CommentPageStats struct {
+	Calls    int     // Query calls made (the ticket's read aside)
+	Scanned  int     // items DynamoDB read (ScannedCount)
+	Returned int     // comments on the page
+	Capacity float64 // read capacity units the Query consumed
+}
+
+// queryPage runs in until it has want items or the partition ends: a
+// filter can leave a call's page short.
+func (s *Store) queryPage(ctx context.Context, in *dynamodb.QueryInput, want int) ([]map[string]types.AttributeValue, CommentPageStats, error) {
+	var items []map[string]types.AttributeValue
+	var stats CommentPageStats
+	for len(items) < want {
+		in.Limit = aws.Int32(int32(want - len(items)))
+		out, err := s.db.Query(ctx, in)
+		if err != nil {
+			return nil, stats, err
+		}
+		stats.Calls++
+		stats.Scanned += int(out.ScannedCount)
+		if out.ConsumedCapacity != nil {
+			stats.Capacity += aws.ToFloat64(out.ConsumedCapacity.CapacityUnits)
+		}
+		items = append(items, out.Items...)
+		if out.LastEvaluatedKey == nil {
+			break
+		}
+		in.ExclusiveStartKey = out.LastEvaluatedKey
+	}
+	return items, stats, nil
+}
+
+func (s *Store) openCommentCursor(ctx context.Context, q helpdesk.CommentQuery) (map[string]types.AttributeValue, error) {
+	codec, err := s.cursors(ctx)
+	if err != nil {
+		return nil, err
+	}
+	state, err := codec.Open(commentBinding(q), q.After)
+	if err != nil || !helpdesk.ValidCommentID(string(state)) {
+		return nil, errBadCursor
+	}
+	return commentKey(q.TicketID, string(state)), nil
+}
+
+// ticketExists reads only the key of a ticket, eventually consistent:
+// CodeNotFound if there is none.
+func (s *Store) ticketExists(ctx context.Context, id string) error {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: aws.String(s.table), Key: itemKey(kindTicket, id), ProjectionExpression: aws.String("pk"),
+	})
+	if err != nil {
+		return translate(err, "get ticket %s", id)
+	}
+	if out.Item == nil {
+		return errTicketNotFound
+	}
+	return nil
+}
+
+// RedactComment implements helpdesk.CommentStore: a transaction that
+// empties the body (unless the comment is redacted already) on condition
+// that the ticket exists, since a deleted ticket's comments linger until
+// they are purged. A comment redacted already is read and returned.
+func (s *Store) RedactComment(ctx context.Context, ticketID, commentID string, at time.Time) (*helpdesk.Comment, error) {
+	items := []types.TransactWriteItem{
+		{ConditionCheck: &types.ConditionCheck{
+			TableName: aws.String(s.table), Key: itemKey(kindTicket, ticketID),
+			ConditionExpression: aws.String("attribute_exists(pk)"),
+		}},
+		{Update: &types.Update{
+			TableName: aws.String(s.table), Key: commentKey(ticketID, commentID),
+			UpdateExpression:                    aws.String("SET body = :empty, redactedAt = :at"),
+			ConditionExpression:                 aws.String("attribute_exists(pk) AND attribute_not_exists(redactedAt)"),
+			ExpressionAttributeValues:           map[string]types.AttributeValue{":empty": str(""), ":at": str(formatTime(at))},
+			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+		}},
+	}
+	failed, err := s.transact(ctx, "redact comment "+commentID, items, nil)
+	switch {
+	case err != nil:
+		return nil, err
+	case failed == nil:
+		return s.Comment(ctx, ticketID, commentID)
+	case conditionFailed(failed[0]):
+		return nil, errTicketNotFound
+	case failed[1].Item == nil:
+		return nil, errCommentNotFound
+	}
+	// Redacted already (by an earlier attempt whose answer was lost, or by
+	// anyone): nothing changes.
+	return unmarshalComment(failed[1].Item)
+}
+
+// PurgeComments deletes every comment of a deleted ticket and returns how
+// many it deleted. The stream consumer calls it for each removed ticket;
+// it is idempotent, so a redelivered record purges nothing twice.
+func (s *Store) PurgeComments(ctx context.Context, ticketID string) (int, error) {
+	keys, err := s.queryAll(ctx, &dynamodb.QueryInput{
+		TableName:                 aws.String(s.table),
+		KeyConditionExpression:    aws.String("pk = :pk AND begins_with(sk, :c)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(TicketKeyPrefix + ticketID), ":c": str(kindComment + "#")},
+		ProjectionExpression:      aws.String("pk, sk"),
+	})
+	if err != nil {
+		return 0, err
+	}
+	reqs := make([]types.WriteRequest, len(keys))
+	for i, k := range keys {
+		reqs[i] = types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: k}}
+	}
+	if err := s.batchWrite(ctx, reqs); err != nil {
+		return 0, fmt.Errorf("purge comments of %s: %w", ticketID, err)
+	}
+	return len(keys), nil
+}
+
+// PurgeRemovedTickets purges the comments of every ticket a stream batch
+// removes (see PurgeComments) and returns the sequence numbers of the
+// records whose purge failed, for the stream to deliver again.
+func (s *Store) PurgeRemovedTickets(ctx context.Context, batch events.DynamoDBEvent) []string {
+	var failed []string
+	for _, rec := range batch.Records {
+		if id, ok := IsTicketRemoval(rec); ok {
+			if _, err := s.PurgeComments(ctx, id); err != nil {
+				failed = append(failed, rec.Change.SequenceNumber)
+			}
+		}
+	}
+	return failed
+}

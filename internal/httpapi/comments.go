@@ -1,0 +1,150 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"maps"
+	"net/http"
+	"net/url"
+	"slices"
+
+	"github.com/acme/helpdesk/events"
+	"github.com/acme/helpdesk/internal/helpdesk"
+	"github.com/acme/helpdesk/internal/view"
+)
+
+type commentBody struct {
+	Comment events.Comment `json:"comment"`
+}
+
+type commentsBody struct {
+	Comments []events.Comment `json:"comments"`
+	Meta     listMeta         `json:"meta"`
+	Links    listLinks        `json:"links"`
+}
+
+// commentParams are the query parameters of a conversation's list.
+var commentParams = []string{"page_size", "after", "sort_order", "public"}
+
+// parseCommentQuery validates the query string of a conversation's list.
+// Comments are listed oldest first unless sort_order=desc.
+func parseCommentQuery(ticketID string, values url.Values) (helpdesk.CommentQuery, error) {
+	q := helpdesk.CommentQuery{TicketID: ticketID, Order: helpdesk.Asc}
+	var problems helpdesk.Problems
+	checkParams(values, commentParams, &problems)
+	q.PageSize = pageSize(values, &problems)
+	if v, ok := values["sort_order"]; ok && len(v) == 1 {
+		if q.Order = helpdesk.Order(v[0]); q.Order != helpdesk.Asc && q.Order != helpdesk.Desc {
+			problems.Add("sort_order", "must be asc or desc")
+		}
+	}
+	if v, ok := values["public"]; ok && len(v) == 1 {
+		switch v[0] {
+		case "true", "false":
+			public := v[0] == "true"
+			q.Public = &public
+		default:
+			problems.Add("public", "must be true or false")
+		}
+	}
+	if err := problems.Err(); err != nil {
+		return q, err
+	}
+	var err error
+	q.After, err = cursorParam(values)
+	return q, err
+}
+
+// decodeCommentDraft decodes the members of a "comment" object. The author
+// fields take a string or null (no author of that kind).
+func decodeCommentDraft(fields map[string]json.RawMessage, problems *helpdesk.Problems) *helpdesk.CommentDraft {
+	const prefix = "comment."
+	d := &helpdesk.CommentDraft{}
+	for _, k := range slices.Sorted(maps.Keys(fields)) {
+		raw, field := fields[k], prefix+k
+		switch k {
+		case "body":
+			if s, ok := decodeString(raw, field, problems); ok {
+				d.Body = &s
+			}
+		case "public":
+			var b bool
+			if isNull(raw) || json.Unmarshal(raw, &b) != nil {
+				problems.Add(field, "must be true or false")
+			} else {
+				d.Public = &b
+			}
+		case "authorId":
+			d.AuthorID = decodeNullable(raw, field, problems).Value
+		case "authorEmail":
+			d.AuthorEmail = decodeNullable(raw, field, problems).Value
+		case "authorName":
+			d.AuthorName = decodeNullable(raw, field, problems).Value
+		case "id", "ticketId", "createdAt", "redactedAt":
+			problems.Add(field, "is read-only")
+		default:
+			problems.Add(field, "is not a known field")
+		}
+	}
+	return d
+}
+
+// commentReply is the answer with one comment.
+func commentReply(r *http.Request, status int, c *helpdesk.Comment) reply {
+	body := commentBody{view.Comment(c)}
+	if status == http.StatusCreated {
+		return created(r, "/tickets/"+c.TicketID+"/comments/"+c.ID, body)
+	}
+	return jsonReply(status, body)
+}
+
+func (a *api) createComment(w http.ResponseWriter, r *http.Request) error {
+	ticketID := r.PathValue("id")
+	add := func(ctx context.Context, d *helpdesk.CommentDraft, problems helpdesk.Problems, complete helpdesk.Complete[*helpdesk.Comment]) (*helpdesk.Comment, error) {
+		c, _, err := a.convo.AddComment(ctx, ticketID, d, problems, complete)
+		return c, err
+	}
+	return create(a, w, r, "comment", decodeCommentDraft, add,
+		func(c *helpdesk.Comment) reply { return commentReply(r, http.StatusCreated, c) })
+}
+
+func (a *api) listComments(w http.ResponseWriter, r *http.Request) error {
+	values, err := queryValues(r.URL.RawQuery)
+	if err != nil {
+		return err
+	}
+	ticketID := r.PathValue("id")
+	q, err := parseCommentQuery(ticketID, values)
+	if err != nil {
+		return err
+	}
+	page, err := a.convo.ListComments(r.Context(), q)
+	if err != nil {
+		return err
+	}
+	body := commentsBody{Comments: make([]events.Comment, len(page.Comments)), Meta: listMeta{PageSize: q.PageSize, HasMore: page.Next != ""}}
+	for i, c := range page.Comments {
+		body.Comments[i] = view.Comment(c)
+	}
+	body.Links.Next = nextLink(r, values, "/tickets/"+ticketID+"/comments", page.Next)
+	writeJSON(w, http.StatusOK, body)
+	return nil
+}
+
+func (a *api) getComment(w http.ResponseWriter, r *http.Request) error {
+	c, err := a.convo.Comment(r.Context(), r.PathValue("id"), r.PathValue("commentId"))
+	if err != nil {
+		return err
+	}
+	commentReply(r, http.StatusOK, c).write(w)
+	return nil
+}
+
+func (a *api) redactComment(w http.ResponseWriter, r *http.Request) error {
+	c, err := a.convo.RedactComment(r.Context(), r.PathValue("id"), r.PathValue("commentId"))
+	if err != nil {
+		return err
+	}
+	commentReply(r, http.StatusOK, c).write(w)
+	return nil
+}
