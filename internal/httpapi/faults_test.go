@@ -40,6 +40,16 @@ func unavailable(tb testing.TB, res response) {
 	}
 }
 
+// comments reads a ticket's conversation past the faults.
+func (e *env) comments(id string) []*helpdesk.Comment {
+	e.tb.Helper()
+	page, err := e.clean.ListComments(context.Background(), helpdesk.CommentQuery{TicketID: id, Order: helpdesk.Asc, PageSize: helpdesk.MaxPageSize})
+	if err != nil {
+		e.tb.Fatal(err)
+	}
+	return page.Comments
+}
+
 // stored reads a ticket past the faults; nil when there is none.
 func (e *env) stored(id string) *helpdesk.Ticket {
 	e.tb.Helper()
@@ -121,6 +131,16 @@ func TestSustainedFaults(t *testing.T) {
 				// Nothing was reserved: the same name is free.
 				e.do("POST", base+"/custom_fields", helpdesk.PermAdmin, `{"customField": {"name": "Plan", "type": "text"}}`).want(t, http.StatusCreated, "")
 			})
+			t.Run("Comment", func(t *testing.T) {
+				was := e.stored(id)
+				inject("TransactWriteItems")
+				unavailable(t, e.do("POST", path+"/comments", helpdesk.PermWrite, `{"comment": {"body": "x", "authorId": "usr_a"}}`))
+				faults.Clear()
+				if now := e.stored(id); now.Version != was.Version || len(e.comments(id)) != 0 {
+					t.Fatalf("a failed comment wrote: ticket %+v, %d comments", now, len(e.comments(id)))
+				}
+				e.do("POST", path+"/comments", helpdesk.PermWrite, `{"comment": {"body": "x", "authorId": "usr_a"}}`).want(t, http.StatusCreated, "")
+			})
 			t.Run("Webhooks", func(t *testing.T) {
 				inject("Query")
 				unavailable(t, e.do("GET", base+"/webhooks", helpdesk.PermRead, nil))
@@ -170,6 +190,9 @@ var routeCalls = []request{
 	{"UpdateIfMatch", "PUT", "/tickets/%s", ifMatch(`"1"`), `{"ticket": {"priority": "high"}}`, helpdesk.PermWrite, http.StatusOK, []string{"GetItem", "PutItem"}},
 	{"Delete", "DELETE", "/tickets/%s", nil, "", helpdesk.PermWrite, http.StatusNoContent, []string{"DeleteItem"}},
 	{"CustomField", "POST", "/custom_fields", nil, `{"customField": {"name": "Plan", "type": "text"}}`, helpdesk.PermAdmin, http.StatusCreated, []string{"TransactWriteItems"}},
+	{"Comment", "POST", "/tickets/%s/comments", nil, `{"comment": {"body": "On it.", "authorId": "usr_a"}}`, helpdesk.PermWrite, http.StatusCreated, []string{"GetItem", "TransactWriteItems"}},
+	{"IdempotentComment", "POST", "/tickets/%s/comments", withKey("c-once"), `{"comment": {"body": "On it.", "authorEmail": "jane@example.com"}}`, helpdesk.PermWrite, http.StatusCreated, []string{"PutItem", "GetItem", "TransactWriteItems"}},
+	{"ListComments", "GET", "/tickets/%s/comments?sort_order=desc", nil, "", helpdesk.PermRead, http.StatusOK, []string{"Query", "GetItem"}},
 	{"Webhook", "POST", "/webhooks", nil, `{"webhook": {"url": "http://127.0.0.1:9/", "events": ["ticket.created"]}}`, helpdesk.PermAdmin, http.StatusCreated, []string{"Query", "PutItem"}},
 }
 
@@ -225,14 +248,19 @@ func checkEffect(t *testing.T, e *env, rc request, id string, res response) {
 		if n := e.ticketCount(); n != 2 {
 			t.Fatalf("%d tickets, want the fixture and one created", n)
 		}
+	case "Comment", "IdempotentComment":
+		cs := e.comments(id)
+		if len(cs) != 1 || tk.Version != 2 || tk.Comments != 1 || !tk.UpdatedAt.Equal(cs[0].CreatedAt) {
+			t.Fatalf("after one comment: %d comments, ticket %+v; want one, and the ticket bumped once to its time", len(cs), tk)
+		}
 	case "Update", "UpdateIfMatch":
 		if tk.Priority != helpdesk.PriorityHigh || tk.Version != 2 {
 			t.Fatalf("after one update the ticket is %+v, want priority high at version 2", tk)
 		}
 	}
 	res.want(t, rc.status, "")
-	if rc.name == "IdempotentCreate" {
-		again := e.doHeader(rc.method, base+rc.path, e.keys[rc.perm], rc.header, rc.body)
+	if rc.header.Get("Idempotency-Key") != "" {
+		again := e.doHeader(rc.method, base+strings.Replace(rc.path, "%s", id, 1), e.keys[rc.perm], rc.header, rc.body)
 		if again.status != http.StatusCreated || again.header.Get("Idempotent-Replayed") != "true" || string(again.raw) != string(res.raw) {
 			t.Fatalf("retry after the fault: %d %v %s, want the replayed %s", again.status, again.header, again.raw, res.raw)
 		}
@@ -283,6 +311,55 @@ func TestConcurrentWriterFaults(t *testing.T) {
 		e.do("PUT", base+"/tickets/"+id, helpdesk.PermWrite, `{"ticket": {"priority": "urgent"}}`).want(t, http.StatusNotFound, helpdesk.CodeNotFound)
 		if e.stored(id) != nil {
 			t.Fatal("the update brought a deleted ticket back")
+		}
+	})
+}
+
+// TestConcurrentCommentFaults lets another writer change a ticket just
+// before a comment's transaction: the comment is written with the other
+// change kept, or, when the other writer closed or deleted the ticket,
+// refused with nothing written.
+func TestConcurrentCommentFaults(t *testing.T) {
+	e, faults := newFaultyAPI(t)
+	before := func(id string, change func(*helpdesk.Ticket)) func() {
+		return func() {
+			if _, err := e.clean.UpdateTicket(context.Background(), id, func(tk *helpdesk.Ticket) (bool, error) {
+				change(tk)
+				tk.UpdatedAt = time.Now().UTC().Truncate(time.Millisecond)
+				return true, nil
+			}); err != nil {
+				t.Error(err)
+			}
+		}
+	}
+	comment := `{"comment": {"body": "Any news?", "authorEmail": "jane@example.com"}}`
+	t.Run("BothChangesKept", func(t *testing.T) {
+		id := e.createTicket(map[string]any{"subject": "x", "status": "pending"})["id"].(string)
+		faults.Add(dynamotest.Rule{Op: "TransactWriteItems", Times: 1, Before: before(id, func(tk *helpdesk.Ticket) { tk.Priority = helpdesk.PriorityUrgent })})
+		e.do("POST", base+"/tickets/"+id+"/comments", helpdesk.PermWrite, comment).want(t, http.StatusCreated, "")
+		tk := e.stored(id)
+		if tk.Priority != helpdesk.PriorityUrgent || tk.Status != helpdesk.StatusOpen || tk.Version != 3 || len(e.comments(id)) != 1 {
+			t.Fatalf("ticket %+v with %d comments; want the other writer's priority, reopened, at version 3, one comment", tk, len(e.comments(id)))
+		}
+	})
+	t.Run("ClosedMeanwhile", func(t *testing.T) {
+		id := e.createTicket(map[string]any{"subject": "x"})["id"].(string)
+		faults.Add(dynamotest.Rule{Op: "TransactWriteItems", Times: 1, Before: before(id, func(tk *helpdesk.Ticket) { tk.Status = helpdesk.StatusClosed })})
+		e.do("POST", base+"/tickets/"+id+"/comments", helpdesk.PermWrite, comment).want(t, http.StatusConflict, helpdesk.CodeConflict)
+		if tk := e.stored(id); tk.Version != 2 || len(e.comments(id)) != 0 {
+			t.Fatalf("ticket %+v with %d comments; want only the close", tk, len(e.comments(id)))
+		}
+	})
+	t.Run("DeletedMeanwhile", func(t *testing.T) {
+		id := e.createTicket(map[string]any{"subject": "x"})["id"].(string)
+		faults.Add(dynamotest.Rule{Op: "TransactWriteItems", Times: 1, Before: func() {
+			if err := e.clean.DeleteTicket(context.Background(), id, helpdesk.Precondition{}); err != nil {
+				t.Error(err)
+			}
+		}})
+		e.do("POST", base+"/tickets/"+id+"/comments", helpdesk.PermWrite, comment).want(t, http.StatusNotFound, helpdesk.CodeNotFound)
+		if e.stored(id) != nil {
+			t.Fatal("the comment brought a deleted ticket back")
 		}
 	})
 }

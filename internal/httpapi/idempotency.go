@@ -90,7 +90,14 @@ func (a *api) idempotent(w http.ResponseWriter, r *http.Request, body []byte, cr
 		return create(nil)
 	}
 	ri := info(r)
-	claim := &helpdesk.IdempotencyClaim{Scope: ri.caller.KeyID, Key: key, Fingerprint: fingerprint(ri.route, body), Token: rand.Text()}
+	// The route is its pattern; a create under a resource (a comment on a
+	// ticket) is another request on another resource, so the id is part
+	// of what the key stands for.
+	route := ri.route
+	if id := r.PathValue("id"); id != "" {
+		route += " id=" + id
+	}
+	claim := &helpdesk.IdempotencyClaim{Scope: ri.caller.KeyID, Key: key, Fingerprint: fingerprint(route, body), Token: rand.Text()}
 	held, err := a.idem.ClaimIdempotencyKey(r.Context(), claim)
 	switch {
 	case err != nil:

@@ -1,0 +1,72 @@
+package app_test
+
+import (
+	"log/slog"
+	"testing"
+	"time"
+
+	lambdaevents "github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/acme/helpdesk/internal/app"
+	"github.com/acme/helpdesk/internal/config"
+	"github.com/acme/helpdesk/internal/dynamo"
+	"github.com/acme/helpdesk/internal/dynamotest"
+	"github.com/acme/helpdesk/internal/helpdesk"
+)
+
+// TestStreamConsumerPurgesComments deletes a ticket with a conversation
+// and feeds the stream to the consumer the dispatch function runs: the
+// comments are purged, nothing of the ticket is left, and a purge that
+// fails reports its record for the stream to deliver again.
+func TestStreamConsumerPurgesComments(t *testing.T) {
+	table := dynamotest.NewTable(t, dynamo.Table.CreateTableInput)
+	db, faults := dynamotest.FaultyClient(t, 300*time.Millisecond)
+	sys, err := app.New(config.Config{Table: table, WebhookAllowPrivate: true}, app.Clients{DynamoDB: db}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tk := dynamotest.CreateTicket(t, sys.Store, nil)
+	for range 30 {
+		if _, _, err := sys.Conversations.AddComment(t.Context(), tk.ID, &helpdesk.CommentDraft{Body: new("hello"), AuthorID: "usr_a"}, nil, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := sys.Store.DeleteTicket(t.Context(), tk.ID, helpdesk.Precondition{}); err != nil {
+		t.Fatal(err)
+	}
+	// The ticket's insert, 30 comments with 30 bumps, the removal.
+	records := dynamotest.ReadStream(t, table, 62)
+	removal := records[len(records)-1]
+	left := func() int32 {
+		out, err := dynamotest.Client(t).Query(t.Context(), &dynamodb.QueryInput{
+			TableName: aws.String(table), KeyConditionExpression: aws.String("pk = :pk"), Select: types.SelectCount,
+			ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: dynamo.TicketKeyPrefix + tk.ID}},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out.Count
+	}
+	consume := sys.StreamConsumer(sys.Dispatcher())
+
+	faults.Add(dynamotest.Rule{Op: "BatchWriteItem", Fault: dynamotest.Throttling})
+	resp, err := consume(t.Context(), lambdaevents.DynamoDBEvent{Records: records})
+	if err != nil || len(resp.BatchItemFailures) != 1 || resp.BatchItemFailures[0].ItemIdentifier != removal.Change.SequenceNumber {
+		t.Fatalf("with the purge throttled: %+v, %v; want the removal's record reported", resp, err)
+	}
+	if n := left(); n != 30 {
+		t.Fatalf("%d items left after a failed purge, want the 30 comments", n)
+	}
+	faults.Clear()
+	for range 2 { // the redelivery, and once more: the purge is idempotent
+		if resp, err := consume(t.Context(), lambdaevents.DynamoDBEvent{Records: []lambdaevents.DynamoDBEventRecord{removal}}); err != nil || len(resp.BatchItemFailures) != 0 {
+			t.Fatalf("redelivered removal: %+v, %v", resp, err)
+		}
+	}
+	if n := left(); n != 0 {
+		t.Fatalf("%d items of the deleted ticket are left", n)
+	}
+}
