@@ -91,9 +91,9 @@ e2e: $(DDB_STAMP) $(RIE_STAMP)
 	@for f in $(FUNCTIONS); do mkdir -p $(E2E_BIN)/$$f && mv $(E2E_BIN)/.out/$$f $(E2E_BIN)/$$f/bootstrap || exit 1; done; rmdir $(E2E_BIN)/.out
 	HELPDESK_E2E_BIN=$(abspath $(E2E_BIN)) HELPDESK_E2E_RIE=$(abspath $(RIE)) $(GO) test -count=1 ./infra/e2e/...
 
-## amplification: print read amplification and capacity for every list filter x sort x order, and the write cost of a ticket
+## amplification: print read amplification and capacity for every list filter x sort x order, and the write cost of a ticket and of a comment
 amplification: $(DDB_STAMP)
-	$(GO) test -count=1 -run 'TestReadAmplification|TestWriteCost' -v ./internal/dynamo/ | grep -v '^=== RUN'
+	$(GO) test -count=1 -run 'TestReadAmplification|TestWriteCost|TestCommentCost' -v ./internal/dynamo/ | grep -v '^=== RUN'
 
 # Benchmarks (infra/bench). Every target is a ratio to a baseline measured in the same run, since the
 # machines are shared and noisy. The raw `go test -bench` output (benchstat's input) goes to results.txt and
@@ -116,12 +116,12 @@ bench: $(DDB_STAMP) $(RIE_STAMP) bench-tools
 	@for f in $(FUNCTIONS) hello sdkonly sdkconfig; do mkdir -p $(BENCH_BIN)/$$f && mv $(BENCH_BIN)/.out/$$f $(BENCH_BIN)/$$f/bootstrap || exit 1; done; rmdir $(BENCH_BIN)/.out
 	@: > $(BENCH_OUT)/results.txt
 ifdef BENCH_QUICK
-	$(BENCH_GO_TEST) -bench 'ColdStart|Request|Load|ListCost|ItemCost|FanOut' -benchtime 1x -count 1 \
+	$(BENCH_GO_TEST) -bench 'ColdStart|Request|Load|ListCost|ItemCost|CommentCost|FanOut' -benchtime 1x -count 1 \
 	  ./infra/bench/ ./internal/dynamo/ ./internal/webhook/ | tee -a $(BENCH_OUT)/results.txt
 else
 	$(BENCH_GO_TEST) -bench ColdStart -benchtime 20x -count 3 ./infra/bench/ | tee -a $(BENCH_OUT)/results.txt
 	$(BENCH_GO_TEST) -bench Request -benchtime 2s -count 5 ./infra/bench/ | tee -a $(BENCH_OUT)/results.txt
-	$(BENCH_GO_TEST) -bench 'ListCost|ItemCost' -benchtime 1x -count 1 ./internal/dynamo/ | tee -a $(BENCH_OUT)/results.txt
+	$(BENCH_GO_TEST) -bench 'ListCost|ItemCost|CommentCost' -benchtime 1x -count 1 ./internal/dynamo/ | tee -a $(BENCH_OUT)/results.txt
 	$(BENCH_GO_TEST) -bench Load -benchtime 1x -count 1 ./infra/bench/ | tee -a $(BENCH_OUT)/results.txt
 	$(BENCH_GO_TEST) -bench FanOut -benchtime 3x -count 3 ./internal/webhook/ | tee -a $(BENCH_OUT)/results.txt
 endif

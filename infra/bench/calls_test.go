@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go/middleware"
@@ -70,8 +71,12 @@ func (c *sdkCalls) record(fn func() error) ([]any, error) {
 
 // replay makes one recorded call again with db. A PutItem gets a fresh
 // ticket id in its key (the recorded one exists by now), so that its
-// attribute_not_exists condition holds as it did for the request; every
-// other call is sent exactly as recorded.
+// attribute_not_exists condition holds as it did for the request. A
+// comment's transaction puts both items under a fresh ticket id too, and
+// its ticket put's version condition (which a new id can never meet)
+// becomes attribute_not_exists, a condition of the same cost: the same
+// items are written, in one transaction, and both conditions hold, as
+// they did for the request. Every other call is sent exactly as recorded.
 func replay(ctx context.Context, db *dynamodb.Client, in any) error {
 	var err error
 	switch in := in.(type) {
@@ -81,6 +86,10 @@ func replay(ctx context.Context, db *dynamodb.Client, in any) error {
 		_, err = db.Query(ctx, in)
 	case *dynamodb.PutItemInput:
 		_, err = db.PutItem(ctx, freshTicketKey(in))
+	case *dynamodb.BatchGetItemInput:
+		_, err = db.BatchGetItem(ctx, in)
+	case *dynamodb.TransactWriteItemsInput:
+		_, err = db.TransactWriteItems(ctx, freshTransaction(in))
 	default:
 		return fmt.Errorf("bench: no replay for %T", in)
 	}
@@ -91,10 +100,39 @@ func replay(ctx context.Context, db *dynamodb.Client, in any) error {
 // names a new ticket id.
 func freshTicketKey(in *dynamodb.PutItemInput) *dynamodb.PutItemInput {
 	out := *in
-	out.Item = maps.Clone(in.Item)
-	if pk, ok := in.Item["pk"].(*types.AttributeValueMemberS); ok {
+	out.Item = freshTicketKeyAs(in.Item, helpdesk.NewID("tkt_"))
+	return &out
+}
+
+// freshTicketKeyAs returns a copy of item whose partition key names id.
+func freshTicketKeyAs(item map[string]types.AttributeValue, id string) map[string]types.AttributeValue {
+	out := maps.Clone(item)
+	if pk, ok := item["pk"].(*types.AttributeValueMemberS); ok {
 		prefix, _, _ := strings.Cut(pk.Value, "#")
-		out.Item["pk"] = &types.AttributeValueMemberS{Value: prefix + "#" + helpdesk.NewID("tkt_")}
+		out["pk"] = &types.AttributeValueMemberS{Value: prefix + "#" + id}
+	}
+	return out
+}
+
+// freshTransaction returns a copy of a transaction of puts in one ticket's
+// partition with the partition key naming a new ticket id, every condition
+// attribute_not_exists(pk), and no client token.
+func freshTransaction(in *dynamodb.TransactWriteItemsInput) *dynamodb.TransactWriteItemsInput {
+	id := helpdesk.NewID("tkt_")
+	out := *in
+	// A new token, as the request's own call got: the recorded one names
+	// a transaction already made, with other items.
+	out.ClientRequestToken = nil
+	out.TransactItems = make([]types.TransactWriteItem, len(in.TransactItems))
+	for i, ti := range in.TransactItems {
+		if ti.Put != nil {
+			put := *ti.Put
+			put.Item = freshTicketKeyAs(put.Item, id)
+			put.ConditionExpression = aws.String("attribute_not_exists(pk)")
+			put.ExpressionAttributeValues = nil
+			ti.Put = &put
+		}
+		out.TransactItems[i] = ti
 	}
 	return &out
 }

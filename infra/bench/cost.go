@@ -37,8 +37,15 @@ type MixEntry struct {
 	Share float64 `json:"share"`
 }
 
-// DefaultMix is 80 % reads and 20 % writes.
-var DefaultMix = []MixEntry{{"list", 0.40}, {"get", 0.40}, {"create", 0.10}, {"update", 0.08}, {"delete", 0.02}}
+// DefaultMix is 80 % reads and 20 % writes, with a helpdesk's
+// conversations in it: a quarter of the reads page a conversation
+// ("comments"), and two fifths of the writes add a comment ("comment");
+// of the other writes a quarter are creates, three tenths updates and a
+// twentieth deletes.
+var DefaultMix = []MixEntry{
+	{"list", 0.30}, {"get", 0.30}, {"comments", 0.20},
+	{"create", 0.05}, {"comment", 0.08}, {"update", 0.06}, {"delete", 0.01},
+}
 
 // OpCost is what one request of a kind uses.
 type OpCost struct {
@@ -69,7 +76,7 @@ type Cost struct {
 
 // estimateCost prices a million requests of mix from the measured
 // durations (BenchmarkRequest p50-ms, calls/op) and capacities
-// (BenchmarkItemCost; BenchmarkListCost's default page).
+// (BenchmarkItemCost; BenchmarkListCost's default page; BenchmarkCommentCost).
 func estimateCost(results []Result, p Prices, mix []MixEntry) (*Cost, error) {
 	median := func(name, unit string) (float64, error) {
 		s, ok := Summarize(results, name, unit)
@@ -86,7 +93,7 @@ func estimateCost(results []Result, p Prices, mix []MixEntry) (*Cost, error) {
 		}
 		return v
 	}
-	const item = "BenchmarkItemCost"
+	const item, comment = "BenchmarkItemCost", "BenchmarkCommentCost"
 	getRCU := get(item, "get-RCU")
 	units := map[string][2]float64{ // read, write units per request
 		"list":   {get("BenchmarkListCost/filters=none/sort=created_at/order=desc", "RCU/page"), 0},
@@ -94,6 +101,11 @@ func estimateCost(results []Result, p Prices, mix []MixEntry) (*Cost, error) {
 		"create": {0, get(item, "create-WCU")},
 		"update": {getRCU, get(item, "update-WCU")},
 		"delete": {0, get(item, "delete-WCU")},
+		// A comment reads its ticket and writes it with the comment in one
+		// transaction; a page of a conversation is a Query beside the
+		// ticket's read.
+		"comment":  {get(comment, "create-RCU"), get(comment, "create-WCU")},
+		"comments": {get(comment, "page-RCU"), 0},
 	}
 	c := &Cost{Prices: p}
 	var gbSeconds, rcu, wcu float64
@@ -120,7 +132,7 @@ func estimateCost(results []Result, p Prices, mix []MixEntry) (*Cost, error) {
 }
 
 func (c *Cost) write(w io.Writer) {
-	fmt.Fprintf(w, "\ncost per million API requests, mix 80 %% reads / 20 %% writes (%s list prices, %d MB)\n", c.Prices.Region, c.Prices.MemoryMB)
+	fmt.Fprintf(w, "\ncost per million API requests, mix 80 %% reads / 20 %% writes, comments included (%s list prices, %d MB)\n", c.Prices.Region, c.Prices.MemoryMB)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "  request\tshare\tLambda p50 ms\tbilled ms\tround trips\tRCU\tWCU\t")
 	for _, o := range c.Ops {

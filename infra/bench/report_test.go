@@ -102,17 +102,17 @@ func TestBuild(t *testing.T) {
 			t.Fatalf("%d sections", len(rep.Sections))
 		}
 		// testdata: openapi's cold start ÷ hello under 1.15x and get's ÷
-		// sdkonly under 1.1x, the eight others' ÷ sdkonly above; every size
-		// under 2x; the GET request under 1.15x, create and list above; no
-		// error under load.
-		if rep.Met != 2+10+1+2 || len(rep.Missed) != 8+2 {
+		// sdkonly under 1.1x, the nine others' ÷ sdkonly above; every size
+		// under 2x; the GET, comment and comment-page requests under 1.15x,
+		// create and list above; no error under load.
+		if rep.Met != 2+11+3+2 || len(rep.Missed) != 9+2 {
 			t.Errorf("met %d, missed %d: %v", rep.Met, len(rep.Missed), rep.Missed)
 		}
 		var text bytes.Buffer
 		if err := rep.WriteText(&text); err != nil {
 			t.Fatal(err)
 		}
-		for _, want := range []string{"== 1. Cold start", "== 5. Webhook fan-out", "MISS", "PASS", "total", "Targets: 15 met, 10 MISSED",
+		for _, want := range []string{"== 1. Cold start", "== 5. Webhook fan-out", "MISS", "PASS", "total", "Targets: 18 met, 11 MISSED",
 			"÷ hello (≤ 1.15 for openapi)", "÷ sdkonly (≤ 1.1 for the others)", "1. Cold start, list: x-sdkonly 1.35, target ≤ 1.1"} {
 			if !strings.Contains(text.String(), want) {
 				t.Errorf("the report lacks %q:\n%s", want, text.String())
@@ -205,12 +205,13 @@ func TestBuild(t *testing.T) {
 			t.Fatal(err)
 		}
 		c := rep.Cost
-		// The testdata's durations (get 1.2 ms, list 2.1, create 1.6,
-		// update 2.6, delete 1.5) bill as 2, 3, 2, 3 and 2 ms; its units are
-		// list 1.43, get 1, update 1 + 16, create 12, delete 12.
-		gbs := (0.40*3 + 0.40*2 + 0.10*2 + 0.08*3 + 0.02*2) * 1e6 / 1000 * 0.125
-		reads := 0.40*1.43 + 0.40*1 + 0.08*1
-		writes := 0.10*12 + 0.08*16 + 0.02*12
+		// The testdata's durations (get 1.2 ms, list 2.1, comments 2.3,
+		// create 1.6, comment 3.1, update 2.6, delete 1.5) bill as 2, 3, 3,
+		// 2, 4, 3 and 2 ms; its units are list 1.43, get 1, comments 2.5,
+		// create 12, comment 1 + 34, update 1 + 16, delete 12.
+		gbs := (0.30*3 + 0.30*2 + 0.20*3 + 0.05*2 + 0.08*4 + 0.06*3 + 0.01*2) * 1e6 / 1000 * 0.125
+		reads := 0.30*1.43 + 0.30*1 + 0.20*2.5 + 0.08*1 + 0.06*1
+		writes := 0.05*12 + 0.08*34 + 0.06*16 + 0.01*12
 		want := 1.00 + 0.20 + gbs*0.0000133334 + reads*0.125 + writes*0.625
 		if math.Abs(c.Total-want) > 1e-9 {
 			t.Fatalf("total $%.6f, want $%.6f (%+v)", c.Total, want, c.Parts)

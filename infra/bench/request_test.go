@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -97,20 +99,42 @@ func BenchmarkRequest(b *testing.B) {
 	list.RawQueryString, list.QueryStringParameters = "", nil
 
 	b.Run("op=get", func(b *testing.B) {
-		measure(b, calls, proxy(httpapi.GetTicket), func(int) events.APIGatewayV2HTTPRequest { return get }, http.StatusOK, db)
+		measure(b, calls, proxy(httpapi.GetTicket), func(int) events.APIGatewayV2HTTPRequest { return get }, http.StatusOK, db, false)
 	})
 	b.Run("op=create", func(b *testing.B) {
-		measure(b, calls, proxy(httpapi.CreateTicket), func(int) events.APIGatewayV2HTTPRequest { return create }, http.StatusCreated, db)
+		measure(b, calls, proxy(httpapi.CreateTicket), func(int) events.APIGatewayV2HTTPRequest { return create }, http.StatusCreated, db, false)
 	})
 	b.Run("op=list", func(b *testing.B) {
-		measure(b, calls, proxy(httpapi.ListTickets), func(int) events.APIGatewayV2HTTPRequest { return list }, http.StatusOK, db)
+		measure(b, calls, proxy(httpapi.ListTickets), func(int) events.APIGatewayV2HTTPRequest { return list }, http.StatusOK, db, false)
+	})
+	// A conversation of more than a page, for the comment list.
+	for range helpdesk.DefaultCommentPageSize + 5 {
+		body := "Have you tried turning it off and on again?"
+		if _, _, err := sys.Conversations.AddComment(ctx, ids[0], &helpdesk.CommentDraft{Body: &body, AuthorID: "usr_bench"}, nil, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.Run("op=comment", func(b *testing.B) {
+		// Spread over the tickets, to stay far below a ticket's comment cap.
+		measure(b, calls, proxy(httpapi.Comments), func(i int) events.APIGatewayV2HTTPRequest {
+			return withMethod(get, http.MethodPost, "/tickets/{id}/comments", "/tickets/"+ids[1+i%(len(ids)-1)]+"/comments",
+				`{"comment": {"body": "Thanks, we are looking into it.", "authorId": "usr_bench"}}`, vars["write"])
+		}, http.StatusCreated, db, false)
+	})
+	b.Run("op=comments", func(b *testing.B) {
+		// The first page of a conversation, oldest first; the request reads
+		// the ticket beside the page, so the baseline makes both calls at
+		// once too.
+		measure(b, calls, proxy(httpapi.Comments), func(int) events.APIGatewayV2HTTPRequest {
+			return withMethod(get, http.MethodGet, "/tickets/{id}/comments", "/tickets/"+ids[0]+"/comments", "", vars["read"])
+		}, http.StatusOK, db, true)
 	})
 	b.Run("op=update", func(b *testing.B) {
 		statuses := []string{`{"ticket": {"status": "open"}}`, `{"ticket": {"status": "pending"}}`}
 		measure(b, calls, proxy(httpapi.UpdateTicket), func(i int) events.APIGatewayV2HTTPRequest {
 			// A real change every time: open and pending in turn.
-			return withMethod(get, http.MethodPut, "/tickets/{id}", ids[1], statuses[i%2], vars["write"])
-		}, http.StatusOK, nil)
+			return withMethod(get, http.MethodPut, "/tickets/{id}", "/tickets/"+ids[1], statuses[i%2], vars["write"])
+		}, http.StatusOK, nil, false)
 	})
 	b.Run("op=delete", func(b *testing.B) {
 		measure(b, calls, proxy(httpapi.DeleteTicket), func(int) events.APIGatewayV2HTTPRequest {
@@ -119,8 +143,8 @@ func BenchmarkRequest(b *testing.B) {
 			if err := store.CreateTicket(ctx, t, nil); err != nil {
 				b.Fatal(err)
 			}
-			return withMethod(get, http.MethodDelete, "/tickets/{id}", t.ID, "", vars["write"])
-		}, http.StatusNoContent, nil)
+			return withMethod(get, http.MethodDelete, "/tickets/{id}", "/tickets/"+t.ID, "", vars["write"])
+		}, http.StatusNoContent, nil, false)
 	})
 }
 
@@ -129,7 +153,7 @@ func BenchmarkRequest(b *testing.B) {
 // (recorded after a warm-up request has filled the key cache) and times
 // them, alternating which of the two goes first. Making the event is not
 // in either time.
-func measure(b *testing.B, calls *sdkCalls, proxy func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error), event func(i int) events.APIGatewayV2HTTPRequest, want int, bare *dynamodb.Client) {
+func measure(b *testing.B, calls *sdkCalls, proxy func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error), event func(i int) events.APIGatewayV2HTTPRequest, want int, bare *dynamodb.Client, concurrent bool) {
 	b.Helper()
 	ctx := context.Background()
 	serve := func(ev events.APIGatewayV2HTTPRequest) time.Duration {
@@ -151,6 +175,18 @@ func measure(b *testing.B, calls *sdkCalls, proxy func(context.Context, events.A
 	}
 	baseline := func() time.Duration {
 		start := time.Now()
+		if concurrent {
+			var wg sync.WaitGroup
+			errs := make([]error, len(recorded))
+			for i, in := range recorded {
+				wg.Go(func() { errs[i] = replay(ctx, bare, in) })
+			}
+			wg.Wait()
+			if err := errors.Join(errs...); err != nil {
+				b.Fatal(err)
+			}
+			return time.Since(start)
+		}
 		for _, in := range recorded {
 			if err := replay(ctx, bare, in); err != nil {
 				b.Fatal(err)
@@ -203,11 +239,13 @@ func loadEvent(b *testing.B, name string, vars map[string]string) events.APIGate
 }
 
 // withMethod returns a copy of ev, an event of a /tickets/{id} route, for
-// another method on ticket id, with body and the key.
-func withMethod(ev events.APIGatewayV2HTTPRequest, method, route, id, body, key string) events.APIGatewayV2HTTPRequest {
+// another method and route, at path (under BasePath, naming ticket id),
+// with body and the key.
+func withMethod(ev events.APIGatewayV2HTTPRequest, method, route, path, body, key string) events.APIGatewayV2HTTPRequest {
 	out := ev
 	prefix, _, _ := strings.Cut(ev.RawPath, httpapi.BasePath)
-	out.RawPath = prefix + httpapi.BasePath + "/tickets/" + id
+	id, _, _ := strings.Cut(strings.TrimPrefix(path, "/tickets/"), "/")
+	out.RawPath = prefix + httpapi.BasePath + path
 	out.RouteKey = method + " " + httpapi.BasePath + route
 	out.PathParameters = map[string]string{"id": id}
 	out.Headers = map[string]string{"authorization": "Bearer " + key, "host": ev.Headers["host"]}

@@ -46,3 +46,26 @@ func BenchmarkItemCost(b *testing.B) {
 	b.ReportMetric(c.deleteWCU, "delete-WCU")
 	b.ReportMetric(float64(c.indexes), "indexes")
 }
+
+// BenchmarkCommentCost reports what a comment costs through the store's
+// own calls, as TestCommentCost measures it: a new comment's read and
+// write units (the ticket's read, and the transaction of the comment and
+// the ticket), the same two writes made apart, and a 25-comment page's
+// read units (the Query and the ticket's read) and items read per comment
+// returned, unfiltered and for public replies only.
+//
+//	go test -run '^$' -bench CommentCost -benchtime 1x ./internal/dynamo/
+func BenchmarkCommentCost(b *testing.B) {
+	var c commentCost
+	for b.Loop() {
+		c = measureCommentCost(b)
+	}
+	b.ReportMetric(0, "ns/op")
+	b.ReportMetric(c.createRCU, "create-RCU")
+	b.ReportMetric(c.createWCU, "create-WCU")
+	b.ReportMetric(c.plainWCU, "apart-WCU")
+	b.ReportMetric(c.pageRCU, "page-RCU")
+	b.ReportMetric(c.pageRead, "page-read/returned")
+	b.ReportMetric(c.publicRCU, "public-page-RCU")
+	b.ReportMetric(c.publicRead, "public-read/returned")
+}
