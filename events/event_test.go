@@ -16,11 +16,11 @@ import (
 )
 
 func TestTypes(t *testing.T) {
-	want := []string{"ticket.created", "ticket.updated", "ticket.assignment.changed", "ticket.deleted"}
+	want := []string{"ticket.created", "ticket.updated", "ticket.assignment.changed", "ticket.deleted", "ticket.comment.created", "ticket.comment.redacted"}
 	if !slices.Equal(events.Types, want) {
 		t.Errorf("Types = %q, want %q", events.Types, want)
 	}
-	consts := []string{events.TicketCreated, events.TicketUpdated, events.TicketAssignmentChanged, events.TicketDeleted}
+	consts := []string{events.TicketCreated, events.TicketUpdated, events.TicketAssignmentChanged, events.TicketDeleted, events.TicketCommentCreated, events.TicketCommentRedacted}
 	if !slices.Equal(consts, want) {
 		t.Errorf("constants = %q, want %q", consts, want)
 	}

@@ -30,7 +30,7 @@ func TestStreamConsumerPurgesComments(t *testing.T) {
 	}
 	tk := dynamotest.CreateTicket(t, sys.Store, nil)
 	for range 30 {
-		if _, _, err := sys.Conversations.AddComment(t.Context(), tk.ID, &helpdesk.CommentDraft{Body: new("hello"), AuthorID: "usr_a"}, nil, nil); err != nil {
+		if _, _, err := sys.Conversations.AddComment(t.Context(), tk.ID, &helpdesk.CommentDraft{Body: new("hello"), AuthorID: helpdesk.Set("usr_a")}, nil, nil); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -27,7 +27,7 @@ func conversation(tb testing.TB, s *dynamo.Store, n int, bodyLen int) (string, [
 	var out []*helpdesk.Comment
 	for i := range n {
 		body := fmt.Sprintf("%04d ", i) + strings.Repeat("x", max(bodyLen-5, 1))
-		d := &helpdesk.CommentDraft{Body: &body, AuthorID: "usr_agent", Public: new(i%3 != 2)}
+		d := &helpdesk.CommentDraft{Body: &body, AuthorID: helpdesk.Set("usr_agent"), Public: new(i%3 != 2)}
 		c, _, err := convo.AddComment(tb.Context(), t.ID, d, nil, nil)
 		if err != nil {
 			tb.Fatalf("comment %d: %v", i, err)
@@ -255,7 +255,7 @@ func measureCommentCost(tb testing.TB) commentCost {
 	id, cs := conversation(tb, s, 60, 400)
 	m.Take()
 	body := strings.Repeat("y", 400)
-	if _, _, err := helpdesk.NewConversations(s, s).AddComment(tb.Context(), id, &helpdesk.CommentDraft{Body: &body, AuthorID: "usr_agent"}, nil, nil); err != nil {
+	if _, _, err := helpdesk.NewConversations(s, s).AddComment(tb.Context(), id, &helpdesk.CommentDraft{Body: &body, AuthorID: helpdesk.Set("usr_agent")}, nil, nil); err != nil {
 		tb.Fatal(err)
 	}
 	u := m.Take()

@@ -80,12 +80,16 @@ func ValidCommentID(id string) bool {
 
 // CommentDraft is a new comment as a request describes it.
 type CommentDraft struct {
-	Body        *string
-	Public      *bool
-	AuthorID    string
-	AuthorEmail string
-	AuthorName  string
+	Body   *string
+	Public *bool
+	// The author fields are absent, null (no author of that kind), or a
+	// value, which must then be a valid one: "" is no agent id or address.
+	AuthorID    Nullable[string]
+	AuthorEmail Nullable[string]
+	AuthorName  Nullable[string]
 }
+
+func given(n Nullable[string]) bool { return n.Set && !n.Null }
 
 // Validate records a problem for each bad field under prefix (e.g.
 // "comment.").
@@ -102,25 +106,25 @@ func (d *CommentDraft) Validate(prefix string, problems *Problems) {
 	case !utf8.ValidString(*d.Body):
 		problems.Add(prefix+"body", "must be valid UTF-8")
 	}
-	agent, customer := d.AuthorID != "", d.AuthorEmail != ""
+	agent, customer := given(d.AuthorID), given(d.AuthorEmail)
 	switch {
 	case problems.Under(prefix+"authorId") || problems.Under(prefix+"authorEmail"):
 	case agent && customer:
 		problems.Add(prefix+"authorId", "and authorEmail exclude each other: a comment has one author, an agent or a customer")
 	case !agent && !customer:
 		problems.Add(prefix+"authorId", "or authorEmail is required: a comment has one author, an agent (authorId) or a customer (authorEmail)")
-	case agent && !ValidAssigneeID(d.AuthorID):
+	case agent && !ValidAssigneeID(d.AuthorID.Value):
 		problems.Add(prefix+"authorId", `must start with "usr_", use only letters, digits, ".", "_" and "-", and be at most %d characters`, MaxAssigneeIDLen)
 	case customer:
-		if msg := checkEmail(d.AuthorEmail); msg != "" {
+		if msg := checkEmail(d.AuthorEmail.Value); msg != "" {
 			problems.Add(prefix+"authorEmail", "%s", msg)
 		}
 	}
-	if d.AuthorName != "" {
+	if given(d.AuthorName) {
 		switch {
 		case agent:
 			problems.Add(prefix+"authorName", "is only for a customer author (authorEmail)")
-		case utf8.RuneCountInString(d.AuthorName) > MaxRequesterNameLen:
+		case utf8.RuneCountInString(d.AuthorName.Value) > MaxRequesterNameLen:
 			problems.Add(prefix+"authorName", "must be at most %d characters", MaxRequesterNameLen)
 		}
 	}

@@ -84,7 +84,7 @@ func (s *Conversations) comment(t *Ticket, d *CommentDraft) (*Comment, error) {
 	}
 	c := &Comment{
 		ID: NewCommentID(at), TicketID: t.ID, Body: *d.Body, Public: d.Public == nil || *d.Public,
-		AuthorID: d.AuthorID, AuthorEmail: d.AuthorEmail, AuthorName: d.AuthorName, CreatedAt: at,
+		AuthorID: d.AuthorID.Value, AuthorEmail: d.AuthorEmail.Value, AuthorName: d.AuthorName.Value, CreatedAt: at,
 	}
 	if c.FromCustomer() && (t.Status == StatusPending || t.Status == StatusResolved) {
 		t.Status = StatusOpen

@@ -126,6 +126,9 @@ type Nullable[T any] struct {
 	Value T
 }
 
+// Set returns a Nullable that carries v.
+func Set[T any](v T) Nullable[T] { return Nullable[T]{Set: true, Value: v} }
+
 // CustomFieldChange sets (or, with Remove, removes) one custom field value.
 type CustomFieldChange struct {
 	ID     string

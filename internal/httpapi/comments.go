@@ -75,11 +75,11 @@ func decodeCommentDraft(fields map[string]json.RawMessage, problems *helpdesk.Pr
 				d.Public = &b
 			}
 		case "authorId":
-			d.AuthorID = decodeNullable(raw, field, problems).Value
+			d.AuthorID = decodeNullable(raw, field, problems)
 		case "authorEmail":
-			d.AuthorEmail = decodeNullable(raw, field, problems).Value
+			d.AuthorEmail = decodeNullable(raw, field, problems)
 		case "authorName":
-			d.AuthorName = decodeNullable(raw, field, problems).Value
+			d.AuthorName = decodeNullable(raw, field, problems)
 		case "id", "ticketId", "createdAt", "redactedAt":
 			problems.Add(field, "is read-only")
 		default:

@@ -131,6 +131,8 @@ func TestCommentBadInput(t *testing.T) {
 		{"TwoAuthors", `{"comment": {"body": "x", "authorId": "usr_a", "authorEmail": "a@example.com"}}`, http.StatusUnprocessableEntity, []string{"comment.authorId"}},
 		{"CustomerNote", `{"comment": {"body": "x", "authorEmail": "a@example.com", "public": false}}`, http.StatusUnprocessableEntity, []string{"comment.public"}},
 		{"PublicNotBool", `{"comment": {"body": "x", "authorId": "usr_a", "public": "no"}}`, http.StatusUnprocessableEntity, []string{"comment.public"}},
+		{"EmptyAgentWithCustomer", `{"comment": {"body": "x", "authorId": "", "authorEmail": "a@example.com"}}`, http.StatusUnprocessableEntity, []string{"comment.authorId"}},
+		{"EmptyEmailWithAgent", `{"comment": {"body": "x", "authorId": "usr_a", "authorEmail": ""}}`, http.StatusUnprocessableEntity, []string{"comment.authorId"}},
 		{"BadAgent", `{"comment": {"body": "x", "authorId": "agent 7"}}`, http.StatusUnprocessableEntity, []string{"comment.authorId"}},
 		{"BadEmail", `{"comment": {"body": "x", "authorEmail": "jane"}}`, http.StatusUnprocessableEntity, []string{"comment.authorEmail"}},
 		{"NoBody", `{"comment": {"authorId": "usr_a"}}`, http.StatusUnprocessableEntity, []string{"comment.body"}},

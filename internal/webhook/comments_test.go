@@ -33,8 +33,8 @@ func TestCommentEvents(t *testing.T) {
 		}
 		return c, after
 	}
-	agent, afterAgent := say(helpdesk.CommentDraft{Body: new("We are on it."), AuthorID: "usr_a"})
-	customer, afterCustomer := say(helpdesk.CommentDraft{Body: new("Still broken."), AuthorEmail: "jane@example.com", AuthorName: "Jane"})
+	agent, afterAgent := say(helpdesk.CommentDraft{Body: new("We are on it."), AuthorID: helpdesk.Set("usr_a")})
+	customer, afterCustomer := say(helpdesk.CommentDraft{Body: new("Still broken."), AuthorEmail: helpdesk.Set("jane@example.com"), AuthorName: helpdesk.Set("Jane")})
 	redacted, err := convo.RedactComment(t.Context(), tk.ID, customer.ID)
 	if err != nil {
 		t.Fatal(err)
@@ -93,7 +93,7 @@ func TestCommentEventWithoutItsTicketRecord(t *testing.T) {
 	recv := newReceiver(t, answer(http.StatusNoContent))
 	dynamotest.Subscribe(t, store, recv.URL+"/c", events.TicketCommentCreated)
 	tk := dynamotest.CreateTicket(t, store, nil)
-	c, after, err := helpdesk.NewConversations(store, store).AddComment(t.Context(), tk.ID, &helpdesk.CommentDraft{Body: new("Hi"), AuthorID: "usr_a"}, nil, nil)
+	c, after, err := helpdesk.NewConversations(store, store).AddComment(t.Context(), tk.ID, &helpdesk.CommentDraft{Body: new("Hi"), AuthorID: helpdesk.Set("usr_a")}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
