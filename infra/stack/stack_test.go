@@ -475,7 +475,7 @@ func TestFunctions(t *testing.T) {
 			if name == string(httpapi.Docs) {
 				want = nil // serves an embedded document: no table
 			}
-			if name == string(httpapi.ListTickets) || name == string(httpapi.Webhooks) {
+			if slices.Contains(cursorSecretReaders, name) {
 				want = append(want, "HELPDESK_CURSOR_KEY_SECRET_ARN")
 				if ref(env["HELPDESK_CURSOR_KEY_SECRET_ARN"]) != secretID {
 					t.Errorf("%s: HELPDESK_CURSOR_KEY_SECRET_ARN = %v, want the cursor secret", name, env["HELPDESK_CURSOR_KEY_SECRET_ARN"])
@@ -641,14 +641,25 @@ var wantDynamo = map[string]map[string][]string{
 	"delete":       {"table": {"DeleteItem", "GetItem"}},
 	"customfields": {"table": {"DeleteItem", "GetItem", "PutItem", "UpdateItem"}, "index": {"Query"}},
 	"webhooks":     {"table": {"DeleteItem", "GetItem", "PutItem", "Query", "UpdateItem"}, "index": {"Query"}},
-	"openapi":      {}, // a public route and an embedded document: not even the key lookup
+	// A ticket's comments are in its partition, in no index: Query on the
+	// table only; the redaction's transaction checks the ticket
+	// (ConditionCheckItem).
+	"comments": {"table": {"BatchGetItem", "ConditionCheckItem", "DeleteItem", "GetItem", "PutItem", "Query", "UpdateItem"}},
+	"openapi":  {}, // a public route and an embedded document: not even the key lookup
+	// The stream consumer also reads a comment's ticket (GetItem) and
+	// purges a deleted ticket's comments: a Query of its partition, then
+	// BatchWriteItem deletes.
 	"dispatch": {
-		"table":  {"BatchGetItem", "BatchWriteItem", "GetItem", "PutItem"},
+		"table":  {"BatchGetItem", "BatchWriteItem", "GetItem", "PutItem", "Query"},
 		"index":  {"Query"},
 		"stream": {"DescribeStream", "GetRecords", "GetShardIterator", "ListStreams"},
 	},
 	"retry": {"table": {"BatchWriteItem", "GetItem", "PutItem", "UpdateItem"}, "index": {"Query"}},
 }
+
+// cursorSecretReaders are the functions that page with sealed cursors: the
+// only ones given the cursor key secret (environment and GetSecretValue).
+var cursorSecretReaders = []string{string(httpapi.ListTickets), string(httpapi.Webhooks), string(httpapi.Comments)}
 
 var writeActions = []string{"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems", "PartiQLInsert", "PartiQLUpdate", "PartiQLDelete"}
 
@@ -696,6 +707,16 @@ func TestIAM(t *testing.T) {
 		fns := s.tmpl.functions(t)
 		tableID := only(t, s.tmpl.ofType("AWS::DynamoDB::Table"))
 		secretID := only(t, s.tmpl.ofType("AWS::SecretsManager::Secret"))
+		for name := range fns {
+			if _, ok := wantDynamo[name]; !ok {
+				t.Errorf("%s: no DynamoDB expectation in wantDynamo; state the function's actions (none is {})", name)
+			}
+		}
+		for name := range wantDynamo {
+			if _, ok := fns[name]; !ok {
+				t.Errorf("wantDynamo names %s, which the stack does not deploy", name)
+			}
+		}
 		for name, id := range fns {
 			roleID, _ := getAtt(s.tmpl.Resources[id].Properties["Role"])
 			role := s.tmpl.Resources[roleID]
@@ -753,7 +774,7 @@ func TestIAM(t *testing.T) {
 					}
 				}
 			}
-			if name == string(httpapi.ListTickets) || name == string(httpapi.Webhooks) {
+			if slices.Contains(cursorSecretReaders, name) {
 				if len(secrets) != 1 || ref(secrets[0]) != secretID {
 					t.Errorf("%s: GetSecretValue on %v, want the cursor secret only", name, secrets)
 				}
