@@ -437,6 +437,7 @@ func TestFunctions(t *testing.T) {
 		}
 		tableID := only(t, s.tmpl.ofType("AWS::DynamoDB::Table"))
 		secretID := only(t, s.tmpl.ofType("AWS::SecretsManager::Secret"))
+		logGroups, roles := map[string]string{}, map[string]string{} // logical id -> function name
 		for _, name := range stack.FunctionNames() {
 			id, ok := fns[name]
 			if !ok {
@@ -468,6 +469,16 @@ func TestFunctions(t *testing.T) {
 			lg := ref(path(p, "LoggingConfig", "LogGroup"))
 			if r := s.tmpl.Resources[lg]; r.Type != "AWS::Logs::LogGroup" || r.Properties["RetentionInDays"] != 30.0 {
 				t.Errorf("%s: log group %s %v, want one of the stack with 30 days' retention", name, lg, r.Properties)
+			}
+			role, _ := getAtt(p["Role"])
+			for _, own := range []struct {
+				what, id string
+				seen     map[string]string
+			}{{"log group", lg, logGroups}, {"role", role, roles}} {
+				if other, dup := own.seen[own.id]; dup {
+					t.Errorf("%s shares %s %s with %s; want one of its own", name, own.what, own.id, other)
+				}
+				own.seen[own.id] = name
 			}
 
 			env, _ := path(p, "Environment", "Variables").(map[string]any)
@@ -865,10 +876,26 @@ func TestAlarms(t *testing.T) {
 		n := len(stack.FunctionNames())
 		want := map[string]int{"Errors": n, "Throttles": n, "5xx": 1, "IteratorAge": 1, "ApproximateNumberOfMessagesVisible": 1}
 		got := map[string]int{}
+		fnNames := map[string]string{} // logical id -> name
+		for name, id := range s.tmpl.functions(t) {
+			fnNames[id] = name
+		}
+		// Every function, the comments function as the others, has an
+		// Errors and a Throttles alarm of its own.
+		perFunction := map[string][]string{} // name -> Lambda metrics alarmed on
 		for id, a := range s.tmpl.ofType("AWS::CloudWatch::Alarm") {
 			p := a.Properties
 			if name, ok := p["MetricName"].(string); ok {
 				got[name]++
+				if p["Namespace"] == "AWS/Lambda" && (name == "Errors" || name == "Throttles") {
+					dims := list(p["Dimensions"])
+					if len(dims) != 1 || path(dims[0], "Name") != "FunctionName" || fnNames[ref(path(dims[0], "Value"))] == "" {
+						t.Errorf("alarm %s: %s of %v, want one function of the stack", id, name, dims)
+						continue
+					}
+					fn := fnNames[ref(path(dims[0], "Value"))]
+					perFunction[fn] = append(perFunction[fn], name)
+				}
 			}
 			for _, m := range list(p["Metrics"]) {
 				if name, ok := path(m, "MetricStat", "Metric", "MetricName").(string); ok && name != "Count" {
@@ -885,6 +912,13 @@ func TestAlarms(t *testing.T) {
 		}
 		if !maps.Equal(got, want) {
 			t.Errorf("alarms by metric %v, want %v", got, want)
+		}
+		for _, name := range stack.FunctionNames() {
+			metrics := perFunction[name]
+			slices.Sort(metrics)
+			if !slices.Equal(metrics, []string{"Errors", "Throttles"}) {
+				t.Errorf("%s: alarms on %v, want one on Errors and one on Throttles", name, metrics)
+			}
 		}
 	})
 }
