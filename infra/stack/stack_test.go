@@ -605,6 +605,23 @@ func TestStreamMapping(t *testing.T) {
 				t.Errorf("filter prefix %q and the dispatcher disagree on %q", prefix, other)
 			}
 		}
+		// The dispatch function purges a removed ticket's comments (they
+		// share its partition, sort key COMMENT#<id>): the removal of the
+		// ticket's own item (sort key TICKET) must pass the filter, and a
+		// comment's must not count as the ticket's removal.
+		removal := func(sk string) lambdaevents.DynamoDBEventRecord {
+			k := key(prefix + "tkt_abc")
+			k[dynamo.Table.SortKey] = lambdaevents.NewStringAttribute(sk)
+			return lambdaevents.DynamoDBEventRecord{EventName: "REMOVE", Change: lambdaevents.DynamoDBStreamRecord{Keys: k}}
+		}
+		if id, ok := dynamo.IsTicketRemoval(removal("TICKET")); !ok || id != "tkt_abc" {
+			t.Errorf("filter prefix %q: the removal of ticket tkt_abc is %q, %v to the dispatcher", prefix, id, ok)
+		}
+		if comment := removal("COMMENT#cmt_abc"); !dynamo.IsTicketKey(comment.Change.Keys) {
+			t.Errorf("filter prefix %q: a comment's record is not in its ticket's partition to the dispatcher", prefix)
+		} else if _, ok := dynamo.IsTicketRemoval(comment); ok {
+			t.Error("the removal of a comment is a ticket's removal to the dispatcher")
+		}
 
 		q := s.tmpl.Resources[queueID]
 		if q.Properties["SqsManagedSseEnabled"] != true && q.Properties["KmsMasterKeyId"] == nil {
