@@ -25,6 +25,7 @@ import (
 // synthesized is one stack of the test app, synthesized with the cdk-nag
 // AwsSolutions checks.
 type synthesized struct {
+	id       string // the stack's construct id
 	props    stack.Props
 	tmpl     template
 	errors   []message
@@ -94,15 +95,15 @@ func run(m *testing.M) (int, error) {
 		return 0, err
 	}
 	app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(filepath.Join(tmp, "cdk.out")), Context: &ctx})
-	defaultStack = &synthesized{props: stack.Props{AssetsDir: assets}}
-	ephemeralStack = &synthesized{props: stack.Props{
+	defaultStack = &synthesized{id: "Helpdesk-dev", props: stack.Props{AssetsDir: assets}}
+	ephemeralStack = &synthesized{id: "Helpdesk-test", props: stack.Props{
 		Stage: "test", Ephemeral: true, AssetsDir: assets,
 		ThrottleRate: 5, ThrottleBurst: 10,
 		CorsOrigins: []string{"https://desk.example.com", "http://localhost:3000"},
 		LogLevel:    "debug", AlarmTopicArn: alarmTopic,
 	}}
-	s1 := stack.New(app, "Helpdesk-dev", &defaultStack.props)
-	s2 := stack.New(app, "Helpdesk-test", &ephemeralStack.props)
+	s1 := stack.New(app, defaultStack.id, &defaultStack.props)
+	s2 := stack.New(app, ephemeralStack.id, &ephemeralStack.props)
 	awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
 
 	for _, x := range []struct {
@@ -809,6 +810,81 @@ func TestIAM(t *testing.T) {
 			} else if len(secrets) > 0 {
 				t.Errorf("%s may read secrets %v", name, secrets)
 			}
+		}
+	})
+}
+
+// functionLogicalIDs are the logical ids of the functions, by name. Those
+// deployed before the comments function (commit 6d1a677) must keep theirs:
+// CloudFormation replaces a resource whose logical id changes.
+var functionLogicalIDs = map[string]string{
+	"list":         "ListFunction7F4B561E",
+	"get":          "GetFunctionC96F89C4",
+	"create":       "CreateFunction1693F3C7",
+	"update":       "UpdateFunction20288017",
+	"delete":       "DeleteFunction9052F8B5",
+	"customfields": "CustomfieldsFunctionF65EE33E",
+	"webhooks":     "WebhooksFunction0AA2E282",
+	"openapi":      "OpenapiFunctionF85064DF",
+	"dispatch":     "DispatchFunction3BD6E874",
+	"retry":        "RetryFunction31519513",
+	// Added with the comments endpoint.
+	"comments": "CommentsFunctionBAB66EF6",
+}
+
+// TestLogicalIDs guards deployed stacks against replacements: a resource
+// whose logical id changes is deleted and created anew by CloudFormation
+// (a retained one, such as the table, is orphaned instead), and a new
+// function or endpoint must only add resources. testdata/logical-ids.json
+// holds every resource of the two test stacks, logical id and type, as of
+// the comments endpoint: the 120 of each stack before it (commit 6d1a677),
+// all unchanged, and the 15 it added (function, role and policy, log group,
+// alarms, routes, integration and invoke permissions). Entries are only
+// ever added to it, by hand, for resources a change adds on purpose.
+func TestLogicalIDs(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("testdata", "logical-ids.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kept map[string]map[string]string // stack id -> logical id -> type
+	if err := json.Unmarshal(raw, &kept); err != nil {
+		t.Fatalf("testdata/logical-ids.json: %v", err)
+	}
+	both(t, func(t *testing.T, s *synthesized) {
+		fns := s.tmpl.functions(t)
+		if !maps.Equal(fns, functionLogicalIDs) {
+			for _, name := range slices.Sorted(maps.Keys(functionLogicalIDs)) {
+				if fns[name] != functionLogicalIDs[name] {
+					t.Errorf("function %s: logical id %q, want %q", name, fns[name], functionLogicalIDs[name])
+				}
+			}
+			for name, id := range fns {
+				if _, ok := functionLogicalIDs[name]; !ok {
+					t.Errorf("function %s (%s) has no pinned logical id in functionLogicalIDs", name, id)
+				}
+			}
+		}
+		want := kept[s.id]
+		if len(want) == 0 {
+			t.Fatalf("testdata/logical-ids.json has no resources of stack %s", s.id)
+		}
+		for _, id := range slices.Sorted(maps.Keys(want)) {
+			switch r, ok := s.tmpl.Resources[id]; {
+			case !ok:
+				t.Errorf("%s %s is gone (removed, or its logical id changed): a deployed stack would lose it", want[id], id)
+			case r.Type != want[id]:
+				t.Errorf("%s is a %s, was a %s: a deployed stack would replace it", id, r.Type, want[id])
+			}
+		}
+		var added []string
+		for id := range s.tmpl.Resources {
+			if _, ok := want[id]; !ok {
+				added = append(added, id)
+			}
+		}
+		if len(added) > 0 {
+			slices.Sort(added)
+			t.Logf("resources not in testdata/logical-ids.json (new; add them once deployed): %v", added)
 		}
 	})
 }
