@@ -25,6 +25,7 @@ import (
 // synthesized is one stack of the test app, synthesized with the cdk-nag
 // AwsSolutions checks.
 type synthesized struct {
+	id       string // the stack's construct id
 	props    stack.Props
 	tmpl     template
 	errors   []message
@@ -94,15 +95,15 @@ func run(m *testing.M) (int, error) {
 		return 0, err
 	}
 	app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(filepath.Join(tmp, "cdk.out")), Context: &ctx})
-	defaultStack = &synthesized{props: stack.Props{AssetsDir: assets}}
-	ephemeralStack = &synthesized{props: stack.Props{
+	defaultStack = &synthesized{id: "Helpdesk-dev", props: stack.Props{AssetsDir: assets}}
+	ephemeralStack = &synthesized{id: "Helpdesk-test", props: stack.Props{
 		Stage: "test", Ephemeral: true, AssetsDir: assets,
 		ThrottleRate: 5, ThrottleBurst: 10,
 		CorsOrigins: []string{"https://desk.example.com", "http://localhost:3000"},
 		LogLevel:    "debug", AlarmTopicArn: alarmTopic,
 	}}
-	s1 := stack.New(app, "Helpdesk-dev", &defaultStack.props)
-	s2 := stack.New(app, "Helpdesk-test", &ephemeralStack.props)
+	s1 := stack.New(app, defaultStack.id, &defaultStack.props)
+	s2 := stack.New(app, ephemeralStack.id, &ephemeralStack.props)
 	awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
 
 	for _, x := range []struct {
@@ -437,6 +438,7 @@ func TestFunctions(t *testing.T) {
 		}
 		tableID := only(t, s.tmpl.ofType("AWS::DynamoDB::Table"))
 		secretID := only(t, s.tmpl.ofType("AWS::SecretsManager::Secret"))
+		logGroups, roles := map[string]string{}, map[string]string{} // logical id -> function name
 		for _, name := range stack.FunctionNames() {
 			id, ok := fns[name]
 			if !ok {
@@ -469,13 +471,23 @@ func TestFunctions(t *testing.T) {
 			if r := s.tmpl.Resources[lg]; r.Type != "AWS::Logs::LogGroup" || r.Properties["RetentionInDays"] != 30.0 {
 				t.Errorf("%s: log group %s %v, want one of the stack with 30 days' retention", name, lg, r.Properties)
 			}
+			role, _ := getAtt(p["Role"])
+			for _, own := range []struct {
+				what, id string
+				seen     map[string]string
+			}{{"log group", lg, logGroups}, {"role", role, roles}} {
+				if other, dup := own.seen[own.id]; dup {
+					t.Errorf("%s shares %s %s with %s; want one of its own", name, own.what, own.id, other)
+				}
+				own.seen[own.id] = name
+			}
 
 			env, _ := path(p, "Environment", "Variables").(map[string]any)
 			want := []string{"HELPDESK_TABLE"}
 			if name == string(httpapi.Docs) {
 				want = nil // serves an embedded document: no table
 			}
-			if name == string(httpapi.ListTickets) || name == string(httpapi.Webhooks) {
+			if slices.Contains(cursorSecretReaders, name) {
 				want = append(want, "HELPDESK_CURSOR_KEY_SECRET_ARN")
 				if ref(env["HELPDESK_CURSOR_KEY_SECRET_ARN"]) != secretID {
 					t.Errorf("%s: HELPDESK_CURSOR_KEY_SECRET_ARN = %v, want the cursor secret", name, env["HELPDESK_CURSOR_KEY_SECRET_ARN"])
@@ -594,6 +606,23 @@ func TestStreamMapping(t *testing.T) {
 				t.Errorf("filter prefix %q and the dispatcher disagree on %q", prefix, other)
 			}
 		}
+		// The dispatch function purges a removed ticket's comments (they
+		// share its partition, sort key COMMENT#<id>): the removal of the
+		// ticket's own item (sort key TICKET) must pass the filter, and a
+		// comment's must not count as the ticket's removal.
+		removal := func(sk string) lambdaevents.DynamoDBEventRecord {
+			k := key(prefix + "tkt_abc")
+			k[dynamo.Table.SortKey] = lambdaevents.NewStringAttribute(sk)
+			return lambdaevents.DynamoDBEventRecord{EventName: "REMOVE", Change: lambdaevents.DynamoDBStreamRecord{Keys: k}}
+		}
+		if id, ok := dynamo.IsTicketRemoval(removal("TICKET")); !ok || id != "tkt_abc" {
+			t.Errorf("filter prefix %q: the removal of ticket tkt_abc is %q, %v to the dispatcher", prefix, id, ok)
+		}
+		if comment := removal("COMMENT#cmt_abc"); !dynamo.IsTicketKey(comment.Change.Keys) {
+			t.Errorf("filter prefix %q: a comment's record is not in its ticket's partition to the dispatcher", prefix)
+		} else if _, ok := dynamo.IsTicketRemoval(comment); ok {
+			t.Error("the removal of a comment is a ticket's removal to the dispatcher")
+		}
 
 		q := s.tmpl.Resources[queueID]
 		if q.Properties["SqsManagedSseEnabled"] != true && q.Properties["KmsMasterKeyId"] == nil {
@@ -641,14 +670,25 @@ var wantDynamo = map[string]map[string][]string{
 	"delete":       {"table": {"DeleteItem", "GetItem"}},
 	"customfields": {"table": {"DeleteItem", "GetItem", "PutItem", "UpdateItem"}, "index": {"Query"}},
 	"webhooks":     {"table": {"DeleteItem", "GetItem", "PutItem", "Query", "UpdateItem"}, "index": {"Query"}},
-	"openapi":      {}, // a public route and an embedded document: not even the key lookup
+	// A ticket's comments are in its partition, in no index: Query on the
+	// table only; the redaction's transaction checks the ticket
+	// (ConditionCheckItem).
+	"comments": {"table": {"BatchGetItem", "ConditionCheckItem", "DeleteItem", "GetItem", "PutItem", "Query", "UpdateItem"}},
+	"openapi":  {}, // a public route and an embedded document: not even the key lookup
+	// The stream consumer also reads a comment's ticket (GetItem) and
+	// purges a deleted ticket's comments: a Query of its partition, then
+	// BatchWriteItem deletes.
 	"dispatch": {
-		"table":  {"BatchGetItem", "BatchWriteItem", "GetItem", "PutItem"},
+		"table":  {"BatchGetItem", "BatchWriteItem", "GetItem", "PutItem", "Query"},
 		"index":  {"Query"},
 		"stream": {"DescribeStream", "GetRecords", "GetShardIterator", "ListStreams"},
 	},
 	"retry": {"table": {"BatchWriteItem", "GetItem", "PutItem", "UpdateItem"}, "index": {"Query"}},
 }
+
+// cursorSecretReaders are the functions that page with sealed cursors: the
+// only ones given the cursor key secret (environment and GetSecretValue).
+var cursorSecretReaders = []string{string(httpapi.ListTickets), string(httpapi.Webhooks), string(httpapi.Comments)}
 
 var writeActions = []string{"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems", "PartiQLInsert", "PartiQLUpdate", "PartiQLDelete"}
 
@@ -696,6 +736,16 @@ func TestIAM(t *testing.T) {
 		fns := s.tmpl.functions(t)
 		tableID := only(t, s.tmpl.ofType("AWS::DynamoDB::Table"))
 		secretID := only(t, s.tmpl.ofType("AWS::SecretsManager::Secret"))
+		for name := range fns {
+			if _, ok := wantDynamo[name]; !ok {
+				t.Errorf("%s: no DynamoDB expectation in wantDynamo; state the function's actions (none is {})", name)
+			}
+		}
+		for name := range wantDynamo {
+			if _, ok := fns[name]; !ok {
+				t.Errorf("wantDynamo names %s, which the stack does not deploy", name)
+			}
+		}
 		for name, id := range fns {
 			roleID, _ := getAtt(s.tmpl.Resources[id].Properties["Role"])
 			role := s.tmpl.Resources[roleID]
@@ -753,13 +803,88 @@ func TestIAM(t *testing.T) {
 					}
 				}
 			}
-			if name == string(httpapi.ListTickets) || name == string(httpapi.Webhooks) {
+			if slices.Contains(cursorSecretReaders, name) {
 				if len(secrets) != 1 || ref(secrets[0]) != secretID {
 					t.Errorf("%s: GetSecretValue on %v, want the cursor secret only", name, secrets)
 				}
 			} else if len(secrets) > 0 {
 				t.Errorf("%s may read secrets %v", name, secrets)
 			}
+		}
+	})
+}
+
+// functionLogicalIDs are the logical ids of the functions, by name. Those
+// deployed before the comments function (commit 6d1a677) must keep theirs:
+// CloudFormation replaces a resource whose logical id changes.
+var functionLogicalIDs = map[string]string{
+	"list":         "ListFunction7F4B561E",
+	"get":          "GetFunctionC96F89C4",
+	"create":       "CreateFunction1693F3C7",
+	"update":       "UpdateFunction20288017",
+	"delete":       "DeleteFunction9052F8B5",
+	"customfields": "CustomfieldsFunctionF65EE33E",
+	"webhooks":     "WebhooksFunction0AA2E282",
+	"openapi":      "OpenapiFunctionF85064DF",
+	"dispatch":     "DispatchFunction3BD6E874",
+	"retry":        "RetryFunction31519513",
+	// Added with the comments endpoint.
+	"comments": "CommentsFunctionBAB66EF6",
+}
+
+// TestLogicalIDs guards deployed stacks against replacements: a resource
+// whose logical id changes is deleted and created anew by CloudFormation
+// (a retained one, such as the table, is orphaned instead), and a new
+// function or endpoint must only add resources. testdata/logical-ids.json
+// holds every resource of the two test stacks, logical id and type, as of
+// the comments endpoint: the 120 of each stack before it (commit 6d1a677),
+// all unchanged, and the 15 it added (function, role and policy, log group,
+// alarms, routes, integration and invoke permissions). Entries are only
+// ever added to it, by hand, for resources a change adds on purpose.
+func TestLogicalIDs(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("testdata", "logical-ids.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kept map[string]map[string]string // stack id -> logical id -> type
+	if err := json.Unmarshal(raw, &kept); err != nil {
+		t.Fatalf("testdata/logical-ids.json: %v", err)
+	}
+	both(t, func(t *testing.T, s *synthesized) {
+		fns := s.tmpl.functions(t)
+		if !maps.Equal(fns, functionLogicalIDs) {
+			for _, name := range slices.Sorted(maps.Keys(functionLogicalIDs)) {
+				if fns[name] != functionLogicalIDs[name] {
+					t.Errorf("function %s: logical id %q, want %q", name, fns[name], functionLogicalIDs[name])
+				}
+			}
+			for name, id := range fns {
+				if _, ok := functionLogicalIDs[name]; !ok {
+					t.Errorf("function %s (%s) has no pinned logical id in functionLogicalIDs", name, id)
+				}
+			}
+		}
+		want := kept[s.id]
+		if len(want) == 0 {
+			t.Fatalf("testdata/logical-ids.json has no resources of stack %s", s.id)
+		}
+		for _, id := range slices.Sorted(maps.Keys(want)) {
+			switch r, ok := s.tmpl.Resources[id]; {
+			case !ok:
+				t.Errorf("%s %s is gone (removed, or its logical id changed): a deployed stack would lose it", want[id], id)
+			case r.Type != want[id]:
+				t.Errorf("%s is a %s, was a %s: a deployed stack would replace it", id, r.Type, want[id])
+			}
+		}
+		var added []string
+		for id := range s.tmpl.Resources {
+			if _, ok := want[id]; !ok {
+				added = append(added, id)
+			}
+		}
+		if len(added) > 0 {
+			slices.Sort(added)
+			t.Logf("resources not in testdata/logical-ids.json (new; add them once deployed): %v", added)
 		}
 	})
 }
@@ -844,10 +969,26 @@ func TestAlarms(t *testing.T) {
 		n := len(stack.FunctionNames())
 		want := map[string]int{"Errors": n, "Throttles": n, "5xx": 1, "IteratorAge": 1, "ApproximateNumberOfMessagesVisible": 1}
 		got := map[string]int{}
+		fnNames := map[string]string{} // logical id -> name
+		for name, id := range s.tmpl.functions(t) {
+			fnNames[id] = name
+		}
+		// Every function, the comments function as the others, has an
+		// Errors and a Throttles alarm of its own.
+		perFunction := map[string][]string{} // name -> Lambda metrics alarmed on
 		for id, a := range s.tmpl.ofType("AWS::CloudWatch::Alarm") {
 			p := a.Properties
 			if name, ok := p["MetricName"].(string); ok {
 				got[name]++
+				if p["Namespace"] == "AWS/Lambda" && (name == "Errors" || name == "Throttles") {
+					dims := list(p["Dimensions"])
+					if len(dims) != 1 || path(dims[0], "Name") != "FunctionName" || fnNames[ref(path(dims[0], "Value"))] == "" {
+						t.Errorf("alarm %s: %s of %v, want one function of the stack", id, name, dims)
+						continue
+					}
+					fn := fnNames[ref(path(dims[0], "Value"))]
+					perFunction[fn] = append(perFunction[fn], name)
+				}
 			}
 			for _, m := range list(p["Metrics"]) {
 				if name, ok := path(m, "MetricStat", "Metric", "MetricName").(string); ok && name != "Count" {
@@ -864,6 +1005,13 @@ func TestAlarms(t *testing.T) {
 		}
 		if !maps.Equal(got, want) {
 			t.Errorf("alarms by metric %v, want %v", got, want)
+		}
+		for _, name := range stack.FunctionNames() {
+			metrics := perFunction[name]
+			slices.Sort(metrics)
+			if !slices.Equal(metrics, []string{"Errors", "Throttles"}) {
+				t.Errorf("%s: alarms on %v, want one on Errors and one on Throttles", name, metrics)
+			}
 		}
 	})
 }
