@@ -174,9 +174,10 @@ func functionSpecs() []functionSpec {
 			// BatchWriteItem; ListWebhooks: Query of the kind index;
 			// hand-off to the retry worker: PutItem; subscription health:
 			// GetItem and PutItem; attempt log: BatchWriteItem; a comment
-			// event's ticket: GetItem; a deleted ticket's comments: a Query
-			// of its partition and BatchWriteItem deletes.
-			access: tableAccess{items: []string{getItem, batchGetItem, putItem, batchWriteItem}, queryTable: true, queryIndexes: true},
+			// event's ticket: GetItem; a redacted comment's recorded
+			// creation: GetItem and UpdateItem; a deleted ticket's comments:
+			// a Query of its partition and BatchWriteItem deletes.
+			access: tableAccess{items: []string{getItem, batchGetItem, putItem, updateItem, batchWriteItem}, queryTable: true, queryIndexes: true},
 		},
 		functionSpec{
 			name:        RetryFunction,

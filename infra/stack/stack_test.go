@@ -675,11 +675,12 @@ var wantDynamo = map[string]map[string][]string{
 	// (ConditionCheckItem).
 	"comments": {"table": {"BatchGetItem", "ConditionCheckItem", "DeleteItem", "GetItem", "PutItem", "Query", "UpdateItem"}},
 	"openapi":  {}, // a public route and an embedded document: not even the key lookup
-	// The stream consumer also reads a comment's ticket (GetItem) and
+	// The stream consumer also reads a comment's ticket (GetItem), redacts
+	// a redacted comment's recorded creation (GetItem, UpdateItem) and
 	// purges a deleted ticket's comments: a Query of its partition, then
 	// BatchWriteItem deletes.
 	"dispatch": {
-		"table":  {"BatchGetItem", "BatchWriteItem", "GetItem", "PutItem", "Query"},
+		"table":  {"BatchGetItem", "BatchWriteItem", "GetItem", "PutItem", "Query", "UpdateItem"},
 		"index":  {"Query"},
 		"stream": {"DescribeStream", "GetRecords", "GetShardIterator", "ListStreams"},
 	},

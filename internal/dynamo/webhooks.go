@@ -346,6 +346,25 @@ func (s *Store) Event(ctx context.Context, id string) (*helpdesk.StoredEvent, er
 	return &helpdesk.StoredEvent{ID: it.ID, Type: it.Type, Body: it.Body, CreatedAt: created}, nil
 }
 
+// ReplaceEventBody replaces the body of a recorded event, if it is still
+// kept (a redacted comment's ticket.comment.created, so that a retry or a
+// replay no longer sends what was redacted). CodeNotFound if it is not.
+func (s *Store) ReplaceEventBody(ctx context.Context, id string, body []byte) error {
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.table), Key: itemKey(kindEvent, id),
+		UpdateExpression:          aws.String("SET body = :b"),
+		ConditionExpression:       aws.String("attribute_exists(pk)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":b": &types.AttributeValueMemberB{Value: body}},
+	})
+	switch {
+	case isConditionFailed(err):
+		return helpdesk.Errorf(helpdesk.CodeNotFound, "Event not found; events are kept for 30 days.")
+	case err != nil:
+		return translate(err, "replace the body of event %s", id)
+	}
+	return nil
+}
+
 // DueDeliveries implements helpdesk.WebhookStore with one Query on the due
 // index.
 func (s *Store) DueDeliveries(ctx context.Context, now time.Time, limit int) ([]*helpdesk.Delivery, error) {

@@ -3,7 +3,10 @@ package webhook_test
 import (
 	"encoding/json"
 	"net/http"
+	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	lambdaevents "github.com/aws/aws-lambda-go/events"
 
@@ -11,6 +14,7 @@ import (
 	"github.com/acme/helpdesk/internal/dynamotest"
 	"github.com/acme/helpdesk/internal/helpdesk"
 	"github.com/acme/helpdesk/internal/view"
+	"github.com/acme/helpdesk/internal/webhook"
 )
 
 // TestCommentEvents writes a conversation through the domain's code path
@@ -60,12 +64,18 @@ func TestCommentEvents(t *testing.T) {
 	if n := len(byType[events.TicketCommentCreated]); n != 2 {
 		t.Fatalf("%d ticket.comment.created, want 2 (events %v)", n, byType)
 	}
+	// The customer's comment is redacted in the same batch, so even its
+	// first delivery carries the redacted comment.
+	created := map[string]events.Event{} // by comment id: deliveries run concurrently
+	for _, ev := range byType[events.TicketCommentCreated] {
+		created[ev.Data.Comment.ID] = ev
+	}
 	for i, want := range []struct {
 		c *helpdesk.Comment
 		t *helpdesk.Ticket
-	}{{agent, afterAgent}, {customer, afterCustomer}} {
-		ev := byType[events.TicketCommentCreated][i]
-		if ev.Data.Comment == nil || mustJSON(t, ev.Data.Comment) != mustJSON(t, view.Comment(want.c)) || !ev.Timestamp.Equal(want.c.CreatedAt) {
+	}{{agent, afterAgent}, {redacted, afterCustomer}} {
+		ev := created[want.c.ID]
+		if ev.Data.Comment == nil || mustJSON(t, ev.Data.Comment) != mustJSON(t, view.Comment(want.c)) || !ev.Timestamp.Equal(want.c.CreatedAt) || ev.ID != webhook.CreationEventID(want.c.ID) {
 			t.Errorf("created %d: comment %+v at %v, want %+v", i, ev.Data.Comment, ev.Timestamp, view.Comment(want.c))
 		}
 		if b1, b2 := mustJSON(t, ev.Data.Ticket), mustJSON(t, view.Ticket(want.t)); b1 != b2 {
@@ -77,6 +87,16 @@ func TestCommentEvents(t *testing.T) {
 	}
 	if rs := byType[events.TicketCommentRedacted]; len(rs) != 1 || mustJSON(t, rs[0].Data.Comment) != mustJSON(t, view.Comment(redacted)) || rs[0].Data.Comment.Body != "" || !rs[0].Timestamp.Equal(redacted.RedactedAt) {
 		t.Fatalf("ticket.comment.redacted %+v, want one showing the redacted comment", rs)
+	}
+	// The creation's recorded body, which retries and replays send, no
+	// longer holds what was redacted; the ticket it showed is kept.
+	recorded, err := store.Event(t.Context(), webhook.CreationEventID(customer.ID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := decodeEvent(t, recorded.Body)
+	if ev.Data.Comment.Body != "" || ev.Data.Comment.RedactedAt == nil || ev.Type != events.TicketCommentCreated || mustJSON(t, ev.Data.Ticket) != mustJSON(t, view.Ticket(afterCustomer)) {
+		t.Fatalf("the recorded creation after the redaction: %+v", ev)
 	}
 	if len(got) != 5 {
 		t.Fatalf("%d events, want created (ticket), 2 comments, the reopening, the redaction", len(got))
@@ -128,4 +148,58 @@ func mustJSON(tb testing.TB, v any) string {
 		tb.Fatal(err)
 	}
 	return string(b)
+}
+
+// TestRedactionReachesRecordedCreation redacts a comment whose creation
+// was recorded (and failed its first attempt) by an earlier batch: the
+// retry sends the redacted comment, with the same webhook-id.
+func TestRedactionReachesRecordedCreation(t *testing.T) {
+	t.Parallel()
+	store, table := dynamotest.NewStore(t)
+	recv := newReceiver(t, func(w http.ResponseWriter, hit int) {
+		if hit == 1 {
+			w.WriteHeader(http.StatusInternalServerError)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+	dynamotest.Subscribe(t, store, recv.URL+"/c", events.TicketCommentCreated)
+	tk := dynamotest.CreateTicket(t, store, nil)
+	convo := helpdesk.NewConversations(store, store)
+	c, _, err := convo.AddComment(t.Context(), tk.ID, &helpdesk.CommentDraft{Body: new("my password is hunter2"), AuthorEmail: helpdesk.Set("jane@example.com")}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk := newClock()
+	d := newDispatcher(t, store, relaxed, clk)
+	first := dynamotest.ReadStream(t, table, 4)
+	if resp, err := d.HandleStream(t.Context(), lambdaevents.DynamoDBEvent{Records: first}); err != nil || len(resp.BatchItemFailures) > 0 {
+		t.Fatalf("HandleStream = %+v, %v", resp, err)
+	}
+	if _, err := convo.RedactComment(t.Context(), tk.ID, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	// The dispatcher's own writes are in the stream too; the redaction is
+	// the comment's modification.
+	redaction := func(recs []lambdaevents.DynamoDBEventRecord) bool {
+		return slices.ContainsFunc(recs, func(r lambdaevents.DynamoDBEventRecord) bool {
+			return r.EventName == "MODIFY" && strings.HasPrefix(r.Change.Keys["sk"].String(), "COMMENT#")
+		})
+	}
+	later := dynamotest.RecordsAfter(t, dynamotest.ReadStreamUntil(t, table, redaction), first[len(first)-1].Change.SequenceNumber)
+	if resp, err := d.HandleStream(t.Context(), lambdaevents.DynamoDBEvent{Records: later}); err != nil || len(resp.BatchItemFailures) > 0 {
+		t.Fatalf("HandleStream = %+v, %v", resp, err)
+	}
+	clk.Set(clk.Now().Add(time.Minute))
+	if _, err := d.ProcessDue(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	reqs := recv.requests()
+	if len(reqs) != 2 {
+		t.Fatalf("%d attempts, want the failed first and the retry", len(reqs))
+	}
+	firstEv, retry := decodeEvent(t, reqs[0].body), decodeEvent(t, reqs[1].body)
+	if firstEv.Data.Comment.Body != "my password is hunter2" || retry.ID != firstEv.ID || retry.Data.Comment.Body != "" || retry.Data.Comment.RedactedAt == nil {
+		t.Fatalf("first %+v, retry %+v; want the retry of the same event, redacted", firstEv.Data.Comment, retry.Data.Comment)
+	}
 }

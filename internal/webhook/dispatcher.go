@@ -42,6 +42,9 @@ type Store interface {
 	helpdesk.WebhookStore
 	// Ticket returns a ticket. CodeNotFound if none.
 	Ticket(ctx context.Context, id string) (*helpdesk.Ticket, error)
+	// ReplaceEventBody replaces the body of a recorded event.
+	// CodeNotFound if it is not kept (any more).
+	ReplaceEventBody(ctx context.Context, id string, body []byte) error
 }
 
 // Dispatcher delivers events to subscriptions. It is safe for concurrent

@@ -143,7 +143,7 @@ func ProduceComment(rec lambdaevents.DynamoDBEventRecord, t *helpdesk.Ticket) ([
 	}
 	comment := view.Comment(newC)
 	ev := events.Event{
-		ID: eventID(rec.EventID, typ), Type: typ, Timestamp: at.UTC(),
+		ID: commentEventID(newC.ID, typ), Type: typ, Timestamp: at.UTC(),
 		Data: events.Data{Ticket: view.Ticket(t), Comment: &comment},
 	}
 	body, err := json.Marshal(ev)
@@ -151,6 +151,30 @@ func ProduceComment(rec lambdaevents.DynamoDBEventRecord, t *helpdesk.Ticket) ([
 		return nil, fmt.Errorf("encode %s: %w", typ, err)
 	}
 	return []*helpdesk.StoredEvent{{ID: ev.ID, Type: typ, Body: body, CreatedAt: at}}, nil
+}
+
+// commentEventID is the id of a comment's event of type typ: a comment is
+// created once and redacted at most once, so the comment's id names each
+// event (and a redelivered record yields the same id), and the redaction
+// can find the creation's event to redact it too.
+func commentEventID(commentID, typ string) string { return eventID("COMMENT#"+commentID, typ) }
+
+// RedactedCreation returns the body that a redacted comment's
+// ticket.comment.created must carry from now on: the recorded body, with
+// the comment as redaction left it and the ticket as it was.
+func RedactedCreation(recorded []byte, c *helpdesk.Comment) ([]byte, error) {
+	var ev events.Event
+	if err := json.Unmarshal(recorded, &ev); err != nil {
+		return nil, fmt.Errorf("decode the recorded ticket.comment.created: %w", err)
+	}
+	comment := view.Comment(c)
+	ev.Data.Comment = &comment
+	return json.Marshal(ev)
+}
+
+// CreationEventID is the id of the ticket.comment.created of a comment.
+func CreationEventID(commentID string) string {
+	return commentEventID(commentID, events.TicketCommentCreated)
 }
 
 func recordError(rec lambdaevents.DynamoDBEventRecord, err error) error {

@@ -9,6 +9,7 @@ import (
 
 	lambdaevents "github.com/aws/aws-lambda-go/events"
 
+	"github.com/acme/helpdesk/events"
 	"github.com/acme/helpdesk/internal/dynamo"
 	"github.com/acme/helpdesk/internal/helpdesk"
 )
@@ -28,7 +29,7 @@ func (d *Dispatcher) HandleStream(ctx context.Context, batch lambdaevents.Dynamo
 		var lookup *lookupError
 		if errors.As(err, &lookup) {
 			// The comment's ticket could not be read now; it can later.
-			d.log.WarnContext(ctx, "stream record retried: its ticket could not be read", slog.String("event_id", rec.EventID), slog.String("error", err.Error()))
+			d.log.WarnContext(ctx, "stream record retried: what its comment events need failed", slog.String("event_id", rec.EventID), slog.String("error", err.Error()))
 			resp.BatchItemFailures = append(resp.BatchItemFailures, lambdaevents.DynamoDBBatchItemFailure{ItemIdentifier: rec.Change.SequenceNumber})
 			continue
 		}
@@ -46,6 +47,7 @@ func (d *Dispatcher) HandleStream(ctx context.Context, batch lambdaevents.Dynamo
 	if len(stored) == 0 {
 		return resp, nil
 	}
+	d.redactInBatch(ctx, batch, stored)
 	retried := len(resp.BatchItemFailures)
 	failAll := func(err error) (lambdaevents.DynamoDBEventResponse, error) {
 		d.log.ErrorContext(ctx, "could not record events; the records will be retried", slog.Int("records", len(owners)), slog.String("error", err.Error()))
@@ -96,11 +98,14 @@ func (d *Dispatcher) HandleStream(ctx context.Context, batch lambdaevents.Dynamo
 	return resp, nil
 }
 
-// lookupError is a comment's ticket that could not be read: the record is
-// retried, not skipped.
+// lookupError is a read or write a comment's events need (its ticket, or
+// the rewrite of its recorded creation) that failed now but can succeed
+// later: the record is retried, not skipped.
 type lookupError struct{ err error }
 
-func (e *lookupError) Error() string { return "read the comment's ticket: " + e.err.Error() }
+func (e *lookupError) Error() string {
+	return "read the stream record's ticket or event: " + e.err.Error()
+}
 func (e *lookupError) Unwrap() error { return e.err }
 
 // produce returns the events of one record. A comment's events show its
@@ -126,7 +131,36 @@ func (d *Dispatcher) produce(ctx context.Context, rec lambdaevents.DynamoDBEvent
 			t = now
 		}
 	}
-	return ProduceComment(rec, t)
+	evs, err := ProduceComment(rec, t)
+	if err == nil && len(evs) == 1 && evs[0].Type == events.TicketCommentRedacted {
+		if err := d.redactCreation(ctx, c); err != nil {
+			return nil, &lookupError{err}
+		}
+	}
+	return evs, err
+}
+
+// redactCreation rewrites the recorded ticket.comment.created of a redacted
+// comment, if it is still kept, so that its retries and replays no longer
+// carry what was redacted.
+func (d *Dispatcher) redactCreation(ctx context.Context, c *helpdesk.Comment) error {
+	id := CreationEventID(c.ID)
+	ev, err := d.store.Event(ctx, id)
+	switch {
+	case helpdesk.ErrorCode(err) == helpdesk.CodeNotFound:
+		return nil // never recorded (no subscription took it), or expired
+	case err != nil:
+		return err
+	}
+	body, err := RedactedCreation(ev.Body, c)
+	if err != nil {
+		d.log.ErrorContext(ctx, "a recorded event could not be redacted", slog.String("event_id", id), slog.String("error", err.Error()))
+		return nil
+	}
+	if err := d.store.ReplaceEventBody(ctx, id, body); err != nil && helpdesk.ErrorCode(err) != helpdesk.CodeNotFound {
+		return err
+	}
+	return nil
 }
 
 // batchTickets are the tickets' new images in a batch, by id.
@@ -151,4 +185,32 @@ func (b batchTickets) at(id string, updatedAt time.Time) *helpdesk.Ticket {
 		}
 	}
 	return nil
+}
+
+// redactInBatch redacts the ticket.comment.created events of the batch
+// whose comment the same batch redacts: they are recorded after the
+// redaction's record was read, so the store's rewrite could not reach
+// them.
+func (d *Dispatcher) redactInBatch(ctx context.Context, batch lambdaevents.DynamoDBEvent, stored []*helpdesk.StoredEvent) {
+	redacted := map[string]*helpdesk.Comment{}
+	for _, rec := range batch.Records {
+		if rec.EventName != string(lambdaevents.DynamoDBOperationTypeModify) {
+			continue
+		}
+		if c, err := CommentOf(rec); err == nil && c != nil && c.Redacted() {
+			redacted[CreationEventID(c.ID)] = c
+		}
+	}
+	for _, ev := range stored {
+		c, ok := redacted[ev.ID]
+		if !ok {
+			continue
+		}
+		body, err := RedactedCreation(ev.Body, c)
+		if err != nil {
+			d.log.ErrorContext(ctx, "an event could not be redacted", slog.String("event_id", ev.ID), slog.String("error", err.Error()))
+			continue
+		}
+		ev.Body = body
+	}
 }
