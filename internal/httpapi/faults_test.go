@@ -267,22 +267,26 @@ func checkEffect(t *testing.T, e *env, rc request, id string, res response) {
 	}
 }
 
+// otherWriter returns a write by another client that changes the ticket
+// id with change, for a fault rule to run just before a request's write.
+func (e *env) otherWriter(t *testing.T, id string, change func(*helpdesk.Ticket)) func() {
+	return func() {
+		if _, err := e.clean.UpdateTicket(context.Background(), id, func(tk *helpdesk.Ticket) (bool, error) {
+			change(tk)
+			tk.UpdatedAt = dynamotest.Now()
+			return true, nil
+		}); err != nil {
+			t.Error(err)
+		}
+	}
+}
+
 // TestConcurrentWriterFaults lets another writer change the ticket just
 // before an update's conditional write, so that its condition really
 // fails in DynamoDB Local.
 func TestConcurrentWriterFaults(t *testing.T) {
 	e, faults := newFaultyAPI(t)
-	other := func(id string, change func(*helpdesk.Ticket)) func() {
-		return func() {
-			if _, err := e.clean.UpdateTicket(context.Background(), id, func(tk *helpdesk.Ticket) (bool, error) {
-				change(tk)
-				tk.UpdatedAt = time.Now().UTC().Truncate(time.Millisecond)
-				return true, nil
-			}); err != nil {
-				t.Error(err)
-			}
-		}
-	}
+	other := func(id string, change func(*helpdesk.Ticket)) func() { return e.otherWriter(t, id, change) }
 	t.Run("BothChangesKept", func(t *testing.T) {
 		id := e.createTicket(map[string]any{"subject": "x"})["id"].(string)
 		faults.Add(dynamotest.Rule{Op: "PutItem", Times: 1, Before: other(id, func(tk *helpdesk.Ticket) { tk.Type = helpdesk.TypeTask })})
@@ -321,17 +325,7 @@ func TestConcurrentWriterFaults(t *testing.T) {
 // refused with nothing written.
 func TestConcurrentCommentFaults(t *testing.T) {
 	e, faults := newFaultyAPI(t)
-	before := func(id string, change func(*helpdesk.Ticket)) func() {
-		return func() {
-			if _, err := e.clean.UpdateTicket(context.Background(), id, func(tk *helpdesk.Ticket) (bool, error) {
-				change(tk)
-				tk.UpdatedAt = time.Now().UTC().Truncate(time.Millisecond)
-				return true, nil
-			}); err != nil {
-				t.Error(err)
-			}
-		}
-	}
+	before := func(id string, change func(*helpdesk.Ticket)) func() { return e.otherWriter(t, id, change) }
 	comment := `{"comment": {"body": "Any news?", "authorEmail": "jane@example.com"}}`
 	t.Run("BothChangesKept", func(t *testing.T) {
 		id := e.createTicket(map[string]any{"subject": "x", "status": "pending"})["id"].(string)
