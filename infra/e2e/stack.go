@@ -406,6 +406,11 @@ func (s *Stack) URL() string { return s.baseURL }
 // Keys returns the registered API keys.
 func (s *Stack) Keys() Keys { return s.keys }
 
+// DynamoDB returns a client of the stack's DynamoDB Local, for tests that
+// look into the table (TableName) behind the API's back: what a stream
+// consumer left there, or a state too costly to reach through the API.
+func (s *Stack) DynamoDB() *dynamodb.Client { return s.db }
+
 // Invocations returns how many times function has been invoked.
 func (s *Stack) Invocations(function string) int {
 	if e, ok := s.emulators[function]; ok {
