@@ -66,6 +66,8 @@ func (e ErrorCode) Valid() bool {
 // Defines values for EventType.
 const (
 	EventTypeTicketAssignmentChanged EventType = "ticket.assignment.changed"
+	EventTypeTicketCommentCreated    EventType = "ticket.comment.created"
+	EventTypeTicketCommentRedacted   EventType = "ticket.comment.redacted"
 	EventTypeTicketCreated           EventType = "ticket.created"
 	EventTypeTicketDeleted           EventType = "ticket.deleted"
 	EventTypeTicketUpdated           EventType = "ticket.updated"
@@ -75,6 +77,10 @@ const (
 func (e EventType) Valid() bool {
 	switch e {
 	case EventTypeTicketAssignmentChanged:
+		return true
+	case EventTypeTicketCommentCreated:
+		return true
+	case EventTypeTicketCommentRedacted:
 		return true
 	case EventTypeTicketCreated:
 		return true
@@ -195,6 +201,36 @@ func (e TicketAssignmentChangedEventType) Valid() bool {
 	}
 }
 
+// Defines values for TicketCommentCreatedEventType.
+const (
+	TicketCommentCreatedEventTypeTicketCommentCreated TicketCommentCreatedEventType = "ticket.comment.created"
+)
+
+// Valid indicates whether the value is a known member of the TicketCommentCreatedEventType enum.
+func (e TicketCommentCreatedEventType) Valid() bool {
+	switch e {
+	case TicketCommentCreatedEventTypeTicketCommentCreated:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for TicketCommentRedactedEventType.
+const (
+	TicketCommentRedactedEventTypeTicketCommentRedacted TicketCommentRedactedEventType = "ticket.comment.redacted"
+)
+
+// Valid indicates whether the value is a known member of the TicketCommentRedactedEventType enum.
+func (e TicketCommentRedactedEventType) Valid() bool {
+	switch e {
+	case TicketCommentRedactedEventTypeTicketCommentRedacted:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for TicketCreatedEventType.
 const (
 	TicketCreatedEventTypeTicketCreated TicketCreatedEventType = "ticket.created"
@@ -276,6 +312,24 @@ func (e WebhookStatus) Valid() bool {
 	case Active:
 		return true
 	case Disabled:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CommentSortOrder.
+const (
+	CommentSortOrderAsc  CommentSortOrder = "asc"
+	CommentSortOrderDesc CommentSortOrder = "desc"
+)
+
+// Valid indicates whether the value is a known member of the CommentSortOrder enum.
+func (e CommentSortOrder) Valid() bool {
+	switch e {
+	case CommentSortOrderAsc:
+		return true
+	case CommentSortOrderDesc:
 		return true
 	default:
 		return false
@@ -366,10 +420,109 @@ func (e ListTicketsParamsSortOrder) Valid() bool {
 	}
 }
 
+// Defines values for ListCommentsParamsSortOrder.
+const (
+	ListCommentsParamsSortOrderAsc  ListCommentsParamsSortOrder = "asc"
+	ListCommentsParamsSortOrderDesc ListCommentsParamsSortOrder = "desc"
+)
+
+// Valid indicates whether the value is a known member of the ListCommentsParamsSortOrder enum.
+func (e ListCommentsParamsSortOrder) Valid() bool {
+	switch e {
+	case ListCommentsParamsSortOrderAsc:
+		return true
+	case ListCommentsParamsSortOrderDesc:
+		return true
+	default:
+		return false
+	}
+}
+
 // AssigneeId An agent's id: `usr_` followed by letters, digits, `.`, `_` or `-`; at most 128 characters.
 //
 // Examples: usr_abc123
 type AssigneeId = string
+
+// Comment One message of a ticket's conversation, as the API and its webhook events show it: a public reply, or an internal note (`public` false) that only agents see. It has one author, an agent (`authorId`) or a customer (`authorEmail`, maybe `authorName`). Comments are never edited; a redacted one keeps its place with an empty `body`.
+type Comment struct {
+	// AuthorEmail The customer who wrote it; `null` for an agent's comment.
+	AuthorEmail *openapi_types.Email `json:"authorEmail"`
+
+	// AuthorId The agent who wrote it; `null` for a customer's comment.
+	AuthorId *string `json:"authorId"`
+
+	// AuthorName The customer's name; `null` when not given, and for an agent's comment.
+	AuthorName *string `json:"authorName"`
+
+	// Body The plain-text message, at most 65,536 bytes of UTF-8; `""` once redacted.
+	Body string `json:"body"`
+
+	// CreatedAt RFC 3339, UTC, with milliseconds.
+	//
+	// Examples: 2026-11-25T10:00:00.123Z
+	CreatedAt Timestamp `json:"createdAt"`
+
+	// Id `cmt_` followed by 26 characters of `0`-`9` and `a`-`v` (lowercase base32, extended hex alphabet); ids sort by creation.
+	//
+	// Examples: cmt_06h14e52j7212t9rglkajsi5lk
+	Id CommentId `json:"id"`
+
+	// Public `true` for a reply the customer sees, `false` for an internal note.
+	Public bool `json:"public"`
+
+	// RedactedAt When the body was redacted; `null` unless it was.
+	RedactedAt *time.Time `json:"redactedAt"`
+
+	// TicketId `tkt_` followed by 24 lowercase base32 characters.
+	//
+	// Examples: tkt_kokoknite3yzp7htixhgxn7w
+	TicketId TicketId `json:"ticketId"`
+}
+
+// CommentBody The plain-text message: 1 to 65,536 bytes of UTF-8, not blank; stored as written.
+type CommentBody = string
+
+// CommentCreate A new comment, by exactly one author: an agent (`authorId`) or a customer (`authorEmail`, with an optional `authorName`). `id`, `ticketId`, `createdAt` and `redactedAt` are read-only (422).
+type CommentCreate struct {
+	// AuthorEmail The customer writing it, as for a ticket's `requesterEmail`: a bare address, at most 254 characters; `null` or absent for an agent's comment.
+	AuthorEmail *openapi_types.Email `json:"authorEmail,omitempty"`
+
+	// AuthorId The agent writing it, as for a ticket's `assigneeId`; `null` or absent for a customer's comment.
+	AuthorId *string `json:"authorId,omitempty"`
+
+	// AuthorName The customer's name, at most 255 characters; only with `authorEmail`.
+	AuthorName *string `json:"authorName,omitempty"`
+
+	// Body The plain-text message: 1 to 65,536 bytes of UTF-8, not blank; stored as written.
+	Body CommentBody `json:"body"`
+
+	// Public `true` (the default) for a reply the customer sees; `false` for an internal note, which needs an agent author.
+	Public *bool `json:"public,omitempty"`
+}
+
+// CommentCreateRequest defines model for CommentCreateRequest.
+type CommentCreateRequest struct {
+	// Comment A new comment, by exactly one author: an agent (`authorId`) or a customer (`authorEmail`, with an optional `authorName`). `id`, `ticketId`, `createdAt` and `redactedAt` are read-only (422).
+	Comment CommentCreate `json:"comment"`
+}
+
+// CommentId `cmt_` followed by 26 characters of `0`-`9` and `a`-`v` (lowercase base32, extended hex alphabet); ids sort by creation.
+//
+// Examples: cmt_06h14e52j7212t9rglkajsi5lk
+type CommentId = string
+
+// CommentList defines model for CommentList.
+type CommentList struct {
+	Comments []Comment `json:"comments"`
+	Links    PageLinks `json:"links"`
+	Meta     PageMeta  `json:"meta"`
+}
+
+// CommentResponse defines model for CommentResponse.
+type CommentResponse struct {
+	// Comment One message of a ticket's conversation, as the API and its webhook events show it: a public reply, or an internal note (`public` false) that only agents see. It has one author, an agent (`authorId`) or a customer (`authorEmail`, maybe `authorName`). Comments are never edited; a redacted one keeps its place with an empty `body`.
+	Comment Comment `json:"comment"`
+}
 
 // CustomField The definition of a custom field that tickets can carry.
 type CustomField struct {
@@ -743,6 +896,52 @@ type TicketChanges struct {
 	Type *TicketType `json:"type,omitempty"`
 }
 
+// TicketCommentCreatedEvent The body of a `ticket.comment.created` delivery; `data.ticket` is the comment's ticket as the comment left it (its `updatedAt` is the comment's `createdAt`), or as it was later when the event was made.
+type TicketCommentCreatedEvent struct {
+	Data struct {
+		// Comment One message of a ticket's conversation, as the API and its webhook events show it: a public reply, or an internal note (`public` false) that only agents see. It has one author, an agent (`authorId`) or a customer (`authorEmail`, maybe `authorName`). Comments are never edited; a redacted one keeps its place with an empty `body`.
+		Comment Comment `json:"comment"`
+
+		// Ticket A customer-support request, as the API and its webhook events show it.
+		Ticket Ticket `json:"ticket"`
+	} `json:"data"`
+
+	// Id `evt_` followed by 26 lowercase base32 characters.
+	//
+	// Examples: evt_wi4tzp6ah5vbj5z7r3ky2dz2ly
+	Id EventId `json:"id"`
+
+	// Timestamp When the change happened: RFC 3339, UTC, to the millisecond at most (trailing zeros of the fraction are left out).
+	Timestamp EventTimestamp                `json:"timestamp"`
+	Type      TicketCommentCreatedEventType `json:"type"`
+}
+
+// TicketCommentCreatedEventType defines model for TicketCommentCreatedEvent.Type.
+type TicketCommentCreatedEventType string
+
+// TicketCommentRedactedEvent The body of a `ticket.comment.redacted` delivery; `data.comment` is the comment as redacted, `data.ticket` its ticket as it was when the event was made.
+type TicketCommentRedactedEvent struct {
+	Data struct {
+		// Comment One message of a ticket's conversation, as the API and its webhook events show it: a public reply, or an internal note (`public` false) that only agents see. It has one author, an agent (`authorId`) or a customer (`authorEmail`, maybe `authorName`). Comments are never edited; a redacted one keeps its place with an empty `body`.
+		Comment Comment `json:"comment"`
+
+		// Ticket A customer-support request, as the API and its webhook events show it.
+		Ticket Ticket `json:"ticket"`
+	} `json:"data"`
+
+	// Id `evt_` followed by 26 lowercase base32 characters.
+	//
+	// Examples: evt_wi4tzp6ah5vbj5z7r3ky2dz2ly
+	Id EventId `json:"id"`
+
+	// Timestamp When the change happened: RFC 3339, UTC, to the millisecond at most (trailing zeros of the fraction are left out).
+	Timestamp EventTimestamp                 `json:"timestamp"`
+	Type      TicketCommentRedactedEventType `json:"type"`
+}
+
+// TicketCommentRedactedEventType defines model for TicketCommentRedactedEvent.Type.
+type TicketCommentRedactedEventType string
+
 // TicketCreate The writable fields of a new ticket; `id`, `createdAt` and `updatedAt` are read-only (422).
 type TicketCreate struct {
 	// AssigneeId The assigned agent; `null` or absent for none.
@@ -1051,6 +1250,9 @@ type After = string
 // Examples: usr_abc123
 type AssigneeFilter = AssigneeId
 
+// CommentSortOrder defines model for CommentSortOrder.
+type CommentSortOrder string
+
 // IdempotencyKey defines model for IdempotencyKey.
 type IdempotencyKey = string
 
@@ -1062,6 +1264,9 @@ type PageSize = int
 
 // PriorityFilter The ticket's urgency, lowest first.
 type PriorityFilter = Priority
+
+// PublicFilter defines model for PublicFilter.
+type PublicFilter = bool
 
 // SortBy defines model for SortBy.
 type SortBy string
@@ -1104,6 +1309,9 @@ type BadPrecondition = Error
 // BadQuery The body of every error the API itself answers.
 type BadQuery = Error
 
+// ClosedOrInFlight The body of every error the API itself answers.
+type ClosedOrInFlight = Error
+
 // Contention The body of every error the API itself answers.
 type Contention = Error
 
@@ -1115,6 +1323,9 @@ type IdempotencyInFlight = Error
 
 // Internal The body of every error the API itself answers.
 type Internal = Error
+
+// InvalidCommentOrKeyReuse The body of every error the API itself answers.
+type InvalidCommentOrKeyReuse = Error
 
 // InvalidFields The body of every error the API itself answers.
 type InvalidFields = Error
@@ -1209,6 +1420,30 @@ type UpdateTicketParams struct {
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
+// ListCommentsParams defines parameters for ListComments.
+type ListCommentsParams struct {
+	// Public Only public replies (`true`) or only internal notes (`false`), written in lowercase.
+	Public *PublicFilter `form:"public,omitempty" json:"public,omitempty"`
+
+	// SortOrder The direction of the conversation's order, which is creation order: `asc` oldest first, `desc` newest first.
+	SortOrder *ListCommentsParamsSortOrder `form:"sort_order,omitempty" json:"sort_order,omitempty"`
+
+	// PageSize Entries per page, written as a plain decimal number (no sign, no leading zeros).
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// After The opaque cursor of the next page, as `links.next` carries it; omit it for the first page. A malformed, altered or mismatched cursor is 400.
+	After *After `form:"after,omitempty" json:"after,omitempty"`
+}
+
+// ListCommentsParamsSortOrder defines parameters for ListComments.
+type ListCommentsParamsSortOrder string
+
+// CreateCommentParams defines parameters for CreateComment.
+type CreateCommentParams struct {
+	// IdempotencyKey Makes a create safe to retry. A request with a key already used for the same body gets the first response again, with the same status and body and `Idempotent-Replayed: true`, instead of creating again. While the first request with the key is still in flight, a retry is 409 `CONFLICT`; the key reused with a different body is 422 `VALIDATION_ERROR` naming the field `Idempotency-Key`; a malformed key is 400 `BAD_REQUEST`.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
 // CreateWebhookParams defines parameters for CreateWebhook.
 type CreateWebhookParams struct {
 	// IdempotencyKey Makes a create safe to retry. A request with a key already used for the same body gets the first response again, with the same status and body and `Idempotent-Replayed: true`, instead of creating again. While the first request with the key is still in flight, a retry is 409 `CONFLICT`; the key reused with a different body is 422 `VALIDATION_ERROR` naming the field `Idempotency-Key`; a malformed key is 400 `BAD_REQUEST`.
@@ -1226,6 +1461,36 @@ type ListWebhookDeliveriesParams struct {
 
 // TicketAssignmentChangedWebhookParams defines parameters for TicketAssignmentChangedWebhook.
 type TicketAssignmentChangedWebhookParams struct {
+	// WebhookId The event's id, equal to the body's `id` and identical on every attempt and replay: the receiver's idempotency key (Standard Webhooks).
+	WebhookId WebhookIdHeader `json:"webhook-id"`
+
+	// WebhookTimestamp When this attempt was sent, in Unix seconds. Receivers should reject timestamps more than 5 minutes from their clock.
+	WebhookTimestamp WebhookTimestampHeader `json:"webhook-timestamp"`
+
+	// WebhookSignature `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{body}` keyed with the base64-decoded secret after `whsec_`; for 24 hours after a rotation two such signatures, space-separated, one per secret (Standard Webhooks v1).
+	WebhookSignature WebhookSignatureHeader `json:"webhook-signature"`
+
+	// UserAgent The sender.
+	UserAgent WebhookUserAgent `json:"User-Agent"`
+}
+
+// TicketCommentCreatedWebhookParams defines parameters for TicketCommentCreatedWebhook.
+type TicketCommentCreatedWebhookParams struct {
+	// WebhookId The event's id, equal to the body's `id` and identical on every attempt and replay: the receiver's idempotency key (Standard Webhooks).
+	WebhookId WebhookIdHeader `json:"webhook-id"`
+
+	// WebhookTimestamp When this attempt was sent, in Unix seconds. Receivers should reject timestamps more than 5 minutes from their clock.
+	WebhookTimestamp WebhookTimestampHeader `json:"webhook-timestamp"`
+
+	// WebhookSignature `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{body}` keyed with the base64-decoded secret after `whsec_`; for 24 hours after a rotation two such signatures, space-separated, one per secret (Standard Webhooks v1).
+	WebhookSignature WebhookSignatureHeader `json:"webhook-signature"`
+
+	// UserAgent The sender.
+	UserAgent WebhookUserAgent `json:"User-Agent"`
+}
+
+// TicketCommentRedactedWebhookParams defines parameters for TicketCommentRedactedWebhook.
+type TicketCommentRedactedWebhookParams struct {
 	// WebhookId The event's id, equal to the body's `id` and identical on every attempt and replay: the receiver's idempotency key (Standard Webhooks).
 	WebhookId WebhookIdHeader `json:"webhook-id"`
 
@@ -1296,6 +1561,9 @@ type CreateTicketJSONRequestBody = TicketCreateRequest
 // UpdateTicketJSONRequestBody defines body for UpdateTicket for application/json ContentType.
 type UpdateTicketJSONRequestBody = TicketUpdateRequest
 
+// CreateCommentJSONRequestBody defines body for CreateComment for application/json ContentType.
+type CreateCommentJSONRequestBody = CommentCreateRequest
+
 // CreateWebhookJSONRequestBody defines body for CreateWebhook for application/json ContentType.
 type CreateWebhookJSONRequestBody = WebhookCreateRequest
 
@@ -1304,6 +1572,12 @@ type UpdateWebhookJSONRequestBody = WebhookUpdateRequest
 
 // TicketAssignmentChangedWebhookJSONRequestBody defines body for TicketAssignmentChangedWebhook for application/json ContentType.
 type TicketAssignmentChangedWebhookJSONRequestBody = TicketAssignmentChangedEvent
+
+// TicketCommentCreatedWebhookJSONRequestBody defines body for TicketCommentCreatedWebhook for application/json ContentType.
+type TicketCommentCreatedWebhookJSONRequestBody = TicketCommentCreatedEvent
+
+// TicketCommentRedactedWebhookJSONRequestBody defines body for TicketCommentRedactedWebhook for application/json ContentType.
+type TicketCommentRedactedWebhookJSONRequestBody = TicketCommentRedactedEvent
 
 // TicketCreatedWebhookJSONRequestBody defines body for TicketCreatedWebhook for application/json ContentType.
 type TicketCreatedWebhookJSONRequestBody = TicketCreatedEvent
@@ -1709,6 +1983,55 @@ type ClientInterface interface {
 	// Corresponds with PUT /tickets/{id} (the `UpdateTicket` operationId).
 	UpdateTicket(ctx context.Context, id TicketId, params *UpdateTicketParams, body UpdateTicketJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListComments List a ticket's comments
+	//
+	// One page of a ticket's conversation, public replies and internal notes alike, oldest first unless `sort_order` is `desc`; `public` keeps only one kind. Follow `links.next` as it is for the next page: it carries every parameter of this request plus the cursor `after`. A cursor is bound to the ticket, the `public` filter and the order it was issued for (400 otherwise); `page_size` may change between pages. Unknown or repeated query parameters are 422.
+	//
+	// Needs the `read` permission.
+	//
+	// Corresponds with GET /tickets/{id}/comments (the `ListComments` operationId).
+	ListComments(ctx context.Context, id TicketId, params *ListCommentsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateCommentWithBody Add a comment to a ticket
+	//
+	// `body` is required; `public` defaults to `true` (a reply the customer sees), `false` makes an internal note. A comment has exactly one author: an agent (`authorId`) or a customer (`authorEmail`, with an optional `authorName`); neither or both is 422, as are `authorName` with an agent and an internal note by a customer. The comment is activity on its ticket, written with it or not at all: the ticket's `updatedAt` becomes the comment's `createdAt` (so its `ETag` changes; that alone sends no `ticket.updated`), and a customer's comment reopens a `pending` or `resolved` ticket (status `open`). A closed ticket takes no comments (409), and a ticket takes at most 5,000 (422 beyond). A rejected request writes nothing.
+	//
+	// Needs the `write` permission.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /tickets/{id}/comments (the `CreateComment` operationId).
+	CreateCommentWithBody(ctx context.Context, id TicketId, params *CreateCommentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateComment Add a comment to a ticket
+	//
+	// `body` is required; `public` defaults to `true` (a reply the customer sees), `false` makes an internal note. A comment has exactly one author: an agent (`authorId`) or a customer (`authorEmail`, with an optional `authorName`); neither or both is 422, as are `authorName` with an agent and an internal note by a customer. The comment is activity on its ticket, written with it or not at all: the ticket's `updatedAt` becomes the comment's `createdAt` (so its `ETag` changes; that alone sends no `ticket.updated`), and a customer's comment reopens a `pending` or `resolved` ticket (status `open`). A closed ticket takes no comments (409), and a ticket takes at most 5,000 (422 beyond). A rejected request writes nothing.
+	//
+	// Needs the `write` permission.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /tickets/{id}/comments (the `CreateComment` operationId).
+	CreateComment(ctx context.Context, id TicketId, params *CreateCommentParams, body CreateCommentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetComment Retrieve a comment
+	//
+	// 404 when the ticket or the comment does not exist (a deleted ticket's comments go with it).
+	//
+	// Needs the `read` permission.
+	//
+	// Corresponds with GET /tickets/{id}/comments/{commentId} (the `GetComment` operationId).
+	GetComment(ctx context.Context, id TicketId, commentId CommentId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RedactComment Redact a comment
+	//
+	// Takes no body. Empties the comment's `body` for good and sets `redactedAt`; the comment keeps its id, place, author and visibility, and its ticket is not changed. Comments are never edited or deleted otherwise. Redacting a redacted comment changes nothing and answers it as it is.
+	//
+	// Needs the `write` permission.
+	//
+	// Corresponds with POST /tickets/{id}/comments/{commentId}/redact (the `RedactComment` operationId).
+	RedactComment(ctx context.Context, id TicketId, commentId CommentId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListWebhooks List webhook subscriptions
 	//
 	// Every subscription, oldest first, without secrets.
@@ -2093,6 +2416,105 @@ func (c *Client) UpdateTicketWithBody(ctx context.Context, id TicketId, params *
 // Corresponds with PUT /tickets/{id} (the `UpdateTicket` operationId).
 func (c *Client) UpdateTicket(ctx context.Context, id TicketId, params *UpdateTicketParams, body UpdateTicketJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewUpdateTicketRequest(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListComments List a ticket's comments
+//
+// One page of a ticket's conversation, public replies and internal notes alike, oldest first unless `sort_order` is `desc`; `public` keeps only one kind. Follow `links.next` as it is for the next page: it carries every parameter of this request plus the cursor `after`. A cursor is bound to the ticket, the `public` filter and the order it was issued for (400 otherwise); `page_size` may change between pages. Unknown or repeated query parameters are 422.
+//
+// Needs the `read` permission.
+//
+// Corresponds with GET /tickets/{id}/comments (the `ListComments` operationId).
+func (c *Client) ListComments(ctx context.Context, id TicketId, params *ListCommentsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListCommentsRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateCommentWithBody Add a comment to a ticket
+//
+// `body` is required; `public` defaults to `true` (a reply the customer sees), `false` makes an internal note. A comment has exactly one author: an agent (`authorId`) or a customer (`authorEmail`, with an optional `authorName`); neither or both is 422, as are `authorName` with an agent and an internal note by a customer. The comment is activity on its ticket, written with it or not at all: the ticket's `updatedAt` becomes the comment's `createdAt` (so its `ETag` changes; that alone sends no `ticket.updated`), and a customer's comment reopens a `pending` or `resolved` ticket (status `open`). A closed ticket takes no comments (409), and a ticket takes at most 5,000 (422 beyond). A rejected request writes nothing.
+//
+// Needs the `write` permission.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /tickets/{id}/comments (the `CreateComment` operationId).
+func (c *Client) CreateCommentWithBody(ctx context.Context, id TicketId, params *CreateCommentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateCommentRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateComment Add a comment to a ticket
+//
+// `body` is required; `public` defaults to `true` (a reply the customer sees), `false` makes an internal note. A comment has exactly one author: an agent (`authorId`) or a customer (`authorEmail`, with an optional `authorName`); neither or both is 422, as are `authorName` with an agent and an internal note by a customer. The comment is activity on its ticket, written with it or not at all: the ticket's `updatedAt` becomes the comment's `createdAt` (so its `ETag` changes; that alone sends no `ticket.updated`), and a customer's comment reopens a `pending` or `resolved` ticket (status `open`). A closed ticket takes no comments (409), and a ticket takes at most 5,000 (422 beyond). A rejected request writes nothing.
+//
+// Needs the `write` permission.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /tickets/{id}/comments (the `CreateComment` operationId).
+func (c *Client) CreateComment(ctx context.Context, id TicketId, params *CreateCommentParams, body CreateCommentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateCommentRequest(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetComment Retrieve a comment
+//
+// 404 when the ticket or the comment does not exist (a deleted ticket's comments go with it).
+//
+// Needs the `read` permission.
+//
+// Corresponds with GET /tickets/{id}/comments/{commentId} (the `GetComment` operationId).
+func (c *Client) GetComment(ctx context.Context, id TicketId, commentId CommentId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetCommentRequest(c.Server, id, commentId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RedactComment Redact a comment
+//
+// Takes no body. Empties the comment's `body` for good and sets `redactedAt`; the comment keeps its id, place, author and visibility, and its ticket is not changed. Comments are never edited or deleted otherwise. Redacting a redacted comment changes nothing and answers it as it is.
+//
+// Needs the `write` permission.
+//
+// Corresponds with POST /tickets/{id}/comments/{commentId}/redact (the `RedactComment` operationId).
+func (c *Client) RedactComment(ctx context.Context, id TicketId, commentId CommentId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRedactCommentRequest(c.Server, id, commentId)
 	if err != nil {
 		return nil, err
 	}
@@ -2851,6 +3273,247 @@ func NewUpdateTicketRequestWithBody(server string, id TicketId, params *UpdateTi
 	return req, nil
 }
 
+// NewListCommentsRequest constructs an http.Request for the ListComments method
+func NewListCommentsRequest(server string, id TicketId, params *ListCommentsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/tickets/%s/comments", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Public != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "public", *params.Public, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.SortOrder != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "sort_order", *params.SortOrder, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page_size", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.After != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "after", *params.After, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateCommentRequest calls the generic CreateComment builder with application/json body
+func NewCreateCommentRequest(server string, id TicketId, params *CreateCommentParams, body CreateCommentJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateCommentRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewCreateCommentRequestWithBody constructs an http.Request for the CreateComment method, with any body, and a specified content type
+func NewCreateCommentRequestWithBody(server string, id TicketId, params *CreateCommentParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/tickets/%s/comments", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewGetCommentRequest constructs an http.Request for the GetComment method
+func NewGetCommentRequest(server string, id TicketId, commentId CommentId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "commentId", commentId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/tickets/%s/comments/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewRedactCommentRequest constructs an http.Request for the RedactComment method
+func NewRedactCommentRequest(server string, id TicketId, commentId CommentId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "commentId", commentId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/tickets/%s/comments/%s/redact", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewListWebhooksRequest constructs an http.Request for the ListWebhooks method
 func NewListWebhooksRequest(server string) (*http.Request, error) {
 	var err error
@@ -3398,6 +4061,61 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PUT /tickets/{id} (the `UpdateTicket` operationId).
 	UpdateTicketWithResponse(ctx context.Context, id TicketId, params *UpdateTicketParams, body UpdateTicketJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateTicketResponse, error)
+
+	// ListCommentsWithResponse List a ticket's comments
+	//
+	// One page of a ticket's conversation, public replies and internal notes alike, oldest first unless `sort_order` is `desc`; `public` keeps only one kind. Follow `links.next` as it is for the next page: it carries every parameter of this request plus the cursor `after`. A cursor is bound to the ticket, the `public` filter and the order it was issued for (400 otherwise); `page_size` may change between pages. Unknown or repeated query parameters are 422.
+	//
+	// Needs the `read` permission.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /tickets/{id}/comments (the `ListComments` operationId).
+	ListCommentsWithResponse(ctx context.Context, id TicketId, params *ListCommentsParams, reqEditors ...RequestEditorFn) (*ListCommentsResponse, error)
+
+	// CreateCommentWithBodyWithResponse Add a comment to a ticket
+	//
+	// `body` is required; `public` defaults to `true` (a reply the customer sees), `false` makes an internal note. A comment has exactly one author: an agent (`authorId`) or a customer (`authorEmail`, with an optional `authorName`); neither or both is 422, as are `authorName` with an agent and an internal note by a customer. The comment is activity on its ticket, written with it or not at all: the ticket's `updatedAt` becomes the comment's `createdAt` (so its `ETag` changes; that alone sends no `ticket.updated`), and a customer's comment reopens a `pending` or `resolved` ticket (status `open`). A closed ticket takes no comments (409), and a ticket takes at most 5,000 (422 beyond). A rejected request writes nothing.
+	//
+	// Needs the `write` permission.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /tickets/{id}/comments (the `CreateComment` operationId).
+	CreateCommentWithBodyWithResponse(ctx context.Context, id TicketId, params *CreateCommentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateCommentResponse, error)
+
+	// CreateCommentWithResponse Add a comment to a ticket
+	//
+	// `body` is required; `public` defaults to `true` (a reply the customer sees), `false` makes an internal note. A comment has exactly one author: an agent (`authorId`) or a customer (`authorEmail`, with an optional `authorName`); neither or both is 422, as are `authorName` with an agent and an internal note by a customer. The comment is activity on its ticket, written with it or not at all: the ticket's `updatedAt` becomes the comment's `createdAt` (so its `ETag` changes; that alone sends no `ticket.updated`), and a customer's comment reopens a `pending` or `resolved` ticket (status `open`). A closed ticket takes no comments (409), and a ticket takes at most 5,000 (422 beyond). A rejected request writes nothing.
+	//
+	// Needs the `write` permission.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /tickets/{id}/comments (the `CreateComment` operationId).
+	CreateCommentWithResponse(ctx context.Context, id TicketId, params *CreateCommentParams, body CreateCommentJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateCommentResponse, error)
+
+	// GetCommentWithResponse Retrieve a comment
+	//
+	// 404 when the ticket or the comment does not exist (a deleted ticket's comments go with it).
+	//
+	// Needs the `read` permission.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /tickets/{id}/comments/{commentId} (the `GetComment` operationId).
+	GetCommentWithResponse(ctx context.Context, id TicketId, commentId CommentId, reqEditors ...RequestEditorFn) (*GetCommentResponse, error)
+
+	// RedactCommentWithResponse Redact a comment
+	//
+	// Takes no body. Empties the comment's `body` for good and sets `redactedAt`; the comment keeps its id, place, author and visibility, and its ticket is not changed. Comments are never edited or deleted otherwise. Redacting a redacted comment changes nothing and answers it as it is.
+	//
+	// Needs the `write` permission.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /tickets/{id}/comments/{commentId}/redact (the `RedactComment` operationId).
+	RedactCommentWithResponse(ctx context.Context, id TicketId, commentId CommentId, reqEditors ...RequestEditorFn) (*RedactCommentResponse, error)
 
 	// ListWebhooksWithResponse List webhook subscriptions
 	//
@@ -5095,6 +5813,600 @@ func (r UpdateTicketResponse) ContentType() string {
 	return ""
 }
 
+// ListCommentsResponse200Headers the declared response headers of an HTTP 200 response for ListComments
+type ListCommentsResponse200Headers struct {
+	XRequestId string
+}
+
+// ListCommentsResponse400Headers the declared response headers of an HTTP 400 response for ListComments
+type ListCommentsResponse400Headers struct {
+	XRequestId string
+}
+
+// ListCommentsResponse401Headers the declared response headers of an HTTP 401 response for ListComments
+type ListCommentsResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestId      string
+}
+
+// ListCommentsResponse403Headers the declared response headers of an HTTP 403 response for ListComments
+type ListCommentsResponse403Headers struct {
+	XRequestId string
+}
+
+// ListCommentsResponse404Headers the declared response headers of an HTTP 404 response for ListComments
+type ListCommentsResponse404Headers struct {
+	XRequestId string
+}
+
+// ListCommentsResponse422Headers the declared response headers of an HTTP 422 response for ListComments
+type ListCommentsResponse422Headers struct {
+	XRequestId string
+}
+
+// ListCommentsResponse500Headers the declared response headers of an HTTP 500 response for ListComments
+type ListCommentsResponse500Headers struct {
+	XRequestId string
+}
+
+// ListCommentsResponse503Headers the declared response headers of an HTTP 503 response for ListComments
+type ListCommentsResponse503Headers struct {
+	RetryAfter int
+	XRequestId string
+}
+
+type ListCommentsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *CommentList
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadCursor
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *BadQuery
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *Throttled
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *Internal
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ListCommentsResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ListCommentsResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListCommentsResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListCommentsResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ListCommentsResponse404Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *ListCommentsResponse422Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListCommentsResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListCommentsResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListCommentsResponse) GetJSON200() *CommentList {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListCommentsResponse) GetJSON400() *BadCursor {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListCommentsResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ListCommentsResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ListCommentsResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r ListCommentsResponse) GetJSON422() *BadQuery {
+	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r ListCommentsResponse) GetJSON429() *Throttled {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ListCommentsResponse) GetJSON500() *Internal {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ListCommentsResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListCommentsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListCommentsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListCommentsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListCommentsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateCommentResponse201Headers the declared response headers of an HTTP 201 response for CreateComment
+type CreateCommentResponse201Headers struct {
+	IdempotentReplayed *string
+	Location           string
+	XRequestId         string
+}
+
+// CreateCommentResponse400Headers the declared response headers of an HTTP 400 response for CreateComment
+type CreateCommentResponse400Headers struct {
+	XRequestId string
+}
+
+// CreateCommentResponse401Headers the declared response headers of an HTTP 401 response for CreateComment
+type CreateCommentResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestId      string
+}
+
+// CreateCommentResponse403Headers the declared response headers of an HTTP 403 response for CreateComment
+type CreateCommentResponse403Headers struct {
+	XRequestId string
+}
+
+// CreateCommentResponse404Headers the declared response headers of an HTTP 404 response for CreateComment
+type CreateCommentResponse404Headers struct {
+	XRequestId string
+}
+
+// CreateCommentResponse409Headers the declared response headers of an HTTP 409 response for CreateComment
+type CreateCommentResponse409Headers struct {
+	XRequestId string
+}
+
+// CreateCommentResponse413Headers the declared response headers of an HTTP 413 response for CreateComment
+type CreateCommentResponse413Headers struct {
+	XRequestId string
+}
+
+// CreateCommentResponse422Headers the declared response headers of an HTTP 422 response for CreateComment
+type CreateCommentResponse422Headers struct {
+	XRequestId string
+}
+
+// CreateCommentResponse500Headers the declared response headers of an HTTP 500 response for CreateComment
+type CreateCommentResponse500Headers struct {
+	XRequestId string
+}
+
+// CreateCommentResponse503Headers the declared response headers of an HTTP 503 response for CreateComment
+type CreateCommentResponse503Headers struct {
+	RetryAfter int
+	XRequestId string
+}
+
+type CreateCommentResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *CommentResponse
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadBodyOrKey
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *ClosedOrInFlight
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *InvalidCommentOrKeyReuse
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *Throttled
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *Internal
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *CreateCommentResponse201Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *CreateCommentResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreateCommentResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *CreateCommentResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *CreateCommentResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CreateCommentResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *CreateCommentResponse413Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *CreateCommentResponse422Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *CreateCommentResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreateCommentResponse503Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateCommentResponse) GetJSON201() *CommentResponse {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CreateCommentResponse) GetJSON400() *BadBodyOrKey {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r CreateCommentResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r CreateCommentResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r CreateCommentResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r CreateCommentResponse) GetJSON409() *ClosedOrInFlight {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r CreateCommentResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r CreateCommentResponse) GetJSON422() *InvalidCommentOrKeyReuse {
+	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r CreateCommentResponse) GetJSON429() *Throttled {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r CreateCommentResponse) GetJSON500() *Internal {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r CreateCommentResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateCommentResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateCommentResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateCommentResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateCommentResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetCommentResponse200Headers the declared response headers of an HTTP 200 response for GetComment
+type GetCommentResponse200Headers struct {
+	XRequestId string
+}
+
+// GetCommentResponse401Headers the declared response headers of an HTTP 401 response for GetComment
+type GetCommentResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestId      string
+}
+
+// GetCommentResponse403Headers the declared response headers of an HTTP 403 response for GetComment
+type GetCommentResponse403Headers struct {
+	XRequestId string
+}
+
+// GetCommentResponse404Headers the declared response headers of an HTTP 404 response for GetComment
+type GetCommentResponse404Headers struct {
+	XRequestId string
+}
+
+// GetCommentResponse500Headers the declared response headers of an HTTP 500 response for GetComment
+type GetCommentResponse500Headers struct {
+	XRequestId string
+}
+
+// GetCommentResponse503Headers the declared response headers of an HTTP 503 response for GetComment
+type GetCommentResponse503Headers struct {
+	RetryAfter int
+	XRequestId string
+}
+
+type GetCommentResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *CommentResponse
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *Throttled
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *Internal
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetCommentResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetCommentResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetCommentResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetCommentResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetCommentResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetCommentResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetCommentResponse) GetJSON200() *CommentResponse {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetCommentResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetCommentResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetCommentResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r GetCommentResponse) GetJSON429() *Throttled {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r GetCommentResponse) GetJSON500() *Internal {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r GetCommentResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetCommentResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetCommentResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetCommentResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetCommentResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// RedactCommentResponse200Headers the declared response headers of an HTTP 200 response for RedactComment
+type RedactCommentResponse200Headers struct {
+	XRequestId string
+}
+
+// RedactCommentResponse401Headers the declared response headers of an HTTP 401 response for RedactComment
+type RedactCommentResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestId      string
+}
+
+// RedactCommentResponse403Headers the declared response headers of an HTTP 403 response for RedactComment
+type RedactCommentResponse403Headers struct {
+	XRequestId string
+}
+
+// RedactCommentResponse404Headers the declared response headers of an HTTP 404 response for RedactComment
+type RedactCommentResponse404Headers struct {
+	XRequestId string
+}
+
+// RedactCommentResponse500Headers the declared response headers of an HTTP 500 response for RedactComment
+type RedactCommentResponse500Headers struct {
+	XRequestId string
+}
+
+// RedactCommentResponse503Headers the declared response headers of an HTTP 503 response for RedactComment
+type RedactCommentResponse503Headers struct {
+	RetryAfter int
+	XRequestId string
+}
+
+type RedactCommentResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *CommentResponse
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *Throttled
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *Internal
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *RedactCommentResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *RedactCommentResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *RedactCommentResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *RedactCommentResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *RedactCommentResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *RedactCommentResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RedactCommentResponse) GetJSON200() *CommentResponse {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r RedactCommentResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r RedactCommentResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r RedactCommentResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r RedactCommentResponse) GetJSON429() *Throttled {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r RedactCommentResponse) GetJSON500() *Internal {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r RedactCommentResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r RedactCommentResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RedactCommentResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RedactCommentResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RedactCommentResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ListWebhooksResponse200Headers the declared response headers of an HTTP 200 response for ListWebhooks
 type ListWebhooksResponse200Headers struct {
 	XRequestId string
@@ -6493,6 +7805,91 @@ func (c *ClientWithResponses) UpdateTicketWithResponse(ctx context.Context, id T
 		return nil, err
 	}
 	return ParseUpdateTicketResponse(rsp)
+}
+
+// ListCommentsWithResponse List a ticket's comments
+//
+// One page of a ticket's conversation, public replies and internal notes alike, oldest first unless `sort_order` is `desc`; `public` keeps only one kind. Follow `links.next` as it is for the next page: it carries every parameter of this request plus the cursor `after`. A cursor is bound to the ticket, the `public` filter and the order it was issued for (400 otherwise); `page_size` may change between pages. Unknown or repeated query parameters are 422.
+//
+// Needs the `read` permission.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /tickets/{id}/comments (the `ListComments` operationId).
+func (c *ClientWithResponses) ListCommentsWithResponse(ctx context.Context, id TicketId, params *ListCommentsParams, reqEditors ...RequestEditorFn) (*ListCommentsResponse, error) {
+	rsp, err := c.ListComments(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListCommentsResponse(rsp)
+}
+
+// CreateCommentWithBodyWithResponse Add a comment to a ticket
+//
+// `body` is required; `public` defaults to `true` (a reply the customer sees), `false` makes an internal note. A comment has exactly one author: an agent (`authorId`) or a customer (`authorEmail`, with an optional `authorName`); neither or both is 422, as are `authorName` with an agent and an internal note by a customer. The comment is activity on its ticket, written with it or not at all: the ticket's `updatedAt` becomes the comment's `createdAt` (so its `ETag` changes; that alone sends no `ticket.updated`), and a customer's comment reopens a `pending` or `resolved` ticket (status `open`). A closed ticket takes no comments (409), and a ticket takes at most 5,000 (422 beyond). A rejected request writes nothing.
+//
+// Needs the `write` permission.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /tickets/{id}/comments (the `CreateComment` operationId).
+func (c *ClientWithResponses) CreateCommentWithBodyWithResponse(ctx context.Context, id TicketId, params *CreateCommentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateCommentResponse, error) {
+	rsp, err := c.CreateCommentWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateCommentResponse(rsp)
+}
+
+// CreateCommentWithResponse Add a comment to a ticket
+//
+// `body` is required; `public` defaults to `true` (a reply the customer sees), `false` makes an internal note. A comment has exactly one author: an agent (`authorId`) or a customer (`authorEmail`, with an optional `authorName`); neither or both is 422, as are `authorName` with an agent and an internal note by a customer. The comment is activity on its ticket, written with it or not at all: the ticket's `updatedAt` becomes the comment's `createdAt` (so its `ETag` changes; that alone sends no `ticket.updated`), and a customer's comment reopens a `pending` or `resolved` ticket (status `open`). A closed ticket takes no comments (409), and a ticket takes at most 5,000 (422 beyond). A rejected request writes nothing.
+//
+// Needs the `write` permission.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /tickets/{id}/comments (the `CreateComment` operationId).
+func (c *ClientWithResponses) CreateCommentWithResponse(ctx context.Context, id TicketId, params *CreateCommentParams, body CreateCommentJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateCommentResponse, error) {
+	rsp, err := c.CreateComment(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateCommentResponse(rsp)
+}
+
+// GetCommentWithResponse Retrieve a comment
+//
+// 404 when the ticket or the comment does not exist (a deleted ticket's comments go with it).
+//
+// Needs the `read` permission.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /tickets/{id}/comments/{commentId} (the `GetComment` operationId).
+func (c *ClientWithResponses) GetCommentWithResponse(ctx context.Context, id TicketId, commentId CommentId, reqEditors ...RequestEditorFn) (*GetCommentResponse, error) {
+	rsp, err := c.GetComment(ctx, id, commentId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetCommentResponse(rsp)
+}
+
+// RedactCommentWithResponse Redact a comment
+//
+// Takes no body. Empties the comment's `body` for good and sets `redactedAt`; the comment keeps its id, place, author and visibility, and its ticket is not changed. Comments are never edited or deleted otherwise. Redacting a redacted comment changes nothing and answers it as it is.
+//
+// Needs the `write` permission.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /tickets/{id}/comments/{commentId}/redact (the `RedactComment` operationId).
+func (c *ClientWithResponses) RedactCommentWithResponse(ctx context.Context, id TicketId, commentId CommentId, reqEditors ...RequestEditorFn) (*RedactCommentResponse, error) {
+	rsp, err := c.RedactComment(ctx, id, commentId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRedactCommentResponse(rsp)
 }
 
 // ListWebhooksWithResponse List webhook subscriptions
@@ -8532,6 +9929,702 @@ func ParseUpdateTicketResponse(rsp *http.Response) (*UpdateTicketResponse, error
 	return response, nil
 }
 
+// ParseListCommentsResponse parses an HTTP response from a ListCommentsWithResponse call
+func ParseListCommentsResponse(rsp *http.Response) (*ListCommentsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListCommentsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest CommentList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadCursor
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest BadQuery
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Throttled
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ListCommentsResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers ListCommentsResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListCommentsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListCommentsResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ListCommentsResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 422:
+		var headers ListCommentsResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListCommentsResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListCommentsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateCommentResponse parses an HTTP response from a CreateCommentWithResponse call
+func ParseCreateCommentResponse(rsp *http.Response) (*CreateCommentResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateCommentResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest CommentResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadBodyOrKey
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest ClosedOrInFlight
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest InvalidCommentOrKeyReuse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Throttled
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers CreateCommentResponse201Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers201 = &headers
+	case rsp.StatusCode == 400:
+		var headers CreateCommentResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers CreateCommentResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers CreateCommentResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers CreateCommentResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers CreateCommentResponse409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers CreateCommentResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 422:
+		var headers CreateCommentResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 500:
+		var headers CreateCommentResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers CreateCommentResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetCommentResponse parses an HTTP response from a GetCommentWithResponse call
+func ParseGetCommentResponse(rsp *http.Response) (*GetCommentResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetCommentResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest CommentResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Throttled
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetCommentResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetCommentResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetCommentResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetCommentResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetCommentResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetCommentResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseRedactCommentResponse parses an HTTP response from a RedactCommentWithResponse call
+func ParseRedactCommentResponse(rsp *http.Response) (*RedactCommentResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RedactCommentResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest CommentResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Throttled
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers RedactCommentResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers RedactCommentResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers RedactCommentResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers RedactCommentResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers RedactCommentResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers RedactCommentResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseListWebhooksResponse parses an HTTP response from a ListWebhooksWithResponse call
 func ParseListWebhooksResponse(rsp *http.Response) (*ListWebhooksResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -9943,6 +12036,16 @@ type WebhookInitiatorInterface interface {
 
 	TicketAssignmentChangedWebhook(ctx context.Context, targetURL string, params *TicketAssignmentChangedWebhookParams, body TicketAssignmentChangedWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// TicketCommentCreatedWebhookWithBody fires the ticket.comment.created webhook with any body
+	TicketCommentCreatedWebhookWithBody(ctx context.Context, targetURL string, params *TicketCommentCreatedWebhookParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	TicketCommentCreatedWebhook(ctx context.Context, targetURL string, params *TicketCommentCreatedWebhookParams, body TicketCommentCreatedWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// TicketCommentRedactedWebhookWithBody fires the ticket.comment.redacted webhook with any body
+	TicketCommentRedactedWebhookWithBody(ctx context.Context, targetURL string, params *TicketCommentRedactedWebhookParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	TicketCommentRedactedWebhook(ctx context.Context, targetURL string, params *TicketCommentRedactedWebhookParams, body TicketCommentRedactedWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// TicketCreatedWebhookWithBody fires the ticket.created webhook with any body
 	TicketCreatedWebhookWithBody(ctx context.Context, targetURL string, params *TicketCreatedWebhookParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
@@ -9973,6 +12076,54 @@ func (p *WebhookInitiator) TicketAssignmentChangedWebhookWithBody(ctx context.Co
 
 func (p *WebhookInitiator) TicketAssignmentChangedWebhook(ctx context.Context, targetURL string, params *TicketAssignmentChangedWebhookParams, body TicketAssignmentChangedWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewTicketAssignmentChangedWebhookWebhookRequest(targetURL, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) TicketCommentCreatedWebhookWithBody(ctx context.Context, targetURL string, params *TicketCommentCreatedWebhookParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewTicketCommentCreatedWebhookWebhookRequestWithBody(targetURL, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) TicketCommentCreatedWebhook(ctx context.Context, targetURL string, params *TicketCommentCreatedWebhookParams, body TicketCommentCreatedWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewTicketCommentCreatedWebhookWebhookRequest(targetURL, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) TicketCommentRedactedWebhookWithBody(ctx context.Context, targetURL string, params *TicketCommentRedactedWebhookParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewTicketCommentRedactedWebhookWebhookRequestWithBody(targetURL, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) TicketCommentRedactedWebhook(ctx context.Context, targetURL string, params *TicketCommentRedactedWebhookParams, body TicketCommentRedactedWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewTicketCommentRedactedWebhookWebhookRequest(targetURL, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -10068,6 +12219,146 @@ func NewTicketAssignmentChangedWebhookWebhookRequest(targetURL string, params *T
 
 // NewTicketAssignmentChangedWebhookWebhookRequestWithBody builds a POST request for the ticket.assignment.changed webhook with any body
 func NewTicketAssignmentChangedWebhookWebhookRequestWithBody(targetURL string, params *TicketAssignmentChangedWebhookParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+	_ = err
+
+	reqURL, err := url.Parse(targetURL)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, reqURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "webhook-id", params.WebhookId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-id", headerParam0)
+
+		var headerParam1 string
+
+		headerParam1, err = runtime.StyleParamWithOptions("simple", false, "webhook-timestamp", params.WebhookTimestamp, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-timestamp", headerParam1)
+
+		var headerParam2 string
+
+		headerParam2, err = runtime.StyleParamWithOptions("simple", false, "webhook-signature", params.WebhookSignature, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-signature", headerParam2)
+
+		var headerParam3 string
+
+		headerParam3, err = runtime.StyleParamWithOptions("simple", false, "User-Agent", params.UserAgent, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("User-Agent", headerParam3)
+
+	}
+	return req, nil
+}
+
+// NewTicketCommentCreatedWebhookWebhookRequest builds a application/json POST request for the ticket.comment.created webhook
+func NewTicketCommentCreatedWebhookWebhookRequest(targetURL string, params *TicketCommentCreatedWebhookParams, body TicketCommentCreatedWebhookJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewTicketCommentCreatedWebhookWebhookRequestWithBody(targetURL, params, "application/json", bodyReader)
+}
+
+// NewTicketCommentCreatedWebhookWebhookRequestWithBody builds a POST request for the ticket.comment.created webhook with any body
+func NewTicketCommentCreatedWebhookWebhookRequestWithBody(targetURL string, params *TicketCommentCreatedWebhookParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+	_ = err
+
+	reqURL, err := url.Parse(targetURL)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, reqURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "webhook-id", params.WebhookId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-id", headerParam0)
+
+		var headerParam1 string
+
+		headerParam1, err = runtime.StyleParamWithOptions("simple", false, "webhook-timestamp", params.WebhookTimestamp, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-timestamp", headerParam1)
+
+		var headerParam2 string
+
+		headerParam2, err = runtime.StyleParamWithOptions("simple", false, "webhook-signature", params.WebhookSignature, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-signature", headerParam2)
+
+		var headerParam3 string
+
+		headerParam3, err = runtime.StyleParamWithOptions("simple", false, "User-Agent", params.UserAgent, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("User-Agent", headerParam3)
+
+	}
+	return req, nil
+}
+
+// NewTicketCommentRedactedWebhookWebhookRequest builds a application/json POST request for the ticket.comment.redacted webhook
+func NewTicketCommentRedactedWebhookWebhookRequest(targetURL string, params *TicketCommentRedactedWebhookParams, body TicketCommentRedactedWebhookJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewTicketCommentRedactedWebhookWebhookRequestWithBody(targetURL, params, "application/json", bodyReader)
+}
+
+// NewTicketCommentRedactedWebhookWebhookRequestWithBody builds a POST request for the ticket.comment.redacted webhook with any body
+func NewTicketCommentRedactedWebhookWebhookRequestWithBody(targetURL string, params *TicketCommentRedactedWebhookParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 	_ = err
 

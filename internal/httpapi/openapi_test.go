@@ -127,6 +127,8 @@ func TestOpenAPIMatchesDomain(t *testing.T) {
 		"WebhookURL":          {*schema("WebhookURL").MaxLength, helpdesk.MaxWebhookURLLen},
 		"WebhookDescription":  {*schema("WebhookDescription").MaxLength, helpdesk.MaxWebhookDescLen},
 		"WebhookList":         {*schema("WebhookList").Properties["webhooks"].Value.MaxItems, helpdesk.MaxWebhooks},
+		"CommentBody":         {*schema("CommentBody").MaxLength, helpdesk.MaxCommentBytes},
+		"CommentList":         {*schema("CommentList").Properties["comments"].Value.MaxItems, helpdesk.MaxCommentPageSize},
 	}
 	for name, c := range lengths {
 		if c[0] != c[1] {

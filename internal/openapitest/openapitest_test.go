@@ -74,7 +74,7 @@ func TestTransport(t *testing.T) {
 		{"NoKey401WithoutChallenge", "GET", "/tickets/tkt_kokoknite3yzp7htixhgxn7w", "", "", answer{401, ok, errBody("UNAUTHORIZED")}, "WWW-Authenticate"},
 		{"NoKey401", "GET", "/tickets/tkt_kokoknite3yzp7htixhgxn7w", "", "", answer{401, with(map[string]string{"WWW-Authenticate": `Bearer realm="helpdesk"`}), errBody("UNAUTHORIZED")}, ""},
 		{"PublicDocument", "GET", "/openapi.json", "", "", answer{200, with(map[string]string{"Cache-Control": "public, max-age=300"}), `{"openapi":"3.1.0","info":{}}`}, ""},
-		{"UnroutedAnswered200", "GET", "/tickets/tkt_kokoknite3yzp7htixhgxn7w/comments", key, "", answer{200, ok, `{}`}, "must be 404 or 405"},
+		{"UnroutedAnswered200", "GET", "/tickets/tkt_kokoknite3yzp7htixhgxn7w/attachments", key, "", answer{200, ok, `{}`}, "must be 404 or 405"},
 		{"UnroutedNotFound", "GET", "/ticket", key, "", answer{404, ok, errBody("NOT_FOUND")}, ""},
 		{"UnroutedGatewayNotFound", "GET", "/ticket", key, "", answer{404, map[string]string{"Content-Type": "application/json"}, `{"message":"Not Found"}`}, ""},
 		{"MethodNotAllowed", "PATCH", "/tickets/tkt_kokoknite3yzp7htixhgxn7w", key, "{}", answer{405, with(map[string]string{"Allow": "GET, PUT, DELETE"}), errBody("METHOD_NOT_ALLOWED")}, ""},
