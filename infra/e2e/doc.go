@@ -17,16 +17,17 @@
 // table of the shared design and its stream, one API key per permission,
 // one emulator process per function on ports of its own, the Front, the
 // stream poller (local.Poller) that invokes the dispatch function with the
-// ticket records as the deployed event source mapping does, and a schedule
-// that invokes the retry function every 250 ms (every minute when
-// deployed).
+// records of tickets' partitions (the tickets and their comments, as
+// dynamo.IsTicketKey matches them) as the deployed event source mapping
+// does, and a schedule that invokes the retry function every 250 ms (every
+// minute when deployed).
 //
 // Where it differs from Lambda: each function has one execution
 // environment, so concurrent requests to one function wait for each other
-// instead of starting more; the list and webhooks functions get the cursor
-// key in HELPDESK_CURSOR_KEY instead of from Secrets Manager; the
-// emulator enforces no memory limit; the poller has none of the mapping's
-// bisection, retry limits or failure queue.
+// instead of starting more; the functions that page (list, webhooks and
+// comments) get the cursor key in HELPDESK_CURSOR_KEY instead of from
+// Secrets Manager; the emulator enforces no memory limit; the poller has
+// none of the mapping's bisection, retry limits or failure queue.
 //
 // The end-to-end suite in the suite subfolder drives either this stack
 // (`make e2e`) or a deployed one (HELPDESK_API_URL) over plain HTTP.

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -416,6 +417,9 @@ func TestFunctionEnv(t *testing.T) {
 	if env := functionEnv("webhooks", "http://x", "k", "debug"); !has(env, "HELPDESK_WEBHOOK_ALLOW_PRIVATE=1") || !has(env, "HELPDESK_CURSOR_KEY=k") || !has(env, "HELPDESK_LOG_LEVEL=debug") {
 		t.Errorf("webhooks env %v", env)
 	}
+	if env := functionEnv("comments", "http://x", "k", ""); !has(env, "HELPDESK_CURSOR_KEY=k") || !has(env, "HELPDESK_TABLE="+TableName) {
+		t.Errorf("comments env %v: the conversations page with cursors", env)
+	}
 	for _, fn := range []string{Dispatch, Retry} {
 		env := functionEnv(fn, "http://x", "k", "debug")
 		if !has(env, "HELPDESK_WEBHOOK_ALLOW_PRIVATE=1") || slices.ContainsFunc(env, func(kv string) bool { return strings.HasPrefix(kv, "HELPDESK_CURSOR_KEY=") }) {
@@ -441,5 +445,66 @@ func TestFunctionsMatchFolders(t *testing.T) {
 	slices.Sort(got)
 	if !slices.Equal(got, want) {
 		t.Fatalf("functions/ holds %v, Functions lists %v", got, want)
+	}
+}
+
+// TestPagingFunctionsGetTheCursorKey holds functionEnv to the functions'
+// mains: a function that pages (its main calls serve.PagingAPI) fails to
+// start without a cursor key, and no other function is given one.
+func TestPagingFunctionsGetTheCursorKey(t *testing.T) {
+	mains, err := filepath.Glob("../../functions/*/main.go")
+	if err != nil || len(mains) == 0 {
+		t.Fatalf("no mains: %v", err)
+	}
+	for _, m := range mains {
+		src, err := os.ReadFile(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fn := filepath.Base(filepath.Dir(m))
+		pages := bytes.Contains(src, []byte("serve.PagingAPI("))
+		hasKey := slices.Contains(functionEnv(fn, "http://x", "k", ""), "HELPDESK_CURSOR_KEY=k")
+		if pages != hasKey {
+			t.Errorf("function %s: calls serve.PagingAPI %v, gets HELPDESK_CURSOR_KEY %v", fn, pages, hasKey)
+		}
+	}
+}
+
+// TestStreamFilter checks the emulated filter of the event source mapping:
+// the records of tickets and of their comments reach dispatch, which
+// produces the comment events and purges a deleted ticket's comments; the
+// records of other items do not.
+func TestStreamFilter(t *testing.T) {
+	record := func(pk, sk string) events.DynamoDBEventRecord {
+		return events.DynamoDBEventRecord{EventID: pk + "/" + sk, EventName: "INSERT", Change: events.DynamoDBStreamRecord{
+			Keys: map[string]events.DynamoDBAttributeValue{"pk": events.NewStringAttribute(pk), "sk": events.NewStringAttribute(sk)},
+		}}
+	}
+	const arn = "arn:aws:dynamodb:us-east-1:000000000000:table/helpdesk-e2e/stream/2026-11-25T10:00:00.000"
+	ticket := "TICKET#tkt_" + strings.Repeat("a", 24)
+	batch := events.DynamoDBEvent{Records: []events.DynamoDBEventRecord{
+		record(ticket, "TICKET"),
+		record("KEY#key_a", "KEY"),
+		record(ticket, "COMMENT#cmt_"+strings.Repeat("0", 26)),
+		record("WEBHOOK#whk_a", "WEBHOOK"),
+		record("ticket#tkt_a", "TICKET"), // prefixes are case-sensitive
+	}}
+	kept := streamFilter(arn, batch)
+	var got []string
+	for _, rec := range kept {
+		if rec.EventSourceArn != arn {
+			t.Errorf("record %s kept without the stream's ARN: %q", rec.EventID, rec.EventSourceArn)
+		}
+		got = append(got, rec.EventID)
+	}
+	want := []string{ticket + "/TICKET", ticket + "/COMMENT#cmt_" + strings.Repeat("0", 26)}
+	if !slices.Equal(got, want) {
+		t.Fatalf("kept %q, want %q", got, want)
+	}
+	if batch.Records[0].EventSourceArn != "" {
+		t.Fatal("streamFilter changed the batch it was given")
+	}
+	if streamFilter(arn, events.DynamoDBEvent{Records: []events.DynamoDBEventRecord{record("KEY#key_a", "KEY")}}) != nil {
+		t.Fatal("a batch with nothing for dispatch kept records")
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -48,6 +49,12 @@ var Functions = func() []string {
 	}
 	return append(names, Dispatch, Retry)
 }()
+
+// pagingFunctions are the functions that page with cursors (their mains
+// call serve.PagingAPI), as the CDK stack grants them the cursor key
+// secret: the ticket list, the webhook delivery log and the conversations
+// of tickets.
+var pagingFunctions = []string{string(httpapi.ListTickets), string(httpapi.Webhooks), string(httpapi.Comments)}
 
 // TableName is the table the stack creates in DynamoDB Local.
 const TableName = "helpdesk-e2e"
@@ -97,7 +104,7 @@ type Stack struct {
 	background     sync.WaitGroup
 
 	mu              sync.Mutex
-	lastTicketBatch time.Time // when dispatch last returned from a batch with ticket records
+	lastTicketBatch time.Time // when dispatch last returned from a batch with records of tickets or comments
 
 	stopOnce sync.Once
 	stopErr  error
@@ -277,9 +284,9 @@ func functionEnv(fn, endpoint, cursorKey, logLevel string) []string {
 	if fn != string(httpapi.Docs) {
 		env = append(env, "HELPDESK_TABLE="+TableName)
 	}
-	// The ticket list and the webhook delivery log page with cursors; as
-	// deployed, only their functions get the key.
-	if fn == string(httpapi.ListTickets) || fn == string(httpapi.Webhooks) {
+	// As deployed, only the functions that page with cursors get the key;
+	// without it they fail to start.
+	if slices.Contains(pagingFunctions, fn) {
 		env = append(env, "HELPDESK_CURSOR_KEY="+cursorKey)
 	}
 	// The receivers of the suite listen on 127.0.0.1: the webhooks
@@ -312,17 +319,11 @@ func registerKeys(ctx context.Context, store *dynamo.Store) (Keys, error) {
 }
 
 // dispatch invokes the dispatch function with a batch of stream records
-// as the deployed event source mapping does: only the records of ticket
-// items (its filter; the others are dropped as processed), and not at all
-// when none is left. It returns the function's partial batch response.
+// as the deployed event source mapping does: only the records streamFilter
+// keeps, and not at all when none is left. It returns the function's
+// partial batch response.
 func (s *Stack) dispatch(ctx context.Context, streamARN string, batch lambdaevents.DynamoDBEvent) (lambdaevents.DynamoDBEventResponse, error) {
-	var tickets []lambdaevents.DynamoDBEventRecord
-	for _, rec := range batch.Records {
-		if dynamo.IsTicketKey(rec.Change.Keys) {
-			rec.EventSourceArn = streamARN
-			tickets = append(tickets, rec)
-		}
-	}
+	tickets := streamFilter(streamARN, batch)
 	if len(tickets) == 0 {
 		return lambdaevents.DynamoDBEventResponse{}, nil
 	}
@@ -334,6 +335,23 @@ func (s *Stack) dispatch(ctx context.Context, streamARN string, batch lambdaeven
 	s.lastTicketBatch = time.Now()
 	s.mu.Unlock()
 	return resp, err
+}
+
+// streamFilter returns the records of a batch that the deployed event
+// source mapping's filter (pk beginning with "TICKET#") passes to the
+// dispatch function: those of the items in a ticket's partition, the
+// ticket itself and its comments, as dynamo.IsTicketKey matches them. The
+// others (API keys, subscriptions, deliveries…) are dropped as processed.
+// Each record kept carries the stream's ARN, as Lambda sets it.
+func streamFilter(streamARN string, batch lambdaevents.DynamoDBEvent) []lambdaevents.DynamoDBEventRecord {
+	var kept []lambdaevents.DynamoDBEventRecord
+	for _, rec := range batch.Records {
+		if dynamo.IsTicketKey(rec.Change.Keys) {
+			rec.EventSourceArn = streamARN
+			kept = append(kept, rec)
+		}
+	}
+	return kept
 }
 
 // schedule invokes the retry function every interval until ctx ends, each
@@ -388,6 +406,11 @@ func (s *Stack) URL() string { return s.baseURL }
 // Keys returns the registered API keys.
 func (s *Stack) Keys() Keys { return s.keys }
 
+// DynamoDB returns a client of the stack's DynamoDB Local, for tests that
+// look into the table (TableName) behind the API's back: what a stream
+// consumer left there, or a state too costly to reach through the API.
+func (s *Stack) DynamoDB() *dynamodb.Client { return s.db }
+
 // Invocations returns how many times function has been invoked.
 func (s *Stack) Invocations(function string) int {
 	if e, ok := s.emulators[function]; ok {
@@ -429,11 +452,12 @@ func (s *Stack) Logs(n int) string {
 // AwaitSubscriptions waits, if need be, until the dispatch function reads
 // the webhook subscriptions afresh for its next batch. Like the deployed
 // function it keeps them in memory for webhook.CacheTTL after reading
-// them, which it does for a batch with ticket changes; a subscription
-// created after such a batch could miss events until then. Call it after
-// creating subscriptions and before changing tickets: it returns at once
-// when dispatch has not yet seen a ticket change, and otherwise waits
-// until the cache it may hold has expired.
+// them, which it does for a batch with changes of tickets or of their
+// comments; a subscription created after such a batch could miss events
+// until then. Call it after creating subscriptions and before changing
+// tickets or comments: it returns at once when dispatch has not yet seen
+// such a change, and otherwise waits until the cache it may hold has
+// expired.
 func (s *Stack) AwaitSubscriptions(ctx context.Context) error {
 	s.mu.Lock()
 	last := s.lastTicketBatch

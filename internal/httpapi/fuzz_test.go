@@ -7,10 +7,13 @@ import (
 	"net/mail"
 	"net/url"
 	"reflect"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/acme/helpdesk/events"
@@ -500,4 +503,293 @@ func echoBody(t *testing.T, wrapper string, view any, readOnly ...string) []byte
 		t.Fatal(err)
 	}
 	return body
+}
+
+// Comment limits as the contract states them.
+const (
+	commentBodyMaxBytes  = 65536
+	authorIDMaxLen       = 128
+	authorEmailMaxLen    = 254
+	authorNameMaxRunes   = 255
+	commentPageSizeFirst = 25
+	commentPageSizeMax   = 100
+)
+
+var agentIDShape = regexp.MustCompile(`^usr_[A-Za-z0-9._-]+$`)
+
+// FuzzDecodeComment feeds arbitrary bodies to the comment decoder and
+// validator, as the create handler runs them. A comment it accepts has a
+// body of 1 to 65,536 bytes that is not blank and exactly one author: an
+// agent (a well-formed authorId, no authorName) or a customer (a bare email
+// address, a name of at most 255 characters); an internal note has an
+// agent author; and the draft says exactly what the body said. A body it
+// refuses is refused for the fields that are wrong. What it accepts must
+// survive a client echoing the API's view of the comment back.
+func FuzzDecodeComment(f *testing.F) {
+	for _, seed := range []string{
+		`{"comment": {"body": "Have you tried turning it off and on again?", "authorId": "usr_alice"}}`,
+		`{"comment": {"body": "Escalated.", "public": false, "authorId": "usr_a.b-c_d", "authorEmail": null, "authorName": null}}`,
+		`{"comment": {"body": " still broken ", "public": true, "authorEmail": "ada@example.com", "authorName": "Ada Lovelace"}}`,
+		`{"comment": {"body": "note", "public": false, "authorEmail": "ada@example.com"}}`,
+		`{"comment": {"body": "both", "authorId": "usr_a", "authorEmail": "ada@example.com", "authorName": "Ada"}}`,
+		`{"comment": {"body": " \t\n", "authorId": "usr_a"}}`,
+		`{"comment": {"body": "", "authorId": ""}}`,
+		`{"comment": {"body": "\u00e9\ud800", "authorEmail": "Ada <ada@example.com>"}}`,
+		`{"comment": {"body": 1, "public": "yes", "authorId": 2, "authorName": []}}`,
+		`{"comment": {"id": "cmt_x", "ticketId": "tkt_x", "createdAt": "x", "redactedAt": null, "color": "red"}, "ticket": {}}`,
+		`{"comment": {"body": "x", "authorId": "usr_` + strings.Repeat("a", 125) + `"}}`,
+		`{"comment": {}}`, `{"comment": []}`, `{"comment": null}`, `[]`, ``,
+		// At the byte limit, in two-byte characters, and one byte past it.
+		`{"comment": {"body": "` + strings.Repeat("é", 32768) + `", "authorId": "usr_a"}}`,
+		`{"comment": {"body": "` + strings.Repeat("é", 32768) + `.", "authorId": "usr_a"}}`,
+	} {
+		f.Add([]byte(seed))
+	}
+	at := time.Date(2026, 11, 25, 10, 0, 0, 123e6, time.UTC)
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var problems helpdesk.Problems
+		fields, err := parseObject(body, "comment", &problems)
+		if err != nil {
+			checkParseError(t, err, "comment")
+			return
+		}
+		found := slices.Clone(problems)
+		d := decodeCommentDraft(fields, &found)
+		d.Validate("comment.", &found)
+		checkProblems(t, body, "comment", found)
+		again := slices.Clone(problems)
+		decodeCommentDraft(fields, &again).Validate("comment.", &again)
+		if !reflect.DeepEqual(found, again) {
+			t.Fatalf("the same body gave other problems:\n%v\n%v", found, again)
+		}
+		checkCommentRefusals(t, fields, found)
+		if found.Err() != nil {
+			return
+		}
+		if len(problems) > 0 {
+			t.Fatalf("accepted a body with other top-level members: %v", problems)
+		}
+		checkCommentDraft(t, fields, d)
+
+		// The API's view of the comment, read-only members left out, is
+		// accepted as the same comment.
+		id, email, name := authors(d)
+		c := &helpdesk.Comment{ID: helpdesk.NewCommentID(at), TicketID: "tkt_fuzz", Body: *d.Body, Public: d.Public == nil || *d.Public,
+			AuthorID: id, AuthorEmail: email, AuthorName: name, CreatedAt: at}
+		echo := echoBody(t, "comment", view.Comment(c), "id", "ticketId", "createdAt", "redactedAt")
+		var echoProblems helpdesk.Problems
+		echoFields, err := parseObject(echo, "comment", &echoProblems)
+		if err != nil {
+			t.Fatalf("echo %s: %v", echo, err)
+		}
+		e := decodeCommentDraft(echoFields, &echoProblems)
+		e.Validate("comment.", &echoProblems)
+		if echoProblems.Err() != nil {
+			t.Fatalf("echo %s of an accepted comment was refused: %v", echo, echoProblems)
+		}
+		if eID, eEmail, eName := authors(e); *e.Body != c.Body || e.Public == nil || *e.Public != c.Public || eID != c.AuthorID || eEmail != c.AuthorEmail || eName != c.AuthorName {
+			t.Fatalf("echo %s made another comment: %+v, want %+v", echo, e, c)
+		}
+	})
+}
+
+// checkCommentDraft fails unless an accepted draft is a comment the
+// contract allows and holds what the comment object's members said.
+func checkCommentDraft(t *testing.T, fields map[string]json.RawMessage, d *helpdesk.CommentDraft) {
+	t.Helper()
+	for k := range fields {
+		if !slices.Contains([]string{"body", "public", "authorId", "authorEmail", "authorName"}, k) {
+			t.Fatalf("accepted the member %q", k)
+		}
+	}
+	if d.Body == nil {
+		t.Fatal("accepted a comment without a body")
+	}
+	b := *d.Body
+	if len(b) == 0 || len(b) > commentBodyMaxBytes || !utf8.ValidString(b) || strings.TrimFunc(b, unicode.IsSpace) == "" {
+		t.Fatalf("accepted the body %q (%d bytes)", b, len(b))
+	}
+	authorID, authorEmail, authorName := authors(d)
+	agent, customer := authorID != "", authorEmail != ""
+	switch {
+	case agent == customer:
+		t.Fatalf("accepted a comment with authorId %q and authorEmail %q: it needs exactly one author", authorID, authorEmail)
+	case agent:
+		if !agentIDShape.MatchString(authorID) || len(authorID) > authorIDMaxLen || authorName != "" {
+			t.Fatalf("accepted the agent %q with the name %q", authorID, authorName)
+		}
+	case customer:
+		addr, err := mail.ParseAddress(authorEmail)
+		if len(authorEmail) > authorEmailMaxLen || err != nil || addr.Address != authorEmail || addr.Name != "" {
+			t.Fatalf("accepted the customer %q", authorEmail)
+		}
+		if utf8.RuneCountInString(authorName) > authorNameMaxRunes || !utf8.ValidString(authorName) {
+			t.Fatalf("accepted the name %q", authorName)
+		}
+		if d.Public != nil && !*d.Public {
+			t.Fatal("accepted an internal note by a customer")
+		}
+	}
+	// The draft is what the members said: null and absent authors alike
+	// are none, and public is given or left to its default.
+	str := func(name string) string {
+		raw, ok := fields[name]
+		if !ok || string(raw) == "null" {
+			return ""
+		}
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			t.Fatalf("accepted %s = %s", name, raw)
+		}
+		return s
+	}
+	if str("body") != b || str("authorId") != authorID || str("authorEmail") != authorEmail || str("authorName") != authorName {
+		t.Fatalf("the draft %+v is not what %v said", d, fields)
+	}
+	raw, given := fields["public"]
+	var public bool
+	if given && (json.Unmarshal(raw, &public) != nil || string(raw) == "null" || d.Public == nil || *d.Public != public) || !given && d.Public != nil {
+		t.Fatalf("public %s became %v", raw, d.Public)
+	}
+}
+
+// authors returns the author members of a draft, "" for none (absent or
+// null). The draft's members were strings and become
+// helpdesk.Nullable[string] (an author given as "" then being refused);
+// they are read through any so that this target builds on either side of
+// that change.
+func authors(d *helpdesk.CommentDraft) (id, email, name string) {
+	read := func(v any) string {
+		switch a := v.(type) {
+		case string:
+			return a
+		case helpdesk.Nullable[string]:
+			return a.Value // "" when null or absent
+		}
+		panic(fmt.Sprintf("a comment draft's author member of type %T", v))
+	}
+	return read(d.AuthorID), read(d.AuthorEmail), read(d.AuthorName)
+}
+
+// checkCommentRefusals fails unless the problems name what is plainly
+// wrong with the comment object's members, whatever else is.
+func checkCommentRefusals(t *testing.T, fields map[string]json.RawMessage, problems helpdesk.Problems) {
+	t.Helper()
+	for k := range fields {
+		if !slices.Contains([]string{"body", "public", "authorId", "authorEmail", "authorName"}, k) && !problems.Has("comment."+k) {
+			t.Fatalf("the member %q is not refused: %v", k, problems)
+		}
+	}
+	str := func(name string) (string, bool) {
+		var s string
+		raw, ok := fields[name]
+		return s, ok && json.Unmarshal(raw, &s) == nil && string(raw) != "null"
+	}
+	if b, ok := str("body"); ok && (len(b) > commentBodyMaxBytes || strings.TrimFunc(b, unicode.IsSpace) == "") && !problems.Has("comment.body") {
+		t.Fatalf("the body %.40q (%d bytes) is not refused: %v", b, len(b), problems)
+	}
+	if _, ok := fields["body"]; !ok && !problems.Has("comment.body") {
+		t.Fatalf("a comment without a body is not refused: %v", problems)
+	}
+	id, agent := str("authorId")
+	email, customer := str("authorEmail")
+	agent, customer = agent && id != "", customer && email != ""
+	if agent && customer && !problems.Under("comment.authorId") && !problems.Under("comment.authorEmail") {
+		t.Fatalf("two authors are not refused: %v", problems)
+	}
+	if name, ok := str("authorName"); agent && ok && name != "" && !problems.Has("comment.authorName") {
+		t.Fatalf("an agent's authorName is not refused: %v", problems)
+	}
+	var public bool
+	if raw, ok := fields["public"]; customer && ok && json.Unmarshal(raw, &public) == nil && string(raw) != "null" && !public && !problems.Has("comment.public") {
+		t.Fatalf("a customer's internal note is not refused: %v", problems)
+	}
+}
+
+// FuzzCommentQuery feeds arbitrary query strings to the parsing of a
+// conversation's list, as the handler runs it. What it accepts asks for
+// 1 to 100 comments a page (25 unless page_size says otherwise), oldest
+// first unless sort_order=desc, public replies or internal notes only when
+// public says so, from the cursor after gives, and says exactly what the
+// query string says: every pair is a known parameter, given once, whose
+// value the query carries. Unknown or repeated parameters are refused (422
+// naming them), like a bad cursor (400).
+func FuzzCommentQuery(f *testing.F) {
+	for _, seed := range []string{
+		"", "page_size=100&sort_order=desc&public=false&after=abc", "sort_order=asc&public=true",
+		"page_size=0", "page_size=101", "page_size=07", "page_size=%2B5", "page_size=1e2",
+		"sort_order=DESC", "sort_order=", "public=TRUE", "public=1", "public=",
+		"limit=5", "status=open", "after=", "page_size=1&page_size=1", "public=true&public=false",
+		"sort_order=asc&x=%zz", "public=true;page_size=5", "after=a+b%3D&&page_size=2",
+	} {
+		f.Add(seed)
+	}
+	known := []string{"page_size", "after", "sort_order", "public"}
+	f.Fuzz(func(t *testing.T, raw string) {
+		values, err := queryValues(raw)
+		if err != nil {
+			if c := helpdesk.ErrorCode(err); c != helpdesk.CodeBadRequest {
+				t.Fatalf("query string error with code %s: %v", c, err)
+			}
+			return
+		}
+		q, err := parseCommentQuery("tkt_fuzz", values)
+		if err != nil {
+			switch helpdesk.ErrorCode(err) {
+			case helpdesk.CodeBadRequest:
+				if a, ok := values["after"]; !ok || len(a) != 1 || a[0] != "" {
+					t.Fatalf("%q refused as a bad request without an empty cursor: %v", raw, err)
+				}
+			case helpdesk.CodeValidation:
+				details := helpdesk.ErrorDetails(err)
+				if len(details) == 0 {
+					t.Fatalf("%q refused without details: %v", raw, err)
+				}
+				for _, d := range details {
+					if _, named := values[d.Field]; !named || d.Message == "" {
+						t.Fatalf("%q refused for %+v, which is not a parameter of the query", raw, d)
+					}
+				}
+			default:
+				t.Fatalf("parser error with code %s: %v", helpdesk.ErrorCode(err), err)
+			}
+			return
+		}
+		if q.TicketID != "tkt_fuzz" || q.PageSize < 1 || q.PageSize > commentPageSizeMax || (q.Order != "asc" && q.Order != "desc") {
+			t.Fatalf("accepted %q as %+v", raw, q)
+		}
+		public := ""
+		if q.Public != nil {
+			public = strconv.FormatBool(*q.Public)
+		}
+		want := map[string]string{"page_size": strconv.Itoa(q.PageSize), "sort_order": string(q.Order), "public": public, "after": q.After}
+		for k, vs := range values {
+			switch {
+			case !slices.Contains(known, k):
+				t.Fatalf("accepted %q with the unknown parameter %q", raw, k)
+			case len(vs) != 1:
+				t.Fatalf("accepted %q with %q given %d times", raw, k, len(vs))
+			case vs[0] != want[k] || vs[0] == "":
+				t.Fatalf("accepted %q: %q is %q in the query %+v", raw, k, vs[0], q)
+			}
+		}
+		for k, isDefault := range map[string]bool{
+			"page_size": q.PageSize == commentPageSizeFirst, "sort_order": q.Order == "asc", "public": q.Public == nil, "after": q.After == "",
+		} {
+			if _, given := values[k]; !given && !isDefault {
+				t.Fatalf("accepted %q: %q is absent but the query %+v sets it", raw, k, q)
+			}
+		}
+		for pair := range strings.SplitSeq(raw, "&") {
+			if pair == "" {
+				continue
+			}
+			rawKey, rawValue, _ := strings.Cut(pair, "=")
+			k, kerr := url.QueryUnescape(rawKey)
+			v, verr := url.QueryUnescape(rawValue)
+			if kerr != nil || verr != nil || strings.Contains(pair, ";") || want[k] != v {
+				t.Fatalf("accepted %q with the pair %q", raw, pair)
+			}
+		}
+	})
 }

@@ -5,6 +5,7 @@ import (
 	"math"
 	"net/http"
 	"reflect"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -25,7 +26,9 @@ import (
 // every time: the dispatcher relies on a redelivered record, decoded
 // afresh, giving the same ids.
 func FuzzProduce(f *testing.F) {
-	for _, rec := range sampleRecords() {
+	// A comment's records share the ticket's partition and the filter:
+	// Produce must make nothing of them (ProduceComment's events).
+	for _, rec := range append(sampleRecords(), sampleCommentRecords()...) {
 		b, err := json.Marshal(rec)
 		if err != nil {
 			f.Fatal(err)
@@ -366,4 +369,450 @@ func keyImage() map[string]lambdaevents.DynamoDBAttributeValue {
 		"pk": lambdaevents.NewStringAttribute("KEY#key_a"), "sk": lambdaevents.NewStringAttribute("KEY"),
 		"name": lambdaevents.NewStringAttribute("ci"),
 	}
+}
+
+// commentTypes are the events a comment's record may cause.
+var commentTypes = []string{events.TicketCommentCreated, events.TicketCommentRedacted}
+
+// apiTime is the shape of the API's times.
+var apiTime = regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$`)
+
+// FuzzProduceComment decodes arbitrary JSON as Lambda decodes a stream
+// record and produces its comment events, shown with a ticket. Whatever it
+// produces is at most one event, ticket.comment.created for an inserted
+// comment or ticket.comment.redacted for a modified one, never for another
+// operation; its body is a signed events.Event that shows the ticket and,
+// in data.comment, the comment as the record's new image holds it, at the
+// time the image gives (its createdAt, or its redactedAt); and the same
+// record, decoded again, gives the same event. Produce, for its part, makes
+// no comment event of any record.
+func FuzzProduceComment(f *testing.F) {
+	for _, rec := range sampleCommentRecords() {
+		b, err := json.Marshal(rec)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	for _, rec := range sampleRecords() {
+		b, _ := json.Marshal(rec)
+		f.Add(b)
+	}
+	f.Add([]byte(`{"eventName": "INSERT", "dynamodb": {"NewImage": {"pk": {"S": "TICKET#x"}, "sk": {"S": "COMMENT#"}, "BODY": {"N": "12"}, "public": {"NULL": true}}}}`))
+	f.Add([]byte(`{"eventName": "MODIFY", "dynamodb": {"NewImage": {"pk": {"S": "TICKET#x"}, "sk": {"S": "COMMENT#c"}, "redactedAt": {"S": "2026-01-01T00:00:00.000Z"}}, "OldImage": {"pk": {"S": "KEY#k"}}}}`))
+	tk := &helpdesk.Ticket{ID: "tkt_cccccccccccccccccccccccc", Subject: "Printer on fire", Status: helpdesk.StatusOpen, Priority: helpdesk.PriorityUrgent,
+		Type: helpdesk.TypeIncident, RequesterEmail: "ada@example.com", Tags: []string{}, CustomFields: []helpdesk.CustomFieldValue{},
+		CreatedAt: time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC), UpdatedAt: time.Date(2026, 11, 25, 11, 0, 0, 0, time.UTC), Version: 3}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var rec lambdaevents.DynamoDBEventRecord
+		if json.Unmarshal(data, &rec) != nil {
+			return
+		}
+		if ticketEvents, err := webhook.Produce(rec); err == nil {
+			for _, ev := range ticketEvents {
+				if slices.Contains(commentTypes, ev.Type) {
+					t.Fatalf("Produce made %s of a record", ev.Type)
+				}
+			}
+		}
+		evs, err := webhook.ProduceComment(rec, tk)
+		if err != nil {
+			if evs != nil {
+				t.Fatalf("ProduceComment returned events with the error %v", err)
+			}
+			return
+		}
+		switch {
+		case len(evs) > 1:
+			t.Fatalf("%d events of one record", len(evs))
+		case len(evs) == 0:
+			return
+		}
+		stored := evs[0]
+		want := map[string]string{"INSERT": events.TicketCommentCreated, "MODIFY": events.TicketCommentRedacted}[rec.EventName]
+		if stored.Type != want {
+			t.Fatalf("a %q record gave %s", rec.EventName, stored.Type)
+		}
+		ev := checkCommentEvent(t, stored)
+		if !reflect.DeepEqual(ev.Data.Ticket, view.Ticket(tk)) {
+			t.Fatalf("the event shows the ticket\n%+v\nwant\n%+v", ev.Data.Ticket, view.Ticket(tk))
+		}
+		c := imageComment(t, rec.Change.NewImage)
+		if c.CreatedAt == "" {
+			// Not an image the store writes; what the event shows then is
+			// left open, but it must be a time.
+			if !apiTime.MatchString(ev.Data.Comment.CreatedAt) {
+				t.Fatalf("createdAt %q", ev.Data.Comment.CreatedAt)
+			}
+			c.CreatedAt = ev.Data.Comment.CreatedAt
+		}
+		if !reflect.DeepEqual(*ev.Data.Comment, c) {
+			t.Fatalf("the event shows the comment\n%+v\nthe image holds\n%+v", *ev.Data.Comment, c)
+		}
+		at := c.CreatedAt
+		if stored.Type == events.TicketCommentRedacted {
+			if c.RedactedAt == nil {
+				t.Fatal("ticket.comment.redacted of a comment that is not redacted")
+			}
+			at = *c.RedactedAt
+			if old, ok := rec.Change.OldImage[attrName(rec.Change.OldImage, "redactedAt")]; ok && stringValue(old) != "" && isComment(rec.Change.OldImage) {
+				t.Fatalf("ticket.comment.redacted of a comment redacted already (%s)", stringValue(old))
+			}
+		}
+		if got := ev.Timestamp.UTC().Format(helpdesk.TimeLayout); got != at {
+			t.Fatalf("%s at %s, want the image's %s", stored.Type, got, at)
+		}
+
+		again, err := webhook.ProduceComment(rec, tk)
+		if err != nil || len(again) != 1 || !reflect.DeepEqual(again[0], stored) {
+			t.Fatalf("the same record gave %v, %v; first %+v", again, err, stored)
+		}
+		b, err := json.Marshal(rec)
+		if err != nil {
+			return
+		}
+		var redelivered lambdaevents.DynamoDBEventRecord
+		if err := json.Unmarshal(b, &redelivered); err != nil {
+			t.Fatalf("a record does not decode from its own encoding %s: %v", b, err)
+		}
+		again, err = webhook.ProduceComment(redelivered, tk)
+		if err != nil || len(again) != 1 || again[0].ID != stored.ID || again[0].Type != stored.Type {
+			t.Fatalf("the record decoded again gave %v, %v; first %s %s", again, err, stored.Type, stored.ID)
+		}
+	})
+}
+
+// checkCommentEvent fails unless a stored comment event has an id of the
+// documented shape and a body that events.Parse accepts, signed, as the
+// event stored beside it, with a comment and no previous values. It
+// returns the event decoded.
+func checkCommentEvent(t *testing.T, stored *helpdesk.StoredEvent) *events.Event {
+	t.Helper()
+	if !slices.Contains(commentTypes, stored.Type) || !eventIDPattern.MatchString(stored.ID) {
+		t.Fatalf("type %q, id %q", stored.Type, stored.ID)
+	}
+	secret := events.NewSecret()
+	now := time.Now()
+	sig, err := events.Sign(secret, stored.ID, now, stored.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := http.Header{}
+	h.Set(events.HeaderID, stored.ID)
+	h.Set(events.HeaderTimestamp, strconv.FormatInt(now.Unix(), 10))
+	h.Set(events.HeaderSignature, sig)
+	ev, err := events.Parse(secret, h, stored.Body)
+	if err != nil {
+		t.Fatalf("events.Parse: %v\n%s", err, stored.Body)
+	}
+	if ev.ID != stored.ID || ev.Type != stored.Type || !ev.Timestamp.Equal(stored.CreatedAt) {
+		t.Fatalf("the body says %s %s at %v, stored as %s %s at %v", ev.Type, ev.ID, ev.Timestamp, stored.Type, stored.ID, stored.CreatedAt)
+	}
+	if ev.Data.Comment == nil || ev.Data.Previous != nil {
+		t.Fatalf("%s with comment %v and previous %v", ev.Type, ev.Data.Comment, ev.Data.Previous)
+	}
+	return ev
+}
+
+// attrName returns the name under which image holds the attribute name,
+// ignoring case as the SDK's decoder matches attributes to fields; "" if
+// there is none.
+func attrName(image map[string]lambdaevents.DynamoDBAttributeValue, name string) string {
+	for k := range image {
+		if strings.EqualFold(k, name) {
+			return k
+		}
+	}
+	return ""
+}
+
+// stringValue is the text of a string or number attribute (the SDK's
+// decoder puts either into a string field), "" for any other.
+func stringValue(v lambdaevents.DynamoDBAttributeValue) string {
+	switch v.DataType() {
+	case lambdaevents.DataTypeString:
+		return v.String()
+	case lambdaevents.DataTypeNumber:
+		return v.Number()
+	}
+	return ""
+}
+
+// isComment reports whether an image is a comment's: in a ticket's
+// partition, under a COMMENT# sort key.
+func isComment(image map[string]lambdaevents.DynamoDBAttributeValue) bool {
+	pk, okP := image["pk"]
+	sk, okS := image["sk"]
+	return okP && okS && pk.DataType() == lambdaevents.DataTypeString && sk.DataType() == lambdaevents.DataTypeString &&
+		strings.HasPrefix(pk.String(), "TICKET#") && strings.HasPrefix(sk.String(), "COMMENT#")
+}
+
+// imageComment is the comment a comment's image holds, as the API shows
+// it, read from the image's attributes by the store's names: a string
+// member from a string (or number) attribute, "" when absent or null; an
+// author from a non-empty one, null otherwise; public from a boolean,
+// false when absent or null; redactedAt null unless non-empty. It fails
+// the test on an attribute no decoder should have taken.
+func imageComment(t *testing.T, image map[string]lambdaevents.DynamoDBAttributeValue) events.Comment {
+	t.Helper()
+	if !isComment(image) {
+		t.Fatalf("an event of an image that is not a comment's: %v", image)
+	}
+	str := func(name string) string {
+		k := attrName(image, name)
+		if k == "" {
+			return ""
+		}
+		switch v := image[k]; v.DataType() {
+		case lambdaevents.DataTypeString, lambdaevents.DataTypeNumber, lambdaevents.DataTypeNull:
+			return stringValue(v)
+		default:
+			t.Fatalf("an event of a comment whose %s is of type %v", k, v.DataType())
+		}
+		return ""
+	}
+	opt := func(name string) *string {
+		if s := str(name); s != "" {
+			return &s
+		}
+		return nil
+	}
+	public := false
+	if k := attrName(image, "public"); k != "" {
+		switch v := image[k]; v.DataType() {
+		case lambdaevents.DataTypeBoolean:
+			public = v.Boolean()
+		case lambdaevents.DataTypeNull:
+		default:
+			t.Fatalf("an event of a comment whose %s is of type %v", k, v.DataType())
+		}
+	}
+	return events.Comment{
+		ID: str("id"), TicketID: str("ticketId"), Body: str("body"), Public: public,
+		AuthorID: opt("authorId"), AuthorEmail: opt("authorEmail"), AuthorName: opt("authorName"),
+		CreatedAt: str("createdAt"), RedactedAt: opt("redactedAt"),
+	}
+}
+
+// sampleCommentRecords returns stream records of a comment's life: its
+// insertion, its redaction, a modification that redacts nothing, a second
+// redaction, its purge, and an insertion without the new image.
+func sampleCommentRecords() []lambdaevents.DynamoDBEventRecord {
+	at := time.Date(2026, 11, 25, 10, 0, 0, 123_000_000, time.UTC)
+	c := &helpdesk.Comment{ID: helpdesk.NewCommentID(at), TicketID: "tkt_bbbbbbbbbbbbbbbbbbbbbbbb", Body: "Have you tried turning it off and on again?",
+		Public: true, AuthorID: "usr_alice", CreatedAt: at}
+	note := *c
+	note.ID, note.Body, note.Public = helpdesk.NewCommentID(at), "Escalated.", false
+	customer := *c
+	customer.ID, customer.AuthorID, customer.AuthorEmail, customer.AuthorName = helpdesk.NewCommentID(at), "", "ada@example.com", "Ada Lovelace"
+	redacted := *c
+	redacted.Body, redacted.RedactedAt = "", at.Add(time.Hour)
+	later := redacted
+	later.RedactedAt = at.Add(2 * time.Hour)
+	return []lambdaevents.DynamoDBEventRecord{
+		commentRecord("c1", "INSERT", nil, c),
+		commentRecord("c2", "INSERT", nil, &note),
+		commentRecord("c3", "INSERT", nil, &customer),
+		commentRecord("c4", "MODIFY", c, &redacted),
+		commentRecord("c5", "MODIFY", c, c),
+		commentRecord("c6", "MODIFY", &redacted, &later),
+		commentRecord("c7", "REMOVE", &redacted, nil),
+		commentRecord("c8", "INSERT", nil, nil),
+	}
+}
+
+// commentRecord returns a record as Lambda delivers it for a change of a
+// comment from oldC to newC (nil: no such image).
+func commentRecord(eventID, operation string, oldC, newC *helpdesk.Comment) lambdaevents.DynamoDBEventRecord {
+	c := newC
+	if c == nil {
+		c = oldC
+	}
+	if c == nil {
+		c = &helpdesk.Comment{ID: "cmt_unknown", TicketID: "tkt_unknown"}
+	}
+	rec := lambdaevents.DynamoDBEventRecord{
+		EventID: eventID, EventName: operation, EventSource: "aws:dynamodb", EventVersion: "1.1", AWSRegion: "us-east-1",
+		Change: lambdaevents.DynamoDBStreamRecord{
+			ApproximateCreationDateTime: lambdaevents.SecondsEpochTime{Time: c.CreatedAt.Truncate(time.Second)},
+			Keys: map[string]lambdaevents.DynamoDBAttributeValue{
+				"pk": lambdaevents.NewStringAttribute("TICKET#" + c.TicketID), "sk": lambdaevents.NewStringAttribute("COMMENT#" + c.ID),
+			},
+			SequenceNumber: "200" + eventID, SizeBytes: 256, StreamViewType: "NEW_AND_OLD_IMAGES",
+		},
+	}
+	if oldC != nil {
+		rec.Change.OldImage = commentImage(oldC)
+	}
+	if newC != nil {
+		rec.Change.NewImage = commentImage(newC)
+	}
+	return rec
+}
+
+// commentImage is a comment item as the stream shows it, with the
+// attribute names the store writes (empty optional members left out).
+func commentImage(c *helpdesk.Comment) map[string]lambdaevents.DynamoDBAttributeValue {
+	s := lambdaevents.NewStringAttribute
+	img := map[string]lambdaevents.DynamoDBAttributeValue{
+		"pk": s("TICKET#" + c.TicketID), "sk": s("COMMENT#" + c.ID), "id": s(c.ID), "ticketId": s(c.TicketID),
+		"body": s(c.Body), "public": lambdaevents.NewBooleanAttribute(c.Public), "createdAt": s(c.CreatedAt.UTC().Format(helpdesk.TimeLayout)),
+	}
+	for k, v := range map[string]string{"authorId": c.AuthorID, "authorEmail": c.AuthorEmail, "authorName": c.AuthorName} {
+		if v != "" {
+			img[k] = s(v)
+		}
+	}
+	if !c.RedactedAt.IsZero() {
+		img["redactedAt"] = s(c.RedactedAt.UTC().Format(helpdesk.TimeLayout))
+	}
+	return img
+}
+
+// FuzzCommentRecords produces the events of the records a comment writes
+// to the stream: its insertion, together with its ticket's change in the
+// same transaction, then a modification (its redaction, or one that
+// redacts nothing) and its purge with the ticket. It checks them against
+// the contract, stated here on the comment and the tickets:
+//   - the comment's insertion causes exactly one ticket.comment.created, at
+//     the comment's createdAt, showing the comment and the ticket as the
+//     comment left it;
+//   - the ticket's change (updatedAt becomes the comment's createdAt, the
+//     version and the comment count go up, and a customer's comment reopens
+//     a pending or resolved ticket) causes a ticket.updated with the
+//     previous status exactly when the status changed, and nothing else: a
+//     plain comment sends no ticket.updated;
+//   - a modification that redacts the comment causes exactly one
+//     ticket.comment.redacted, at the redaction's time; any other
+//     modification, and the purge, cause nothing;
+//   - neither function makes the other's events.
+func FuzzCommentRecords(f *testing.F) {
+	f.Add(byte(2), true, true, "Still broken.", "ada@example.com", "Ada", int64(1_767_225_600_123), uint32(5000), uint16(3), byte(0), "e1")
+	f.Add(byte(2), false, false, "Escalated.", "usr_alice", "", int64(1_767_225_600_123), uint32(1), uint16(0), byte(1), "e2")
+	f.Add(byte(3), true, false, "", "a@b.co", "", int64(0), uint32(0), uint16(4999), byte(2), "e3")
+	f.Add(byte(1), true, true, " x ", "ada@example.com", "\xff", int64(253_402_300_799_000), uint32(999_999), uint16(1), byte(3), "")
+	f.Add(byte(4), false, true, "\u00e9", "usr_b", "", int64(-1), uint32(7), uint16(65535), byte(0), "e5")
+	f.Fuzz(func(t *testing.T, status byte, byCustomer, public bool, body, author, name string, createdMS int64, delta uint32, count uint16,
+		change byte, eventID string) {
+		// DynamoDB strings are UTF-8; times the store writes run from 1970
+		// to the end of year 9999, to the millisecond.
+		clean := func(s string) string { return strings.ToValidUTF8(s, "\uFFFD") }
+		const lastMS = 253_402_300_799_999
+		gap := time.Duration(delta%1_000_000+1) * time.Millisecond
+		at := time.UnixMilli(int64(uint64(createdMS)%(lastMS-2*1_000_000)) + 1_000_000).UTC()
+		eventID = clean(eventID)
+
+		oldT := &helpdesk.Ticket{ID: "tkt_dddddddddddddddddddddddd", Subject: "Cannot log in", Status: helpdesk.Statuses[int(status)%len(helpdesk.Statuses)],
+			Priority: helpdesk.PriorityNormal, Type: helpdesk.TypeQuestion, AssigneeID: "usr_alice", RequesterEmail: "ada@example.com",
+			Tags: []string{"login"}, CustomFields: []helpdesk.CustomFieldValue{{ID: "cf_a", Value: "x"}},
+			CreatedAt: at.Add(-2 * gap), UpdatedAt: at.Add(-gap), Version: int64(count) + 1, Comments: int(count)}
+		c := &helpdesk.Comment{ID: helpdesk.NewCommentID(at), TicketID: oldT.ID, Body: clean(body), Public: public || byCustomer, CreatedAt: at}
+		if byCustomer {
+			c.AuthorEmail, c.AuthorName = clean(author), clean(name)
+		} else {
+			c.AuthorID = clean(author)
+		}
+		newT := oldT.Clone()
+		if byCustomer && (oldT.Status == helpdesk.StatusPending || oldT.Status == helpdesk.StatusResolved) {
+			newT.Status = helpdesk.StatusOpen
+		}
+		newT.UpdatedAt, newT.Version, newT.Comments = at, oldT.Version+1, oldT.Comments+1
+
+		// The transaction: the ticket's change …
+		ticketRec := streamRecord(eventID+"/t", "MODIFY", at.Truncate(time.Second), oldT, newT, true, true, true, true)
+		rec := ticketRec
+		rec.Change.OldImage["comments"] = lambdaevents.NewNumberAttribute(strconv.Itoa(oldT.Comments))
+		rec.Change.NewImage["comments"] = lambdaevents.NewNumberAttribute(strconv.Itoa(newT.Comments))
+		got := checkEvents(t, rec, produce(t, rec))
+		if oldT.Status != newT.Status {
+			if len(got) != 1 || got[0].Type != events.TicketUpdated || !reflect.DeepEqual(got[0].Data.Previous, map[string]any{"status": string(oldT.Status)}) ||
+				!reflect.DeepEqual(got[0].Data.Ticket, view.Ticket(newT)) || !got[0].Timestamp.Equal(at) {
+				t.Fatalf("a customer's comment reopening a %s ticket gave %+v", oldT.Status, got)
+			}
+		} else if len(got) != 0 {
+			t.Fatalf("a comment that left the ticket %s gave %+v: a comment alone sends no ticket.updated", oldT.Status, got)
+		}
+		if evs, err := webhook.ProduceComment(rec, newT); err != nil || len(evs) != 0 {
+			t.Fatalf("ProduceComment of the ticket's record: %v, %v", evs, err)
+		}
+
+		// … and the comment's insertion.
+		insert := commentRecord(eventID, "INSERT", nil, c)
+		created := produceComment(t, insert, newT)
+		if len(created) != 1 || created[0].Type != events.TicketCommentCreated || !created[0].Timestamp.Equal(at) ||
+			!reflect.DeepEqual(*created[0].Data.Comment, expectedComment(c)) || !reflect.DeepEqual(created[0].Data.Ticket, view.Ticket(newT)) {
+			t.Fatalf("the comment's insertion gave %+v; want ticket.comment.created at %v of %+v", created, at, expectedComment(c))
+		}
+		if evs := produce(t, insert); len(evs) != 0 {
+			t.Fatalf("Produce of the comment's insertion gave %d events", len(evs))
+		}
+
+		// A later change of the comment, then its purge.
+		redacted := *c
+		redacted.Body, redacted.RedactedAt = "", at.Add(gap)
+		var before, after *helpdesk.Comment
+		switch change % 4 {
+		case 0: // the redaction
+			before, after = c, &redacted
+		case 1: // a modification that redacts nothing
+			before, after = c, c
+		case 2: // redacted again, later
+			again := redacted
+			again.RedactedAt = redacted.RedactedAt.Add(gap)
+			before, after = &redacted, &again
+		case 3: // the redaction, without the old image
+			before, after = nil, &redacted
+		}
+		modify := commentRecord(eventID, "MODIFY", before, after)
+		evs := produceComment(t, modify, newT)
+		if change%4 == 0 || change%4 == 3 {
+			if len(evs) != 1 || evs[0].Type != events.TicketCommentRedacted || !evs[0].Timestamp.Equal(redacted.RedactedAt) ||
+				!reflect.DeepEqual(*evs[0].Data.Comment, expectedComment(&redacted)) || evs[0].ID == created[0].ID {
+				t.Fatalf("the redaction gave %+v; want ticket.comment.redacted at %v of %+v", evs, redacted.RedactedAt, expectedComment(&redacted))
+			}
+		} else if len(evs) != 0 {
+			t.Fatalf("a modification that redacts nothing (case %d) gave %+v", change%4, evs)
+		}
+		purge := commentRecord(eventID+"/p", "REMOVE", after, nil)
+		if evs := produceComment(t, purge, newT); len(evs) != 0 {
+			t.Fatalf("the purge gave %+v", evs)
+		}
+		if evs := produce(t, purge); len(evs) != 0 {
+			t.Fatalf("Produce of the purge gave %d events", len(evs))
+		}
+	})
+}
+
+// produceComment returns the comment events of rec shown with t, checked
+// (checkCommentEvent) and decoded, failing the test on an error.
+func produceComment(t *testing.T, rec lambdaevents.DynamoDBEventRecord, tk *helpdesk.Ticket) []events.Event {
+	t.Helper()
+	evs, err := webhook.ProduceComment(rec, tk)
+	if err != nil {
+		t.Fatalf("ProduceComment(%s %s): %v", rec.EventName, rec.EventID, err)
+	}
+	out := make([]events.Event, len(evs))
+	for i, ev := range evs {
+		out[i] = *checkCommentEvent(t, ev)
+	}
+	return out
+}
+
+// expectedComment is c as the API and its events show it, written out
+// again: authors and redactedAt null when empty, times in UTC to the
+// millisecond.
+func expectedComment(c *helpdesk.Comment) events.Comment {
+	opt := func(s string) *string {
+		if s == "" {
+			return nil
+		}
+		return &s
+	}
+	const layout = "2006-01-02T15:04:05.000Z"
+	out := events.Comment{ID: c.ID, TicketID: c.TicketID, Body: c.Body, Public: c.Public,
+		AuthorID: opt(c.AuthorID), AuthorEmail: opt(c.AuthorEmail), AuthorName: opt(c.AuthorName), CreatedAt: c.CreatedAt.UTC().Format(layout)}
+	if !c.RedactedAt.IsZero() {
+		out.RedactedAt = opt(c.RedactedAt.UTC().Format(layout))
+	}
+	return out
 }

@@ -15,5 +15,6 @@
 // The webhook tests subscribe receivers listening on 127.0.0.1, which a
 // deployed stack cannot reach, so they run only against the local stack;
 // so do the checks that look inside it (cold starts under the emulator, a
-// function's own 405).
+// function's own 405, a deleted ticket's comments purged from the table,
+// the comment cap reached by setting a ticket's count in the table).
 package suite

@@ -427,7 +427,7 @@ func TestErrors(t *testing.T) {
 		do(t, "GET", api("/custom_fields/cf_"+strings.Repeat("a", 24)), k.Read, nil).wantError(t, http.StatusNotFound, "NOT_FOUND")
 	})
 	t.Run("404UnknownRoute", func(t *testing.T) {
-		for _, u := range []string{api("/ticket"), api("/tickets/"), api("/tickets/" + id + "/comments"), follow(t, "/"), follow(t, "/helpdesk/api/v2/tickets")} {
+		for _, u := range []string{api("/ticket"), api("/tickets/"), api("/tickets/" + id + "/comment"), api("/tickets/" + id + "/comments/"), follow(t, "/"), follow(t, "/helpdesk/api/v2/tickets")} {
 			do(t, "GET", u, k.Read, nil).wantGatewayNotFound(t)
 		}
 	})
@@ -437,6 +437,7 @@ func TestErrors(t *testing.T) {
 		do(t, "PATCH", api("/tickets/"+id), k.Write, `{}`).wantGatewayNotFound(t)
 		do(t, "POST", api("/tickets/"+id), k.Write, `{}`).wantGatewayNotFound(t)
 		do(t, "DELETE", api("/tickets"), k.Write, nil).wantGatewayNotFound(t)
+		do(t, "PUT", api("/tickets/"+id+"/comments"), k.Write, `{}`).wantGatewayNotFound(t)
 	})
 	t.Run("413OverMaxBody", func(t *testing.T) {
 		big := `{"ticket": {"subject": "` + strings.Repeat("a", 256<<10) + `"}}`
@@ -568,7 +569,7 @@ func TestColdStartsUnderEmulator(t *testing.T) {
 	probes := map[string]string{
 		"list": "GET /tickets", "get": "GET /tickets/x", "create": "POST /tickets", "update": "PUT /tickets/x",
 		"delete": "DELETE /tickets/x", "customfields": "GET /custom_fields", "webhooks": "GET /webhooks",
-		"openapi": "GET /openapi.json",
+		"openapi": "GET /openapi.json", "comments": "GET /tickets/x/comments",
 	}
 	for _, fn := range e2e.Functions {
 		probe, isAPI := probes[fn]

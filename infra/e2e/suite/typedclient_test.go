@@ -3,7 +3,9 @@ package suite_test
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/acme/helpdesk/internal/apiclient"
@@ -29,9 +31,10 @@ func typedClient(t *testing.T, key string) *apiclient.ClientWithResponses {
 	return c
 }
 
-// TestTypedClient drives a ticket's whole life through the client that
-// oapi-codegen generated from the document: proof that the document is
-// usable by client generators, not only by validators.
+// TestTypedClient drives a ticket's whole life, its conversation included,
+// through the client that oapi-codegen generated from the document: proof
+// that the document is usable by client generators, not only by
+// validators.
 func TestTypedClient(t *testing.T) {
 	needTarget(t)
 	ctx := t.Context()
@@ -102,6 +105,8 @@ func TestTypedClient(t *testing.T) {
 		t.Fatalf("list: %v %s", err, list.Body)
 	}
 
+	comments := typedConversation(t, writer, reader, id, assignee)
+
 	deleted, err := writer.DeleteTicketWithResponse(ctx, id, &apiclient.DeleteTicketParams{})
 	if err != nil || deleted.StatusCode() != http.StatusNoContent {
 		t.Fatalf("delete: %v %s", err, deleted.Body)
@@ -110,4 +115,108 @@ func TestTypedClient(t *testing.T) {
 	if err != nil || gone.JSON404 == nil || gone.JSON404.Error.Code != apiclient.NOTFOUND {
 		t.Fatalf("get after delete: %v %d %s", err, gone.StatusCode(), gone.Body)
 	}
+	noConversation, err := reader.ListCommentsWithResponse(ctx, id, &apiclient.ListCommentsParams{})
+	if err != nil || noConversation.JSON404 == nil || noConversation.JSON404.Error.Code != apiclient.NOTFOUND {
+		t.Fatalf("list comments after delete: %v %d %s", err, noConversation.StatusCode(), noConversation.Body)
+	}
+	noComment, err := reader.GetCommentWithResponse(ctx, id, comments[0].Id)
+	if err != nil || noComment.JSON404 == nil {
+		t.Fatalf("get comment after delete: %v %d %s", err, noComment.StatusCode(), noComment.Body)
+	}
+}
+
+// typedConversation holds a conversation on the pending ticket id through
+// the generated client's comment operations (an agent's reply, an internal
+// note, the customer's answer that reopens the ticket; pages both ways, the
+// public filter, a redaction, a refusal) and returns the comments, oldest
+// first.
+func typedConversation(t *testing.T, writer, reader *apiclient.ClientWithResponses, id, agent string) []apiclient.Comment {
+	t.Helper()
+	ctx := t.Context()
+	customer := apiclient.RequesterEmail("customer@example.com")
+	var made []apiclient.Comment
+	for _, c := range []apiclient.CommentCreate{
+		{Body: "Typed reply", AuthorId: &agent},
+		{Body: "Typed note", AuthorId: &agent, Public: new(false)},
+		{Body: "Typed answer", AuthorEmail: &customer, AuthorName: new("Ada")},
+	} {
+		res, err := writer.CreateCommentWithResponse(ctx, id, &apiclient.CreateCommentParams{IdempotencyKey: new("typed-" + unique())},
+			apiclient.CreateCommentJSONRequestBody{Comment: c})
+		if err != nil || res.StatusCode() != http.StatusCreated || res.JSON201 == nil || res.Headers201 == nil {
+			t.Fatalf("create comment: %v %d %s", err, res.StatusCode(), res.Body)
+		}
+		got := res.JSON201.Comment
+		wantPublic := c.Public == nil || *c.Public
+		if got.TicketId != id || got.Body != c.Body || got.Public != wantPublic || got.RedactedAt != nil ||
+			!sameString(got.AuthorId, c.AuthorId) || !sameString((*string)(got.AuthorEmail), (*string)(c.AuthorEmail)) || !sameString(got.AuthorName, c.AuthorName) ||
+			!strings.HasSuffix(res.Headers201.Location, "/tickets/"+id+"/comments/"+got.Id) {
+			t.Fatalf("created %+v (Location %q) from %+v", got, res.Headers201.Location, c)
+		}
+		made = append(made, got)
+	}
+	reopened, err := reader.GetTicketWithResponse(ctx, id)
+	if err != nil || reopened.JSON200 == nil || reopened.JSON200.Ticket.Status != apiclient.Open || !reopened.JSON200.Ticket.UpdatedAt.Equal(made[2].CreatedAt) {
+		t.Fatalf("the ticket after the customer's answer: %v %s", err, reopened.Body)
+	}
+
+	// Newest first, two a page: the second page through the cursor of
+	// links.next.
+	var listed []apiclient.Comment
+	params := &apiclient.ListCommentsParams{SortOrder: new(apiclient.ListCommentsParamsSortOrderDesc), PageSize: new(2)}
+	for pages := 0; ; pages++ {
+		page, err := reader.ListCommentsWithResponse(ctx, id, params)
+		if err != nil || page.JSON200 == nil || pages > 2 {
+			t.Fatalf("list comments: %v %s", err, page.Body)
+		}
+		listed = append(listed, page.JSON200.Comments...)
+		if page.JSON200.Links.Next == nil {
+			break
+		}
+		next, err := url.Parse(*page.JSON200.Links.Next)
+		if err != nil || !page.JSON200.Meta.HasMore {
+			t.Fatalf("next link %v, hasMore %v", page.JSON200.Links.Next, page.JSON200.Meta.HasMore)
+		}
+		params.After = new(next.Query().Get("after"))
+	}
+	if len(listed) != 3 || listed[0].Id != made[2].Id || listed[1].Id != made[1].Id || listed[2].Id != made[0].Id {
+		t.Fatalf("newest first: %v", commentIDs(listed))
+	}
+	notes, err := reader.ListCommentsWithResponse(ctx, id, &apiclient.ListCommentsParams{Public: new(false)})
+	if err != nil || notes.JSON200 == nil || len(notes.JSON200.Comments) != 1 || notes.JSON200.Comments[0].Id != made[1].Id || notes.JSON200.Meta.HasMore {
+		t.Fatalf("internal notes: %v %s", err, notes.Body)
+	}
+	badQuery, err := reader.ListCommentsWithResponse(ctx, id, &apiclient.ListCommentsParams{PageSize: new(0)})
+	if err != nil || badQuery.JSON422 == nil || badQuery.JSON422.Error.Details == nil || (*badQuery.JSON422.Error.Details)[0].Field != "page_size" {
+		t.Fatalf("page_size=0: %v %d %s", err, badQuery.StatusCode(), badQuery.Body)
+	}
+
+	got, err := reader.GetCommentWithResponse(ctx, id, made[1].Id)
+	if err != nil || got.JSON200 == nil || got.JSON200.Comment.Body != "Typed note" || got.JSON200.Comment.Public || !got.JSON200.Comment.CreatedAt.Equal(made[1].CreatedAt) {
+		t.Fatalf("get comment: %v %s", err, got.Body)
+	}
+	redacted, err := writer.RedactCommentWithResponse(ctx, id, made[0].Id)
+	if err != nil || redacted.JSON200 == nil || redacted.JSON200.Comment.Body != "" || redacted.JSON200.Comment.RedactedAt == nil ||
+		redacted.JSON200.Comment.RedactedAt.Before(made[0].CreatedAt) {
+		t.Fatalf("redact: %v %s", err, redacted.Body)
+	}
+	made[0] = redacted.JSON200.Comment
+
+	bad, err := writer.CreateCommentWithResponse(ctx, id, &apiclient.CreateCommentParams{}, apiclient.CreateCommentJSONRequestBody{
+		Comment: apiclient.CommentCreate{Body: "Two authors", AuthorId: &agent, AuthorEmail: &customer},
+	})
+	if err != nil || bad.JSON422 == nil || bad.JSON422.Error.Code != apiclient.VALIDATIONERROR || bad.JSON422.Error.Details == nil ||
+		(*bad.JSON422.Error.Details)[0].Field != "comment.authorId" {
+		t.Fatalf("two authors: %v %d %s", err, bad.StatusCode(), bad.Body)
+	}
+	return made
+}
+
+func sameString(a, b *string) bool { return (a == nil) == (b == nil) && (a == nil || *a == *b) }
+
+func commentIDs(cs []apiclient.Comment) []string {
+	var out []string
+	for _, c := range cs {
+		out = append(out, c.Id)
+	}
+	return out
 }
