@@ -203,3 +203,40 @@ func TestRedactionReachesRecordedCreation(t *testing.T) {
 		t.Fatalf("first %+v, retry %+v; want the retry of the same event, redacted", firstEv.Data.Comment, retry.Data.Comment)
 	}
 }
+
+// TestRedactionJustBeforeDeletion redacts a comment and deletes its ticket
+// before the dispatcher sees either: the redaction is still sent, with the
+// ticket's last state.
+func TestRedactionJustBeforeDeletion(t *testing.T) {
+	t.Parallel()
+	store, table := dynamotest.NewStore(t)
+	recv := newReceiver(t, answer(http.StatusNoContent))
+	dynamotest.Subscribe(t, store, recv.URL+"/r", events.TicketCommentRedacted)
+	tk := dynamotest.CreateTicket(t, store, nil)
+	convo := helpdesk.NewConversations(store, store)
+	c, after, err := convo.AddComment(t.Context(), tk.ID, &helpdesk.CommentDraft{Body: new("secret"), AuthorID: helpdesk.Set("usr_a")}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := convo.RedactComment(t.Context(), tk.ID, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.DeleteTicket(t.Context(), tk.ID, helpdesk.Precondition{}); err != nil {
+		t.Fatal(err)
+	}
+	// The subscription, the ticket, the comment and its bump, the
+	// redaction, the deletion.
+	records := dynamotest.ReadStream(t, table, 6)
+	d := newDispatcher(t, store, relaxed, nil)
+	if resp, err := d.HandleStream(t.Context(), lambdaevents.DynamoDBEvent{Records: records}); err != nil || len(resp.BatchItemFailures) > 0 {
+		t.Fatalf("HandleStream = %+v, %v", resp, err)
+	}
+	reqs := recv.requests()
+	if len(reqs) != 1 {
+		t.Fatalf("%d deliveries, want the redaction", len(reqs))
+	}
+	ev := decodeEvent(t, reqs[0].body)
+	if ev.Type != events.TicketCommentRedacted || ev.Data.Comment.ID != c.ID || mustJSON(t, ev.Data.Ticket) != mustJSON(t, view.Ticket(after)) {
+		t.Fatalf("event %+v, want the redaction with the ticket's last state", ev)
+	}
+}

@@ -124,7 +124,13 @@ func (d *Dispatcher) produce(ctx context.Context, rec lambdaevents.DynamoDBEvent
 	if t == nil || rec.EventName != string(lambdaevents.DynamoDBOperationTypeInsert) {
 		switch now, err := d.store.Ticket(ctx, c.TicketID); {
 		case helpdesk.ErrorCode(err) == helpdesk.CodeNotFound:
-			return nil, nil // the ticket is gone, and its comments with it
+			// Deleted since: its last state, when the batch holds the
+			// deletion (as it does unless a batch boundary falls between).
+			if t = tickets.last(c.TicketID); t == nil {
+				d.log.WarnContext(ctx, "comment event not sent: its ticket was deleted before the event was made, in an earlier stream batch",
+					slog.String("event_id", rec.EventID), slog.String("comment_id", c.ID), slog.String("ticket_id", c.TicketID))
+				return nil, nil
+			}
 		case err != nil:
 			return nil, &lookupError{err}
 		default:
@@ -163,17 +169,31 @@ func (d *Dispatcher) redactCreation(ctx context.Context, c *helpdesk.Comment) er
 	return nil
 }
 
-// batchTickets are the tickets' new images in a batch, by id.
+// batchTickets are the tickets' images in a batch, by id, in stream order:
+// each write's new image, and a removal's old one (the ticket's last
+// state).
 type batchTickets map[string][]*helpdesk.Ticket
 
 func newBatchTickets(batch lambdaevents.DynamoDBEvent) batchTickets {
 	out := batchTickets{}
 	for _, rec := range batch.Records {
-		if t, ok, err := dynamo.TicketFromImage(rec.Change.NewImage); err == nil && ok {
+		image := rec.Change.NewImage
+		if rec.EventName == string(lambdaevents.DynamoDBOperationTypeRemove) {
+			image = rec.Change.OldImage
+		}
+		if t, ok, err := dynamo.TicketFromImage(image); err == nil && ok {
 			out[t.ID] = append(out[t.ID], t)
 		}
 	}
 	return out
+}
+
+// last returns the latest state of ticket id the batch holds, or nil.
+func (b batchTickets) last(id string) *helpdesk.Ticket {
+	if ts := b[id]; len(ts) > 0 {
+		return ts[len(ts)-1]
+	}
+	return nil
 }
 
 // at returns the ticket id as it was written at updatedAt, if the batch
