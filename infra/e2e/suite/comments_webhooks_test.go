@@ -121,8 +121,11 @@ func TestCommentWebhooks(t *testing.T) {
 			c := comments[ev.ID]
 			cid, _ := c["id"].(string)
 			made := map[string]map[string]any{reply["id"].(string): reply, note["id"].(string): note, answer["id"].(string): answer}[cid]
-			if made == nil || !reflect.DeepEqual(c, made) {
-				t.Fatalf("%s carries the comment %v, want one of those made (%v)", ev.ID, c, made)
+			// The reply redacted in the same stream batch as its creation
+			// is redacted before its creation is recorded and delivered.
+			asRedacted := cid == redacted["id"] && reflect.DeepEqual(c, redacted)
+			if made == nil || !reflect.DeepEqual(c, made) && !asRedacted {
+				t.Fatalf("%s carries the comment %v, want one of those made (%v), or the redacted reply", ev.ID, c, made)
 			}
 			seen = append(seen, cid)
 			if stamp(ev) != made["createdAt"] || ev.Data.Ticket.UpdatedAt != made["createdAt"] || ev.Data.Ticket.Status != status[cid] {
