@@ -254,7 +254,7 @@ type CommentPageStats struct {
 func (s *Store) queryPage(ctx context.Context, in *dynamodb.QueryInput, want int) ([]map[string]types.AttributeValue, CommentPageStats, error) {
 	var items []map[string]types.AttributeValue
 	var stats CommentPageStats
-	for len(items) < want {
+	for {
 		in.Limit = aws.Int32(int32(want - len(items)))
 		out, err := s.db.Query(ctx, in)
 		if err != nil {
@@ -266,10 +266,14 @@ func (s *Store) queryPage(ctx context.Context, in *dynamodb.QueryInput, want int
 			stats.Capacity += aws.ToFloat64(out.ConsumedCapacity.CapacityUnits)
 		}
 		items = append(items, out.Items...)
-		if out.LastEvaluatedKey == nil {
+		if out.LastEvaluatedKey == nil || len(items) >= want {
 			break
 		}
-		in.ExclusiveStartKey = out.LastEvaluatedKey
+		// A new input for the next call: a call's input is not changed
+		// after it was made (the benchmarks replay what was sent).
+		next := *in
+		next.ExclusiveStartKey = out.LastEvaluatedKey
+		in = &next
 	}
 	return items, stats, nil
 }
