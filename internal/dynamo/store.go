@@ -318,7 +318,9 @@ func (s *Store) queryAll(ctx context.Context, in *dynamodb.QueryInput) ([]map[st
 		if out.LastEvaluatedKey == nil {
 			return items, nil
 		}
-		in.ExclusiveStartKey = out.LastEvaluatedKey
+		next := *in // a call's input stays as it was sent
+		next.ExclusiveStartKey = out.LastEvaluatedKey
+		in = &next
 	}
 }
 
