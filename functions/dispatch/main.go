@@ -3,6 +3,6 @@
 // reporting failed records by SequenceNumber (ReportBatchItemFailures).
 package main
 
-import "github.com/acme/helpdesk/internal/app"
+import "github.com/acme/helpdesk/internal/app/deliver"
 
-func main() { app.ConsumeStream() }
+func main() { deliver.ConsumeStream() }

@@ -3,6 +3,6 @@
 // replays).
 package main
 
-import "github.com/acme/helpdesk/internal/app"
+import "github.com/acme/helpdesk/internal/app/deliver"
 
-func main() { app.RunDue() }
+func main() { deliver.RunDue() }

@@ -18,6 +18,7 @@ import (
 	"github.com/acme/helpdesk/events"
 	"github.com/acme/helpdesk/infra/local"
 	"github.com/acme/helpdesk/internal/app"
+	"github.com/acme/helpdesk/internal/app/deliver"
 	"github.com/acme/helpdesk/internal/config"
 	"github.com/acme/helpdesk/internal/ddblocal"
 	"github.com/acme/helpdesk/internal/dynamo"
@@ -97,7 +98,7 @@ func startDispatcher(t *testing.T, table, checkpoint string, now func() time.Tim
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := sys.Dispatcher()
+	d := deliver.Dispatcher(sys)
 	d.SetCacheTTL(0)
 	d.SetClock(now)
 	ctx, cancel := context.WithCancel(context.Background())

@@ -21,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/acme/helpdesk/internal/app"
+	"github.com/acme/helpdesk/internal/app/deliver"
 	"github.com/acme/helpdesk/internal/app/serve"
 	"github.com/acme/helpdesk/internal/auth"
 	"github.com/acme/helpdesk/internal/config"
@@ -112,11 +113,11 @@ func Run(ctx context.Context, opts Options) error {
 	if interval == 0 {
 		interval = 250 * time.Millisecond
 	}
-	dispatcher := sys.Dispatcher()
+	dispatcher := deliver.Dispatcher(sys)
 	// Locally, subscriptions are read afresh for every batch, so a new
 	// subscription receives the very next event.
 	dispatcher.SetCacheTTL(0)
-	poller := &Poller{DB: db, Streams: streams, Table: TableName, Handle: sys.StreamConsumer(dispatcher),
+	poller := &Poller{DB: db, Streams: streams, Table: TableName, Handle: deliver.StreamConsumer(sys, dispatcher),
 		Checkpoint: filepath.Join(opts.DataDir, "stream.checkpoint"), Interval: interval, Logger: opts.Logger}
 	background, stopBackground := context.WithCancel(context.Background())
 	var wg sync.WaitGroup

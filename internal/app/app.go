@@ -15,7 +15,6 @@ import (
 	"github.com/acme/helpdesk/internal/helpdesk"
 	"github.com/acme/helpdesk/internal/ssrf"
 	"github.com/acme/helpdesk/internal/subscription"
-	"github.com/acme/helpdesk/internal/webhook"
 )
 
 // Clients are the outside services the system runs on, made once per
@@ -77,16 +76,9 @@ func New(cfg config.Config, clients Clients, logger *slog.Logger) (*System, erro
 	}, nil
 }
 
-// guardFor is the SSRF guard for subscription URLs and deliveries.
+// guardFor is the SSRF guard that vets subscription URLs.
 func guardFor(cfg config.Config) *ssrf.Guard {
 	return &ssrf.Guard{AllowPrivate: cfg.WebhookAllowPrivate}
-}
-
-// Dispatcher is the webhook dispatcher, delivering through the SSRF
-// guard's client.
-func (s *System) Dispatcher() *webhook.Dispatcher {
-	client := guardFor(s.Config).Client(webhook.AttemptTimeout)
-	return webhook.NewDispatcher(s.Store, client, s.Logger, s.Config.Workers())
 }
 
 // KeyLoader makes, once, the function that fetches the cursor key from the

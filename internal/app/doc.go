@@ -1,11 +1,13 @@
 // Package app is the one place the system is put together.
 //
 // New assembles the whole system (store, services, authenticator) from
-// one config.Config and the clients it runs on; serve.Handler and
-// System.Dispatcher give the parts a process serves. Load does the same
-// from a Lambda function's environment, and serve.API, serve.PagingAPI,
-// ConsumeStream and RunDue are the kinds of process the functions run, so
-// that each functions/<name>/main.go is one call. The local stack, the
+// one config.Config and the clients it runs on; Load does the same from a
+// Lambda function's environment. Two subpackages give the parts a process
+// serves, so that each function links only those: app/serve the HTTP API
+// (serve.Handler, and the route functions' entries serve.API and
+// serve.PagingAPI), app/deliver the webhooks (deliver.Dispatcher,
+// deliver.StreamConsumer, and the entries deliver.ConsumeStream and
+// deliver.RunDue). Each functions/<name>/main.go is one call. The local stack, the
 // end-to-end harness, the benchmarks and the packages' tests build the
 // system through New as well, so there is one wiring to keep right.
 //

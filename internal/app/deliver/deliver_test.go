@@ -1,4 +1,4 @@
-package app_test
+package deliver_test
 
 import (
 	"log/slog"
@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/acme/helpdesk/internal/app"
+	"github.com/acme/helpdesk/internal/app/deliver"
 	"github.com/acme/helpdesk/internal/config"
 	"github.com/acme/helpdesk/internal/dynamo"
 	"github.com/acme/helpdesk/internal/dynamotest"
@@ -21,6 +22,8 @@ import (
 // and feeds the stream to the consumer the dispatch function runs: the
 // comments are purged, nothing of the ticket is left, and a purge that
 // fails reports its record for the stream to deliver again.
+func TestMain(m *testing.M) { dynamotest.Main(m) }
+
 func TestStreamConsumerPurgesComments(t *testing.T) {
 	table := dynamotest.NewTable(t, dynamo.Table.CreateTableInput)
 	db, faults := dynamotest.FaultyClient(t, 300*time.Millisecond)
@@ -50,7 +53,7 @@ func TestStreamConsumerPurgesComments(t *testing.T) {
 		}
 		return out.Count
 	}
-	consume := sys.StreamConsumer(sys.Dispatcher())
+	consume := deliver.StreamConsumer(sys, deliver.Dispatcher(sys))
 
 	faults.Add(dynamotest.Rule{Op: "BatchWriteItem", Fault: dynamotest.Throttling})
 	resp, err := consume(t.Context(), lambdaevents.DynamoDBEvent{Records: records})

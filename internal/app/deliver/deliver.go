@@ -1,0 +1,75 @@
+// Package deliver is the webhook side of the assembly: the dispatcher on
+// an assembled app.System, the consumer of the table's stream, and the
+// entries of the stream and schedule functions.
+//
+// It is apart from package app so that the API functions, which import
+// app (through app/serve), link no delivery machinery, just as the
+// dispatch and retry functions link no HTTP router.
+package deliver
+
+import (
+	"context"
+	"log/slog"
+
+	lambdaevents "github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/acme/helpdesk/internal/app"
+	"github.com/acme/helpdesk/internal/lambdarun"
+	"github.com/acme/helpdesk/internal/ssrf"
+	"github.com/acme/helpdesk/internal/webhook"
+)
+
+// Dispatcher is the webhook dispatcher of sys, delivering through the SSRF
+// guard's client.
+func Dispatcher(sys *app.System) *webhook.Dispatcher {
+	guard := &ssrf.Guard{AllowPrivate: sys.Config.WebhookAllowPrivate}
+	return webhook.NewDispatcher(sys.Store, guard.Client(webhook.AttemptTimeout), sys.Logger, sys.Config.Workers())
+}
+
+// StreamConsumer is what consumes the table's stream, deployed (the
+// dispatch function) and locally alike: it purges the comments of deleted
+// tickets, then hands the batch to d for webhooks. A record whose purge
+// failed is reported for the stream to deliver again; the purge and d's
+// recording are both idempotent, so a redelivered record does no work
+// twice.
+func StreamConsumer(sys *app.System, d *webhook.Dispatcher) func(context.Context, lambdaevents.DynamoDBEvent) (lambdaevents.DynamoDBEventResponse, error) {
+	return func(ctx context.Context, batch lambdaevents.DynamoDBEvent) (lambdaevents.DynamoDBEventResponse, error) {
+		failed := sys.Store.PurgeRemovedTickets(ctx, batch)
+		resp, err := d.HandleStream(ctx, batch)
+		if len(failed) > 0 {
+			sys.Logger.WarnContext(ctx, "could not purge the comments of deleted tickets; the records will be retried", slog.Int("records", len(failed)))
+		}
+		for _, seq := range failed {
+			resp.BatchItemFailures = append(resp.BatchItemFailures, lambdaevents.DynamoDBBatchItemFailure{ItemIdentifier: seq})
+		}
+		return resp, err
+	}
+}
+
+// ConsumeStream is the dispatch function: it consumes the table's stream
+// batches (StreamConsumer), reporting failed records by SequenceNumber. It
+// never returns.
+func ConsumeStream() {
+	sys, logger, err := app.Load(nil)
+	if err != nil {
+		lambdarun.Fail(logger, err)
+	}
+	lambda.Start(StreamConsumer(sys, Dispatcher(sys)))
+}
+
+// RunDue is the retry function: it attempts the webhook deliveries that
+// have come due (retries and replays) each time a schedule invokes it. It
+// never returns.
+func RunDue() {
+	sys, logger, err := app.Load(nil)
+	if err != nil {
+		lambdarun.Fail(logger, err)
+	}
+	d := Dispatcher(sys)
+	lambda.Start(func(ctx context.Context) error {
+		n, err := d.Drain(ctx)
+		logger.InfoContext(ctx, "due deliveries attempted", slog.Int("count", n))
+		return err
+	})
+}
