@@ -31,7 +31,9 @@ type Clients struct {
 // on it, and what serves them. Every process builds it with New (or Load)
 // and takes the parts it runs.
 type System struct {
+	// Config is the configuration the system was built from.
 	Config config.Config
+	// Logger is where every part of the system logs.
 	Logger *slog.Logger
 	// Store is the single-table store every service uses.
 	Store *dynamo.Store
