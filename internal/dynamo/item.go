@@ -27,11 +27,19 @@ const TicketKeyPrefix = kindTicket + "#"
 
 func formatTime(t time.Time) string { return t.UTC().Format(helpdesk.TimeLayout) }
 
+// parseTime reads a time the store wrote. Only the exact text formatTime
+// makes is accepted: time.Parse also takes, say, a one-digit hour or a
+// comma before the fraction, which would come back out as other text, so
+// that an item read and shown would not say what it holds.
 func parseTime(s string) (time.Time, error) {
 	if s == "" {
 		return time.Time{}, nil
 	}
-	return time.Parse(helpdesk.TimeLayout, s)
+	t, err := time.Parse(helpdesk.TimeLayout, s)
+	if err == nil && formatTime(t) != s {
+		err = fmt.Errorf("time %q is not in the form %s", s, helpdesk.TimeLayout)
+	}
+	return t, err
 }
 
 func itemKey(kind, id string) map[string]types.AttributeValue {
