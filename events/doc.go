@@ -1,5 +1,5 @@
 // Package events decodes and verifies the webhooks that the Helpdesk Tickets
-// API sends when a ticket changes.
+// API sends when a ticket, or its conversation, changes.
 //
 // Deliveries follow the Standard Webhooks specification, version 1. Each is
 // an HTTP POST whose body is one JSON [Event] and whose headers carry the

@@ -45,6 +45,11 @@ func ExampleVerify() {
 			fmt.Println("ticket", ev.Data.Ticket.ID, "assigned to", *ev.Data.Ticket.AssigneeID)
 		case events.TicketDeleted:
 			fmt.Println("ticket", ev.Data.Ticket.ID, "deleted")
+		case events.TicketCommentCreated:
+			// Internal notes are sent too: forward only public replies.
+			if ev.Data.Comment.Public {
+				fmt.Println("reply on", ev.Data.Ticket.ID+":", ev.Data.Comment.Body)
+			}
 		default:
 			// A type added after this receiver was written: acknowledge it.
 		}
@@ -78,6 +83,12 @@ func ExampleVerify() {
 	deliver("evt_ipyaftdbujdn7jpqwcfzqoocxy",
 		`{"id":"evt_ipyaftdbujdn7jpqwcfzqoocxy","type":"ticket.deleted","timestamp":"2026-11-26T09:30:45.012Z",`+
 			`"data":{"ticket":{"id":"tkt_kokoknite3yzp7htixhgxn7w"}}}`, secret)
+	deliver("evt_q3m7rz2ldvxz4jvd6ahvdwh5ea",
+		`{"id":"evt_q3m7rz2ldvxz4jvd6ahvdwh5ea","type":"ticket.comment.created","timestamp":"2026-11-26T09:10:00.000Z",`+
+			`"data":{"ticket":{"id":"tkt_kokoknite3yzp7htixhgxn7w"},"comment":{"id":"cmt_06h3d2vplupqklthgl3d48b97k","public":true,"body":"We are on it."}}}`, secret)
+	deliver("evt_hyujvt25xlidczynfqhvjwob5h",
+		`{"id":"evt_hyujvt25xlidczynfqhvjwob5h","type":"ticket.comment.created","timestamp":"2026-11-26T09:11:00.000Z",`+
+			`"data":{"ticket":{"id":"tkt_kokoknite3yzp7htixhgxn7w"},"comment":{"id":"cmt_06h3d2vplupqklthgl3d48b98k","public":false,"body":"VIP."}}}`, secret)
 	// Signed with some other secret: rejected before the body is looked at.
 	deliver("evt_5nwxwizwpweklajt7xyitgvzge",
 		`{"id":"evt_5nwxwizwpweklajt7xyitgvzge","type":"ticket.deleted"}`, events.NewSecret())
@@ -89,6 +100,9 @@ func ExampleVerify() {
 	// ticket tkt_kokoknite3yzp7htixhgxn7w assigned to usr_abc123
 	// -> 204
 	// ticket tkt_kokoknite3yzp7htixhgxn7w deleted
+	// -> 204
+	// reply on tkt_kokoknite3yzp7htixhgxn7w: We are on it.
+	// -> 204
 	// -> 204
 	// -> 401
 }
