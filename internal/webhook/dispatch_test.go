@@ -487,9 +487,10 @@ func fixed(v string) func(time.Time) string { return func(time.Time) string { re
 func TestGoneDisablesSubscription(t *testing.T) {
 	t.Parallel()
 	s := newScenario(t, setup{respond: answer(http.StatusGone)})
+	s.clock.Set(s.clock.Now().Add(time.Minute))
 	s.handle(t)
-	if w := s.stored(t); w.Status != helpdesk.WebhookDisabled {
-		t.Errorf("after 410 the subscription is %s, want disabled", w.Status)
+	if w := s.stored(t); w.Status != helpdesk.WebhookDisabled || !w.UpdatedAt.Equal(s.hook.UpdatedAt) {
+		t.Errorf("after 410 the subscription is %s, updated at %v; want disabled, and updatedAt %v as nobody edited it", w.Status, w.UpdatedAt, s.hook.UpdatedAt)
 	}
 	if ds := s.pending(t); len(ds) != 0 {
 		t.Errorf("after 410 a delivery is pending: %+v", ds[0])

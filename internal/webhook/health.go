@@ -51,16 +51,11 @@ func (d *Dispatcher) disable(ctx context.Context, hook *helpdesk.Webhook) {
 }
 
 // update changes a subscription's health fields, logging failures: the
-// delivery's own record matters more than this bookkeeping.
+// delivery's own record matters more than this bookkeeping. It leaves
+// updatedAt alone, which says when someone last edited the subscription,
+// not when its deliveries last succeeded or failed.
 func (d *Dispatcher) update(ctx context.Context, id string, fn func(*helpdesk.Webhook) bool) {
-	now := helpdesk.Clock(d.now).Now()
-	_, err := d.store.UpdateWebhook(ctx, id, func(w *helpdesk.Webhook) (bool, error) {
-		if !fn(w) {
-			return false, nil
-		}
-		w.UpdatedAt = now
-		return true, nil
-	})
+	_, err := d.store.UpdateWebhook(ctx, id, func(w *helpdesk.Webhook) (bool, error) { return fn(w), nil })
 	if err != nil && helpdesk.ErrorCode(err) != helpdesk.CodeNotFound {
 		d.log.ErrorContext(ctx, "could not update subscription health", slog.String("webhook_id", id), slog.String("error", err.Error()))
 	}
