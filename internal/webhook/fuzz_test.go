@@ -232,16 +232,7 @@ func checkEvents(t *testing.T, rec lambdaevents.DynamoDBEventRecord, evs []*help
 		if !json.Valid(ev.Body) {
 			t.Fatalf("event %d: body is not JSON: %s", i, ev.Body)
 		}
-		now := time.Now()
-		sig, err := events.Sign(secret, ev.ID, now, ev.Body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		h := http.Header{}
-		h.Set(events.HeaderID, ev.ID)
-		h.Set(events.HeaderTimestamp, strconv.FormatInt(now.Unix(), 10))
-		h.Set(events.HeaderSignature, sig)
-		parsed, err := events.Parse(secret, h, ev.Body)
+		parsed, err := signAndParse(t, secret, ev)
 		if err != nil {
 			t.Fatalf("event %d: events.Parse: %v\n%s", i, err, ev.Body)
 		}
@@ -491,17 +482,7 @@ func checkCommentEvent(t *testing.T, stored *helpdesk.StoredEvent) *events.Event
 	if !slices.Contains(commentTypes, stored.Type) || !eventIDPattern.MatchString(stored.ID) {
 		t.Fatalf("type %q, id %q", stored.Type, stored.ID)
 	}
-	secret := events.NewSecret()
-	now := time.Now()
-	sig, err := events.Sign(secret, stored.ID, now, stored.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := http.Header{}
-	h.Set(events.HeaderID, stored.ID)
-	h.Set(events.HeaderTimestamp, strconv.FormatInt(now.Unix(), 10))
-	h.Set(events.HeaderSignature, sig)
-	ev, err := events.Parse(secret, h, stored.Body)
+	ev, err := signAndParse(t, events.NewSecret(), stored)
 	if err != nil {
 		t.Fatalf("events.Parse: %v\n%s", err, stored.Body)
 	}
@@ -815,4 +796,20 @@ func expectedComment(c *helpdesk.Comment) events.Comment {
 		out.RedactedAt = opt(c.RedactedAt.UTC().Format(layout))
 	}
 	return out
+}
+
+// signAndParse signs a stored event as a delivery is signed now, and reads
+// it back as a receiver would, with events.Parse.
+func signAndParse(t *testing.T, secret string, stored *helpdesk.StoredEvent) (*events.Event, error) {
+	t.Helper()
+	now := time.Now()
+	sig, err := events.Sign(secret, stored.ID, now, stored.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := http.Header{}
+	h.Set(events.HeaderID, stored.ID)
+	h.Set(events.HeaderTimestamp, strconv.FormatInt(now.Unix(), 10))
+	h.Set(events.HeaderSignature, sig)
+	return events.Parse(secret, h, stored.Body)
 }
