@@ -129,47 +129,26 @@ func (s *Store) AddComment(ctx context.Context, c *helpdesk.Comment, t *helpdesk
 // comment and its ticket, strongly consistent: a deleted ticket's comments
 // are purged after it (see PurgeComments), and must not be found between.
 func (s *Store) Comment(ctx context.Context, ticketID, commentID string) (*helpdesk.Comment, error) {
-	items, err := s.getBoth(ctx, itemKey(kindTicket, ticketID), commentKey(ticketID, commentID))
+	items, err := s.batchGet(ctx, "get comment "+commentID, []map[string]types.AttributeValue{itemKey(kindTicket, ticketID), commentKey(ticketID, commentID)}, "")
 	if err != nil {
-		return nil, translate(err, "get comment %s", commentID)
+		return nil, err
+	}
+	var comment map[string]types.AttributeValue
+	ticket := false
+	for _, item := range items {
+		if sk, _ := item[attrSK].(*types.AttributeValueMemberS); sk != nil && sk.Value == kindTicket {
+			ticket = true
+		} else {
+			comment = item
+		}
 	}
 	switch {
-	case items[0] == nil:
+	case !ticket:
 		return nil, errTicketNotFound
-	case items[1] == nil:
+	case comment == nil:
 		return nil, errCommentNotFound
 	}
-	return unmarshalComment(items[1])
-}
-
-// getBoth reads two items of the table in one BatchGetItem (and again for
-// any the service left unprocessed), returning nil for a missing one.
-func (s *Store) getBoth(ctx context.Context, a, b map[string]types.AttributeValue) ([2]map[string]types.AttributeValue, error) {
-	var out [2]map[string]types.AttributeValue
-	keys := []map[string]types.AttributeValue{a, b}
-	for attempt := 0; len(keys) > 0; attempt++ {
-		res, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: map[string]types.KeysAndAttributes{
-			s.table: {Keys: keys, ConsistentRead: aws.Bool(true)},
-		}})
-		if err != nil {
-			return out, err
-		}
-		for _, item := range res.Responses[s.table] {
-			sk, _ := item[attrSK].(*types.AttributeValueMemberS)
-			if sk != nil && sk.Value == kindTicket {
-				out[0] = item
-			} else {
-				out[1] = item
-			}
-		}
-		keys = res.UnprocessedKeys[s.table].Keys
-		if len(keys) > 0 {
-			if err := backoff(ctx, attempt+1); err != nil {
-				return out, err
-			}
-		}
-	}
-	return out, nil
+	return unmarshalComment(comment)
 }
 
 // commentBinding is what a comment cursor is bound to: the ticket, the

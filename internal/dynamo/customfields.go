@@ -92,29 +92,16 @@ func (s *Store) CustomFieldsByID(ctx context.Context, ids []string) (map[string]
 			keys = append(keys, itemKey(kindField, id))
 		}
 	}
-	for len(keys) > 0 {
-		batch := keys[:min(len(keys), 100)]
-		keys = keys[len(batch):]
-		req := map[string]types.KeysAndAttributes{s.table: {Keys: batch, ConsistentRead: aws.Bool(true)}}
-		for attempt := 0; len(req) > 0; attempt++ {
-			if attempt > 0 {
-				if err := backoff(ctx, attempt); err != nil {
-					return nil, fmt.Errorf("batch get custom fields: %w", err)
-				}
-			}
-			out, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
-			if err != nil {
-				return nil, translate(err, "batch get custom fields")
-			}
-			for _, item := range out.Responses[s.table] {
-				f, err := unmarshalField(item)
-				if err != nil {
-					return nil, err
-				}
-				found[f.ID] = f
-			}
-			req = out.UnprocessedKeys
+	items, err := s.batchGet(ctx, "batch get custom fields", keys, "")
+	if err != nil {
+		return nil, err
+	}
+	for _, item := range items {
+		f, err := unmarshalField(item)
+		if err != nil {
+			return nil, err
 		}
+		found[f.ID] = f
 	}
 	return found, nil
 }

@@ -324,6 +324,37 @@ func (s *Store) queryAll(ctx context.Context, in *dynamodb.QueryInput) ([]map[st
 	}
 }
 
+// batchGet reads the items at keys with consistent BatchGetItem calls of at
+// most 100 keys, again for those DynamoDB leaves unprocessed, and returns
+// those that exist, in no particular order. projection, when set, limits
+// the attributes read.
+func (s *Store) batchGet(ctx context.Context, what string, keys []map[string]types.AttributeValue, projection string) ([]map[string]types.AttributeValue, error) {
+	var items []map[string]types.AttributeValue
+	for len(keys) > 0 {
+		batch := keys[:min(len(keys), 100)]
+		keys = keys[len(batch):]
+		ka := types.KeysAndAttributes{Keys: batch, ConsistentRead: aws.Bool(true)}
+		if projection != "" {
+			ka.ProjectionExpression = aws.String(projection)
+		}
+		req := map[string]types.KeysAndAttributes{s.table: ka}
+		for attempt := 0; len(req) > 0; attempt++ {
+			if attempt > 0 {
+				if err := backoff(ctx, attempt); err != nil {
+					return nil, fmt.Errorf("%s: %w", what, err)
+				}
+			}
+			out, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
+			if err != nil {
+				return nil, translate(err, "%s", what)
+			}
+			items = append(items, out.Responses[s.table]...)
+			req = out.UnprocessedKeys
+		}
+	}
+	return items, nil
+}
+
 // kindQuery lists the items of one kind, oldest first.
 func (s *Store) kindQuery(kind string) *dynamodb.QueryInput {
 	return &dynamodb.QueryInput{

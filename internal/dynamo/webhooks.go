@@ -276,29 +276,16 @@ func (s *Store) pendingKeys(ctx context.Context, deliveries []*helpdesk.Delivery
 	for _, d := range deliveries {
 		keys = append(keys, deliveryKey(d))
 	}
-	for len(keys) > 0 {
-		batch := keys[:min(len(keys), 100)]
-		keys = keys[len(batch):]
-		req := map[string]types.KeysAndAttributes{s.table: {Keys: batch, ConsistentRead: aws.Bool(true), ProjectionExpression: aws.String("webhookId, eventId")}}
-		for attempt := 0; len(req) > 0; attempt++ {
-			if attempt > 0 {
-				if err := backoff(ctx, attempt); err != nil {
-					return nil, fmt.Errorf("read pending deliveries: %w", err)
-				}
-			}
-			out, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
-			if err != nil {
-				return nil, translate(err, "read pending deliveries")
-			}
-			for _, item := range out.Responses[s.table] {
-				var it deliveryItem
-				if err := attributevalue.UnmarshalMap(item, &it); err != nil {
-					return nil, fmt.Errorf("unmarshal delivery: %w", err)
-				}
-				pending[it.WebhookID+"#"+it.EventID] = true
-			}
-			req = out.UnprocessedKeys
+	items, err := s.batchGet(ctx, "read pending deliveries", keys, "webhookId, eventId")
+	if err != nil {
+		return nil, err
+	}
+	for _, item := range items {
+		var it deliveryItem
+		if err := attributevalue.UnmarshalMap(item, &it); err != nil {
+			return nil, fmt.Errorf("unmarshal delivery: %w", err)
 		}
+		pending[it.WebhookID+"#"+it.EventID] = true
 	}
 	return pending, nil
 }
