@@ -94,6 +94,7 @@ func (s *Store) AddComment(ctx context.Context, c *helpdesk.Comment, t *helpdesk
 	if err != nil {
 		return err
 	}
+	t.Version++
 	ticket, err := marshalTicket(t)
 	if err != nil {
 		return err

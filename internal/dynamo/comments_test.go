@@ -62,7 +62,7 @@ func TestAddCommentWritesBoth(t *testing.T) {
 	}
 	t.Run("StaleTicket", func(t *testing.T) {
 		stale := tk.Clone()
-		stale.Version = tk.Version // one less than it must be: as read two writes ago
+		stale.Version = tk.Version - 1 // as read before the last comment
 		c := &helpdesk.Comment{ID: helpdesk.NewCommentID(time.Now()), TicketID: id, Body: "x", Public: true, AuthorID: "usr_a", CreatedAt: dynamotest.Now()}
 		if err := s.AddComment(t.Context(), c, stale, nil); !errors.Is(err, helpdesk.ErrTicketMoved) {
 			t.Fatalf("AddComment on a stale ticket: %v", err)
@@ -73,7 +73,7 @@ func TestAddCommentWritesBoth(t *testing.T) {
 	})
 	t.Run("GoneTicket", func(t *testing.T) {
 		gone := sampleTicket(helpdesk.NewID("tkt_"), time.Now())
-		gone.Version = 2
+		gone.Version = 1
 		c := &helpdesk.Comment{ID: helpdesk.NewCommentID(time.Now()), TicketID: gone.ID, Body: "x", Public: true, AuthorID: "usr_a", CreatedAt: dynamotest.Now()}
 		wantCode(t, s.AddComment(t.Context(), c, gone, nil), helpdesk.CodeNotFound)
 	})

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/base32"
 	"encoding/binary"
+	"fmt"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -158,14 +159,15 @@ var ErrTicketClosed = Errorf(CodeConflict, "The ticket is closed; a closed ticke
 
 // ErrTooManyComments answers the comment after MaxCommentsPerTicket.
 var ErrTooManyComments = &Error{Code: CodeValidation, Message: "The ticket has reached its comment limit.",
-	Details: []FieldError{{Field: "comment", Message: "a ticket takes at most 5000 comments"}}}
+	Details: []FieldError{{Field: "comment", Message: fmt.Sprintf("a ticket takes at most %d comments", MaxCommentsPerTicket)}}}
 
 // CommentStore keeps the comments of tickets.
 type CommentStore interface {
 	// AddComment stores c and, in the same atomic write, its ticket as
-	// the comment changed it (t, whose Version is one more than the
-	// version read), and done when it is not nil. CodeNotFound if the
-	// ticket is gone; ErrTicketMoved if it was written since it was read.
+	// the comment changed it (t, still at the version read, which the
+	// store moves on as UpdateTicket does), and done when it is not nil.
+	// CodeNotFound if the ticket is gone; ErrTicketMoved if it was written
+	// since it was read.
 	AddComment(ctx context.Context, c *Comment, t *Ticket, done *Completion) error
 	// Comment returns a comment of a ticket. CodeNotFound if the ticket or
 	// the comment does not exist.

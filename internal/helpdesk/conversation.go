@@ -91,7 +91,6 @@ func (s *Conversations) comment(t *Ticket, d *CommentDraft) (*Comment, error) {
 	}
 	t.UpdatedAt = at
 	t.Comments++
-	t.Version++
 	return c, nil
 }
 
