@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/acme/helpdesk/internal/helpdesk"
 )
@@ -73,6 +74,26 @@ func fingerprint(route string, body []byte) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
+// resolved is route (a pattern such as "POST /tickets/{id}/comments") with
+// the request's values in place of its wildcards, so that a create under
+// one resource (a comment on a ticket) is not taken for the same create
+// under another. A route without wildcards is left as it is.
+func resolved(route string, r *http.Request) string {
+	var b strings.Builder
+	for rest := route; rest != ""; {
+		open := strings.IndexByte(rest, '{')
+		end := strings.IndexByte(rest[max(open, 0):], '}')
+		if open < 0 || end < 0 {
+			b.WriteString(rest)
+			break
+		}
+		b.WriteString(rest[:open])
+		b.WriteString(r.PathValue(rest[open+1 : open+end]))
+		rest = rest[open+end+1:]
+	}
+	return b.String()
+}
+
 // idempotent runs create, which answers a create request, under the
 // request's Idempotency-Key when it has one. The first request with a key
 // claims it and runs; a retry of it gets the stored answer again, with
@@ -90,14 +111,7 @@ func (a *api) idempotent(w http.ResponseWriter, r *http.Request, body []byte, cr
 		return create(nil)
 	}
 	ri := info(r)
-	// The route is its pattern; a create under a resource (a comment on a
-	// ticket) is another request on another resource, so the id is part
-	// of what the key stands for.
-	route := ri.route
-	if id := r.PathValue("id"); id != "" {
-		route += " id=" + id
-	}
-	claim := &helpdesk.IdempotencyClaim{Scope: ri.caller.KeyID, Key: key, Fingerprint: fingerprint(route, body), Token: rand.Text()}
+	claim := &helpdesk.IdempotencyClaim{Scope: ri.caller.KeyID, Key: key, Fingerprint: fingerprint(resolved(ri.route, r), body), Token: rand.Text()}
 	held, err := a.idem.ClaimIdempotencyKey(r.Context(), claim)
 	switch {
 	case err != nil:
