@@ -120,10 +120,16 @@ func changed(old, cur events.Ticket) map[string]any {
 // redacted; none for anything else (a comment purged with its ticket, or a
 // ticket's own record).
 func ProduceComment(rec lambdaevents.DynamoDBEventRecord, t *helpdesk.Ticket) ([]*helpdesk.StoredEvent, error) {
-	newC, isComment, err := dynamo.CommentFromImage(rec.Change.NewImage)
-	if err != nil || !isComment {
-		return nil, recordError(rec, err)
+	c, err := CommentOf(rec)
+	if err != nil || c == nil {
+		return nil, err
 	}
+	return commentEvents(rec, c, t)
+}
+
+// commentEvents is ProduceComment for a record whose new image, newC, is
+// decoded already.
+func commentEvents(rec lambdaevents.DynamoDBEventRecord, newC *helpdesk.Comment, t *helpdesk.Ticket) ([]*helpdesk.StoredEvent, error) {
 	var typ string
 	var at time.Time
 	switch rec.EventName {

@@ -23,9 +23,9 @@ func (d *Dispatcher) HandleStream(ctx context.Context, batch lambdaevents.Dynamo
 	var resp lambdaevents.DynamoDBEventResponse
 	var stored []*helpdesk.StoredEvent
 	var owners []string // the SequenceNumber of each record with events
-	tickets := newBatchTickets(batch)
+	b := &batchState{batch: batch, redacted: map[string]*helpdesk.Comment{}}
 	for _, rec := range batch.Records {
-		evs, err := d.produce(ctx, rec, tickets)
+		evs, err := d.produce(ctx, rec, b)
 		var lookup *lookupError
 		if errors.As(err, &lookup) {
 			// The comment's ticket could not be read now; it can later.
@@ -47,7 +47,7 @@ func (d *Dispatcher) HandleStream(ctx context.Context, batch lambdaevents.Dynamo
 	if len(stored) == 0 {
 		return resp, nil
 	}
-	d.redactInBatch(ctx, batch, stored)
+	d.redactInBatch(ctx, b, stored)
 	retried := len(resp.BatchItemFailures)
 	failAll := func(err error) (lambdaevents.DynamoDBEventResponse, error) {
 		d.log.ErrorContext(ctx, "could not record events; the records will be retried", slog.Int("records", len(owners)), slog.String("error", err.Error()))
@@ -111,22 +111,27 @@ func (e *lookupError) Unwrap() error { return e.err }
 // produce returns the events of one record. A comment's events show its
 // ticket as the comment left it: the ticket's own record from the same
 // batch, written in the same transaction (its updatedAt is the comment's
-// createdAt), or else the ticket as it is now.
-func (d *Dispatcher) produce(ctx context.Context, rec lambdaevents.DynamoDBEventRecord, tickets batchTickets) ([]*helpdesk.StoredEvent, error) {
+// createdAt), or else the ticket as it is now. A redaction is noted in b,
+// for redactInBatch.
+func (d *Dispatcher) produce(ctx context.Context, rec lambdaevents.DynamoDBEventRecord, b *batchState) ([]*helpdesk.StoredEvent, error) {
 	c, err := CommentOf(rec)
-	if err != nil || c == nil {
-		if err != nil {
-			return nil, err
-		}
+	switch {
+	case err != nil:
+		return nil, err
+	case c == nil:
 		return Produce(rec)
 	}
-	t := tickets.at(c.TicketID, c.CreatedAt)
-	if t == nil || rec.EventName != string(lambdaevents.DynamoDBOperationTypeInsert) {
+	insert := rec.EventName == string(lambdaevents.DynamoDBOperationTypeInsert)
+	var t *helpdesk.Ticket
+	if insert {
+		t = b.ticketAt(c.TicketID, c.CreatedAt)
+	}
+	if t == nil {
 		switch now, err := d.store.Ticket(ctx, c.TicketID); {
 		case helpdesk.ErrorCode(err) == helpdesk.CodeNotFound:
 			// Deleted since: its last state, when the batch holds the
 			// deletion (as it does unless a batch boundary falls between).
-			if t = tickets.last(c.TicketID); t == nil {
+			if t = b.lastTicket(c.TicketID); t == nil {
 				d.log.WarnContext(ctx, "comment event not sent: its ticket was deleted before the event was made, in an earlier stream batch",
 					slog.String("event_id", rec.EventID), slog.String("comment_id", c.ID), slog.String("ticket_id", c.TicketID))
 				return nil, nil
@@ -137,8 +142,9 @@ func (d *Dispatcher) produce(ctx context.Context, rec lambdaevents.DynamoDBEvent
 			t = now
 		}
 	}
-	evs, err := ProduceComment(rec, t)
+	evs, err := commentEvents(rec, c, t)
 	if err == nil && len(evs) == 1 && evs[0].Type == events.TicketCommentRedacted {
+		b.redacted[CreationEventID(c.ID)] = c
 		if err := d.redactCreation(ctx, c); err != nil {
 			return nil, &lookupError{err}
 		}
@@ -169,37 +175,49 @@ func (d *Dispatcher) redactCreation(ctx context.Context, c *helpdesk.Comment) er
 	return nil
 }
 
-// batchTickets are the tickets' images in a batch, by id, in stream order:
-// each write's new image, and a removal's old one (the ticket's last
-// state).
-type batchTickets map[string][]*helpdesk.Ticket
-
-func newBatchTickets(batch lambdaevents.DynamoDBEvent) batchTickets {
-	out := batchTickets{}
-	for _, rec := range batch.Records {
-		image := rec.Change.NewImage
-		if rec.EventName == string(lambdaevents.DynamoDBOperationTypeRemove) {
-			image = rec.Change.OldImage
-		}
-		if t, ok, err := dynamo.TicketFromImage(image); err == nil && ok {
-			out[t.ID] = append(out[t.ID], t)
-		}
-	}
-	return out
+// batchState is what handling one batch learns beyond its events: the
+// tickets' images, decoded only once a comment needs them, and the
+// comments the batch redacts.
+type batchState struct {
+	batch lambdaevents.DynamoDBEvent
+	// tickets are the tickets' images in the batch, by id, in stream
+	// order: each write's new image, and a removal's old one (the ticket's
+	// last state); nil until first needed.
+	tickets map[string][]*helpdesk.Ticket
+	// redacted are the comments the batch redacts, by the id of their
+	// ticket.comment.created.
+	redacted map[string]*helpdesk.Comment
 }
 
-// last returns the latest state of ticket id the batch holds, or nil.
-func (b batchTickets) last(id string) *helpdesk.Ticket {
-	if ts := b[id]; len(ts) > 0 {
+func (b *batchState) images(id string) []*helpdesk.Ticket {
+	if b.tickets == nil {
+		b.tickets = map[string][]*helpdesk.Ticket{}
+		for _, rec := range b.batch.Records {
+			image := rec.Change.NewImage
+			if rec.EventName == string(lambdaevents.DynamoDBOperationTypeRemove) {
+				image = rec.Change.OldImage
+			}
+			if t, ok, err := dynamo.TicketFromImage(image); err == nil && ok {
+				b.tickets[t.ID] = append(b.tickets[t.ID], t)
+			}
+		}
+	}
+	return b.tickets[id]
+}
+
+// lastTicket returns the latest state of ticket id the batch holds, or
+// nil.
+func (b *batchState) lastTicket(id string) *helpdesk.Ticket {
+	if ts := b.images(id); len(ts) > 0 {
 		return ts[len(ts)-1]
 	}
 	return nil
 }
 
-// at returns the ticket id as it was written at updatedAt, if the batch
+// ticketAt returns ticket id as it was written at updatedAt, if the batch
 // holds that write.
-func (b batchTickets) at(id string, updatedAt time.Time) *helpdesk.Ticket {
-	for _, t := range b[id] {
+func (b *batchState) ticketAt(id string, updatedAt time.Time) *helpdesk.Ticket {
+	for _, t := range b.images(id) {
 		if t.UpdatedAt.Equal(updatedAt) {
 			return t
 		}
@@ -211,18 +229,9 @@ func (b batchTickets) at(id string, updatedAt time.Time) *helpdesk.Ticket {
 // whose comment the same batch redacts: they are recorded after the
 // redaction's record was read, so the store's rewrite could not reach
 // them.
-func (d *Dispatcher) redactInBatch(ctx context.Context, batch lambdaevents.DynamoDBEvent, stored []*helpdesk.StoredEvent) {
-	redacted := map[string]*helpdesk.Comment{}
-	for _, rec := range batch.Records {
-		if rec.EventName != string(lambdaevents.DynamoDBOperationTypeModify) {
-			continue
-		}
-		if c, err := CommentOf(rec); err == nil && c != nil && c.Redacted() {
-			redacted[CreationEventID(c.ID)] = c
-		}
-	}
+func (d *Dispatcher) redactInBatch(ctx context.Context, b *batchState, stored []*helpdesk.StoredEvent) {
 	for _, ev := range stored {
-		c, ok := redacted[ev.ID]
+		c, ok := b.redacted[ev.ID]
 		if !ok {
 			continue
 		}
