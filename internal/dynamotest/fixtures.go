@@ -8,6 +8,7 @@ import (
 	lambdaevents "github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 	streamtypes "github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
 
@@ -199,4 +200,31 @@ func readShards(tb testing.TB, streams *dynamodbstreams.Client, arn *string) []s
 		}
 	}
 	return recs
+}
+
+// TicketPartition returns every item left in a ticket's partition of
+// table (the ticket and its comments), read through db consistently, so
+// that a test can see what a write or a purge left behind.
+func TicketPartition(tb testing.TB, db dynamo.API, table, ticketID string) []map[string]types.AttributeValue {
+	tb.Helper()
+	var items []map[string]types.AttributeValue
+	in := &dynamodb.QueryInput{
+		TableName:                 aws.String(table),
+		KeyConditionExpression:    aws.String("pk = :pk"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: dynamo.TicketKeyPrefix + ticketID}},
+		ConsistentRead:            aws.Bool(true),
+	}
+	for {
+		out, err := db.Query(tb.Context(), in)
+		if err != nil {
+			tb.Fatalf("query the partition of %s: %v", ticketID, err)
+		}
+		items = append(items, out.Items...)
+		if out.LastEvaluatedKey == nil {
+			return items
+		}
+		next := *in
+		next.ExclusiveStartKey = out.LastEvaluatedKey
+		in = &next
+	}
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/acme/helpdesk/infra/e2e"
 	"github.com/acme/helpdesk/internal/dynamo"
+	"github.com/acme/helpdesk/internal/dynamotest"
 )
 
 // The conversations of tickets, through the comments function. This file
@@ -148,24 +149,7 @@ func idsOf(objects []map[string]any) []string {
 // stack's table, read consistently: the ticket and its comments.
 func partition(t *testing.T, stack *e2e.Stack, ticketID string) []map[string]types.AttributeValue {
 	t.Helper()
-	var items []map[string]types.AttributeValue
-	in := &dynamodb.QueryInput{
-		TableName:                 aws.String(e2e.TableName),
-		KeyConditionExpression:    aws.String("pk = :pk"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: dynamo.TicketKeyPrefix + ticketID}},
-		ConsistentRead:            aws.Bool(true),
-	}
-	for {
-		out, err := stack.DynamoDB().Query(t.Context(), in)
-		if err != nil {
-			t.Fatalf("query the partition of %s: %v", ticketID, err)
-		}
-		items = append(items, out.Items...)
-		if out.LastEvaluatedKey == nil {
-			return items
-		}
-		in.ExclusiveStartKey = out.LastEvaluatedKey
-	}
+	return dynamotest.TicketPartition(t, stack.DynamoDB(), e2e.TableName, ticketID)
 }
 
 // sortKeys returns the sort keys of items, sorted.

@@ -6,9 +6,6 @@ import (
 	"time"
 
 	lambdaevents "github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/acme/helpdesk/internal/app"
 	"github.com/acme/helpdesk/internal/app/deliver"
@@ -43,16 +40,7 @@ func TestStreamConsumerPurgesComments(t *testing.T) {
 	// The ticket's insert, 30 comments with 30 bumps, the removal.
 	records := dynamotest.ReadStream(t, table, 62)
 	removal := records[len(records)-1]
-	left := func() int32 {
-		out, err := dynamotest.Client(t).Query(t.Context(), &dynamodb.QueryInput{
-			TableName: aws.String(table), KeyConditionExpression: aws.String("pk = :pk"), Select: types.SelectCount,
-			ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: dynamo.TicketKeyPrefix + tk.ID}},
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return out.Count
-	}
+	left := func() int { return len(dynamotest.TicketPartition(t, dynamotest.Client(t), table, tk.ID)) }
 	consume := deliver.StreamConsumer(sys, deliver.Dispatcher(sys))
 
 	faults.Add(dynamotest.Rule{Op: "BatchWriteItem", Fault: dynamotest.Throttling})
