@@ -44,11 +44,12 @@ run: $(DDB_STAMP)
 ## test: formatting, vet, staticcheck, then every test (DynamoDB Local is started by the tests), then e2e and the bench smoke run
 test: lint unit e2e bench-smoke
 
-## lint: gofmt, go vet, staticcheck, and the generated client in step with the OpenAPI document
+## lint: gofmt, go vet, staticcheck, the generated client in step with the OpenAPI document, and every docs link resolving
 lint:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.local/*')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
+	@infra/scripts/linkcheck.sh
 	$(GO) run $(STATICCHECK) ./...
 	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
 	  $(APICLIENT_GEN) -o "$$tmp/client.gen.go" $(OPENAPI) || exit 1; \
