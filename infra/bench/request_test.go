@@ -108,7 +108,7 @@ func BenchmarkRequest(b *testing.B) {
 		measure(b, calls, proxy(httpapi.ListTickets), func(int) events.APIGatewayV2HTTPRequest { return list }, http.StatusOK, db, false)
 	})
 	// A conversation of more than a page, for the comment list.
-	for range helpdesk.DefaultCommentPageSize + 5 {
+	for range helpdesk.DefaultPageSize + 5 {
 		body := "Have you tried turning it off and on again?"
 		if _, _, err := sys.Conversations.AddComment(ctx, ids[0], &helpdesk.CommentDraft{Body: &body, AuthorID: helpdesk.Set("usr_bench")}, nil, nil); err != nil {
 			b.Fatal(err)

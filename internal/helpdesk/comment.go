@@ -18,10 +18,6 @@ const (
 	// MaxCommentsPerTicket is how many comments a ticket takes (Zendesk's
 	// cap); the next one is refused with CodeValidation.
 	MaxCommentsPerTicket = 5000
-	// DefaultCommentPageSize and MaxCommentPageSize bound a page of a
-	// conversation, as for tickets.
-	DefaultCommentPageSize = DefaultPageSize
-	MaxCommentPageSize     = MaxPageSize
 )
 
 // Comment is one message of a ticket's conversation: a public reply, or an

@@ -29,15 +29,11 @@ var commentParams = []string{"page_size", "after", "sort_order", "public"}
 // parseCommentQuery validates the query string of a conversation's list.
 // Comments are listed oldest first unless sort_order=desc.
 func parseCommentQuery(ticketID string, values url.Values) (helpdesk.CommentQuery, error) {
-	q := helpdesk.CommentQuery{TicketID: ticketID, Order: helpdesk.Asc}
+	q := helpdesk.CommentQuery{TicketID: ticketID}
 	var problems helpdesk.Problems
 	checkParams(values, commentParams, &problems)
 	q.PageSize = pageSize(values, &problems)
-	if v, ok := values["sort_order"]; ok && len(v) == 1 {
-		if q.Order = helpdesk.Order(v[0]); q.Order != helpdesk.Asc && q.Order != helpdesk.Desc {
-			problems.Add("sort_order", "must be asc or desc")
-		}
-	}
+	q.Order = sortOrder(values, helpdesk.Asc, &problems)
 	if v, ok := values["public"]; ok && len(v) == 1 {
 		switch v[0] {
 		case "true", "false":

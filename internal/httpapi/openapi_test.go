@@ -128,7 +128,7 @@ func TestOpenAPIMatchesDomain(t *testing.T) {
 		"WebhookDescription":  {*schema("WebhookDescription").MaxLength, helpdesk.MaxWebhookDescLen},
 		"WebhookList":         {*schema("WebhookList").Properties["webhooks"].Value.MaxItems, helpdesk.MaxWebhooks},
 		"CommentBody":         {*schema("CommentBody").MaxLength, helpdesk.MaxCommentBytes},
-		"CommentList":         {*schema("CommentList").Properties["comments"].Value.MaxItems, helpdesk.MaxCommentPageSize},
+		"CommentList":         {*schema("CommentList").Properties["comments"].Value.MaxItems, helpdesk.MaxPageSize},
 	}
 	for name, c := range lengths {
 		if c[0] != c[1] {

@@ -48,11 +48,7 @@ func parseListQuery(values url.Values) (helpdesk.ListQuery, error) {
 			problems.Add("sort_by", "must be one of created_at, updated_at, status, priority")
 		}
 	}
-	if v, ok := get("sort_order"); ok {
-		if q.Order = helpdesk.Order(v); q.Order != helpdesk.Asc && q.Order != helpdesk.Desc {
-			problems.Add("sort_order", "must be asc or desc")
-		}
-	}
+	q.Order = sortOrder(values, helpdesk.Desc, &problems)
 	if err := problems.Err(); err != nil {
 		return q, err
 	}
@@ -96,6 +92,19 @@ func pageSize(values url.Values, problems *helpdesk.Problems) int {
 		problems.Add("page_size", "must be a whole number from 1 to %d", helpdesk.MaxPageSize)
 	}
 	return n
+}
+
+// sortOrder parses sort_order, defaulting to def.
+func sortOrder(values url.Values, def helpdesk.Order, problems *helpdesk.Problems) helpdesk.Order {
+	v, ok := values["sort_order"]
+	if !ok || len(v) != 1 {
+		return def
+	}
+	if o := helpdesk.Order(v[0]); o == helpdesk.Asc || o == helpdesk.Desc {
+		return o
+	}
+	problems.Add("sort_order", "must be asc or desc")
+	return helpdesk.Order(v[0])
 }
 
 // cursorParam returns the after parameter; present but empty is a bad
