@@ -16,7 +16,7 @@ import (
 // into a ticket. ok is false, with no error, for an image that is not a
 // ticket: other items share the table and its stream.
 func TicketFromImage(image map[string]events.DynamoDBAttributeValue) (t *helpdesk.Ticket, ok bool, err error) {
-	if !inTicketPartition(image) || !hasSortKey(image, kindTicket) {
+	if !IsTicketKey(image) || !hasSortKey(image, kindTicket) {
 		return nil, false, nil
 	}
 	av, err := fromStreamImage(image)
@@ -34,7 +34,7 @@ func TicketFromImage(image map[string]events.DynamoDBAttributeValue) (t *helpdes
 // false, with no error, for an image that is not a comment.
 func CommentFromImage(image map[string]events.DynamoDBAttributeValue) (c *helpdesk.Comment, ok bool, err error) {
 	sk, has := image[attrSK]
-	if !inTicketPartition(image) || !has || sk.DataType() != events.DataTypeString || !strings.HasPrefix(sk.String(), kindComment+"#") {
+	if !IsTicketKey(image) || !has || sk.DataType() != events.DataTypeString || !strings.HasPrefix(sk.String(), kindComment+"#") {
 		return nil, false, nil
 	}
 	av, err := fromStreamImage(image)
@@ -48,27 +48,23 @@ func CommentFromImage(image map[string]events.DynamoDBAttributeValue) (c *helpde
 	return c, true, nil
 }
 
-// inTicketPartition reports whether an image's partition key is a
-// ticket's: the ticket's own item or one of its comments.
-func inTicketPartition(image map[string]events.DynamoDBAttributeValue) bool {
-	pk, has := image[attrPK]
-	return has && pk.DataType() == events.DataTypeString && strings.HasPrefix(pk.String(), TicketKeyPrefix)
-}
-
 func hasSortKey(image map[string]events.DynamoDBAttributeValue, sk string) bool {
 	v, has := image[attrSK]
 	return has && v.DataType() == events.DataTypeString && v.String() == sk
 }
 
-// IsTicketKey reports whether a stream record's keys lie in a ticket's
+// IsTicketKey reports whether a stream record's keys (or an image) lie in a ticket's
 // partition: the ticket itself or one of its comments. It is what the
 // stack's stream filter matches.
-func IsTicketKey(keys map[string]events.DynamoDBAttributeValue) bool { return inTicketPartition(keys) }
+func IsTicketKey(keys map[string]events.DynamoDBAttributeValue) bool {
+	pk, has := keys[attrPK]
+	return has && pk.DataType() == events.DataTypeString && strings.HasPrefix(pk.String(), TicketKeyPrefix)
+}
 
 // IsTicketRemoval reports whether a stream record is the deletion of a
 // ticket (not of one of its comments), and returns the ticket's id.
 func IsTicketRemoval(rec events.DynamoDBEventRecord) (string, bool) {
-	if rec.EventName != string(events.DynamoDBOperationTypeRemove) || !hasSortKey(rec.Change.Keys, kindTicket) || !inTicketPartition(rec.Change.Keys) {
+	if rec.EventName != string(events.DynamoDBOperationTypeRemove) || !hasSortKey(rec.Change.Keys, kindTicket) || !IsTicketKey(rec.Change.Keys) {
 		return "", false
 	}
 	return strings.TrimPrefix(rec.Change.Keys[attrPK].String(), TicketKeyPrefix), true

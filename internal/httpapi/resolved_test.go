@@ -13,8 +13,8 @@ func TestResolved(t *testing.T) {
 	r.SetPathValue("id", "tkt_a")
 	r.SetPathValue("commentId", "cmt_b")
 	for route, want := range map[string]string{
-		"POST /tickets":                                 "POST /tickets",
-		"POST /tickets/{id}/comments":                   "POST /tickets/tkt_a/comments",
+		"POST /tickets":                                  "POST /tickets",
+		"POST /tickets/{id}/comments":                    "POST /tickets/tkt_a/comments",
 		"POST /tickets/{id}/comments/{commentId}/redact": "POST /tickets/tkt_a/comments/cmt_b/redact",
 		"GET /odd/{":                                     "GET /odd/{",
 	} {

@@ -120,7 +120,7 @@ func changed(old, cur events.Ticket) map[string]any {
 // redacted; none for anything else (a comment purged with its ticket, or a
 // ticket's own record).
 func ProduceComment(rec lambdaevents.DynamoDBEventRecord, t *helpdesk.Ticket) ([]*helpdesk.StoredEvent, error) {
-	c, err := CommentOf(rec)
+	c, err := commentOf(rec)
 	if err != nil || c == nil {
 		return nil, err
 	}
@@ -190,9 +190,9 @@ func recordError(rec lambdaevents.DynamoDBEventRecord, err error) error {
 	return fmt.Errorf("record %s: %w", rec.EventID, err)
 }
 
-// CommentOf returns the comment a stream record is of, from its new image
+// commentOf returns the comment a stream record is of, from its new image
 // (nil for a removal or a record that is not a comment's).
-func CommentOf(rec lambdaevents.DynamoDBEventRecord) (*helpdesk.Comment, error) {
+func commentOf(rec lambdaevents.DynamoDBEventRecord) (*helpdesk.Comment, error) {
 	c, _, err := dynamo.CommentFromImage(rec.Change.NewImage)
 	return c, recordError(rec, err)
 }

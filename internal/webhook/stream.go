@@ -114,7 +114,7 @@ func (e *lookupError) Unwrap() error { return e.err }
 // createdAt), or else the ticket as it is now. A redaction is noted in b,
 // for redactInBatch.
 func (d *Dispatcher) produce(ctx context.Context, rec lambdaevents.DynamoDBEventRecord, b *batchState) ([]*helpdesk.StoredEvent, error) {
-	c, err := CommentOf(rec)
+	c, err := commentOf(rec)
 	switch {
 	case err != nil:
 		return nil, err
