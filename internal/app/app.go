@@ -45,6 +45,9 @@ type System struct {
 	Subscriptions *subscription.Service
 	// Auth resolves API keys.
 	Auth *auth.Authenticator
+	// Guard is the SSRF guard: it vets subscription URLs, and its client
+	// makes the deliveries.
+	Guard *ssrf.Guard
 }
 
 // New assembles the system on clients. The cursor codec comes from
@@ -67,20 +70,17 @@ func New(cfg config.Config, clients Clients, logger *slog.Logger) (*System, erro
 	default:
 		store = dynamo.New(clients.DynamoDB, cfg.Table, nil)
 	}
+	guard := &ssrf.Guard{AllowPrivate: cfg.WebhookAllowPrivate}
 	return &System{
 		Config:        cfg,
 		Logger:        logger,
 		Store:         store,
 		Tickets:       helpdesk.NewService(store, store),
 		Conversations: helpdesk.NewConversations(store, store),
-		Subscriptions: subscription.NewService(store, guardFor(cfg)),
+		Subscriptions: subscription.NewService(store, guard),
 		Auth:          auth.NewAuthenticator(store),
+		Guard:         guard,
 	}, nil
-}
-
-// guardFor is the SSRF guard that vets subscription URLs.
-func guardFor(cfg config.Config) *ssrf.Guard {
-	return &ssrf.Guard{AllowPrivate: cfg.WebhookAllowPrivate}
 }
 
 // KeyLoader makes, once, the function that fetches the cursor key from the

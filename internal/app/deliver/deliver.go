@@ -16,15 +16,13 @@ import (
 
 	"github.com/acme/helpdesk/internal/app"
 	"github.com/acme/helpdesk/internal/lambdarun"
-	"github.com/acme/helpdesk/internal/ssrf"
 	"github.com/acme/helpdesk/internal/webhook"
 )
 
 // Dispatcher is the webhook dispatcher of sys, delivering through the SSRF
 // guard's client.
 func Dispatcher(sys *app.System) *webhook.Dispatcher {
-	guard := &ssrf.Guard{AllowPrivate: sys.Config.WebhookAllowPrivate}
-	return webhook.NewDispatcher(sys.Store, guard.Client(webhook.AttemptTimeout), sys.Logger, sys.Config.Workers())
+	return webhook.NewDispatcher(sys.Store, sys.Guard.Client(webhook.AttemptTimeout), sys.Logger, sys.Config.Workers())
 }
 
 // StreamConsumer is what consumes the table's stream, deployed (the
