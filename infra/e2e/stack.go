@@ -12,7 +12,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -49,12 +48,6 @@ var Functions = func() []string {
 	}
 	return append(names, Dispatch, Retry)
 }()
-
-// pagingFunctions are the functions that page with cursors (their mains
-// call serve.PagingAPI), as the CDK stack grants them the cursor key
-// secret: the ticket list, the webhook delivery log and the conversations
-// of tickets.
-var pagingFunctions = []string{string(httpapi.ListTickets), string(httpapi.Webhooks), string(httpapi.Comments)}
 
 // TableName is the table the stack creates in DynamoDB Local.
 const TableName = "helpdesk-e2e"
@@ -286,7 +279,7 @@ func functionEnv(fn, endpoint, cursorKey, logLevel string) []string {
 	}
 	// As deployed, only the functions that page with cursors get the key;
 	// without it they fail to start.
-	if slices.Contains(pagingFunctions, fn) {
+	if httpapi.Endpoint(fn).Pages() {
 		env = append(env, "HELPDESK_CURSOR_KEY="+cursorKey)
 	}
 	// The receivers of the suite listen on 127.0.0.1: the webhooks

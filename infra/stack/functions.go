@@ -161,7 +161,7 @@ func functionSpecs() []functionSpec {
 			timeout:      awscdk.Duration_Seconds(jsii.Number(10)),
 			access:       acc,
 			endpoint:     e,
-			cursorSecret: e == httpapi.ListTickets || e == httpapi.Webhooks || e == httpapi.Comments, // they page with cursors
+			cursorSecret: e.Pages(),
 		})
 	}
 	return append(specs,

@@ -41,6 +41,11 @@ const (
 	Docs Endpoint = "openapi"
 )
 
+// Pages reports whether the endpoint serves a list paged with sealed
+// cursors, and so needs the cursor key (its function's main calls
+// serve.PagingAPI, and the stack grants it the key's secret).
+func (e Endpoint) Pages() bool { return e == ListTickets || e == Webhooks || e == Comments }
+
 // Endpoints lists every endpoint.
 var Endpoints = []Endpoint{ListTickets, GetTicket, CreateTicket, UpdateTicket, DeleteTicket, CustomFields, Webhooks, Comments, Docs}
 
