@@ -67,9 +67,10 @@ func TestCommentWebhooks(t *testing.T) {
 		}
 		return fmt.Sprint(types)
 	}
-	// The ticket is deleted only once the events have come: the dispatch
-	// function drops the event of a comment whose ticket is gone when the
-	// comment's record reaches it.
+	// The ticket is deleted only once the events have come, so that each
+	// shows the ticket as the comment left it: a comment's event made after
+	// the deletion shows the ticket's last state instead (or, when the
+	// deletion fell in an earlier stream batch, is not sent).
 	deadline := time.Now().Add(10 * time.Second)
 	for len(mine()) < want && time.Now().Before(deadline) {
 		time.Sleep(50 * time.Millisecond)
