@@ -50,8 +50,32 @@ type Event struct {
 	// should set it in UTC truncated to milliseconds, as the API's other
 	// times are, since encoding/json writes whatever precision it holds.
 	Timestamp time.Time `json:"timestamp"`
+	// Actor is who made the change. Events recorded before actors were
+	// (December 2026) lack it; a receiver should treat a zero Actor as
+	// unknown.
+	Actor Actor `json:"actor"`
 	// Data describes the change.
 	Data Data `json:"data"`
+}
+
+// Actor type names, the values of [Actor.Type].
+const (
+	// ActorAPIKey is a change requested with an API key.
+	ActorAPIKey = "api_key"
+	// ActorSystem is a change nothing requested, such as an expiry.
+	ActorSystem = "system"
+)
+
+// Actor is who made the change an [Event] reports: the API key whose
+// request made it, or the system.
+type Actor struct {
+	// Type is [ActorAPIKey] or [ActorSystem].
+	Type string `json:"type"`
+	// ID is the API key's id ("key_…"), for ActorAPIKey; never the key.
+	ID string `json:"id,omitempty"`
+	// Name is the API key's name when the change was made, for
+	// ActorAPIKey.
+	Name string `json:"name,omitempty"`
 }
 
 // Data is the subject of an [Event].

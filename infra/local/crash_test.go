@@ -233,7 +233,7 @@ func eventIDs(t *testing.T, table string, n int) []string {
 	poller.Handle = func(_ context.Context, batch lambdaevents.DynamoDBEvent) (lambdaevents.DynamoDBEventResponse, error) {
 		for _, rec := range batch.Records {
 			seen++
-			evs, err := webhook.Produce(rec)
+			evs, err := webhook.Produce(rec, nil)
 			if err != nil {
 				t.Error(err)
 			}

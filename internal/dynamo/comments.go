@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -39,6 +38,7 @@ type commentItem struct {
 	AuthorName  string `dynamodbav:"authorName,omitempty"`
 	CreatedAt   string `dynamodbav:"createdAt"`
 	RedactedAt  string `dynamodbav:"redactedAt,omitempty"`
+	actorAttrs
 }
 
 func commentKey(ticketID, commentID string) map[string]types.AttributeValue {
@@ -53,7 +53,7 @@ func marshalComment(c *helpdesk.Comment) (map[string]types.AttributeValue, error
 		PK: TicketKeyPrefix + c.TicketID, SK: kindComment + "#" + c.ID,
 		ID: c.ID, TicketID: c.TicketID, Body: c.Body, Public: c.Public,
 		AuthorID: c.AuthorID, AuthorEmail: c.AuthorEmail, AuthorName: c.AuthorName,
-		CreatedAt: formatTime(c.CreatedAt),
+		CreatedAt: formatTime(c.CreatedAt), actorAttrs: actorOf(c.ChangedBy),
 	}
 	if c.Redacted() {
 		it.RedactedAt = formatTime(c.RedactedAt)
@@ -81,7 +81,7 @@ func unmarshalComment(av map[string]types.AttributeValue) (*helpdesk.Comment, er
 	return &helpdesk.Comment{
 		ID: it.ID, TicketID: it.TicketID, Body: it.Body, Public: it.Public,
 		AuthorID: it.AuthorID, AuthorEmail: it.AuthorEmail, AuthorName: it.AuthorName,
-		CreatedAt: created, RedactedAt: redacted,
+		CreatedAt: created, RedactedAt: redacted, ChangedBy: it.actor(),
 	}, nil
 }
 
@@ -283,7 +283,8 @@ func (s *Store) ticketExists(ctx context.Context, id string) error {
 // empties the body (unless the comment is redacted already) on condition
 // that the ticket exists, since a deleted ticket's comments linger until
 // they are purged. A comment redacted already is read and returned.
-func (s *Store) RedactComment(ctx context.Context, ticketID, commentID string, at time.Time) (*helpdesk.Comment, error) {
+func (s *Store) RedactComment(ctx context.Context, ticketID, commentID string, redaction helpdesk.Stamp) (*helpdesk.Comment, error) {
+	by := actorOf(redaction.By)
 	items := []types.TransactWriteItem{
 		{ConditionCheck: &types.ConditionCheck{
 			TableName: aws.String(s.table), Key: itemKey(kindTicket, ticketID),
@@ -291,9 +292,12 @@ func (s *Store) RedactComment(ctx context.Context, ticketID, commentID string, a
 		}},
 		{Update: &types.Update{
 			TableName: aws.String(s.table), Key: commentKey(ticketID, commentID),
-			UpdateExpression:                    aws.String("SET body = :empty, redactedAt = :at"),
-			ConditionExpression:                 aws.String("attribute_exists(pk) AND attribute_not_exists(redactedAt)"),
-			ExpressionAttributeValues:           map[string]types.AttributeValue{":empty": str(""), ":at": str(formatTime(at))},
+			UpdateExpression:    aws.String("SET body = :empty, redactedAt = :at, byType = :bt, byId = :bi, byName = :bn"),
+			ConditionExpression: aws.String("attribute_exists(pk) AND attribute_not_exists(redactedAt)"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{
+				":empty": str(""), ":at": str(formatTime(redaction.At)),
+				":bt": str(by.ByType), ":bi": str(by.ByID), ":bn": str(by.ByName),
+			},
 			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 		}},
 	}
@@ -336,16 +340,22 @@ func (s *Store) PurgeComments(ctx context.Context, ticketID string) (int, error)
 	return len(keys), nil
 }
 
-// PurgeRemovedTickets purges the comments of every ticket a stream batch
-// removes (see PurgeComments) and returns the sequence numbers of the
-// records whose purge failed, for the stream to deliver again.
+// PurgeRemovedTickets purges what the removals of a stream batch leave
+// behind: the comments of each deleted ticket (see PurgeComments) and the
+// history of each ticket whose tombstone expired (see PurgeHistory). It
+// returns the sequence numbers of the records whose purge failed, for the
+// stream to deliver again.
 func (s *Store) PurgeRemovedTickets(ctx context.Context, batch events.DynamoDBEvent) []string {
 	var failed []string
 	for _, rec := range batch.Records {
+		var err error
 		if id, ok := IsTicketRemoval(rec); ok {
-			if _, err := s.PurgeComments(ctx, id); err != nil {
-				failed = append(failed, rec.Change.SequenceNumber)
-			}
+			_, err = s.PurgeComments(ctx, id)
+		} else if id, ok := IsTombstoneRemoval(rec); ok {
+			_, err = s.PurgeHistory(ctx, id)
+		}
+		if err != nil {
+			failed = append(failed, rec.Change.SequenceNumber)
 		}
 	}
 	return failed

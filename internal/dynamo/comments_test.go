@@ -174,20 +174,20 @@ func TestRedactComment(t *testing.T) {
 	s, _ := dynamotest.NewStore(t)
 	id, cs := conversation(t, s, 2, 30)
 	at := dynamotest.Now()
-	got, err := s.RedactComment(t.Context(), id, cs[0].ID, at)
+	got, err := s.RedactComment(t.Context(), id, cs[0].ID, helpdesk.Stamp{At: at})
 	if err != nil || got.Body != "" || !got.RedactedAt.Equal(at) || got.ID != cs[0].ID || !got.CreatedAt.Equal(cs[0].CreatedAt) {
 		t.Fatalf("RedactComment = %+v, %v", got, err)
 	}
-	again, err := s.RedactComment(t.Context(), id, cs[0].ID, at.Add(time.Hour))
+	again, err := s.RedactComment(t.Context(), id, cs[0].ID, helpdesk.Stamp{At: at.Add(time.Hour)})
 	if err != nil || !again.RedactedAt.Equal(at) {
 		t.Fatalf("redacting again changed the comment: %+v, %v", again, err)
 	}
 	if other, err := s.Comment(t.Context(), id, cs[1].ID); err != nil || other.Redacted() || other.Body != cs[1].Body {
 		t.Fatalf("the other comment: %+v, %v", other, err)
 	}
-	_, err = s.RedactComment(t.Context(), id, helpdesk.NewCommentID(time.Now()), at)
+	_, err = s.RedactComment(t.Context(), id, helpdesk.NewCommentID(time.Now()), helpdesk.Stamp{At: at})
 	wantCode(t, err, helpdesk.CodeNotFound)
-	_, err = s.RedactComment(t.Context(), helpdesk.NewID("tkt_"), cs[1].ID, at)
+	_, err = s.RedactComment(t.Context(), helpdesk.NewID("tkt_"), cs[1].ID, helpdesk.Stamp{At: at})
 	wantCode(t, err, helpdesk.CodeNotFound)
 }
 
@@ -197,14 +197,14 @@ func TestRedactComment(t *testing.T) {
 func TestDeletedTicketsCommentsAreNotFoundThenPurged(t *testing.T) {
 	s, table := dynamotest.NewStore(t)
 	id, cs := conversation(t, s, 30, 10)
-	if err := s.DeleteTicket(t.Context(), id, helpdesk.Precondition{}); err != nil {
+	if err := s.DeleteTicket(t.Context(), id, helpdesk.Precondition{}, dynamotest.Deletion()); err != nil {
 		t.Fatal(err)
 	}
 	_, err := s.Comment(t.Context(), id, cs[0].ID)
 	wantCode(t, err, helpdesk.CodeNotFound)
 	_, err = s.ListComments(t.Context(), helpdesk.CommentQuery{TicketID: id, Order: helpdesk.Desc, PageSize: 5})
 	wantCode(t, err, helpdesk.CodeNotFound)
-	_, err = s.RedactComment(t.Context(), id, cs[0].ID, time.Now())
+	_, err = s.RedactComment(t.Context(), id, cs[0].ID, helpdesk.Stamp{At: time.Now()})
 	wantCode(t, err, helpdesk.CodeNotFound)
 	left := func() int { return len(dynamotest.TicketPartition(t, dynamotest.Client(t), table, id)) }
 	if n := left(); n != 30 {

@@ -77,6 +77,7 @@ type ticketItem struct {
 	UpdatedAt      string      `dynamodbav:"updatedAt"`
 	Version        int64       `dynamodbav:"ver"`
 	Comments       int         `dynamodbav:"comments,omitempty"`
+	actorAttrs
 }
 
 type valueItem struct {
@@ -101,6 +102,7 @@ func marshalTicket(t *helpdesk.Ticket) (map[string]types.AttributeValue, error) 
 		Tags:      slices.Clip(append([]string{}, t.Tags...)),
 		CreatedAt: created, UpdatedAt: updated, Version: t.Version, Comments: t.Comments,
 		CustomFields: make([]valueItem, len(t.CustomFields)),
+		actorAttrs:   actorOf(t.ChangedBy),
 	}
 	if t.AssigneeID != "" {
 		it.IxAssignee = t.AssigneeID
@@ -136,6 +138,7 @@ func unmarshalTicket(av map[string]types.AttributeValue) (*helpdesk.Ticket, erro
 		AssigneeID: it.AssigneeID, RequesterEmail: it.RequesterEmail, RequesterName: it.RequesterName,
 		Tags: it.Tags, CreatedAt: created, UpdatedAt: updated, Version: it.Version, Comments: it.Comments,
 		CustomFields: make([]helpdesk.CustomFieldValue, len(it.CustomFields)),
+		ChangedBy:    it.actor(),
 	}
 	if t.Tags == nil {
 		t.Tags = []string{}

@@ -47,6 +47,7 @@ const (
 	attrAssigneePrio   = "ix_asgp"     // assignee#priority, only while assigned
 	attrDueQueue       = "ix_dueq"     // "DUE" on pending webhook deliveries
 	attrDue            = "ix_due"      // due time#webhook id#event id
+	// The activity record's index keys are in activity.go.
 )
 
 // dueIndex finds the webhook deliveries that are due, earliest first.
@@ -63,11 +64,11 @@ var Table = Design{
 }
 
 func indexes() []Index {
-	out := make([]Index, len(ticketIndexes), len(ticketIndexes)+1)
+	out := make([]Index, len(ticketIndexes), len(ticketIndexes)+3)
 	for i, ix := range ticketIndexes {
 		out[i] = ix.Index
 	}
-	return append(out, dueIndex)
+	return append(out, dueIndex, feedIndex, historyIndex)
 }
 
 // CreateTableInput returns the request that creates the table under name,

@@ -267,11 +267,14 @@ func (s *Store) UpdateTicket(ctx context.Context, id string, fn func(*helpdesk.T
 	return nil, errContention
 }
 
-// DeleteTicket implements helpdesk.TicketStore with one conditional
-// delete; the failed condition's item tells a missing ticket from one at
-// another version.
-func (s *Store) DeleteTicket(ctx context.Context, id string, pre helpdesk.Precondition) error {
-	in := &dynamodb.DeleteItemInput{
+// DeleteTicket implements helpdesk.TicketStore: one transaction deletes
+// the ticket, on condition that it exists (with a version in pre's when
+// pre is required), and puts its tombstone, which says who deleted it when
+// for the ticket.deleted event and keeps its history readable (see
+// tombstoneItem). The transaction bills both writes twice; deletions are
+// rare.
+func (s *Store) DeleteTicket(ctx context.Context, id string, pre helpdesk.Precondition, del helpdesk.Stamp) error {
+	cond := &types.Delete{
 		TableName: aws.String(s.table), Key: itemKey(kindTicket, id),
 		ConditionExpression:                 aws.String("attribute_exists(pk)"),
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
@@ -285,24 +288,30 @@ func (s *Store) DeleteTicket(ctx context.Context, id string, pre helpdesk.Precon
 			return helpdesk.ErrTicketChanged
 		}
 		names := make([]string, len(pre.Versions))
-		in.ExpressionAttributeValues = make(map[string]types.AttributeValue, len(pre.Versions))
+		cond.ExpressionAttributeValues = make(map[string]types.AttributeValue, len(pre.Versions))
 		for i, v := range pre.Versions {
 			names[i] = ":v" + strconv.Itoa(i)
-			in.ExpressionAttributeValues[names[i]] = number(v)
+			cond.ExpressionAttributeValues[names[i]] = number(v)
 		}
-		in.ConditionExpression = aws.String("attribute_exists(pk) AND ver IN (" + strings.Join(names, ", ") + ")")
+		cond.ConditionExpression = aws.String("attribute_exists(pk) AND ver IN (" + strings.Join(names, ", ") + ")")
 	}
-	_, err := s.db.DeleteItem(ctx, in)
-	var ccf *types.ConditionalCheckFailedException
+	tomb, err := marshalTombstone(id, del)
+	if err != nil {
+		return err
+	}
+	failed, err := s.transact(ctx, "delete ticket "+id, []types.TransactWriteItem{
+		{Delete: cond},
+		{Put: &types.Put{TableName: aws.String(s.table), Item: tomb}},
+	}, nil)
 	switch {
-	case err == nil:
+	case err != nil:
+		return err
+	case failed == nil:
 		return nil
-	case errors.As(err, &ccf) && ccf.Item != nil:
+	case failed[0].Item != nil:
 		return helpdesk.ErrTicketChanged
-	case errors.As(err, &ccf):
-		return errTicketNotFound
 	default:
-		return translate(err, "delete ticket %s", id)
+		return errTicketNotFound
 	}
 }
 

@@ -57,7 +57,7 @@ func TestTicketRoundTrip(t *testing.T) {
 		wantCode(t, err, helpdesk.CodeNotFound)
 		_, err = s.UpdateTicket(ctx, "tkt_missing", func(*helpdesk.Ticket) (bool, error) { return true, nil })
 		wantCode(t, err, helpdesk.CodeNotFound)
-		wantCode(t, s.DeleteTicket(ctx, "tkt_missing", helpdesk.Precondition{}), helpdesk.CodeNotFound)
+		wantCode(t, s.DeleteTicket(ctx, "tkt_missing", helpdesk.Precondition{}, dynamotest.Deletion()), helpdesk.CodeNotFound)
 	})
 	t.Run("UnchangedUpdateWritesNothing", func(t *testing.T) {
 		got, err := s.UpdateTicket(ctx, "tkt_roundtrip", func(*helpdesk.Ticket) (bool, error) { return false, nil })
@@ -77,7 +77,7 @@ func TestTicketRoundTrip(t *testing.T) {
 		if again.AssigneeID != "" || len(again.Tags) != 0 || again.Tags == nil {
 			t.Fatalf("cleared fields read back as %+v", again)
 		}
-		if err := s.DeleteTicket(ctx, "tkt_roundtrip", helpdesk.Precondition{}); err != nil {
+		if err := s.DeleteTicket(ctx, "tkt_roundtrip", helpdesk.Precondition{}, dynamotest.Deletion()); err != nil {
 			t.Fatal(err)
 		}
 		_, err = s.Ticket(ctx, "tkt_roundtrip")

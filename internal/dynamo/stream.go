@@ -61,6 +61,34 @@ func IsTicketKey(keys map[string]events.DynamoDBAttributeValue) bool {
 	return has && pk.DataType() == events.DataTypeString && strings.HasPrefix(pk.String(), TicketKeyPrefix)
 }
 
+// TombstoneFromImage decodes a stream record image into the tombstone of
+// a deleted ticket: its id, and who deleted it when. ok is false, with no
+// error, for an image that is not a tombstone.
+func TombstoneFromImage(image map[string]events.DynamoDBAttributeValue) (ticketID string, del helpdesk.Stamp, ok bool, err error) {
+	if !IsTicketKey(image) || !hasSortKey(image, kindTombstone) {
+		return "", helpdesk.Stamp{}, false, nil
+	}
+	av, err := fromStreamImage(image)
+	if err != nil {
+		return "", helpdesk.Stamp{}, false, err
+	}
+	del, err = unmarshalTombstone(av)
+	if err != nil {
+		return "", helpdesk.Stamp{}, false, err
+	}
+	return strings.TrimPrefix(image[attrPK].String(), TicketKeyPrefix), del, true, nil
+}
+
+// IsTombstoneRemoval reports whether a stream record is the removal of a
+// deleted ticket's tombstone (DynamoDB expires it HistoryAfterDeletion
+// after the deletion), and returns the ticket's id.
+func IsTombstoneRemoval(rec events.DynamoDBEventRecord) (string, bool) {
+	if rec.EventName != string(events.DynamoDBOperationTypeRemove) || !hasSortKey(rec.Change.Keys, kindTombstone) || !IsTicketKey(rec.Change.Keys) {
+		return "", false
+	}
+	return strings.TrimPrefix(rec.Change.Keys[attrPK].String(), TicketKeyPrefix), true
+}
+
 // IsTicketRemoval reports whether a stream record is the deletion of a
 // ticket (not of one of its comments), and returns the ticket's id.
 func IsTicketRemoval(rec events.DynamoDBEventRecord) (string, bool) {

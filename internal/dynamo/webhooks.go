@@ -25,9 +25,10 @@ const (
 	dueQueue     = "DUE"
 )
 
-// Retention of webhook records, enforced by the table's TTL.
+// Retention of webhook records, enforced by the table's TTL. Events are
+// not among them: they are the tickets' histories, kept while the ticket
+// is and purged after (see PurgeHistory).
 const (
-	eventRetention    = 30 * 24 * time.Hour // events can be replayed for 30 days
 	attemptRetention  = 30 * 24 * time.Hour
 	deliveryRetention = 7 * 24 * time.Hour // longer than the retry schedule
 )
@@ -37,6 +38,7 @@ var _ helpdesk.WebhookStore = (*Store)(nil)
 var (
 	errWebhookNotFound = helpdesk.Errorf(helpdesk.CodeNotFound, "Webhook not found.")
 	errWebhookExists   = helpdesk.Errorf(helpdesk.CodeConflict, "A webhook with this id exists.")
+	errEventNotFound   = helpdesk.Errorf(helpdesk.CodeNotFound, "Event not found; a deleted ticket's events are kept for 30 days after its deletion.")
 )
 
 type webhookItem struct {
@@ -193,6 +195,8 @@ func (s *Store) DeleteWebhook(ctx context.Context, id string) error {
 	return nil
 }
 
+// eventItem is a recorded event: what webhooks deliver and replay, and
+// an entry of the feed and of its ticket's history (see activity.go).
 type eventItem struct {
 	PK        string `dynamodbav:"pk"`
 	SK        string `dynamodbav:"sk"`
@@ -200,7 +204,10 @@ type eventItem struct {
 	Type      string `dynamodbav:"type"`
 	Body      []byte `dynamodbav:"body"`
 	CreatedAt string `dynamodbav:"createdAt"`
-	ExpiresAt int64  `dynamodbav:"expiresAt"`
+	TicketID  string `dynamodbav:"ix_tkt"`
+	Order     string `dynamodbav:"order"`
+	Feed      string `dynamodbav:"ix_feed"`
+	Pos       string `dynamodbav:"ix_pos"`
 }
 
 type deliveryItem struct {
@@ -231,28 +238,36 @@ func marshalDelivery(d *helpdesk.Delivery) (map[string]types.AttributeValue, err
 	return av, nil
 }
 
-// RecordEvents implements helpdesk.WebhookStore: one batch read finds the
-// deliveries already pending, then batch writes store the events and the
-// rest.
+// RecordEvents implements helpdesk.WebhookStore: one consistent batch
+// read finds the events recorded and the deliveries pending already (a
+// batch the stream delivers again), then batch writes store the rest:
+// the events first (see writeEvents), which keep the positions they were
+// first given, then the deliveries.
 func (s *Store) RecordEvents(ctx context.Context, events []*helpdesk.StoredEvent, deliveries []*helpdesk.Delivery) ([]*helpdesk.Delivery, error) {
-	pending, err := s.pendingKeys(ctx, deliveries)
+	keys := make([]map[string]types.AttributeValue, 0, len(events)+len(deliveries))
+	for _, e := range events {
+		keys = append(keys, itemKey(kindEvent, e.ID))
+	}
+	for _, d := range deliveries {
+		keys = append(keys, deliveryKey(d))
+	}
+	found, err := s.recordedKeys(ctx, keys)
 	if err != nil {
 		return nil, err
 	}
-	var writes []types.WriteRequest
+	var fresh []*helpdesk.StoredEvent
 	for _, e := range events {
-		item, err := attributevalue.MarshalMap(eventItem{
-			PK: kindEvent + "#" + e.ID, SK: kindEvent, ID: e.ID, Type: e.Type, Body: e.Body,
-			CreatedAt: formatTime(e.CreatedAt), ExpiresAt: e.CreatedAt.Add(eventRetention).Unix(),
-		})
-		if err != nil {
-			return nil, fmt.Errorf("marshal event %s: %w", e.ID, err)
+		if !found[kindEvent+"#"+e.ID] {
+			fresh = append(fresh, e)
 		}
-		writes = append(writes, types.WriteRequest{PutRequest: &types.PutRequest{Item: item}})
 	}
-	var fresh []*helpdesk.Delivery
+	if err := s.writeEvents(ctx, fresh); err != nil {
+		return nil, fmt.Errorf("record events: %w", err)
+	}
+	var writes []types.WriteRequest
+	var pending []*helpdesk.Delivery
 	for _, d := range deliveries {
-		if pending[d.WebhookID+"#"+d.EventID] {
+		if found[kindDelivery+"#"+d.WebhookID+"#"+d.EventID] {
 			continue
 		}
 		item, err := marshalDelivery(d)
@@ -260,32 +275,10 @@ func (s *Store) RecordEvents(ctx context.Context, events []*helpdesk.StoredEvent
 			return nil, err
 		}
 		writes = append(writes, types.WriteRequest{PutRequest: &types.PutRequest{Item: item}})
-		fresh = append(fresh, d)
+		pending = append(pending, d)
 	}
 	if err := s.batchWrite(ctx, writes); err != nil {
-		return nil, fmt.Errorf("record events: %w", err)
-	}
-	return fresh, nil
-}
-
-// pendingKeys returns which of deliveries are pending already (as
-// "webhook#event"), with consistent batch reads of their keys.
-func (s *Store) pendingKeys(ctx context.Context, deliveries []*helpdesk.Delivery) (map[string]bool, error) {
-	pending := map[string]bool{}
-	keys := make([]map[string]types.AttributeValue, 0, len(deliveries))
-	for _, d := range deliveries {
-		keys = append(keys, deliveryKey(d))
-	}
-	items, err := s.batchGet(ctx, "read pending deliveries", keys, "webhookId, eventId")
-	if err != nil {
-		return nil, err
-	}
-	for _, item := range items {
-		var it deliveryItem
-		if err := attributevalue.UnmarshalMap(item, &it); err != nil {
-			return nil, fmt.Errorf("unmarshal delivery: %w", err)
-		}
-		pending[it.WebhookID+"#"+it.EventID] = true
+		return nil, fmt.Errorf("record deliveries: %w", err)
 	}
 	return pending, nil
 }
@@ -320,7 +313,7 @@ func (s *Store) Event(ctx context.Context, id string) (*helpdesk.StoredEvent, er
 		return nil, translate(err, "get event %s", id)
 	}
 	if out.Item == nil {
-		return nil, helpdesk.Errorf(helpdesk.CodeNotFound, "Event not found; events are kept for 30 days.")
+		return nil, errEventNotFound
 	}
 	var it eventItem
 	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
@@ -330,7 +323,7 @@ func (s *Store) Event(ctx context.Context, id string) (*helpdesk.StoredEvent, er
 	if err != nil {
 		return nil, fmt.Errorf("event %s: %w", id, err)
 	}
-	return &helpdesk.StoredEvent{ID: it.ID, Type: it.Type, Body: it.Body, CreatedAt: created}, nil
+	return &helpdesk.StoredEvent{ID: it.ID, Type: it.Type, Body: it.Body, CreatedAt: created, TicketID: it.TicketID, Order: it.Order}, nil
 }
 
 // ReplaceEventBody replaces the body of a recorded event, if it is still
@@ -345,7 +338,7 @@ func (s *Store) ReplaceEventBody(ctx context.Context, id string, body []byte) er
 	})
 	switch {
 	case isConditionFailed(err):
-		return helpdesk.Errorf(helpdesk.CodeNotFound, "Event not found; events are kept for 30 days.")
+		return errEventNotFound
 	case err != nil:
 		return translate(err, "replace the body of event %s", id)
 	}

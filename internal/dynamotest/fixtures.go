@@ -56,6 +56,10 @@ func AddKey(tb testing.TB, store *dynamo.Store, perm helpdesk.Permission) string
 // Now is the current time as the store keeps it.
 func Now() time.Time { return helpdesk.Clock(nil).Now() }
 
+// Deletion is a deletion now by the system, as a store's DeleteTicket
+// takes it.
+func Deletion() helpdesk.Stamp { return helpdesk.Stamp{At: Now(), By: helpdesk.System} }
+
 // CreateTicket stores a new ticket, adjusted by edit when it is not nil.
 func CreateTicket(tb testing.TB, store *dynamo.Store, edit func(*helpdesk.Ticket)) *helpdesk.Ticket {
 	tb.Helper()

@@ -41,7 +41,9 @@ func (p Permission) Allows(needs Permission) bool {
 // Caller is who a request authenticated as.
 type Caller struct {
 	// KeyID is the id of the caller's API key.
-	KeyID      string
+	KeyID string
+	// KeyName is the name of the caller's API key.
+	KeyName    string
 	Permission Permission
 }
 

@@ -37,6 +37,9 @@ type Comment struct {
 	CreatedAt   time.Time
 	// RedactedAt is zero unless the comment has been redacted.
 	RedactedAt time.Time
+	// ChangedBy is who made the comment's latest write: who wrote it, or
+	// who redacted it. It is not shown on the comment; its events name it.
+	ChangedBy Actor
 }
 
 // Redacted reports whether the comment's body has been removed.
@@ -172,10 +175,11 @@ type CommentStore interface {
 	// CodeNotFound if the ticket does not exist; CodeBadRequest for a
 	// cursor that is malformed, tampered with, or issued for another query.
 	ListComments(ctx context.Context, q CommentQuery) (*CommentPage, error)
-	// RedactComment empties a comment's body and sets its RedactedAt to at,
-	// unless it is redacted already, and returns it as stored. CodeNotFound
-	// if the ticket or the comment does not exist.
-	RedactComment(ctx context.Context, ticketID, commentID string, at time.Time) (*Comment, error)
+	// RedactComment empties a comment's body and sets its RedactedAt and
+	// ChangedBy from redaction, unless it is redacted already, and returns
+	// it as stored. CodeNotFound if the ticket or the comment does not
+	// exist.
+	RedactComment(ctx context.Context, ticketID, commentID string, redaction Stamp) (*Comment, error)
 }
 
 // ErrTicketMoved answers a write conditional on a ticket's version when

@@ -3,7 +3,6 @@ package helpdesk
 import (
 	"context"
 	"errors"
-	"time"
 )
 
 // Conversations carries out the comment operations: a ticket's public
@@ -51,7 +50,7 @@ func (s *Conversations) AddComment(ctx context.Context, ticketID string, d *Comm
 		if err != nil {
 			return nil, nil, err
 		}
-		c, err := s.comment(t, d)
+		c, err := s.comment(t, d, ActorOf(ctx))
 		if err != nil {
 			return nil, nil, err
 		}
@@ -68,7 +67,7 @@ func (s *Conversations) AddComment(ctx context.Context, ticketID string, d *Comm
 }
 
 // comment makes d's comment on t, and changes t as the comment does.
-func (s *Conversations) comment(t *Ticket, d *CommentDraft) (*Comment, error) {
+func (s *Conversations) comment(t *Ticket, d *CommentDraft, by Actor) (*Comment, error) {
 	switch {
 	case t.Status == StatusClosed:
 		return nil, ErrTicketClosed
@@ -78,19 +77,18 @@ func (s *Conversations) comment(t *Ticket, d *CommentDraft) (*Comment, error) {
 	// The ticket's UpdatedAt becomes the comment's CreatedAt, so neither
 	// may go back in time from what the ticket shows (another function's
 	// clock may be a little ahead of this one's).
-	at := s.Now.Now()
-	if !at.After(t.UpdatedAt) {
-		at = t.UpdatedAt.Add(time.Millisecond)
-	}
+	at := later(s.Now.Now(), t.UpdatedAt)
 	c := &Comment{
 		ID: NewCommentID(at), TicketID: t.ID, Body: *d.Body, Public: d.Public == nil || *d.Public,
 		AuthorID: d.AuthorID.Value, AuthorEmail: d.AuthorEmail.Value, AuthorName: d.AuthorName.Value, CreatedAt: at,
+		ChangedBy: by,
 	}
 	if c.FromCustomer() && (t.Status == StatusPending || t.Status == StatusResolved) {
 		t.Status = StatusOpen
 	}
 	t.UpdatedAt = at
 	t.Comments++
+	t.ChangedBy = c.ChangedBy
 	return c, nil
 }
 
@@ -125,5 +123,5 @@ func (s *Conversations) RedactComment(ctx context.Context, ticketID, commentID s
 	if !ValidCommentID(commentID) {
 		return nil, errCommentNotFound
 	}
-	return s.Comments.RedactComment(ctx, ticketID, commentID, s.Now.Now())
+	return s.Comments.RedactComment(ctx, ticketID, commentID, Stamp{At: s.Now.Now(), By: ActorOf(ctx)})
 }

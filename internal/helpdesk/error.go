@@ -20,6 +20,7 @@ const (
 	CodePreconditionFailed Code = "PRECONDITION_FAILED"
 	CodePayloadTooLarge    Code = "PAYLOAD_TOO_LARGE"
 	CodeValidation         Code = "VALIDATION_ERROR"
+	CodeGone               Code = "GONE"
 	CodeUnavailable        Code = "UNAVAILABLE"
 	CodeInternal           Code = "INTERNAL"
 )

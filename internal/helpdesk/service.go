@@ -97,6 +97,7 @@ func (s *Service) CreateTicket(ctx context.Context, p *TicketPatch, problems Pro
 		return nil, err
 	}
 	t := NewTicket(s.NewID("tkt_"), s.now())
+	t.ChangedBy = ActorOf(ctx)
 	p.Apply(t)
 	if err := s.Tickets.CreateTicket(ctx, t, complete.Of(t)); err != nil {
 		return nil, err
@@ -120,6 +121,7 @@ func (s *Service) UpdateTicket(ctx context.Context, id string, p *TicketPatch, p
 	if err := problems.Err(); err != nil {
 		return nil, err
 	}
+	by := ActorOf(ctx)
 	return s.Tickets.UpdateTicket(ctx, id, func(t *Ticket) (bool, error) {
 		if !pre.Allows(t.Version) {
 			return false, ErrTicketChanged
@@ -134,8 +136,12 @@ func (s *Service) UpdateTicket(ctx context.Context, id string, p *TicketPatch, p
 		}
 		// The clock is read per attempt, just before the write, so that
 		// UpdatedAt is as close as it can be to when the write lands (list
-		// walks rely on it; see dynamo.Store.ListTickets).
-		t.UpdatedAt = s.now()
+		// walks rely on it; see dynamo.Store.ListTickets). It never goes
+		// back from what the ticket shows, though another function's clock
+		// may be a little ahead of this one's: a ticket's history is in
+		// the order of its writes.
+		t.UpdatedAt = later(s.now(), t.UpdatedAt)
+		t.ChangedBy = by
 		return true, nil
 	})
 }
@@ -154,7 +160,16 @@ func (s *Service) DeleteTicket(ctx context.Context, id string, pre Precondition)
 	if !ValidTicketID(id) {
 		return Errorf(CodeNotFound, "Ticket not found.")
 	}
-	return s.Tickets.DeleteTicket(ctx, id, pre)
+	return s.Tickets.DeleteTicket(ctx, id, pre, Stamp{At: s.now(), By: ActorOf(ctx)})
+}
+
+// later returns now, or the millisecond after prev when now is not after
+// it.
+func later(now, prev time.Time) time.Time {
+	if !now.After(prev) {
+		return prev.Add(time.Millisecond)
+	}
+	return now
 }
 
 // ListTickets returns one page of tickets; q must have been validated by

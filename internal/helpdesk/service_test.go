@@ -77,7 +77,7 @@ func (f *fakeTickets) UpdateTicket(_ context.Context, id string, fn func(t *help
 	return t, nil
 }
 
-func (f *fakeTickets) DeleteTicket(context.Context, string, helpdesk.Precondition) error {
+func (f *fakeTickets) DeleteTicket(context.Context, string, helpdesk.Precondition, helpdesk.Stamp) error {
 	return errors.New("fakeTickets.DeleteTicket: not used by these tests")
 }
 
@@ -194,6 +194,7 @@ func TestServiceCreateTicketDefaults(t *testing.T) {
 		CreatedAt:    clockWant,
 		UpdatedAt:    clockWant,
 		Version:      1,
+		ChangedBy:    helpdesk.System, // no actor in the context
 	}
 	assertTicket(t, got, want)
 	if got.CreatedAt.Location() != time.UTC {
@@ -248,6 +249,7 @@ func TestServiceCreateTicketWithEverything(t *testing.T) {
 		CreatedAt: clockWant,
 		UpdatedAt: clockWant,
 		Version:   1,
+		ChangedBy: helpdesk.System,
 	}
 	assertTicket(t, got, want)
 	assertTicket(t, fx.stored(t, want.ID), want)
@@ -441,13 +443,14 @@ func TestServiceUpdateTicket(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			old := baseTicket()
 			fx := newFixture(t, old)
-			got, err := fx.svc.UpdateTicket(context.Background(), old.ID, tc.patch, nil, helpdesk.Precondition{})
+			agent := helpdesk.Actor{Type: helpdesk.ActorAPIKey, ID: "key_agent", Name: "agent desk"}
+			got, err := fx.svc.UpdateTicket(helpdesk.WithActor(context.Background(), agent), old.ID, tc.patch, nil, helpdesk.Precondition{})
 			if err != nil {
 				t.Fatalf("UpdateTicket: %v", err)
 			}
 			want := tc.want.Clone()
 			if tc.wantChanged {
-				want.UpdatedAt, want.Version = clockWant, old.Version+1
+				want.UpdatedAt, want.Version, want.ChangedBy = clockWant, old.Version+1, agent
 			}
 			assertTicket(t, got, want)
 			assertTicket(t, fx.stored(t, old.ID), want)

@@ -108,6 +108,9 @@ type Ticket struct {
 	// Comments counts the comments the ticket has taken, to hold it to
 	// MaxCommentsPerTicket; it is not shown.
 	Comments int
+	// ChangedBy is who made the ticket's latest write; it is not shown
+	// on the ticket, but the events of the write name it.
+	ChangedBy Actor
 }
 
 // CustomFieldValue is a ticket's value for one custom field definition. Value
@@ -381,10 +384,11 @@ type TicketStore interface {
 	// returns the ticket as stored. CodeNotFound if there is no such ticket,
 	// CodeConflict if concurrent writers kept winning, or fn's error.
 	UpdateTicket(ctx context.Context, id string, fn func(t *Ticket) (changed bool, err error)) (*Ticket, error)
-	// DeleteTicket removes a ticket if its version meets pre.
-	// CodeNotFound if there is none, CodePreconditionFailed if it does not
-	// meet pre.
-	DeleteTicket(ctx context.Context, id string, pre Precondition) error
+	// DeleteTicket removes a ticket if its version meets pre, and leaves
+	// a tombstone saying who deleted it when (the history outlives the
+	// ticket by HistoryAfterDeletion). CodeNotFound if there is none,
+	// CodePreconditionFailed if it does not meet pre.
+	DeleteTicket(ctx context.Context, id string, pre Precondition, del Stamp) error
 	// ListTickets returns one page of tickets. CodeBadRequest for a cursor
 	// that is malformed, tampered with, or issued for another query.
 	ListTickets(ctx context.Context, q ListQuery) (*TicketPage, error)

@@ -148,6 +148,12 @@ type StoredEvent struct {
 	Type      string
 	Body      []byte // the JSON delivered
 	CreatedAt time.Time
+	// TicketID is the ticket the event is about, whose history holds it.
+	TicketID string
+	// Order places the event among its ticket's: its stream record's
+	// sequence number, then its index among the record's events. The
+	// store orders the feed by when an event happened, then by Order.
+	Order string
 }
 
 // Delivery is one event due to one subscription, until it succeeds or is

@@ -21,6 +21,7 @@ var statuses = map[helpdesk.Code]int{
 	helpdesk.CodePreconditionFailed: http.StatusPreconditionFailed,
 	helpdesk.CodePayloadTooLarge:    http.StatusRequestEntityTooLarge,
 	helpdesk.CodeValidation:         http.StatusUnprocessableEntity,
+	helpdesk.CodeGone:               http.StatusGone,
 	helpdesk.CodeUnavailable:        http.StatusServiceUnavailable,
 	helpdesk.CodeInternal:           http.StatusInternalServerError,
 }

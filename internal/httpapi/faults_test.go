@@ -308,7 +308,7 @@ func TestConcurrentWriterFaults(t *testing.T) {
 	t.Run("DeletedMeanwhile", func(t *testing.T) {
 		id := e.createTicket(map[string]any{"subject": "x"})["id"].(string)
 		faults.Add(dynamotest.Rule{Op: "PutItem", Times: 1, Before: func() {
-			if err := e.clean.DeleteTicket(context.Background(), id, helpdesk.Precondition{}); err != nil {
+			if err := e.clean.DeleteTicket(context.Background(), id, helpdesk.Precondition{}, dynamotest.Deletion()); err != nil {
 				t.Error(err)
 			}
 		}})
@@ -347,7 +347,7 @@ func TestConcurrentCommentFaults(t *testing.T) {
 	t.Run("DeletedMeanwhile", func(t *testing.T) {
 		id := e.createTicket(map[string]any{"subject": "x"})["id"].(string)
 		faults.Add(dynamotest.Rule{Op: "TransactWriteItems", Times: 1, Before: func() {
-			if err := e.clean.DeleteTicket(context.Background(), id, helpdesk.Precondition{}); err != nil {
+			if err := e.clean.DeleteTicket(context.Background(), id, helpdesk.Precondition{}, dynamotest.Deletion()); err != nil {
 				t.Error(err)
 			}
 		}})

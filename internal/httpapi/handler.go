@@ -169,6 +169,10 @@ func (a *api) route(rt Route) http.Handler {
 		ri.route = rt.Method + " " + rt.Path
 		err := a.authorize(r, ri, rt)
 		if err == nil {
+			if !rt.Public() {
+				// What the request changes is recorded as the key's doing.
+				r = r.WithContext(helpdesk.WithActor(r.Context(), helpdesk.KeyActor(ri.caller)))
+			}
 			err = rt.handle(a, w, r)
 		}
 		if err != nil {

@@ -41,6 +41,11 @@ func Ticket(t *helpdesk.Ticket) events.Ticket {
 	return v
 }
 
+// Actor is who made a change, as events show it.
+func Actor(a helpdesk.Actor) events.Actor {
+	return events.Actor{Type: string(a.Type), ID: a.ID, Name: a.Name}
+}
+
 // Comment is a comment as the API shows it, in responses and in events
 // alike.
 func Comment(c *helpdesk.Comment) events.Comment {

@@ -221,7 +221,7 @@ func TestRedactionJustBeforeDeletion(t *testing.T) {
 	if _, err := convo.RedactComment(t.Context(), tk.ID, c.ID); err != nil {
 		t.Fatal(err)
 	}
-	if err := store.DeleteTicket(t.Context(), tk.ID, helpdesk.Precondition{}); err != nil {
+	if err := store.DeleteTicket(t.Context(), tk.ID, helpdesk.Precondition{}, dynamotest.Deletion()); err != nil {
 		t.Fatal(err)
 	}
 	// The subscription, the ticket, the comment and its bump, the

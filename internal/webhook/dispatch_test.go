@@ -166,7 +166,7 @@ func TestHandleStreamDelivers(t *testing.T) {
 	hookDeleted := dynamotest.Subscribe(t, store, deletedOnly.URL+"/deleted", events.TicketDeleted)
 	tk := dynamotest.CreateTicket(t, store, nil)
 	dynamotest.UpdateTicket(t, store, tk.ID, func(tk *helpdesk.Ticket) { tk.Status = helpdesk.StatusOpen })
-	if err := store.DeleteTicket(t.Context(), tk.ID, helpdesk.Precondition{}); err != nil {
+	if err := store.DeleteTicket(t.Context(), tk.ID, helpdesk.Precondition{}, dynamotest.Deletion()); err != nil {
 		t.Fatal(err)
 	}
 	batch := lambdaevents.DynamoDBEvent{Records: dynamotest.ReadStream(t, table, 5)}

@@ -37,11 +37,15 @@ const (
 )
 
 // Store is what the dispatcher reads and records through: the webhook
-// records, and the tickets that comment events show.
+// records, the tickets that comment events show, and the tombstones that
+// say who deleted a ticket when.
 type Store interface {
 	helpdesk.WebhookStore
 	// Ticket returns a ticket. CodeNotFound if none.
 	Ticket(ctx context.Context, id string) (*helpdesk.Ticket, error)
+	// Tombstone returns who deleted a ticket, and when. CodeNotFound if
+	// it has no tombstone.
+	Tombstone(ctx context.Context, id string) (helpdesk.Stamp, error)
 	// ReplaceEventBody replaces the body of a recorded event.
 	// CodeNotFound if it is not kept (any more).
 	ReplaceEventBody(ctx context.Context, id string, body []byte) error

@@ -87,7 +87,7 @@ func TestDispatcherUnderFaultsLosesNothing(t *testing.T) {
 		dynamotest.UpdateTicket(t, clean, tk.ID, func(tk *helpdesk.Ticket) { tk.AssigneeID = fmt.Sprintf("usr_%d", i) })
 		writes += 3
 		if i%3 == 0 {
-			if err := clean.DeleteTicket(t.Context(), tk.ID, helpdesk.Precondition{}); err != nil {
+			if err := clean.DeleteTicket(t.Context(), tk.ID, helpdesk.Precondition{}, dynamotest.Deletion()); err != nil {
 				t.Fatal(err)
 			}
 			writes++

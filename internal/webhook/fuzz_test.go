@@ -42,7 +42,7 @@ func FuzzProduce(f *testing.F) {
 		if json.Unmarshal(data, &rec) != nil {
 			return
 		}
-		evs, err := webhook.Produce(rec)
+		evs, err := webhook.Produce(rec, nil)
 		if err != nil {
 			if evs != nil {
 				t.Fatalf("Produce returned events with the error %v", err)
@@ -71,7 +71,7 @@ func FuzzProduce(f *testing.F) {
 		if err := json.Unmarshal(b, &redelivered); err != nil {
 			t.Fatalf("a record does not decode from its own encoding %s: %v", b, err)
 		}
-		again, err := webhook.Produce(redelivered)
+		again, err := webhook.Produce(redelivered, nil)
 		if err != nil || len(again) != len(evs) {
 			t.Fatalf("the record decoded again gave %d events, %v; first %d", len(again), err, len(evs))
 		}
@@ -140,7 +140,7 @@ func FuzzProduceTickets(f *testing.F) {
 		operation := []string{"INSERT", "MODIFY", "REMOVE", "UNKNOWN"}[op&3]
 		withOld, withNew, ticketKeys, ticketOld := op&4 == 0, op&8 == 0, op&16 == 0, op&32 == 0
 		rec := streamRecord(clean(eventID), operation, approxAt, oldT, &newT, withOld, withNew, ticketKeys, ticketOld)
-		evs, err := webhook.Produce(rec)
+		evs, err := webhook.Produce(rec, nil)
 		if err != nil {
 			t.Fatalf("Produce: %v", err)
 		}
@@ -247,7 +247,7 @@ func checkEvents(t *testing.T, rec lambdaevents.DynamoDBEventRecord, evs []*help
 		}
 		out[i] = *parsed
 	}
-	again, err := webhook.Produce(rec)
+	again, err := webhook.Produce(rec, nil)
 	if err != nil || len(again) != len(evs) {
 		t.Fatalf("the same record gave %d events, %v; first %d", len(again), err, len(evs))
 	}
@@ -399,7 +399,7 @@ func FuzzProduceComment(f *testing.F) {
 		if json.Unmarshal(data, &rec) != nil {
 			return
 		}
-		if ticketEvents, err := webhook.Produce(rec); err == nil {
+		if ticketEvents, err := webhook.Produce(rec, nil); err == nil {
 			for _, ev := range ticketEvents {
 				if slices.Contains(commentTypes, ev.Type) {
 					t.Fatalf("Produce made %s of a record", ev.Type)

@@ -122,7 +122,7 @@ func (r *receiver) hits() int {
 // produce returns the events of rec, failing the test on an error.
 func produce(tb testing.TB, rec lambdaevents.DynamoDBEventRecord) []*helpdesk.StoredEvent {
 	tb.Helper()
-	evs, err := webhook.Produce(rec)
+	evs, err := webhook.Produce(rec, nil)
 	if err != nil {
 		tb.Fatalf("Produce(%s %s): %v", rec.EventName, rec.EventID, err)
 	}

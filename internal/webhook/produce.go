@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"strconv"
 	"strings"
 	"time"
 
@@ -26,14 +27,24 @@ func eventID(recordID, eventType string) string {
 	return "evt_" + strings.ToLower(idEncoding.EncodeToString(sum[:]))[:26]
 }
 
+// order is the Order of the i-th event of a stream record: the record's
+// sequence number (a decimal of up to 40 digits, padded to sort as text),
+// then i.
+func order(rec lambdaevents.DynamoDBEventRecord, i int) string {
+	seq := rec.Change.SequenceNumber
+	return strings.Repeat("0", max(0, 40-len(seq))) + seq + "." + strconv.Itoa(i)
+}
+
 // Produce returns the events a ticket's stream record causes:
 // ticket.created for an inserted ticket, ticket.updated (and
 // ticket.assignment.changed when the assignee changed) for a ticket whose
 // visible fields changed, ticket.deleted for a removed ticket, and none for
 // anything else (a comment's record: see ProduceComment). A new comment
 // moves its ticket's updatedAt, which alone is no change: it sends no
-// ticket.updated.
-func Produce(rec lambdaevents.DynamoDBEventRecord) ([]*helpdesk.StoredEvent, error) {
+// ticket.updated. The events name the actor the ticket's image names; for
+// a removal, del says who deleted the ticket when (its tombstone); without
+// it the deletion is the system's, at the stream's time.
+func Produce(rec lambdaevents.DynamoDBEventRecord, del *helpdesk.Stamp) ([]*helpdesk.StoredEvent, error) {
 	if !dynamo.IsTicketKey(rec.Change.Keys) {
 		return nil, nil
 	}
@@ -54,39 +65,42 @@ func Produce(rec lambdaevents.DynamoDBEventRecord) ([]*helpdesk.StoredEvent, err
 		}
 	}
 	var out []*helpdesk.StoredEvent
-	add := func(typ string, t *helpdesk.Ticket, at time.Time, previous map[string]any) error {
+	add := func(typ string, t *helpdesk.Ticket, at time.Time, by helpdesk.Actor, previous map[string]any) error {
 		ev := events.Event{
-			ID: eventID(rec.EventID, typ), Type: typ, Timestamp: at.UTC(),
+			ID: eventID(rec.EventID, typ), Type: typ, Timestamp: at.UTC(), Actor: view.Actor(by),
 			Data: events.Data{Ticket: view.Ticket(t), Previous: previous},
 		}
 		body, err := json.Marshal(ev)
 		if err != nil {
 			return fmt.Errorf("encode %s: %w", typ, err)
 		}
-		out = append(out, &helpdesk.StoredEvent{ID: ev.ID, Type: typ, Body: body, CreatedAt: at})
+		out = append(out, &helpdesk.StoredEvent{ID: ev.ID, Type: typ, Body: body, CreatedAt: at, TicketID: t.ID, Order: order(rec, len(out))})
 		return nil
 	}
 	var err error
 	switch {
 	case rec.EventName == string(lambdaevents.DynamoDBOperationTypeInsert) && newT != nil:
-		err = add(events.TicketCreated, newT, newT.CreatedAt, nil)
+		err = add(events.TicketCreated, newT, newT.CreatedAt, newT.ChangedBy, nil)
 	case rec.EventName == string(lambdaevents.DynamoDBOperationTypeModify) && newT != nil && oldT != nil:
 		previous := changed(view.Ticket(oldT), view.Ticket(newT))
 		if len(previous) == 0 {
 			return nil, nil
 		}
-		err = add(events.TicketUpdated, newT, newT.UpdatedAt, previous)
+		err = add(events.TicketUpdated, newT, newT.UpdatedAt, newT.ChangedBy, previous)
 		if _, moved := previous["assigneeId"]; moved && err == nil {
-			err = add(events.TicketAssignmentChanged, newT, newT.UpdatedAt, map[string]any{"assigneeId": previous["assigneeId"]})
+			err = add(events.TicketAssignmentChanged, newT, newT.UpdatedAt, newT.ChangedBy, map[string]any{"assigneeId": previous["assigneeId"]})
 		}
+	case rec.EventName == string(lambdaevents.DynamoDBOperationTypeRemove) && oldT != nil && del != nil:
+		err = add(events.TicketDeleted, oldT, del.At, del.By, nil)
 	case rec.EventName == string(lambdaevents.DynamoDBOperationTypeRemove) && oldT != nil:
-		// The stream's time is rounded down (to the second in AWS), so it
-		// can read earlier than the last update; the deletion came after.
+		// A ticket deleted before tombstones were kept. The stream's time
+		// is rounded down (to the second in AWS), so it can read earlier
+		// than the last update; the deletion came after.
 		at := rec.Change.ApproximateCreationDateTime.Time
 		if at.Before(oldT.UpdatedAt) {
 			at = oldT.UpdatedAt
 		}
-		err = add(events.TicketDeleted, oldT, at, nil)
+		err = add(events.TicketDeleted, oldT, at, helpdesk.System, nil)
 	}
 	if err != nil {
 		return nil, err
@@ -149,14 +163,14 @@ func commentEvents(rec lambdaevents.DynamoDBEventRecord, newC *helpdesk.Comment,
 	}
 	comment := view.Comment(newC)
 	ev := events.Event{
-		ID: commentEventID(newC.ID, typ), Type: typ, Timestamp: at.UTC(),
+		ID: commentEventID(newC.ID, typ), Type: typ, Timestamp: at.UTC(), Actor: view.Actor(newC.ChangedBy),
 		Data: events.Data{Ticket: view.Ticket(t), Comment: &comment},
 	}
 	body, err := json.Marshal(ev)
 	if err != nil {
 		return nil, fmt.Errorf("encode %s: %w", typ, err)
 	}
-	return []*helpdesk.StoredEvent{{ID: ev.ID, Type: typ, Body: body, CreatedAt: at}}, nil
+	return []*helpdesk.StoredEvent{{ID: ev.ID, Type: typ, Body: body, CreatedAt: at, TicketID: newC.TicketID, Order: order(rec, 0)}}, nil
 }
 
 // commentEventID is the id of a comment's event of type typ: a comment is

@@ -46,7 +46,7 @@ func TestProduceFromStream(t *testing.T) {
 	reassignedView := view.Ticket(reassigned)
 	touched := dynamotest.UpdateTicket(t, store, created.ID, nil) // updatedAt and version only
 	touchedView := view.Ticket(touched)
-	if err := store.DeleteTicket(ctx, created.ID, helpdesk.Precondition{}); err != nil {
+	if err := store.DeleteTicket(ctx, created.ID, helpdesk.Precondition{}, dynamotest.Deletion()); err != nil {
 		t.Fatal(err)
 	}
 	deletedAt := time.Now()

@@ -15,7 +15,9 @@ import (
 )
 
 // HandleStream processes a batch of ticket stream records: it records the
-// events and deliveries they cause, then attempts the deliveries. The
+// events they cause (every one: they are the feed and the tickets'
+// histories, as well as what webhooks deliver) and the deliveries those
+// cause, then attempts the deliveries. The
 // response names (by SequenceNumber) the records whose work could not be
 // recorded, for Lambda to retry; failed deliveries are retried from the
 // table, never by failing the batch.
@@ -23,13 +25,13 @@ func (d *Dispatcher) HandleStream(ctx context.Context, batch lambdaevents.Dynamo
 	var resp lambdaevents.DynamoDBEventResponse
 	var stored []*helpdesk.StoredEvent
 	var owners []string // the SequenceNumber of each record with events
-	b := &batchState{batch: batch, redacted: map[string]*helpdesk.Comment{}}
+	b := &batchState{batch: batch, redacted: map[string]*helpdesk.Comment{}, tombstones: map[string]helpdesk.Stamp{}}
 	for _, rec := range batch.Records {
 		evs, err := d.produce(ctx, rec, b)
 		var lookup *lookupError
 		if errors.As(err, &lookup) {
 			// The comment's ticket could not be read now; it can later.
-			d.log.WarnContext(ctx, "stream record retried: what its comment events need failed", slog.String("event_id", rec.EventID), slog.String("error", err.Error()))
+			d.log.WarnContext(ctx, "stream record retried: a read or write its events need failed", slog.String("event_id", rec.EventID), slog.String("error", err.Error()))
 			resp.BatchItemFailures = append(resp.BatchItemFailures, lambdaevents.DynamoDBBatchItemFailure{ItemIdentifier: rec.Change.SequenceNumber})
 			continue
 		}
@@ -63,27 +65,18 @@ func (d *Dispatcher) HandleStream(ctx context.Context, batch lambdaevents.Dynamo
 	}
 	now := d.now()
 	var jobs []job
-	var kept []*helpdesk.StoredEvent
 	for _, ev := range stored {
-		wanted := false
 		for _, h := range hooks {
 			if h.Wants(ev.Type) {
-				wanted = true
 				jobs = append(jobs, job{delivery: &helpdesk.Delivery{WebhookID: h.ID, EventID: ev.ID, Due: now.Add(lease)}, event: ev, hook: h})
 			}
 		}
-		if wanted {
-			kept = append(kept, ev)
-		}
-	}
-	if len(jobs) == 0 {
-		return resp, nil
 	}
 	deliveries := make([]*helpdesk.Delivery, len(jobs))
 	for i, j := range jobs {
 		deliveries[i] = j.delivery
 	}
-	fresh, err := d.store.RecordEvents(ctx, kept, deliveries)
+	fresh, err := d.store.RecordEvents(ctx, stored, deliveries)
 	if err != nil {
 		return failAll(err)
 	}
@@ -98,9 +91,10 @@ func (d *Dispatcher) HandleStream(ctx context.Context, batch lambdaevents.Dynamo
 	return resp, nil
 }
 
-// lookupError is a read or write a comment's events need (its ticket, or
-// the rewrite of its recorded creation) that failed now but can succeed
-// later: the record is retried, not skipped.
+// lookupError is a read or write a record's events need (a comment's
+// ticket, the rewrite of its recorded creation, a deleted ticket's
+// tombstone) that failed now but can succeed later: the record is
+// retried, not skipped.
 type lookupError struct{ err error }
 
 func (e *lookupError) Error() string {
@@ -119,7 +113,11 @@ func (d *Dispatcher) produce(ctx context.Context, rec lambdaevents.DynamoDBEvent
 	case err != nil:
 		return nil, err
 	case c == nil:
-		return Produce(rec)
+		del, err := d.deletion(ctx, rec, b)
+		if err != nil {
+			return nil, &lookupError{err}
+		}
+		return Produce(rec, del)
 	}
 	insert := rec.EventName == string(lambdaevents.DynamoDBOperationTypeInsert)
 	var t *helpdesk.Ticket
@@ -150,6 +148,28 @@ func (d *Dispatcher) produce(ctx context.Context, rec lambdaevents.DynamoDBEvent
 		}
 	}
 	return evs, err
+}
+
+// deletion returns who deleted the ticket a record removes, and when: its
+// tombstone, written in the same transaction, from the batch or else the
+// table. Nil for any other record, and for a ticket deleted before
+// tombstones were kept.
+func (d *Dispatcher) deletion(ctx context.Context, rec lambdaevents.DynamoDBEventRecord, b *batchState) (*helpdesk.Stamp, error) {
+	id, ok := dynamo.IsTicketRemoval(rec)
+	if !ok {
+		return nil, nil
+	}
+	if del, ok := b.tombstone(id); ok {
+		return &del, nil
+	}
+	switch del, err := d.store.Tombstone(ctx, id); {
+	case helpdesk.ErrorCode(err) == helpdesk.CodeNotFound:
+		return nil, nil
+	case err != nil:
+		return nil, err
+	default:
+		return &del, nil
+	}
 }
 
 // redactCreation rewrites the recorded ticket.comment.created of a redacted
@@ -187,6 +207,17 @@ type batchState struct {
 	// redacted are the comments the batch redacts, by the id of their
 	// ticket.comment.created.
 	redacted map[string]*helpdesk.Comment
+	// tombstones are the deletions the batch's tombstones record, by
+	// ticket id; read with the tickets' images.
+	tombstones map[string]helpdesk.Stamp
+}
+
+// tombstone returns the deletion of ticket id, if the batch holds its
+// tombstone.
+func (b *batchState) tombstone(id string) (helpdesk.Stamp, bool) {
+	b.images(id)
+	del, ok := b.tombstones[id]
+	return del, ok
 }
 
 func (b *batchState) images(id string) []*helpdesk.Ticket {
@@ -199,6 +230,9 @@ func (b *batchState) images(id string) []*helpdesk.Ticket {
 			}
 			if t, ok, err := dynamo.TicketFromImage(image); err == nil && ok {
 				b.tickets[t.ID] = append(b.tickets[t.ID], t)
+			}
+			if id, del, ok, err := dynamo.TombstoneFromImage(rec.Change.NewImage); err == nil && ok {
+				b.tombstones[id] = del
 			}
 		}
 	}

@@ -34,7 +34,7 @@ func TestStreamConsumerPurgesComments(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := sys.Store.DeleteTicket(t.Context(), tk.ID, helpdesk.Precondition{}); err != nil {
+	if err := sys.Store.DeleteTicket(t.Context(), tk.ID, helpdesk.Precondition{}, dynamotest.Deletion()); err != nil {
 		t.Fatal(err)
 	}
 	// The ticket's insert, 30 comments with 30 bumps, the removal.

@@ -1,0 +1,483 @@
+package dynamo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/acme/helpdesk/internal/helpdesk"
+)
+
+// The activity record is the event items the stream consumer writes (see
+// RecordEvents), read in two orders by two indexes: the feed, across all
+// tickets, and each ticket's history. Both sort on an event's position,
+// "<unix ms>#<order>#<id>": when it happened (but see writeEvents), then
+// its place among its ticket's events, then its id, so that positions are
+// unique and fixed width up to the id.
+const (
+	attrFeed   = "ix_feed" // "FEED#<shard>"
+	attrPos    = "ix_pos"  // the position
+	attrTicket = "ix_tkt"  // the ticket the event is about
+	// kindTombstone is the sort key of a deleted ticket's tombstone, in
+	// the ticket's partition.
+	kindTombstone = "DELETED"
+	feedPrefix    = "FEED#"
+)
+
+// FeedShards is how many partitions the feed's index spreads over. An
+// index partition takes about 1,000 write units a second; an event's index
+// copy is one to two units (docs/activity.md measures it), and a ticket
+// write makes one or two events, so one partition would throttle near 300
+// ticket writes a second. Four take the 1,000 a second the product is
+// built for, with room; a page of the feed merges the four in order.
+const FeedShards = 4
+
+var (
+	feedIndex    = Index{"feed", attrFeed, attrPos}
+	historyIndex = Index{"history", attrTicket, attrPos}
+)
+
+// The settle window. The feed and histories are read from indexes, which
+// DynamoDB fills a moment after each write, and events of different
+// tickets are recorded by concurrent consumers. A reader therefore lists
+// only positions at least FeedSettle old; a consumer gives each event a
+// position no older than lateAfter before its write starts, and gives up a
+// write (for the stream to deliver the records again, with new positions)
+// that has not landed within writeBudget. FeedSettle − lateAfter −
+// writeBudget is left for the indexes to catch up and the clocks to
+// disagree. So a position a reader has passed never receives an event
+// later: a consumer that resumes from a cursor misses nothing.
+const (
+	FeedSettle  = 5 * time.Second
+	lateAfter   = 2 * time.Second
+	writeBudget = 2 * time.Second
+)
+
+var (
+	errGone       = helpdesk.Errorf(helpdesk.CodeGone, "This cursor is older than the %d days the feed holds; start over without \"after\".", int(helpdesk.FeedWindow/(24*time.Hour)))
+	errNoHistory  = helpdesk.Errorf(helpdesk.CodeNotFound, "Ticket not found; a deleted ticket's history is kept for %d days.", int(helpdesk.HistoryAfterDeletion/(24*time.Hour)))
+	errLateWrite  = errors.New("events written after the settle budget; a feed reader may have passed their positions")
+	errLateRecord = errors.New("events not written within the settle budget; the stream will deliver them again")
+)
+
+// tombstoneItem is what a deleted ticket leaves in its partition: who
+// deleted it when. The ticket.deleted event reads it, the history reads it
+// to tell a deleted ticket from one that never was, and when DynamoDB
+// expires it the stream consumer purges the history (PurgeRemovedTickets).
+type tombstoneItem struct {
+	PK        string `dynamodbav:"pk"`
+	SK        string `dynamodbav:"sk"`
+	DeletedAt string `dynamodbav:"deletedAt"`
+	ExpiresAt int64  `dynamodbav:"expiresAt"`
+	actorAttrs
+}
+
+func tombstoneKey(ticketID string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{attrPK: str(TicketKeyPrefix + ticketID), attrSK: str(kindTombstone)}
+}
+
+func marshalTombstone(ticketID string, del helpdesk.Stamp) (map[string]types.AttributeValue, error) {
+	av, err := attributevalue.MarshalMap(tombstoneItem{
+		PK: TicketKeyPrefix + ticketID, SK: kindTombstone, DeletedAt: formatTime(del.At),
+		ExpiresAt: del.At.Add(helpdesk.HistoryAfterDeletion).Unix(), actorAttrs: actorOf(del.By),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("marshal the tombstone of %s: %w", ticketID, err)
+	}
+	return av, nil
+}
+
+func unmarshalTombstone(av map[string]types.AttributeValue) (helpdesk.Stamp, error) {
+	var it tombstoneItem
+	if err := attributevalue.UnmarshalMap(av, &it); err != nil {
+		return helpdesk.Stamp{}, fmt.Errorf("unmarshal tombstone: %w", err)
+	}
+	at, err := parseTime(it.DeletedAt)
+	if err != nil {
+		return helpdesk.Stamp{}, fmt.Errorf("tombstone %s deletedAt: %w", it.PK, err)
+	}
+	return helpdesk.Stamp{At: at, By: it.actor()}, nil
+}
+
+// Tombstone returns who deleted ticket id when, read consistently.
+// CodeNotFound if the ticket has no tombstone (it is not deleted, or was
+// deleted before tombstones were kept, or long enough ago to be purged).
+func (s *Store) Tombstone(ctx context.Context, id string) (helpdesk.Stamp, error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: aws.String(s.table), Key: tombstoneKey(id), ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return helpdesk.Stamp{}, translate(err, "get the tombstone of %s", id)
+	}
+	if out.Item == nil {
+		return helpdesk.Stamp{}, errTicketNotFound
+	}
+	return unmarshalTombstone(out.Item)
+}
+
+func feedShard(ticketID string) string {
+	h := fnv.New32a()
+	h.Write([]byte(ticketID))
+	return feedPrefix + strconv.Itoa(int(h.Sum32()%FeedShards))
+}
+
+// boundary is the position text of the first millisecond at or after t:
+// every position of an earlier millisecond sorts before it, every other
+// after it.
+func boundary(t time.Time) string { return fmt.Sprintf("%013d", t.UnixMilli()) }
+
+func eventPosition(at time.Time, e *helpdesk.StoredEvent) string {
+	return boundary(at) + "#" + e.Order + "#" + e.ID
+}
+
+func marshalEvent(e *helpdesk.StoredEvent, at time.Time) (map[string]types.AttributeValue, error) {
+	item, err := attributevalue.MarshalMap(eventItem{
+		PK: kindEvent + "#" + e.ID, SK: kindEvent, ID: e.ID, Type: e.Type, Body: e.Body,
+		CreatedAt: formatTime(e.CreatedAt), TicketID: e.TicketID, Order: e.Order,
+		Feed: feedShard(e.TicketID), Pos: eventPosition(at, e),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("marshal event %s: %w", e.ID, err)
+	}
+	return item, nil
+}
+
+// writeEvents puts new events, given in stream order, with their
+// positions, 25 a call. A position's time is when the event happened, or
+// lateAfter before the call starts if that is later (an event recorded
+// late goes where readers have not yet been, out of order with other
+// tickets' events rather than lost), and never before the position of an
+// earlier event of the same ticket. A call whose items are not all written
+// within writeBudget fails the write: what was written keeps its
+// positions, and the stream delivers the rest again.
+func (s *Store) writeEvents(ctx context.Context, evs []*helpdesk.StoredEvent) error {
+	last := map[string]time.Time{}
+	for len(evs) > 0 {
+		chunk := evs[:min(len(evs), 25)]
+		evs = evs[len(chunk):]
+		start := s.now()
+		reqs := make([]types.WriteRequest, len(chunk))
+		for i, e := range chunk {
+			at := latest(e.CreatedAt, start.Add(-lateAfter), last[e.TicketID]).Truncate(time.Millisecond)
+			last[e.TicketID] = at
+			item, err := marshalEvent(e, at)
+			if err != nil {
+				return err
+			}
+			reqs[i] = types.WriteRequest{PutRequest: &types.PutRequest{Item: item}}
+		}
+		req := map[string][]types.WriteRequest{s.table: reqs}
+		for attempt := 0; len(req) > 0; attempt++ {
+			if attempt > 0 {
+				if s.now().Sub(start) > writeBudget {
+					return errLateRecord
+				}
+				if err := backoff(ctx, attempt); err != nil {
+					return err
+				}
+			}
+			out, err := s.db.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: req})
+			if err != nil {
+				return translate(err, "record events")
+			}
+			req = out.UnprocessedItems
+		}
+		if s.now().Sub(start) > writeBudget {
+			return errLateWrite
+		}
+	}
+	return nil
+}
+
+func latest(ts ...time.Time) time.Time {
+	return slices.MaxFunc(ts, time.Time.Compare)
+}
+
+// eventBinding is what a page of events is bound to: the list and its
+// filters.
+func eventBinding(q helpdesk.EventQuery) string {
+	list := "feed"
+	if q.History {
+		list = "history"
+	}
+	types := slices.Sorted(slices.Values(q.Types))
+	return strings.Join([]string{"events/v1", list, q.TicketID, strings.Join(types, ",")}, "\x00")
+}
+
+// validPosition reports whether s can be a position or a boundary.
+func validPosition(s string) bool {
+	if len(s) < 13 || len(s) > 200 {
+		return false
+	}
+	for _, c := range []byte(s[:13]) {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return len(s) == 13 || s[13] == '#'
+}
+
+// ListEvents implements helpdesk.EventStore. The history of a ticket is
+// one Query of the history index (and, at the same time, a read of the
+// ticket and its tombstone); the feed filtered to a ticket is the same
+// Query; the whole feed merges one Query per shard of the feed index.
+// Every read stops FeedSettle before now.
+func (s *Store) ListEvents(ctx context.Context, q helpdesk.EventQuery) (*helpdesk.EventPage, error) {
+	now := s.now()
+	horizon := boundary(now.Add(-FeedSettle))
+	after := ""
+	if !q.History {
+		after = boundary(now.Add(-helpdesk.FeedWindow))
+	}
+	if q.After != "" {
+		codec, err := s.cursors(ctx)
+		if err != nil {
+			return nil, err
+		}
+		state, err := codec.Open(eventBinding(q), q.After)
+		if err != nil || !validPosition(string(state)) {
+			return nil, errBadCursor
+		}
+		if string(state) < after {
+			return nil, errGone
+		}
+		after = string(state)
+	}
+	// Every position after `after` sorts at or above after+"!": positions
+	// are fixed width up to the id, and "!" sorts below every character
+	// they hold.
+	lo, want := after+"!", q.PageSize+1
+	var items []map[string]types.AttributeValue
+	var err error
+	if q.TicketID != "" {
+		var existsErr error
+		var wg sync.WaitGroup
+		if q.History {
+			wg.Go(func() { existsErr = s.historyKept(ctx, q.TicketID, now) })
+		}
+		in := s.eventQuery(historyIndex, attrTicket, q.TicketID, lo, horizon, q.Types)
+		items, _, err = s.queryPage(ctx, in, want)
+		wg.Wait()
+		if existsErr != nil {
+			return nil, existsErr
+		}
+	} else {
+		items, err = s.mergeFeed(ctx, lo, horizon, q.Types, want)
+	}
+	if err != nil {
+		return nil, translate(err, "list events")
+	}
+	page := &helpdesk.EventPage{Events: make([]*helpdesk.StoredEvent, 0, min(len(items), q.PageSize))}
+	next := max(after, horizon)
+	for i, item := range items {
+		if i == q.PageSize {
+			page.HasMore = true
+			break
+		}
+		var it eventItem
+		if err := attributevalue.UnmarshalMap(item, &it); err != nil {
+			return nil, fmt.Errorf("unmarshal event: %w", err)
+		}
+		created, err := parseTime(it.CreatedAt)
+		if err != nil {
+			return nil, fmt.Errorf("event %s createdAt: %w", it.ID, err)
+		}
+		page.Events = append(page.Events, &helpdesk.StoredEvent{
+			ID: it.ID, Type: it.Type, Body: it.Body, CreatedAt: created, TicketID: it.TicketID, Order: it.Order,
+		})
+		next = it.Pos
+	}
+	if !page.HasMore {
+		next = max(next, after, horizon)
+	}
+	codec, err := s.cursors(ctx)
+	if err != nil {
+		return nil, err
+	}
+	page.Next = codec.Seal(eventBinding(q), []byte(next))
+	return page, nil
+}
+
+// eventQuery queries one partition of an index for the positions from lo
+// to before horizon, oldest first, keeping the given types.
+func (s *Store) eventQuery(ix Index, attr, value, lo, horizon string, kinds []string) *dynamodb.QueryInput {
+	in := &dynamodb.QueryInput{
+		TableName: aws.String(s.table), IndexName: aws.String(ix.Name),
+		KeyConditionExpression:   aws.String("#k = :k AND #p BETWEEN :lo AND :hi"),
+		ExpressionAttributeNames: map[string]string{"#k": attr, "#p": attrPos},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":k": str(value), ":lo": str(lo), ":hi": str(horizon),
+		},
+	}
+	if len(kinds) > 0 {
+		names := make([]string, len(kinds))
+		for i, t := range kinds {
+			names[i] = ":t" + strconv.Itoa(i)
+			in.ExpressionAttributeValues[names[i]] = str(t)
+		}
+		in.FilterExpression = aws.String("#ty IN (" + strings.Join(names, ", ") + ")")
+		in.ExpressionAttributeNames["#ty"] = "type"
+	}
+	return in
+}
+
+// shardRead is one shard's part of a feed page: what it has returned and
+// not yet merged, and how far it has been read.
+type shardRead struct {
+	in   *dynamodb.QueryInput
+	buf  []map[string]types.AttributeValue
+	read string // the position it has been read up to, once read
+	done bool   // read up to the horizon
+}
+
+// mergeFeed returns up to want events of the feed from lo to before
+// horizon, in position order, merging the shards. Each round queries the
+// shards that have nothing left to merge, for a little more than their
+// share of what is still wanted; an event is merged only once every shard
+// not read to the end has been read past it.
+func (s *Store) mergeFeed(ctx context.Context, lo, horizon string, kinds []string, want int) ([]map[string]types.AttributeValue, error) {
+	shards := make([]*shardRead, FeedShards)
+	for i := range shards {
+		shards[i] = &shardRead{in: s.eventQuery(feedIndex, attrFeed, feedPrefix+strconv.Itoa(i), lo, horizon, kinds)}
+	}
+	var out []map[string]types.AttributeValue
+	for len(out) < want {
+		var wg sync.WaitGroup
+		errs := make([]error, len(shards))
+		share := int32((want-len(out))*3/(2*FeedShards) + 2)
+		for i, sh := range shards {
+			if sh.done || len(sh.buf) > 0 {
+				continue
+			}
+			wg.Go(func() { errs[i] = s.readShard(ctx, sh, share) })
+		}
+		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
+			return nil, err
+		}
+		// Merge what every unfinished shard has been read past.
+		bound := ""
+		for _, sh := range shards {
+			if !sh.done && (bound == "" || sh.read < bound) {
+				bound = sh.read
+			}
+		}
+		for len(out) < want {
+			var head *shardRead
+			for _, sh := range shards {
+				if len(sh.buf) > 0 && (head == nil || itemPos(sh.buf[0]) < itemPos(head.buf[0])) {
+					head = sh
+				}
+			}
+			if head == nil || bound != "" && itemPos(head.buf[0]) > bound {
+				break
+			}
+			out = append(out, head.buf[0])
+			head.buf = head.buf[1:]
+		}
+		if !slices.ContainsFunc(shards, func(sh *shardRead) bool { return !sh.done || len(sh.buf) > 0 }) {
+			break
+		}
+	}
+	return out, nil
+}
+
+// readShard reads up to limit more items of one shard.
+func (s *Store) readShard(ctx context.Context, sh *shardRead, limit int32) error {
+	in := *sh.in
+	in.Limit = aws.Int32(limit)
+	out, err := s.db.Query(ctx, &in)
+	if err != nil {
+		return err
+	}
+	sh.buf = append(sh.buf, out.Items...)
+	if out.LastEvaluatedKey == nil {
+		sh.done = true
+		return nil
+	}
+	sh.read = itemPos(out.LastEvaluatedKey)
+	next := *sh.in
+	next.ExclusiveStartKey = out.LastEvaluatedKey
+	sh.in = &next
+	return nil
+}
+
+func itemPos(item map[string]types.AttributeValue) string {
+	if v, ok := item[attrPos].(*types.AttributeValueMemberS); ok {
+		return v.Value
+	}
+	return ""
+}
+
+// historyKept returns nil if ticket id's history is still kept at now: the
+// ticket exists, or was deleted less than HistoryAfterDeletion ago.
+func (s *Store) historyKept(ctx context.Context, id string, now time.Time) error {
+	items, err := s.batchGet(ctx, "read ticket "+id+" and its tombstone", []map[string]types.AttributeValue{itemKey(kindTicket, id), tombstoneKey(id)}, "pk, sk, deletedAt")
+	if err != nil {
+		return err
+	}
+	for _, item := range items {
+		if sk, _ := item[attrSK].(*types.AttributeValueMemberS); sk == nil || sk.Value != kindTombstone {
+			return nil // the ticket itself
+		}
+		del, err := unmarshalTombstone(item)
+		if err != nil {
+			return err
+		}
+		if now.Before(del.At.Add(helpdesk.HistoryAfterDeletion)) {
+			return nil
+		}
+	}
+	return errNoHistory
+}
+
+// PurgeHistory deletes the recorded events of a ticket, once its
+// tombstone has expired, and returns how many it deleted. It is
+// idempotent.
+func (s *Store) PurgeHistory(ctx context.Context, ticketID string) (int, error) {
+	keys, err := s.queryAll(ctx, &dynamodb.QueryInput{
+		TableName: aws.String(s.table), IndexName: aws.String(historyIndex.Name),
+		KeyConditionExpression:    aws.String("#k = :k"),
+		ExpressionAttributeNames:  map[string]string{"#k": attrTicket},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":k": str(ticketID)},
+		ProjectionExpression:      aws.String("pk, sk"),
+	})
+	if err != nil {
+		return 0, err
+	}
+	reqs := make([]types.WriteRequest, len(keys))
+	for i, k := range keys {
+		reqs[i] = types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: map[string]types.AttributeValue{attrPK: k[attrPK], attrSK: k[attrSK]}}}
+	}
+	if err := s.batchWrite(ctx, reqs); err != nil {
+		return 0, fmt.Errorf("purge the history of %s: %w", ticketID, err)
+	}
+	return len(keys), nil
+}
+
+// recordedKeys returns which of the given keys' items exist, by their pk,
+// read consistently.
+func (s *Store) recordedKeys(ctx context.Context, keys []map[string]types.AttributeValue) (map[string]bool, error) {
+	items, err := s.batchGet(ctx, "read recorded events and pending deliveries", keys, "pk")
+	if err != nil {
+		return nil, err
+	}
+	found := make(map[string]bool, len(items))
+	for _, item := range items {
+		if pk, ok := item[attrPK].(*types.AttributeValueMemberS); ok {
+			found[pk.Value] = true
+		}
+	}
+	return found, nil
+}
