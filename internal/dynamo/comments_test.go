@@ -193,7 +193,7 @@ func TestRedactComment(t *testing.T) {
 
 // TestDeletedTicketsCommentsAreNotFoundThenPurged: between the ticket's
 // deletion and the purge of its comments, no read shows them; the purge
-// leaves nothing of the ticket in the table.
+// leaves nothing of the ticket in the table but its tombstone.
 func TestDeletedTicketsCommentsAreNotFoundThenPurged(t *testing.T) {
 	s, table := dynamotest.NewStore(t)
 	id, cs := conversation(t, s, 30, 10)
@@ -207,16 +207,19 @@ func TestDeletedTicketsCommentsAreNotFoundThenPurged(t *testing.T) {
 	_, err = s.RedactComment(t.Context(), id, cs[0].ID, helpdesk.Stamp{At: time.Now()})
 	wantCode(t, err, helpdesk.CodeNotFound)
 	left := func() int { return len(dynamotest.TicketPartition(t, dynamotest.Client(t), table, id)) }
-	if n := left(); n != 30 {
-		t.Fatalf("before the purge the partition holds %d items, want the 30 comments", n)
+	if n := left(); n != 31 {
+		t.Fatalf("before the purge the partition holds %d items, want the 30 comments and the tombstone", n)
 	}
 	for range 2 { // idempotent: a redelivered record purges nothing twice
 		if _, err := s.PurgeComments(t.Context(), id); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if n := left(); n != 0 {
-		t.Fatalf("after the purge the ticket's partition holds %d items", n)
+	if n := left(); n != 1 {
+		t.Fatalf("after the purge the ticket's partition holds %d items, want only the tombstone", n)
+	}
+	if del, err := s.Tombstone(t.Context(), id); err != nil || del.By != helpdesk.System {
+		t.Fatalf("Tombstone = %+v, %v; want the system's deletion", del, err)
 	}
 }
 

@@ -310,9 +310,13 @@ func (s *Store) DeleteTicket(ctx context.Context, id string, pre helpdesk.Precon
 		return nil
 	case failed[0].Item != nil:
 		return helpdesk.ErrTicketChanged
-	default:
-		return errTicketNotFound
 	}
+	// Gone: deleted by this very call, whose first attempt landed and only
+	// its answer was lost (the SDK retried it), or by someone else.
+	if done, err := s.Tombstone(ctx, id); err == nil && done.At.Equal(del.At) && done.By == del.By {
+		return nil
+	}
+	return errTicketNotFound
 }
 
 // queryAll runs a query to its end and returns every item.

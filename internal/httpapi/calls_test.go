@@ -53,6 +53,11 @@ func (c *countingDB) DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInpu
 	return c.Client.DeleteItem(ctx, in, o...)
 }
 
+func (c *countingDB) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, o ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
+	c.note("TransactWriteItems")
+	return c.Client.TransactWriteItems(ctx, in, o...)
+}
+
 func (c *countingDB) Query(ctx context.Context, in *dynamodb.QueryInput, o ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
 	c.note("Query")
 	return c.Client.Query(ctx, in, o...)
@@ -107,7 +112,7 @@ func TestCallsPerRequest(t *testing.T) {
 		{"ListPageAcrossStatuses", func() {
 			e.do("GET", base+"/tickets?page_size=2&sort_by=status&sort_order=desc", helpdesk.PermAdmin, nil)
 		}, "[Query Query Query Query Query]"},
-		{"Delete", func() { e.do("DELETE", base+"/tickets/"+ticket, helpdesk.PermAdmin, nil) }, "[DeleteItem]"},
+		{"Delete", func() { e.do("DELETE", base+"/tickets/"+ticket, helpdesk.PermAdmin, nil) }, "[TransactWriteItems]"},
 		{"Invalid", func() { e.do("POST", base+"/tickets", helpdesk.PermAdmin, `{"ticket":{"subject":""}}`) }, "[]"},
 	}
 	for _, s := range steps {

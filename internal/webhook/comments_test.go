@@ -225,8 +225,8 @@ func TestRedactionJustBeforeDeletion(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The subscription, the ticket, the comment and its bump, the
-	// redaction, the deletion.
-	records := dynamotest.ReadStream(t, table, 6)
+	// redaction, the deletion and its tombstone.
+	records := dynamotest.ReadStream(t, table, 7)
 	d := newDispatcher(t, store, relaxed, nil)
 	if resp, err := d.HandleStream(t.Context(), lambdaevents.DynamoDBEvent{Records: records}); err != nil || len(resp.BatchItemFailures) > 0 {
 		t.Fatalf("HandleStream = %+v, %v", resp, err)

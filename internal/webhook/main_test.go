@@ -15,6 +15,7 @@ import (
 	lambdaevents "github.com/aws/aws-lambda-go/events"
 
 	"github.com/acme/helpdesk/events"
+	"github.com/acme/helpdesk/internal/dynamo"
 	"github.com/acme/helpdesk/internal/dynamotest"
 	"github.com/acme/helpdesk/internal/helpdesk"
 	"github.com/acme/helpdesk/internal/ssrf"
@@ -127,6 +128,38 @@ func produce(tb testing.TB, rec lambdaevents.DynamoDBEventRecord) []*helpdesk.St
 		tb.Fatalf("Produce(%s %s): %v", rec.EventName, rec.EventID, err)
 	}
 	return evs
+}
+
+// produceAll returns the events of recs as the dispatcher makes them: a
+// ticket's removal takes who deleted it when from its tombstone among
+// recs.
+func produceAll(tb testing.TB, recs []lambdaevents.DynamoDBEventRecord) []*helpdesk.StoredEvent {
+	tb.Helper()
+	deletions := map[string]helpdesk.Stamp{}
+	for _, rec := range recs {
+		id, del, ok, err := dynamo.TombstoneFromImage(rec.Change.NewImage)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if ok {
+			deletions[id] = del
+		}
+	}
+	var out []*helpdesk.StoredEvent
+	for _, rec := range recs {
+		var del *helpdesk.Stamp
+		if id, ok := dynamo.IsTicketRemoval(rec); ok {
+			if d, ok := deletions[id]; ok {
+				del = &d
+			}
+		}
+		evs, err := webhook.Produce(rec, del)
+		if err != nil {
+			tb.Fatalf("Produce(%s %s): %v", rec.EventName, rec.EventID, err)
+		}
+		out = append(out, evs...)
+	}
+	return out
 }
 
 // decodeEvent decodes a delivery body.

@@ -15,6 +15,7 @@ import (
 	"github.com/acme/helpdesk/internal/dynamotest"
 	"github.com/acme/helpdesk/internal/helpdesk"
 	"github.com/acme/helpdesk/internal/view"
+	"github.com/acme/helpdesk/internal/webhook"
 )
 
 var eventIDPattern = regexp.MustCompile(`^evt_[a-z2-7]{26}$`)
@@ -24,7 +25,10 @@ func TestProduceFromStream(t *testing.T) {
 	store, table := dynamotest.NewStore(t)
 	ctx := t.Context()
 
+	agent := helpdesk.Actor{Type: helpdesk.ActorAPIKey, ID: "key_agent", Name: "agent desk"}
+	bot := helpdesk.Actor{Type: helpdesk.ActorAPIKey, ID: "key_bot", Name: "triage bot"}
 	created := dynamotest.CreateTicket(t, store, func(tk *helpdesk.Ticket) {
+		tk.ChangedBy = agent
 		tk.Tags = []string{"printer"}
 		tk.RequesterEmail = "ada@example.com"
 		tk.RequesterName = "Ada"
@@ -36,6 +40,7 @@ func TestProduceFromStream(t *testing.T) {
 	})
 	createdView := view.Ticket(created)
 	retagged := dynamotest.UpdateTicket(t, store, created.ID, func(tk *helpdesk.Ticket) {
+		tk.ChangedBy = bot
 		tk.Status = helpdesk.StatusOpen
 		tk.Tags = []string{"printer", "urgent"}
 	})
@@ -46,7 +51,10 @@ func TestProduceFromStream(t *testing.T) {
 	reassignedView := view.Ticket(reassigned)
 	touched := dynamotest.UpdateTicket(t, store, created.ID, nil) // updatedAt and version only
 	touchedView := view.Ticket(touched)
-	if err := store.DeleteTicket(ctx, created.ID, helpdesk.Precondition{}, dynamotest.Deletion()); err != nil {
+	// Deleted with a time of its own, well after the last update, so that
+	// the event's timestamp is seen to be the deletion's.
+	del := helpdesk.Stamp{At: touched.UpdatedAt.Add(90 * time.Second), By: helpdesk.Actor{Type: helpdesk.ActorAPIKey, ID: "key_ops", Name: "ops"}}
+	if err := store.DeleteTicket(ctx, created.ID, helpdesk.Precondition{}, del); err != nil {
 		t.Fatal(err)
 	}
 	deletedAt := time.Now()
@@ -56,12 +64,19 @@ func TestProduceFromStream(t *testing.T) {
 	}
 	dynamotest.Subscribe(t, store, "https://example.com/hook", events.Types...)
 
-	recs := dynamotest.ReadStream(t, table, 8)
+	recs := dynamotest.ReadStream(t, table, 9)
+	// The deletion's transaction wrote two records, in an order the stream
+	// does not promise: the ticket's removal and its tombstone.
+	remove, tomb := 5, 6
+	if recs[5].EventName != string(lambdaevents.DynamoDBOperationTypeRemove) {
+		remove, tomb = 6, 5
+	}
 
 	type want struct {
 		typ      string
 		ticket   events.Ticket
-		at       time.Time // zero: not checked
+		at       time.Time
+		actor    helpdesk.Actor
 		previous map[string]any
 	}
 	cases := []struct {
@@ -71,25 +86,39 @@ func TestProduceFromStream(t *testing.T) {
 		want      []want
 	}{
 		{"insert", 0, lambdaevents.DynamoDBOperationTypeInsert, []want{
-			{events.TicketCreated, createdView, created.CreatedAt, nil},
+			{events.TicketCreated, createdView, created.CreatedAt, agent, nil},
 		}},
+		// The store keeps the actor a write names; the later updates name
+		// none of their own, so the bot's stays.
 		{"modify status and tags", 1, lambdaevents.DynamoDBOperationTypeModify, []want{
-			{events.TicketUpdated, retaggedView, retagged.UpdatedAt, map[string]any{"status": "new", "tags": []any{"printer"}}},
+			{events.TicketUpdated, retaggedView, retagged.UpdatedAt, bot, map[string]any{"status": "new", "tags": []any{"printer"}}},
 		}},
 		{"assign", 2, lambdaevents.DynamoDBOperationTypeModify, []want{
-			{events.TicketUpdated, assignedView, assigned.UpdatedAt, map[string]any{"assigneeId": nil}},
-			{events.TicketAssignmentChanged, assignedView, assigned.UpdatedAt, map[string]any{"assigneeId": nil}},
+			{events.TicketUpdated, assignedView, assigned.UpdatedAt, bot, map[string]any{"assigneeId": nil}},
+			{events.TicketAssignmentChanged, assignedView, assigned.UpdatedAt, bot, map[string]any{"assigneeId": nil}},
 		}},
 		{"reassign", 3, lambdaevents.DynamoDBOperationTypeModify, []want{
-			{events.TicketUpdated, reassignedView, reassigned.UpdatedAt, map[string]any{"assigneeId": "usr_alice"}},
-			{events.TicketAssignmentChanged, reassignedView, reassigned.UpdatedAt, map[string]any{"assigneeId": "usr_alice"}},
+			{events.TicketUpdated, reassignedView, reassigned.UpdatedAt, bot, map[string]any{"assigneeId": "usr_alice"}},
+			{events.TicketAssignmentChanged, reassignedView, reassigned.UpdatedAt, bot, map[string]any{"assigneeId": "usr_alice"}},
 		}},
 		{"modify of updatedAt and version only", 4, lambdaevents.DynamoDBOperationTypeModify, nil},
-		{"remove", 5, lambdaevents.DynamoDBOperationTypeRemove, []want{
-			{events.TicketDeleted, touchedView, time.Time{}, nil},
+		{"remove", remove, lambdaevents.DynamoDBOperationTypeRemove, []want{
+			{events.TicketDeleted, touchedView, del.At, del.By, nil},
 		}},
-		{"api key item", 6, lambdaevents.DynamoDBOperationTypeInsert, nil},
-		{"webhook item", 7, lambdaevents.DynamoDBOperationTypeInsert, nil},
+		{"tombstone", tomb, lambdaevents.DynamoDBOperationTypeInsert, nil},
+		{"api key item", 7, lambdaevents.DynamoDBOperationTypeInsert, nil},
+		{"webhook item", 8, lambdaevents.DynamoDBOperationTypeInsert, nil},
+	}
+	// produceWith gives the removal its tombstone, as the dispatcher does.
+	produceWith := func(t *testing.T, i int) []*helpdesk.StoredEvent {
+		if i != remove {
+			return produce(t, recs[i])
+		}
+		evs, err := webhook.Produce(recs[i], &del)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return evs
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -97,7 +126,7 @@ func TestProduceFromStream(t *testing.T) {
 			if rec.EventName != string(tc.eventName) {
 				t.Fatalf("record %d is %s, want %s", tc.rec, rec.EventName, tc.eventName)
 			}
-			evs := produce(t, rec)
+			evs := produceWith(t, tc.rec)
 			if len(evs) != len(tc.want) {
 				t.Fatalf("Produce gave %d events, want %d: %v", len(evs), len(tc.want), evs)
 			}
@@ -119,18 +148,33 @@ func TestProduceFromStream(t *testing.T) {
 				if !body.Timestamp.Equal(ev.CreatedAt) {
 					t.Errorf("event %d: timestamp %v, stored CreatedAt %v", i, body.Timestamp, ev.CreatedAt)
 				}
-				switch {
-				case !w.at.IsZero() && !body.Timestamp.Equal(w.at):
+				if !body.Timestamp.Equal(w.at) {
 					t.Errorf("event %d: timestamp %v, want %v", i, body.Timestamp, w.at)
-				case w.at.IsZero() && (body.Timestamp.Before(touched.UpdatedAt.Truncate(time.Minute)) || body.Timestamp.After(deletedAt)):
-					// The stream's ApproximateCreationDateTime, which is
-					// rounded down (to the second by DynamoDB, to the
-					// minute by DynamoDB Local).
-					t.Errorf("event %d: timestamp %v, want about when the ticket was deleted (%v)", i, body.Timestamp, deletedAt)
+				}
+				if body.Actor != view.Actor(w.actor) {
+					t.Errorf("event %d: actor %+v, want %+v", i, body.Actor, view.Actor(w.actor))
+				}
+				if ev.TicketID != created.ID || ev.Order == "" {
+					t.Errorf("event %d: ticket %q order %q, want the ticket's id and an order", i, ev.TicketID, ev.Order)
 				}
 			}
 		})
 	}
+
+	t.Run("remove without a tombstone", func(t *testing.T) {
+		// A ticket deleted before tombstones were kept: the system's
+		// deletion, at the stream's ApproximateCreationDateTime, which is
+		// rounded down (to the second by DynamoDB, to the minute by
+		// DynamoDB Local) but never shown before the last update.
+		evs := produce(t, recs[remove])
+		if len(evs) != 1 {
+			t.Fatalf("%d events, want 1", len(evs))
+		}
+		body := decodeEvent(t, evs[0].Body)
+		if body.Timestamp.Before(touched.UpdatedAt) || body.Timestamp.After(deletedAt) || body.Actor != view.Actor(helpdesk.System) {
+			t.Errorf("timestamp %v actor %+v, want between %v and %v, by the system", body.Timestamp, body.Actor, touched.UpdatedAt, deletedAt)
+		}
+	})
 
 	t.Run("same record twice", func(t *testing.T) {
 		for i, rec := range recs {

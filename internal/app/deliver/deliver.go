@@ -10,6 +10,7 @@ package deliver
 import (
 	"context"
 	"log/slog"
+	"slices"
 
 	lambdaevents "github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
@@ -39,7 +40,10 @@ func StreamConsumer(sys *app.System, d *webhook.Dispatcher) func(context.Context
 			sys.Logger.WarnContext(ctx, "could not purge the comments of deleted tickets; the records will be retried", slog.Int("records", len(failed)))
 		}
 		for _, seq := range failed {
-			resp.BatchItemFailures = append(resp.BatchItemFailures, lambdaevents.DynamoDBBatchItemFailure{ItemIdentifier: seq})
+			f := lambdaevents.DynamoDBBatchItemFailure{ItemIdentifier: seq}
+			if !slices.Contains(resp.BatchItemFailures, f) {
+				resp.BatchItemFailures = append(resp.BatchItemFailures, f)
+			}
 		}
 		return resp, err
 	}
