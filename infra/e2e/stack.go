@@ -21,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/acme/helpdesk/events"
 	"github.com/acme/helpdesk/infra/local"
 	"github.com/acme/helpdesk/internal/auth"
 	"github.com/acme/helpdesk/internal/cursor"
@@ -90,7 +91,8 @@ type Stack struct {
 	server    *http.Server
 	baseURL   string
 	keys      Keys
-	log       *processLog // the harness's own log lines
+	actors    map[string]events.Actor // by key
+	log       *processLog             // the harness's own log lines
 	logger    *slog.Logger
 
 	stopBackground context.CancelFunc
@@ -142,7 +144,7 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		return nil, fmt.Errorf("e2e: describe table: %w", err)
 	}
 	streamARN := aws.ToString(table.Table.LatestStreamArn)
-	if s.keys, err = registerKeys(ctx, dynamo.New(s.db, TableName, nil)); err != nil {
+	if s.keys, s.actors, err = registerKeys(ctx, dynamo.New(s.db, TableName, nil)); err != nil {
 		return nil, err
 	}
 	cursorKey := make([]byte, cursor.KeySize)
@@ -290,15 +292,18 @@ func functionEnv(fn, endpoint, cursorKey, logLevel string) []string {
 	return env
 }
 
-// registerKeys stores a fresh key for each permission.
-func registerKeys(ctx context.Context, store *dynamo.Store) (Keys, error) {
+// registerKeys stores a fresh key for each permission, and returns the
+// keys and, by key, the actor of the changes made with it.
+func registerKeys(ctx context.Context, store *dynamo.Store) (Keys, map[string]events.Actor, error) {
 	var keys Keys
+	actors := map[string]events.Actor{}
 	for _, perm := range helpdesk.Permissions {
 		plain, hash, id := auth.NewKey()
 		k := &helpdesk.APIKey{ID: id, Name: "e2e " + string(perm), Permission: perm, Hash: hash, CreatedAt: time.Now()}
 		if err := store.CreateAPIKey(ctx, k); err != nil {
-			return Keys{}, fmt.Errorf("e2e: register the %s key: %w", perm, err)
+			return Keys{}, nil, fmt.Errorf("e2e: register the %s key: %w", perm, err)
 		}
+		actors[plain] = events.Actor{Type: events.ActorAPIKey, ID: id, Name: k.Name}
 		switch perm {
 		case helpdesk.PermRead:
 			keys.Read = plain
@@ -308,7 +313,7 @@ func registerKeys(ctx context.Context, store *dynamo.Store) (Keys, error) {
 			keys.Admin = plain
 		}
 	}
-	return keys, nil
+	return keys, actors, nil
 }
 
 // dispatch invokes the dispatch function with a batch of stream records
@@ -398,6 +403,14 @@ func (s *Stack) URL() string { return s.baseURL }
 
 // Keys returns the registered API keys.
 func (s *Stack) Keys() Keys { return s.keys }
+
+// Actor returns who the changes made with key, one of Keys, are recorded
+// as: the key's id and name, which only the stack that registered it
+// knows.
+func (s *Stack) Actor(key string) (events.Actor, bool) {
+	a, ok := s.actors[key]
+	return a, ok
+}
 
 // DynamoDB returns a client of the stack's DynamoDB Local, for tests that
 // look into the table (TableName) behind the API's back: what a stream

@@ -57,14 +57,16 @@ const (
 type tableAccess struct {
 	// items are the item actions, on the table.
 	items []string
-	// queryTable and queryIndexes: Query on the table itself, on its
-	// indexes.
+	// queryTable and queryIndexes: Query on the table itself, on all of
+	// its indexes (for a function that picks its index per request).
 	queryTable, queryIndexes bool
+	// indexes: Query on these indexes only (names of dynamo.Table's).
+	indexes []string
 }
 
 // none reports whether the function does not touch the table at all.
 func (acc tableAccess) none() bool {
-	return len(acc.items) == 0 && !acc.queryTable && !acc.queryIndexes
+	return len(acc.items) == 0 && !acc.queryTable && !acc.queryIndexes && len(acc.indexes) == 0
 }
 
 // endpointAccess is, per HTTP endpoint, what its code calls beyond the
@@ -83,8 +85,9 @@ var endpointAccess = map[httpapi.Endpoint]tableAccess{
 	httpapi.CreateTicket: {items: []string{batchGetItem, putItem, updateItem, deleteItem}},
 	// UpdateTicket reads (GetItem), checks values (BatchGetItem), puts.
 	httpapi.UpdateTicket: {items: []string{batchGetItem, putItem}},
-	// DeleteTicket: a conditional DeleteItem.
-	httpapi.DeleteTicket: {items: []string{deleteItem}},
+	// DeleteTicket: one transaction of a conditional Delete of the ticket
+	// and the Put of its tombstone (who deleted it when).
+	httpapi.DeleteTicket: {items: []string{deleteItem, putItem}},
 	// Definitions and name reservations are put and deleted in
 	// transactions; the list is a Query of the kind index. Idempotent
 	// creates as for CreateTicket.
@@ -101,6 +104,11 @@ var endpointAccess = map[httpapi.Endpoint]tableAccess{
 	// transaction of a ConditionCheck (the ticket) and an UpdateItem.
 	// Idempotent creates as for CreateTicket.
 	httpapi.Comments: {items: []string{batchGetItem, putItem, updateItem, deleteItem, conditionCheck}, queryTable: true},
+	// Events (internal/dynamo/activity.go) only reads: the feed is a Query
+	// per shard of the feed index, a ticket's events a Query of the
+	// history index, beside a BatchGetItem of the ticket and its tombstone
+	// for a history.
+	httpapi.Events: {items: []string{batchGetItem}, indexes: []string{"feed", "history"}},
 	// The OpenAPI document is embedded and its route public: no table
 	// at all, not even the key lookup.
 	httpapi.Docs: {},
@@ -170,13 +178,16 @@ func functionSpecs() []functionSpec {
 			description: "Helpdesk webhooks: turns ticket stream records into events and deliveries, and attempts them",
 			memoryMB:    256,
 			timeout:     awscdk.Duration_Minutes(jsii.Number(5)),
-			// RecordEvents: BatchGetItem (pending deliveries) and
-			// BatchWriteItem; ListWebhooks: Query of the kind index;
-			// hand-off to the retry worker: PutItem; subscription health:
-			// GetItem and PutItem; attempt log: BatchWriteItem; a comment
-			// event's ticket: GetItem; a redacted comment's recorded
+			// RecordEvents: BatchGetItem (recorded events, pending
+			// deliveries) and BatchWriteItem; ListWebhooks: Query of the
+			// kind index; hand-off to the retry worker: PutItem;
+			// subscription health: GetItem and PutItem; attempt log:
+			// BatchWriteItem; a comment event's ticket and a deleted
+			// ticket's tombstone: GetItem; a redacted comment's recorded
 			// creation: GetItem and UpdateItem; a deleted ticket's comments:
-			// a Query of its partition and BatchWriteItem deletes.
+			// a Query of its partition and BatchWriteItem deletes; an
+			// expired tombstone's history: a Query of the history index and
+			// BatchWriteItem deletes.
 			access: tableAccess{items: []string{getItem, batchGetItem, putItem, updateItem, batchWriteItem}, queryTable: true, queryIndexes: true},
 		},
 		functionSpec{
@@ -249,11 +260,18 @@ func (b *builder) newFunction(spec functionSpec) *function {
 
 // indexArns is the ARN pattern of every index of the table.
 func (b *builder) indexArns() *string {
-	return awscdk.Fn_Join(jsii.String(""), &[]*string{b.table.TableArn(), jsii.String("/index/*")})
+	return b.indexArn("*")
+}
+
+// indexArn is the ARN of the table's index name (or a pattern of names).
+func (b *builder) indexArn(name string) *string {
+	return awscdk.Fn_Join(jsii.String(""), &[]*string{b.table.TableArn(), jsii.String("/index/" + name)})
 }
 
 // grantTable adds the statements of acc to role: item actions on the
-// table, Query on the table and/or its indexes.
+// table, Query on the table, on all its indexes or on named ones. It
+// panics on an index dynamo.Table does not have, so that no grant names
+// an index the table lacks.
 func (b *builder) grantTable(role awsiam.Role, acc tableAccess) {
 	items := slices.Clone(acc.items)
 	slices.Sort(items)
@@ -270,6 +288,12 @@ func (b *builder) grantTable(role awsiam.Role, acc tableAccess) {
 	}
 	if acc.queryIndexes {
 		queried = append(queried, b.indexArns())
+	}
+	for _, name := range acc.indexes {
+		if !slices.ContainsFunc(dynamo.Table.Indexes, func(ix dynamo.Index) bool { return ix.Name == name }) {
+			panic("helpdesk stack: the table has no index " + name)
+		}
+		queried = append(queried, b.indexArn(name))
 	}
 	if len(queried) > 0 {
 		role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{

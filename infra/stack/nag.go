@@ -44,7 +44,7 @@ func (b *builder) suppress() {
 	}}, jsii.Bool(true))
 	cdknag.NagSuppressions_AddResourceSuppressions(b.cursorSecret, &[]*cdknag.NagPackSuppression{{
 		Id: jsii.String("AwsSolutions-SMG4"),
-		Reason: jsii.String("The secret is key material for sealing list cursors, not a credential: the functions that page with cursors (list, webhooks, comments) read it once at start. " +
+		Reason: jsii.String("The secret is key material for sealing list cursors, not a credential: the functions that page with cursors (list, webhooks, comments, events) read it when a page first needs it. " +
 			"Automatic rotation would invalidate every outstanding cursor (400 on the next page) while old and new function instances " +
 			"disagree; it is rotated by hand (new secret value, then a function redeploy) when needed."),
 	}}, jsii.Bool(true))

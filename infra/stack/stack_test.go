@@ -623,6 +623,12 @@ func TestStreamMapping(t *testing.T) {
 		} else if _, ok := dynamo.IsTicketRemoval(comment); ok {
 			t.Error("the removal of a comment is a ticket's removal to the dispatcher")
 		}
+		// It purges a deleted ticket's history when DynamoDB expires the
+		// ticket's tombstone (sort key DELETED, in its partition): that
+		// removal must pass the filter too.
+		if id, ok := dynamo.IsTombstoneRemoval(removal("DELETED")); !ok || id != "tkt_abc" {
+			t.Errorf("filter prefix %q: the removal of ticket tkt_abc's tombstone is %q, %v to the dispatcher", prefix, id, ok)
+		}
 
 		q := s.tmpl.Resources[queueID]
 		if q.Properties["SqsManagedSseEnabled"] != true && q.Properties["KmsMasterKeyId"] == nil {
@@ -661,24 +667,31 @@ func TestRetrySchedule(t *testing.T) {
 }
 
 // The DynamoDB actions each function's code calls (internal/dynamo), on
-// the table ("table"), its indexes ("index") or its stream ("stream").
+// the table ("table"), all its indexes ("index"), one index by name
+// ("index:<name>") or its stream ("stream").
 var wantDynamo = map[string]map[string][]string{
 	"list":         {"table": {"GetItem"}, "index": {"Query"}},
 	"get":          {"table": {"GetItem"}},
 	"create":       {"table": {"BatchGetItem", "DeleteItem", "GetItem", "PutItem", "UpdateItem"}},
 	"update":       {"table": {"BatchGetItem", "GetItem", "PutItem"}},
-	"delete":       {"table": {"DeleteItem", "GetItem"}},
+	"delete":       {"table": {"DeleteItem", "GetItem", "PutItem"}}, // PutItem: the tombstone, in the deletion's transaction
 	"customfields": {"table": {"DeleteItem", "GetItem", "PutItem", "UpdateItem"}, "index": {"Query"}},
 	"webhooks":     {"table": {"DeleteItem", "GetItem", "PutItem", "Query", "UpdateItem"}, "index": {"Query"}},
 	// A ticket's comments are in its partition, in no index: Query on the
 	// table only; the redaction's transaction checks the ticket
 	// (ConditionCheckItem).
 	"comments": {"table": {"BatchGetItem", "ConditionCheckItem", "DeleteItem", "GetItem", "PutItem", "Query", "UpdateItem"}},
-	"openapi":  {}, // a public route and an embedded document: not even the key lookup
-	// The stream consumer also reads a comment's ticket (GetItem), redacts
-	// a redacted comment's recorded creation (GetItem, UpdateItem) and
-	// purges a deleted ticket's comments: a Query of its partition, then
-	// BatchWriteItem deletes.
+	// The activity record is read, never written: Query on its two
+	// indexes only, and a history reads its ticket and tombstone
+	// (BatchGetItem).
+	"events":  {"table": {"BatchGetItem", "GetItem"}, "index:feed": {"Query"}, "index:history": {"Query"}},
+	"openapi": {}, // a public route and an embedded document: not even the key lookup
+	// The stream consumer also reads a comment's ticket and a deleted
+	// ticket's tombstone (GetItem), redacts a redacted comment's recorded
+	// creation (GetItem, UpdateItem), purges a deleted ticket's comments (a
+	// Query of its partition, then BatchWriteItem deletes) and, once its
+	// tombstone expires, its history (a Query of the history index, which
+	// "index" covers, then BatchWriteItem deletes).
 	"dispatch": {
 		"table":  {"BatchGetItem", "BatchWriteItem", "GetItem", "PutItem", "Query", "UpdateItem"},
 		"index":  {"Query"},
@@ -689,7 +702,7 @@ var wantDynamo = map[string]map[string][]string{
 
 // cursorSecretReaders are the functions that page with sealed cursors: the
 // only ones given the cursor key secret (environment and GetSecretValue).
-var cursorSecretReaders = []string{string(httpapi.ListTickets), string(httpapi.Webhooks), string(httpapi.Comments)}
+var cursorSecretReaders = []string{string(httpapi.ListTickets), string(httpapi.Webhooks), string(httpapi.Comments), string(httpapi.Events)}
 
 var writeActions = []string{"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems", "PartiQLInsert", "PartiQLUpdate", "PartiQLDelete"}
 
@@ -710,8 +723,8 @@ func (t template) statements(role string) []map[string]any {
 	return out
 }
 
-// scope names a DynamoDB resource of a statement: "table", "index",
-// "stream", or what it is verbatim.
+// scope names a DynamoDB resource of a statement: "table", "index" (all
+// of them), "index:<name>", "stream", or what it is verbatim.
 func scope(tableID string, res any) string {
 	if id, attr := getAtt(res); id == tableID {
 		switch attr {
@@ -724,8 +737,13 @@ func scope(tableID string, res any) string {
 	parts := list(path(res, "Fn::Join"))
 	if len(parts) == 2 && parts[0] == "" {
 		elems := list(parts[1])
-		if id, attr := getAtt(elems[0]); len(elems) == 2 && id == tableID && attr == "Arn" && elems[1] == "/index/*" {
-			return "index"
+		if id, attr := getAtt(elems[0]); len(elems) == 2 && id == tableID && attr == "Arn" {
+			switch name, _ := strings.CutPrefix(fmt.Sprint(elems[1]), "/index/"); {
+			case elems[1] == "/index/*":
+				return "index"
+			case name != fmt.Sprint(elems[1]) && slices.ContainsFunc(dynamo.Table.Indexes, func(ix dynamo.Index) bool { return ix.Name == name }):
+				return "index:" + name
+			}
 		}
 	}
 	raw, _ := json.Marshal(res)
@@ -771,7 +789,7 @@ func TestIAM(t *testing.T) {
 					case strings.HasPrefix(action, "dynamodb:"):
 						for _, res := range list(st["Resource"]) {
 							where := scope(tableID, res)
-							if where != "table" && where != "index" && where != "stream" {
+							if where != "table" && where != "index" && !strings.HasPrefix(where, "index:") && where != "stream" {
 								t.Errorf("%s: %s on %s; want the table, its indexes or its stream", name, action, where)
 								continue
 							}
@@ -795,7 +813,7 @@ func TestIAM(t *testing.T) {
 			if fmt.Sprint(got) != fmt.Sprint(wantDynamo[name]) {
 				t.Errorf("%s: DynamoDB actions %v, want %v", name, got, wantDynamo[name])
 			}
-			if name == string(httpapi.ListTickets) || name == string(httpapi.GetTicket) {
+			if name == string(httpapi.ListTickets) || name == string(httpapi.GetTicket) || name == string(httpapi.Events) {
 				for _, acts := range got {
 					for _, a := range acts {
 						if slices.Contains(writeActions, a) {
@@ -831,6 +849,8 @@ var functionLogicalIDs = map[string]string{
 	"retry":        "RetryFunction31519513",
 	// Added with the comments endpoint.
 	"comments": "CommentsFunctionBAB66EF6",
+	// Added with the events endpoint.
+	"events": "EventsFunctionDE45FBEF",
 }
 
 // TestLogicalIDs guards deployed stacks against replacements: a resource
@@ -838,10 +858,12 @@ var functionLogicalIDs = map[string]string{
 // (a retained one, such as the table, is orphaned instead), and a new
 // function or endpoint must only add resources. testdata/logical-ids.json
 // holds every resource of the two test stacks, logical id and type, as of
-// the comments endpoint: the 120 of each stack before it (commit 6d1a677),
-// all unchanged, and the 15 it added (function, role and policy, log group,
-// alarms, routes, integration and invoke permissions). Entries are only
-// ever added to it, by hand, for resources a change adds on purpose.
+// the events endpoint: the 120 of each stack before the comments endpoint
+// (commit 6d1a677), all unchanged, the 15 the comments endpoint added
+// (function, role and policy, log group, alarms, routes, integration and
+// invoke permissions), and the 11 the events endpoint added (the same for
+// its two routes). Entries are only ever added to it, by hand, for
+// resources a change adds on purpose.
 func TestLogicalIDs(t *testing.T) {
 	raw, err := os.ReadFile(filepath.Join("testdata", "logical-ids.json"))
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -18,11 +19,30 @@ import (
 	openapi_types "github.com/oapi-codegen/runtime/types"
 )
 
+// Defines values for ActorType.
+const (
+	ApiKey ActorType = "api_key"
+	System ActorType = "system"
+)
+
+// Valid indicates whether the value is a known member of the ActorType enum.
+func (e ActorType) Valid() bool {
+	switch e {
+	case ApiKey:
+		return true
+	case System:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ErrorCode.
 const (
 	BADREQUEST         ErrorCode = "BAD_REQUEST"
 	CONFLICT           ErrorCode = "CONFLICT"
 	FORBIDDEN          ErrorCode = "FORBIDDEN"
+	GONE               ErrorCode = "GONE"
 	INTERNAL           ErrorCode = "INTERNAL"
 	METHODNOTALLOWED   ErrorCode = "METHOD_NOT_ALLOWED"
 	NOTFOUND           ErrorCode = "NOT_FOUND"
@@ -41,6 +61,8 @@ func (e ErrorCode) Valid() bool {
 	case CONFLICT:
 		return true
 	case FORBIDDEN:
+		return true
+	case GONE:
 		return true
 	case INTERNAL:
 		return true
@@ -438,6 +460,19 @@ func (e ListCommentsParamsSortOrder) Valid() bool {
 	}
 }
 
+// Actor Who made a change: `api_key`, the API key whose request made it, by its id and its name at the time (never the key itself); or `system`, for a change nothing requested. Events recorded before actors were (December 2026) have none.
+type Actor struct {
+	// Id The API key's id, for `api_key`.
+	Id *string `json:"id,omitempty"`
+
+	// Name The API key's name when the change was made, for `api_key`.
+	Name *string   `json:"name,omitempty"`
+	Type ActorType `json:"type"`
+}
+
+// ActorType defines model for Actor.Type.
+type ActorType string
+
 // AssigneeId An agent's id: `usr_` followed by letters, digits, `.`, `_` or `-`; at most 128 characters.
 //
 // Examples: usr_abc123
@@ -694,7 +729,7 @@ type DeliveryList struct {
 // Error The body of every error the API itself answers.
 type Error struct {
 	Error struct {
-		// Code What went wrong; each code has one status: BAD_REQUEST 400, UNAUTHORIZED 401, FORBIDDEN 403, NOT_FOUND 404, METHOD_NOT_ALLOWED 405, CONFLICT 409, PRECONDITION_FAILED 412, PAYLOAD_TOO_LARGE 413, VALIDATION_ERROR 422, INTERNAL 500, UNAVAILABLE 503.
+		// Code What went wrong; each code has one status: BAD_REQUEST 400, UNAUTHORIZED 401, FORBIDDEN 403, NOT_FOUND 404, METHOD_NOT_ALLOWED 405, CONFLICT 409, GONE 410, PRECONDITION_FAILED 412, PAYLOAD_TOO_LARGE 413, VALIDATION_ERROR 422, INTERNAL 500, UNAVAILABLE 503.
 		Code ErrorCode `json:"code"`
 
 		// Details One entry per bad field; only for field errors.
@@ -705,13 +740,40 @@ type Error struct {
 	} `json:"error"`
 }
 
-// ErrorCode What went wrong; each code has one status: BAD_REQUEST 400, UNAUTHORIZED 401, FORBIDDEN 403, NOT_FOUND 404, METHOD_NOT_ALLOWED 405, CONFLICT 409, PRECONDITION_FAILED 412, PAYLOAD_TOO_LARGE 413, VALIDATION_ERROR 422, INTERNAL 500, UNAVAILABLE 503.
+// ErrorCode What went wrong; each code has one status: BAD_REQUEST 400, UNAUTHORIZED 401, FORBIDDEN 403, NOT_FOUND 404, METHOD_NOT_ALLOWED 405, CONFLICT 409, GONE 410, PRECONDITION_FAILED 412, PAYLOAD_TOO_LARGE 413, VALIDATION_ERROR 422, INTERNAL 500, UNAVAILABLE 503.
 type ErrorCode string
+
+// Event A recorded event: exactly the body a webhook subscriber of its `type` receives (the document's `webhooks`). Every event the feed and the histories list has its `actor`.
+type Event struct {
+	union json.RawMessage
+}
 
 // EventId `evt_` followed by 26 lowercase base32 characters.
 //
 // Examples: evt_wi4tzp6ah5vbj5z7r3ky2dz2ly
 type EventId = string
+
+// EventList defines model for EventList.
+type EventList struct {
+	Events []Event        `json:"events"`
+	Links  EventPageLinks `json:"links"`
+	Meta   EventPageMeta  `json:"meta"`
+}
+
+// EventPageLinks defines model for EventPageLinks.
+type EventPageLinks struct {
+	// Next The path and query of the page after this one, to be requested as it is. Always set: after the last page for now (`hasMore` false) it lists what is recorded later.
+	Next string `json:"next"`
+}
+
+// EventPageMeta defines model for EventPageMeta.
+type EventPageMeta struct {
+	// HasMore Whether more events were listed after this page when it was read: follow `links.next` at once while it is true; once it is false, poll `links.next` later.
+	HasMore bool `json:"hasMore"`
+
+	// PageSize The page size asked for.
+	PageSize int `json:"pageSize"`
+}
 
 // EventTimestamp When the change happened: RFC 3339, UTC, to the millisecond at most (trailing zeros of the fraction are left out).
 type EventTimestamp = time.Time
@@ -846,7 +908,9 @@ type Ticket struct {
 
 // TicketAssignmentChangedEvent The body of a `ticket.assignment.changed` delivery.
 type TicketAssignmentChangedEvent struct {
-	Data struct {
+	// Actor Who made a change: `api_key`, the API key whose request made it, by its id and its name at the time (never the key itself); or `system`, for a change nothing requested. Events recorded before actors were (December 2026) have none.
+	Actor *Actor `json:"actor,omitempty"`
+	Data  struct {
 		// Previous The old assignee.
 		Previous struct {
 			AssigneeId *string `json:"assigneeId"`
@@ -898,7 +962,9 @@ type TicketChanges struct {
 
 // TicketCommentCreatedEvent The body of a `ticket.comment.created` delivery; `data.ticket` is the comment's ticket as the comment left it (its `updatedAt` is the comment's `createdAt`), or as it was later when the event was made.
 type TicketCommentCreatedEvent struct {
-	Data struct {
+	// Actor Who made a change: `api_key`, the API key whose request made it, by its id and its name at the time (never the key itself); or `system`, for a change nothing requested. Events recorded before actors were (December 2026) have none.
+	Actor *Actor `json:"actor,omitempty"`
+	Data  struct {
 		// Comment One message of a ticket's conversation, as the API and its webhook events show it: a public reply, or an internal note (`public` false) that only agents see. It has one author, an agent (`authorId`) or a customer (`authorEmail`, maybe `authorName`). Comments are never edited; a redacted one keeps its place with an empty `body`.
 		Comment Comment `json:"comment"`
 
@@ -921,7 +987,9 @@ type TicketCommentCreatedEventType string
 
 // TicketCommentRedactedEvent The body of a `ticket.comment.redacted` delivery; `data.comment` is the comment as redacted, `data.ticket` its ticket as it was when the event was made.
 type TicketCommentRedactedEvent struct {
-	Data struct {
+	// Actor Who made a change: `api_key`, the API key whose request made it, by its id and its name at the time (never the key itself); or `system`, for a change nothing requested. Events recorded before actors were (December 2026) have none.
+	Actor *Actor `json:"actor,omitempty"`
+	Data  struct {
 		// Comment One message of a ticket's conversation, as the API and its webhook events show it: a public reply, or an internal note (`public` false) that only agents see. It has one author, an agent (`authorId`) or a customer (`authorEmail`, maybe `authorName`). Comments are never edited; a redacted one keeps its place with an empty `body`.
 		Comment Comment `json:"comment"`
 
@@ -980,7 +1048,9 @@ type TicketCreateRequest struct {
 
 // TicketCreatedEvent The body of a `ticket.created` delivery. Events may arrive out of order and more than once: de-duplicate by `id`, order by `data.ticket.updatedAt`.
 type TicketCreatedEvent struct {
-	Data struct {
+	// Actor Who made a change: `api_key`, the API key whose request made it, by its id and its name at the time (never the key itself); or `system`, for a change nothing requested. Events recorded before actors were (December 2026) have none.
+	Actor *Actor `json:"actor,omitempty"`
+	Data  struct {
 		// Ticket A customer-support request, as the API and its webhook events show it.
 		Ticket Ticket `json:"ticket"`
 	} `json:"data"`
@@ -1000,7 +1070,9 @@ type TicketCreatedEventType string
 
 // TicketDeletedEvent The body of a `ticket.deleted` delivery; `data.ticket` is the ticket's last state.
 type TicketDeletedEvent struct {
-	Data struct {
+	// Actor Who made a change: `api_key`, the API key whose request made it, by its id and its name at the time (never the key itself); or `system`, for a change nothing requested. Events recorded before actors were (December 2026) have none.
+	Actor *Actor `json:"actor,omitempty"`
+	Data  struct {
 		// Ticket A customer-support request, as the API and its webhook events show it.
 		Ticket Ticket `json:"ticket"`
 	} `json:"data"`
@@ -1077,7 +1149,9 @@ type TicketUpdateRequest struct {
 
 // TicketUpdatedEvent The body of a `ticket.updated` delivery.
 type TicketUpdatedEvent struct {
-	Data struct {
+	// Actor Who made a change: `api_key`, the API key whose request made it, by its id and its name at the time (never the key itself); or `system`, for a change nothing requested. Events recorded before actors were (December 2026) have none.
+	Actor *Actor `json:"actor,omitempty"`
+	Data  struct {
 		// Previous The old values of the fields that changed, keyed by field name; `updatedAt` alone is no change.
 		Previous TicketChanges `json:"previous"`
 
@@ -1253,6 +1327,18 @@ type AssigneeFilter = AssigneeId
 // CommentSortOrder defines model for CommentSortOrder.
 type CommentSortOrder string
 
+// EventCursor defines model for EventCursor.
+type EventCursor = string
+
+// EventPageSize defines model for EventPageSize.
+type EventPageSize = int
+
+// EventTicketFilter defines model for EventTicketFilter.
+type EventTicketFilter = string
+
+// EventTypeFilter defines model for EventTypeFilter.
+type EventTypeFilter = string
+
 // IdempotencyKey defines model for IdempotencyKey.
 type IdempotencyKey = string
 
@@ -1315,6 +1401,9 @@ type ClosedOrInFlight = Error
 // Contention The body of every error the API itself answers.
 type Contention = Error
 
+// CursorGone The body of every error the API itself answers.
+type CursorGone = Error
+
 // Forbidden The body of every error the API itself answers.
 type Forbidden = Error
 
@@ -1370,6 +1459,21 @@ type Unavailable = Error
 type CreateCustomFieldParams struct {
 	// IdempotencyKey Makes a create safe to retry. A request with a key already used for the same body gets the first response again, with the same status and body and `Idempotent-Replayed: true`, instead of creating again. While the first request with the key is still in flight, a retry is 409 `CONFLICT`; the key reused with a different body is 422 `VALIDATION_ERROR` naming the field `Idempotency-Key`; a malformed key is 400 `BAD_REQUEST`.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// ListEventsParams defines parameters for ListEvents.
+type ListEventsParams struct {
+	// Type Only events of these types, separated by commas, e.g. `ticket.created,ticket.deleted`; each one of `ticket.created`, `ticket.updated`, `ticket.assignment.changed`, `ticket.deleted`, `ticket.comment.created`, `ticket.comment.redacted` (`EventType`). A type named twice counts once.
+	Type *EventTypeFilter `form:"type,omitempty" json:"type,omitempty"`
+
+	// TicketId Only the events of this ticket: `tkt_` followed by 1 to 64 lowercase base32 characters (any other shape is 422; an id no ticket has yields no events).
+	TicketId *EventTicketFilter `form:"ticket_id,omitempty" json:"ticket_id,omitempty"`
+
+	// PageSize Events per page, written as a plain decimal number (no sign, no leading zeros).
+	PageSize *EventPageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// After The opaque cursor `links.next` carries; omit it to start from the oldest event (in the feed, the oldest of the last 30 days). A malformed, altered or mismatched cursor is 400; a feed cursor older than 30 days is 410.
+	After *EventCursor `form:"after,omitempty" json:"after,omitempty"`
 }
 
 // ListTicketsParams defines parameters for ListTickets.
@@ -1442,6 +1546,18 @@ type ListCommentsParamsSortOrder string
 type CreateCommentParams struct {
 	// IdempotencyKey Makes a create safe to retry. A request with a key already used for the same body gets the first response again, with the same status and body and `Idempotent-Replayed: true`, instead of creating again. While the first request with the key is still in flight, a retry is 409 `CONFLICT`; the key reused with a different body is 422 `VALIDATION_ERROR` naming the field `Idempotency-Key`; a malformed key is 400 `BAD_REQUEST`.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// ListTicketEventsParams defines parameters for ListTicketEvents.
+type ListTicketEventsParams struct {
+	// Type Only events of these types, separated by commas, e.g. `ticket.created,ticket.deleted`; each one of `ticket.created`, `ticket.updated`, `ticket.assignment.changed`, `ticket.deleted`, `ticket.comment.created`, `ticket.comment.redacted` (`EventType`). A type named twice counts once.
+	Type *EventTypeFilter `form:"type,omitempty" json:"type,omitempty"`
+
+	// PageSize Events per page, written as a plain decimal number (no sign, no leading zeros).
+	PageSize *EventPageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// After The opaque cursor `links.next` carries; omit it to start from the oldest event (in the feed, the oldest of the last 30 days). A malformed, altered or mismatched cursor is 400; a feed cursor older than 30 days is 410.
+	After *EventCursor `form:"after,omitempty" json:"after,omitempty"`
 }
 
 // CreateWebhookParams defines parameters for CreateWebhook.
@@ -1764,6 +1880,251 @@ func (t *CustomFieldScalar) UnmarshalJSON(b []byte) error {
 	return err
 }
 
+// AsTicketCreatedEvent returns the union data inside the Event as a TicketCreatedEvent
+func (t Event) AsTicketCreatedEvent() (TicketCreatedEvent, error) {
+	var body TicketCreatedEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromTicketCreatedEvent overwrites any union data inside the Event as the provided TicketCreatedEvent
+func (t *Event) FromTicketCreatedEvent(v TicketCreatedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"ticket.created"}`))
+	t.union = b
+	return err
+}
+
+// MergeTicketCreatedEvent performs a merge with any union data inside the Event, using the provided TicketCreatedEvent
+func (t *Event) MergeTicketCreatedEvent(v TicketCreatedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"ticket.created"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsTicketUpdatedEvent returns the union data inside the Event as a TicketUpdatedEvent
+func (t Event) AsTicketUpdatedEvent() (TicketUpdatedEvent, error) {
+	var body TicketUpdatedEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromTicketUpdatedEvent overwrites any union data inside the Event as the provided TicketUpdatedEvent
+func (t *Event) FromTicketUpdatedEvent(v TicketUpdatedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"ticket.updated"}`))
+	t.union = b
+	return err
+}
+
+// MergeTicketUpdatedEvent performs a merge with any union data inside the Event, using the provided TicketUpdatedEvent
+func (t *Event) MergeTicketUpdatedEvent(v TicketUpdatedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"ticket.updated"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsTicketAssignmentChangedEvent returns the union data inside the Event as a TicketAssignmentChangedEvent
+func (t Event) AsTicketAssignmentChangedEvent() (TicketAssignmentChangedEvent, error) {
+	var body TicketAssignmentChangedEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromTicketAssignmentChangedEvent overwrites any union data inside the Event as the provided TicketAssignmentChangedEvent
+func (t *Event) FromTicketAssignmentChangedEvent(v TicketAssignmentChangedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"ticket.assignment.changed"}`))
+	t.union = b
+	return err
+}
+
+// MergeTicketAssignmentChangedEvent performs a merge with any union data inside the Event, using the provided TicketAssignmentChangedEvent
+func (t *Event) MergeTicketAssignmentChangedEvent(v TicketAssignmentChangedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"ticket.assignment.changed"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsTicketDeletedEvent returns the union data inside the Event as a TicketDeletedEvent
+func (t Event) AsTicketDeletedEvent() (TicketDeletedEvent, error) {
+	var body TicketDeletedEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromTicketDeletedEvent overwrites any union data inside the Event as the provided TicketDeletedEvent
+func (t *Event) FromTicketDeletedEvent(v TicketDeletedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"ticket.deleted"}`))
+	t.union = b
+	return err
+}
+
+// MergeTicketDeletedEvent performs a merge with any union data inside the Event, using the provided TicketDeletedEvent
+func (t *Event) MergeTicketDeletedEvent(v TicketDeletedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"ticket.deleted"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsTicketCommentCreatedEvent returns the union data inside the Event as a TicketCommentCreatedEvent
+func (t Event) AsTicketCommentCreatedEvent() (TicketCommentCreatedEvent, error) {
+	var body TicketCommentCreatedEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromTicketCommentCreatedEvent overwrites any union data inside the Event as the provided TicketCommentCreatedEvent
+func (t *Event) FromTicketCommentCreatedEvent(v TicketCommentCreatedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"ticket.comment.created"}`))
+	t.union = b
+	return err
+}
+
+// MergeTicketCommentCreatedEvent performs a merge with any union data inside the Event, using the provided TicketCommentCreatedEvent
+func (t *Event) MergeTicketCommentCreatedEvent(v TicketCommentCreatedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"ticket.comment.created"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsTicketCommentRedactedEvent returns the union data inside the Event as a TicketCommentRedactedEvent
+func (t Event) AsTicketCommentRedactedEvent() (TicketCommentRedactedEvent, error) {
+	var body TicketCommentRedactedEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromTicketCommentRedactedEvent overwrites any union data inside the Event as the provided TicketCommentRedactedEvent
+func (t *Event) FromTicketCommentRedactedEvent(v TicketCommentRedactedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"ticket.comment.redacted"}`))
+	t.union = b
+	return err
+}
+
+// MergeTicketCommentRedactedEvent performs a merge with any union data inside the Event, using the provided TicketCommentRedactedEvent
+func (t *Event) MergeTicketCommentRedactedEvent(v TicketCommentRedactedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"ticket.comment.redacted"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t Event) Discriminator() (string, error) {
+	var discriminator struct {
+		Discriminator string `json:"type"`
+	}
+	err := json.Unmarshal(t.union, &discriminator)
+	return discriminator.Discriminator, err
+}
+
+func (t Event) ValueByDiscriminator() (interface{}, error) {
+	discriminator, err := t.Discriminator()
+	if err != nil {
+		return nil, err
+	}
+	switch discriminator {
+	case "ticket.assignment.changed":
+		return t.AsTicketAssignmentChangedEvent()
+	case "ticket.comment.created":
+		return t.AsTicketCommentCreatedEvent()
+	case "ticket.comment.redacted":
+		return t.AsTicketCommentRedactedEvent()
+	case "ticket.created":
+		return t.AsTicketCreatedEvent()
+	case "ticket.deleted":
+		return t.AsTicketDeletedEvent()
+	case "ticket.updated":
+		return t.AsTicketUpdatedEvent()
+	default:
+		return nil, errors.New("unknown discriminator value: " + discriminator)
+	}
+}
+
+func (t Event) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *Event) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
+
 // RequestEditorFn is the function signature for the RequestEditor callback function
 type RequestEditorFn func(ctx context.Context, req *http.Request) error
 
@@ -1907,6 +2268,15 @@ type ClientInterface interface {
 	// Corresponds with PUT /custom_fields/{id} (the `UpdateCustomField` operationId).
 	UpdateCustomField(ctx context.Context, id CustomFieldId, body UpdateCustomFieldJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListEvents List the change feed
+	//
+	// Every event recorded in the last 30 days, of every ticket, oldest first. An event is the body a webhook subscriber of its type receives (this document's `webhooks`), byte for byte, whether or not anyone subscribes, and names its `actor`: the API key whose request made the change (its id and name, never the key), or `system`. `type` keeps only some event types; `ticket_id` keeps one ticket's events (an id no ticket has yields none). An event is listed once it is 5 seconds old, so that none is ever recorded behind a page already read: follow `links.next` as it is while `meta.hasMore` is true; once it is false, `links.next` is where to poll from, and it returns exactly the events recorded since, none twice and none left out. A cursor is bound to the filters it was issued for (400 otherwise); `page_size` may change between pages; a cursor older than the 30 days the feed holds is 410 (start again without `after`, or read the tickets' histories). Unknown or repeated query parameters are 422.
+	//
+	// Needs the `read` permission.
+	//
+	// Corresponds with GET /events (the `ListEvents` operationId).
+	ListEvents(ctx context.Context, params *ListEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetOpenAPIDocument This document
 	//
 	// Needs no API key.
@@ -2031,6 +2401,15 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /tickets/{id}/comments/{commentId}/redact (the `RedactComment` operationId).
 	RedactComment(ctx context.Context, id TicketId, commentId CommentId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListTicketEvents List a ticket's history
+	//
+	// Every event recorded about one ticket, oldest first: the feed's events of this ticket (see `GET /events`), each the body a webhook subscriber of its type receives, with its `actor`, listed once it is 5 seconds old. Unlike the feed, a history reaches back to the ticket's first recorded event however old, and stays readable for 30 days after the ticket's deletion (`ticket.deleted` is then its last event). `type` keeps only some event types. Follow `links.next` as it is while `meta.hasMore` is true; once it is false, `links.next` is where to poll from for the events recorded later. A cursor is bound to the ticket and the `type` filter it was issued for (400 otherwise); `page_size` may change between pages. A ticket that never existed, or was deleted more than 30 days ago, is 404. Unknown or repeated query parameters are 422, `ticket_id` among them (the ticket is in the path).
+	//
+	// Needs the `read` permission.
+	//
+	// Corresponds with GET /tickets/{id}/events (the `ListTicketEvents` operationId).
+	ListTicketEvents(ctx context.Context, id TicketId, params *ListTicketEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListWebhooks List webhook subscriptions
 	//
@@ -2260,6 +2639,25 @@ func (c *Client) UpdateCustomFieldWithBody(ctx context.Context, id CustomFieldId
 // Corresponds with PUT /custom_fields/{id} (the `UpdateCustomField` operationId).
 func (c *Client) UpdateCustomField(ctx context.Context, id CustomFieldId, body UpdateCustomFieldJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewUpdateCustomFieldRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListEvents List the change feed
+//
+// Every event recorded in the last 30 days, of every ticket, oldest first. An event is the body a webhook subscriber of its type receives (this document's `webhooks`), byte for byte, whether or not anyone subscribes, and names its `actor`: the API key whose request made the change (its id and name, never the key), or `system`. `type` keeps only some event types; `ticket_id` keeps one ticket's events (an id no ticket has yields none). An event is listed once it is 5 seconds old, so that none is ever recorded behind a page already read: follow `links.next` as it is while `meta.hasMore` is true; once it is false, `links.next` is where to poll from, and it returns exactly the events recorded since, none twice and none left out. A cursor is bound to the filters it was issued for (400 otherwise); `page_size` may change between pages; a cursor older than the 30 days the feed holds is 410 (start again without `after`, or read the tickets' histories). Unknown or repeated query parameters are 422.
+//
+// Needs the `read` permission.
+//
+// Corresponds with GET /events (the `ListEvents` operationId).
+func (c *Client) ListEvents(ctx context.Context, params *ListEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListEventsRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -2515,6 +2913,25 @@ func (c *Client) GetComment(ctx context.Context, id TicketId, commentId CommentI
 // Corresponds with POST /tickets/{id}/comments/{commentId}/redact (the `RedactComment` operationId).
 func (c *Client) RedactComment(ctx context.Context, id TicketId, commentId CommentId, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRedactCommentRequest(c.Server, id, commentId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListTicketEvents List a ticket's history
+//
+// Every event recorded about one ticket, oldest first: the feed's events of this ticket (see `GET /events`), each the body a webhook subscriber of its type receives, with its `actor`, listed once it is 5 seconds old. Unlike the feed, a history reaches back to the ticket's first recorded event however old, and stays readable for 30 days after the ticket's deletion (`ticket.deleted` is then its last event). `type` keeps only some event types. Follow `links.next` as it is while `meta.hasMore` is true; once it is false, `links.next` is where to poll from for the events recorded later. A cursor is bound to the ticket and the `type` filter it was issued for (400 otherwise); `page_size` may change between pages. A ticket that never existed, or was deleted more than 30 days ago, is 404. Unknown or repeated query parameters are 422, `ticket_id` among them (the ticket is in the path).
+//
+// Needs the `read` permission.
+//
+// Corresponds with GET /tickets/{id}/events (the `ListTicketEvents` operationId).
+func (c *Client) ListTicketEvents(ctx context.Context, id TicketId, params *ListTicketEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListTicketEventsRequest(c.Server, id, params)
 	if err != nil {
 		return nil, err
 	}
@@ -2916,6 +3333,96 @@ func NewUpdateCustomFieldRequestWithBody(server string, id CustomFieldId, conten
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewListEventsRequest constructs an http.Request for the ListEvents method
+func NewListEventsRequest(server string, params *ListEventsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/events")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Type != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "type", *params.Type, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.TicketId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "ticket_id", *params.TicketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page_size", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.After != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "after", *params.After, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
 
 	return req, nil
 }
@@ -3514,6 +4021,91 @@ func NewRedactCommentRequest(server string, id TicketId, commentId CommentId) (*
 	return req, nil
 }
 
+// NewListTicketEventsRequest constructs an http.Request for the ListTicketEvents method
+func NewListTicketEventsRequest(server string, id TicketId, params *ListTicketEventsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/tickets/%s/events", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Type != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "type", *params.Type, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page_size", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.After != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "after", *params.After, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewListWebhooksRequest constructs an http.Request for the ListWebhooks method
 func NewListWebhooksRequest(server string) (*http.Request, error) {
 	var err error
@@ -3978,6 +4570,17 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PUT /custom_fields/{id} (the `UpdateCustomField` operationId).
 	UpdateCustomFieldWithResponse(ctx context.Context, id CustomFieldId, body UpdateCustomFieldJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateCustomFieldResponse, error)
 
+	// ListEventsWithResponse List the change feed
+	//
+	// Every event recorded in the last 30 days, of every ticket, oldest first. An event is the body a webhook subscriber of its type receives (this document's `webhooks`), byte for byte, whether or not anyone subscribes, and names its `actor`: the API key whose request made the change (its id and name, never the key), or `system`. `type` keeps only some event types; `ticket_id` keeps one ticket's events (an id no ticket has yields none). An event is listed once it is 5 seconds old, so that none is ever recorded behind a page already read: follow `links.next` as it is while `meta.hasMore` is true; once it is false, `links.next` is where to poll from, and it returns exactly the events recorded since, none twice and none left out. A cursor is bound to the filters it was issued for (400 otherwise); `page_size` may change between pages; a cursor older than the 30 days the feed holds is 410 (start again without `after`, or read the tickets' histories). Unknown or repeated query parameters are 422.
+	//
+	// Needs the `read` permission.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /events (the `ListEvents` operationId).
+	ListEventsWithResponse(ctx context.Context, params *ListEventsParams, reqEditors ...RequestEditorFn) (*ListEventsResponse, error)
+
 	// GetOpenAPIDocumentWithResponse This document
 	//
 	// Needs no API key.
@@ -4116,6 +4719,17 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /tickets/{id}/comments/{commentId}/redact (the `RedactComment` operationId).
 	RedactCommentWithResponse(ctx context.Context, id TicketId, commentId CommentId, reqEditors ...RequestEditorFn) (*RedactCommentResponse, error)
+
+	// ListTicketEventsWithResponse List a ticket's history
+	//
+	// Every event recorded about one ticket, oldest first: the feed's events of this ticket (see `GET /events`), each the body a webhook subscriber of its type receives, with its `actor`, listed once it is 5 seconds old. Unlike the feed, a history reaches back to the ticket's first recorded event however old, and stays readable for 30 days after the ticket's deletion (`ticket.deleted` is then its last event). `type` keeps only some event types. Follow `links.next` as it is while `meta.hasMore` is true; once it is false, `links.next` is where to poll from for the events recorded later. A cursor is bound to the ticket and the `type` filter it was issued for (400 otherwise); `page_size` may change between pages. A ticket that never existed, or was deleted more than 30 days ago, is 404. Unknown or repeated query parameters are 422, `ticket_id` among them (the ticket is in the path).
+	//
+	// Needs the `read` permission.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /tickets/{id}/events (the `ListTicketEvents` operationId).
+	ListTicketEventsWithResponse(ctx context.Context, id TicketId, params *ListTicketEventsParams, reqEditors ...RequestEditorFn) (*ListTicketEventsResponse, error)
 
 	// ListWebhooksWithResponse List webhook subscriptions
 	//
@@ -4950,6 +5564,161 @@ func (r UpdateCustomFieldResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r UpdateCustomFieldResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListEventsResponse200Headers the declared response headers of an HTTP 200 response for ListEvents
+type ListEventsResponse200Headers struct {
+	XRequestId string
+}
+
+// ListEventsResponse400Headers the declared response headers of an HTTP 400 response for ListEvents
+type ListEventsResponse400Headers struct {
+	XRequestId string
+}
+
+// ListEventsResponse401Headers the declared response headers of an HTTP 401 response for ListEvents
+type ListEventsResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestId      string
+}
+
+// ListEventsResponse403Headers the declared response headers of an HTTP 403 response for ListEvents
+type ListEventsResponse403Headers struct {
+	XRequestId string
+}
+
+// ListEventsResponse410Headers the declared response headers of an HTTP 410 response for ListEvents
+type ListEventsResponse410Headers struct {
+	XRequestId string
+}
+
+// ListEventsResponse422Headers the declared response headers of an HTTP 422 response for ListEvents
+type ListEventsResponse422Headers struct {
+	XRequestId string
+}
+
+// ListEventsResponse500Headers the declared response headers of an HTTP 500 response for ListEvents
+type ListEventsResponse500Headers struct {
+	XRequestId string
+}
+
+// ListEventsResponse503Headers the declared response headers of an HTTP 503 response for ListEvents
+type ListEventsResponse503Headers struct {
+	RetryAfter int
+	XRequestId string
+}
+
+type ListEventsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *EventList
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadCursor
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON410 the response for an HTTP 410 `application/json` response
+	JSON410 *CursorGone
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *BadQuery
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *Throttled
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *Internal
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ListEventsResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ListEventsResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListEventsResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListEventsResponse403Headers
+	// Headers410 the parsed response headers for an HTTP 410 response
+	Headers410 *ListEventsResponse410Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *ListEventsResponse422Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListEventsResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListEventsResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListEventsResponse) GetJSON200() *EventList {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListEventsResponse) GetJSON400() *BadCursor {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListEventsResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ListEventsResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON410 returns the response for an HTTP 410 `application/json` response
+func (r ListEventsResponse) GetJSON410() *CursorGone {
+	return r.JSON410
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r ListEventsResponse) GetJSON422() *BadQuery {
+	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r ListEventsResponse) GetJSON429() *Throttled {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ListEventsResponse) GetJSON500() *Internal {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ListEventsResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListEventsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListEventsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListEventsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListEventsResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -6407,6 +7176,161 @@ func (r RedactCommentResponse) ContentType() string {
 	return ""
 }
 
+// ListTicketEventsResponse200Headers the declared response headers of an HTTP 200 response for ListTicketEvents
+type ListTicketEventsResponse200Headers struct {
+	XRequestId string
+}
+
+// ListTicketEventsResponse400Headers the declared response headers of an HTTP 400 response for ListTicketEvents
+type ListTicketEventsResponse400Headers struct {
+	XRequestId string
+}
+
+// ListTicketEventsResponse401Headers the declared response headers of an HTTP 401 response for ListTicketEvents
+type ListTicketEventsResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestId      string
+}
+
+// ListTicketEventsResponse403Headers the declared response headers of an HTTP 403 response for ListTicketEvents
+type ListTicketEventsResponse403Headers struct {
+	XRequestId string
+}
+
+// ListTicketEventsResponse404Headers the declared response headers of an HTTP 404 response for ListTicketEvents
+type ListTicketEventsResponse404Headers struct {
+	XRequestId string
+}
+
+// ListTicketEventsResponse422Headers the declared response headers of an HTTP 422 response for ListTicketEvents
+type ListTicketEventsResponse422Headers struct {
+	XRequestId string
+}
+
+// ListTicketEventsResponse500Headers the declared response headers of an HTTP 500 response for ListTicketEvents
+type ListTicketEventsResponse500Headers struct {
+	XRequestId string
+}
+
+// ListTicketEventsResponse503Headers the declared response headers of an HTTP 503 response for ListTicketEvents
+type ListTicketEventsResponse503Headers struct {
+	RetryAfter int
+	XRequestId string
+}
+
+type ListTicketEventsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *EventList
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadCursor
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *BadQuery
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *Throttled
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *Internal
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ListTicketEventsResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ListTicketEventsResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListTicketEventsResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListTicketEventsResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ListTicketEventsResponse404Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *ListTicketEventsResponse422Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListTicketEventsResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListTicketEventsResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListTicketEventsResponse) GetJSON200() *EventList {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListTicketEventsResponse) GetJSON400() *BadCursor {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListTicketEventsResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ListTicketEventsResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ListTicketEventsResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r ListTicketEventsResponse) GetJSON422() *BadQuery {
+	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r ListTicketEventsResponse) GetJSON429() *Throttled {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ListTicketEventsResponse) GetJSON500() *Internal {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ListTicketEventsResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListTicketEventsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListTicketEventsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListTicketEventsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListTicketEventsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ListWebhooksResponse200Headers the declared response headers of an HTTP 200 response for ListWebhooks
 type ListWebhooksResponse200Headers struct {
 	XRequestId string
@@ -7675,6 +8599,23 @@ func (c *ClientWithResponses) UpdateCustomFieldWithResponse(ctx context.Context,
 	return ParseUpdateCustomFieldResponse(rsp)
 }
 
+// ListEventsWithResponse List the change feed
+//
+// Every event recorded in the last 30 days, of every ticket, oldest first. An event is the body a webhook subscriber of its type receives (this document's `webhooks`), byte for byte, whether or not anyone subscribes, and names its `actor`: the API key whose request made the change (its id and name, never the key), or `system`. `type` keeps only some event types; `ticket_id` keeps one ticket's events (an id no ticket has yields none). An event is listed once it is 5 seconds old, so that none is ever recorded behind a page already read: follow `links.next` as it is while `meta.hasMore` is true; once it is false, `links.next` is where to poll from, and it returns exactly the events recorded since, none twice and none left out. A cursor is bound to the filters it was issued for (400 otherwise); `page_size` may change between pages; a cursor older than the 30 days the feed holds is 410 (start again without `after`, or read the tickets' histories). Unknown or repeated query parameters are 422.
+//
+// Needs the `read` permission.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /events (the `ListEvents` operationId).
+func (c *ClientWithResponses) ListEventsWithResponse(ctx context.Context, params *ListEventsParams, reqEditors ...RequestEditorFn) (*ListEventsResponse, error) {
+	rsp, err := c.ListEvents(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListEventsResponse(rsp)
+}
+
 // GetOpenAPIDocumentWithResponse This document
 //
 // Needs no API key.
@@ -7890,6 +8831,23 @@ func (c *ClientWithResponses) RedactCommentWithResponse(ctx context.Context, id 
 		return nil, err
 	}
 	return ParseRedactCommentResponse(rsp)
+}
+
+// ListTicketEventsWithResponse List a ticket's history
+//
+// Every event recorded about one ticket, oldest first: the feed's events of this ticket (see `GET /events`), each the body a webhook subscriber of its type receives, with its `actor`, listed once it is 5 seconds old. Unlike the feed, a history reaches back to the ticket's first recorded event however old, and stays readable for 30 days after the ticket's deletion (`ticket.deleted` is then its last event). `type` keeps only some event types. Follow `links.next` as it is while `meta.hasMore` is true; once it is false, `links.next` is where to poll from for the events recorded later. A cursor is bound to the ticket and the `type` filter it was issued for (400 otherwise); `page_size` may change between pages. A ticket that never existed, or was deleted more than 30 days ago, is 404. Unknown or repeated query parameters are 422, `ticket_id` among them (the ticket is in the path).
+//
+// Needs the `read` permission.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /tickets/{id}/events (the `ListTicketEvents` operationId).
+func (c *ClientWithResponses) ListTicketEventsWithResponse(ctx context.Context, id TicketId, params *ListTicketEventsParams, reqEditors ...RequestEditorFn) (*ListTicketEventsResponse, error) {
+	rsp, err := c.ListTicketEvents(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListTicketEventsResponse(rsp)
 }
 
 // ListWebhooksWithResponse List webhook subscriptions
@@ -8896,6 +9854,185 @@ func ParseUpdateCustomFieldResponse(rsp *http.Response) (*UpdateCustomFieldRespo
 		response.Headers500 = &headers
 	case rsp.StatusCode == 503:
 		var headers UpdateCustomFieldResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListEventsResponse parses an HTTP response from a ListEventsWithResponse call
+func ParseListEventsResponse(rsp *http.Response) (*ListEventsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListEventsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest EventList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadCursor
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 410:
+		var dest CursorGone
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON410 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest BadQuery
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Throttled
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ListEventsResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers ListEventsResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListEventsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListEventsResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 410:
+		var headers ListEventsResponse410Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers410 = &headers
+	case rsp.StatusCode == 422:
+		var headers ListEventsResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListEventsResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListEventsResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
@@ -10605,6 +11742,185 @@ func ParseRedactCommentResponse(rsp *http.Response) (*RedactCommentResponse, err
 		response.Headers500 = &headers
 	case rsp.StatusCode == 503:
 		var headers RedactCommentResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListTicketEventsResponse parses an HTTP response from a ListTicketEventsWithResponse call
+func ParseListTicketEventsResponse(rsp *http.Response) (*ListTicketEventsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListTicketEventsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest EventList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadCursor
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest BadQuery
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Throttled
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ListTicketEventsResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers ListTicketEventsResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListTicketEventsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListTicketEventsResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ListTicketEventsResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 422:
+		var headers ListTicketEventsResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListTicketEventsResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListTicketEventsResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {

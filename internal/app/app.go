@@ -41,6 +41,9 @@ type System struct {
 	Tickets *helpdesk.Service
 	// Conversations carries out the comment operations.
 	Conversations *helpdesk.Conversations
+	// Activity reads the activity record: the change feed and the
+	// tickets' histories.
+	Activity *helpdesk.Activity
 	// Subscriptions carries out the webhook subscription API.
 	Subscriptions *subscription.Service
 	// Auth resolves API keys.
@@ -77,6 +80,7 @@ func New(cfg config.Config, clients Clients, logger *slog.Logger) (*System, erro
 		Store:         store,
 		Tickets:       helpdesk.NewService(store, store),
 		Conversations: helpdesk.NewConversations(store, store),
+		Activity:      helpdesk.NewActivity(store),
 		Subscriptions: subscription.NewService(store, guard),
 		Auth:          auth.NewAuthenticator(store),
 		Guard:         guard,

@@ -258,21 +258,29 @@ func (s *Store) ListEvents(ctx context.Context, q helpdesk.EventQuery) (*helpdes
 	// are fixed width up to the id, and "!" sorts below every character
 	// they hold.
 	lo, want := after+"!", q.PageSize+1
+	// A cursor at or past the horizon (a poll again within the
+	// millisecond, or a cursor from a reader whose clock runs ahead) has
+	// nothing to read yet, and DynamoDB refuses a BETWEEN whose bounds are
+	// reversed.
+	ahead := lo > horizon
 	var items []map[string]types.AttributeValue
 	var err error
-	if q.TicketID != "" {
+	switch {
+	case q.TicketID != "":
 		var existsErr error
 		var wg sync.WaitGroup
 		if q.History {
 			wg.Go(func() { existsErr = s.historyKept(ctx, q.TicketID, now) })
 		}
-		in := s.eventQuery(historyIndex, attrTicket, q.TicketID, lo, horizon, q.Types)
-		items, _, err = s.queryPage(ctx, in, want)
+		if !ahead {
+			in := s.eventQuery(historyIndex, attrTicket, q.TicketID, lo, horizon, q.Types)
+			items, _, err = s.queryPage(ctx, in, want)
+		}
 		wg.Wait()
 		if existsErr != nil {
 			return nil, existsErr
 		}
-	} else {
+	case !ahead:
 		items, err = s.mergeFeed(ctx, lo, horizon, q.Types, want)
 	}
 	if err != nil {

@@ -32,7 +32,7 @@ func parseCommentQuery(ticketID string, values url.Values) (helpdesk.CommentQuer
 	q := helpdesk.CommentQuery{TicketID: ticketID}
 	var problems helpdesk.Problems
 	checkParams(values, commentParams, &problems)
-	q.PageSize = pageSize(values, &problems)
+	q.PageSize = pageSize(values, helpdesk.DefaultPageSize, helpdesk.MaxPageSize, &problems)
 	q.Order = sortOrder(values, helpdesk.Asc, &problems)
 	if v, ok := values["public"]; ok && len(v) == 1 {
 		switch v[0] {

@@ -793,3 +793,101 @@ func FuzzCommentQuery(f *testing.F) {
 		}
 	})
 }
+
+// Event list limits as the contract states them.
+const (
+	eventPageSizeFirst = 100
+	eventPageSizeMax   = 1000
+)
+
+// FuzzEventQuery feeds arbitrary query strings to the parsing of the event
+// lists, the change feed's and a ticket's history's, as the handlers run
+// it. What it accepts asks for 1 to 1,000 events a page (100 unless
+// page_size says otherwise), of event types that exist, each once, of a
+// ticket id of the right shape (on the feed only: the history's ticket is
+// in its path), from the cursor after gives, and says exactly what the
+// query string says: every parameter is known, given once, and carried
+// with its value. Anything else is refused: a bad request only for an
+// empty cursor, a validation error naming parameters of the query.
+func FuzzEventQuery(f *testing.F) {
+	for _, seed := range []string{
+		"", "page_size=1000&type=ticket.created,ticket.deleted&ticket_id=tkt_kokoknite3yzp7htixhgxn7w&after=abc",
+		"page_size=0", "page_size=1001", "page_size=0100", "page_size=%2B5", "page_size=1e3",
+		"type=", "type=ticket.created,", "type=,ticket.created", "type=ticket.created,ticket.created", "type=TICKET.CREATED",
+		"type=ticket.created&type=ticket.updated", "ticket_id=", "ticket_id=tkt_", "ticket_id=tkt_ABC", "ticket_id=usr_a",
+		"after=", "limit=5", "status=open", "type=ticket.created;page_size=5", "after=a+b%3D&&page_size=2", "x=%zz",
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		values, err := queryValues(raw)
+		if err != nil {
+			if c := helpdesk.ErrorCode(err); c != helpdesk.CodeBadRequest {
+				t.Fatalf("query string error with code %s: %v", c, err)
+			}
+			return
+		}
+		for _, history := range []bool{false, true} {
+			known := []string{"page_size", "after", "type"}
+			if !history {
+				known = append(known, "ticket_id")
+			}
+			q, err := parseEventQuery(values, history)
+			if err != nil {
+				switch helpdesk.ErrorCode(err) {
+				case helpdesk.CodeBadRequest:
+					if a, ok := values["after"]; !ok || len(a) != 1 || a[0] != "" {
+						t.Fatalf("%q refused as a bad request without an empty cursor: %v", raw, err)
+					}
+				case helpdesk.CodeValidation:
+					details := helpdesk.ErrorDetails(err)
+					if len(details) == 0 {
+						t.Fatalf("%q refused without details: %v", raw, err)
+					}
+					for _, d := range details {
+						if _, named := values[d.Field]; !named || d.Message == "" {
+							t.Fatalf("%q refused for %+v, which is not a parameter of the query", raw, d)
+						}
+					}
+				default:
+					t.Fatalf("parser error with code %s: %v", helpdesk.ErrorCode(err), err)
+				}
+				continue
+			}
+			if q.History != history || q.PageSize < 1 || q.PageSize > eventPageSizeMax ||
+				history && q.TicketID != "" || q.TicketID != "" && !helpdesk.ValidTicketID(q.TicketID) {
+				t.Fatalf("accepted %q (history %v) as %+v", raw, history, q)
+			}
+			for i, typ := range q.Types {
+				if !events.Known(typ) || slices.Contains(q.Types[:i], typ) {
+					t.Fatalf("accepted %q with the types %q", raw, q.Types)
+				}
+			}
+			for k, vs := range values {
+				switch {
+				case !slices.Contains(known, k):
+					t.Fatalf("accepted %q (history %v) with the unknown parameter %q", raw, history, k)
+				case len(vs) != 1:
+					t.Fatalf("accepted %q with %q given %d times", raw, k, len(vs))
+				case k == "page_size" && vs[0] != strconv.Itoa(q.PageSize),
+					k == "after" && (vs[0] == "" || vs[0] != q.After),
+					k == "ticket_id" && vs[0] != q.TicketID:
+					t.Fatalf("accepted %q: %q is %q in the query %+v", raw, k, vs[0], q)
+				case k == "type":
+					named := strings.Split(vs[0], ",")
+					slices.Sort(named)
+					if !slices.Equal(slices.Compact(named), slices.Sorted(slices.Values(q.Types))) {
+						t.Fatalf("accepted %q: type %q is %q in the query", raw, vs[0], q.Types)
+					}
+				}
+			}
+			for k, isDefault := range map[string]bool{
+				"page_size": q.PageSize == eventPageSizeFirst, "type": len(q.Types) == 0, "ticket_id": q.TicketID == "", "after": q.After == "",
+			} {
+				if _, given := values[k]; !given && !isDefault {
+					t.Fatalf("accepted %q: %q is absent but the query %+v sets it", raw, k, q)
+				}
+			}
+		}
+	})
+}

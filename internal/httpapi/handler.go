@@ -37,6 +37,9 @@ const (
 	Webhooks     Endpoint = "webhooks"
 	// Comments serves a ticket's conversation.
 	Comments Endpoint = "comments"
+	// Events serves the activity record: the change feed and each
+	// ticket's history.
+	Events Endpoint = "events"
 	// Docs serves the OpenAPI document; it needs no API key and no table.
 	Docs Endpoint = "openapi"
 )
@@ -44,10 +47,12 @@ const (
 // Pages reports whether the endpoint serves a list paged with sealed
 // cursors, and so needs the cursor key (its function's main calls
 // serve.PagingAPI, and the stack grants it the key's secret).
-func (e Endpoint) Pages() bool { return e == ListTickets || e == Webhooks || e == Comments }
+func (e Endpoint) Pages() bool {
+	return e == ListTickets || e == Webhooks || e == Comments || e == Events
+}
 
 // Endpoints lists every endpoint.
-var Endpoints = []Endpoint{ListTickets, GetTicket, CreateTicket, UpdateTicket, DeleteTicket, CustomFields, Webhooks, Comments, Docs}
+var Endpoints = []Endpoint{ListTickets, GetTicket, CreateTicket, UpdateTicket, DeleteTicket, CustomFields, Webhooks, Comments, Events, Docs}
 
 // Route is one method and path the API serves, the endpoint that serves
 // it, and the permission it needs.
@@ -90,6 +95,8 @@ var Routes = []Route{
 	{Comments, http.MethodPost, "/tickets/{id}/comments", helpdesk.PermWrite, (*api).createComment},
 	{Comments, http.MethodGet, "/tickets/{id}/comments/{commentId}", helpdesk.PermRead, (*api).getComment},
 	{Comments, http.MethodPost, "/tickets/{id}/comments/{commentId}/redact", helpdesk.PermWrite, (*api).redactComment},
+	{Events, http.MethodGet, "/events", helpdesk.PermRead, (*api).listEvents},
+	{Events, http.MethodGet, "/tickets/{id}/events", helpdesk.PermRead, (*api).listTicketEvents},
 	{Docs, http.MethodGet, "/openapi.json", "", (*api).serveOpenAPI},
 }
 
@@ -112,7 +119,10 @@ type Config struct {
 	// Conversations serves comments; needed only with the Comments
 	// endpoint.
 	Conversations *helpdesk.Conversations
-	Auth          Authenticator
+	// Activity serves the change feed and the tickets' histories; needed
+	// only with the Events endpoint.
+	Activity *helpdesk.Activity
+	Auth     Authenticator
 	// Idempotency keeps the Idempotency-Keys of creates; needed with the
 	// CreateTicket, CustomFields and Webhooks endpoints.
 	Idempotency helpdesk.IdempotencyStore
@@ -122,18 +132,19 @@ type Config struct {
 }
 
 type api struct {
-	svc   *helpdesk.Service
-	hooks *subscription.Service
-	convo *helpdesk.Conversations
-	auth  Authenticator
-	idem  helpdesk.IdempotencyStore
+	svc      *helpdesk.Service
+	hooks    *subscription.Service
+	convo    *helpdesk.Conversations
+	activity *helpdesk.Activity
+	auth     Authenticator
+	idem     helpdesk.IdempotencyStore
 }
 
 // New returns the API's handler for the configured endpoints. Paths it
 // does not serve are answered 404 and other methods on its paths 405, both
 // with a JSON error body.
 func New(cfg Config) http.Handler {
-	a := &api{svc: cfg.Service, hooks: cfg.Webhooks, convo: cfg.Conversations, auth: cfg.Auth, idem: cfg.Idempotency}
+	a := &api{svc: cfg.Service, hooks: cfg.Webhooks, convo: cfg.Conversations, activity: cfg.Activity, auth: cfg.Auth, idem: cfg.Idempotency}
 	mux := http.NewServeMux()
 	allowed := map[string][]string{}
 	for _, rt := range Routes {

@@ -113,6 +113,36 @@ func TestOpenAPIMatchesDomain(t *testing.T) {
 	if *pageSize.Max != helpdesk.MaxPageSize || pageSize.Default != float64(helpdesk.DefaultPageSize) {
 		t.Errorf("page_size maximum %v, default %v", *pageSize.Max, pageSize.Default)
 	}
+	eventPageSize := doc.Components.Parameters["EventPageSize"].Value.Schema.Value
+	if *eventPageSize.Max != helpdesk.MaxEventPageSize || eventPageSize.Default != float64(helpdesk.DefaultEventPageSize) ||
+		*schema("EventPageMeta").Properties["pageSize"].Value.Max != helpdesk.MaxEventPageSize {
+		t.Errorf("the event lists' page_size maximum %v, default %v", *eventPageSize.Max, eventPageSize.Default)
+	}
+	// The type filter takes every event type, alone and in a list, and
+	// nothing else.
+	typeFilter := doc.Components.Parameters["EventTypeFilter"].Value.Schema.Value
+	for _, v := range append(slices.Clone(events.Types), strings.Join(events.Types, ","), "ticket.created,ticket.created") {
+		if err := typeFilter.VisitJSON(v); err != nil {
+			t.Errorf("the type filter refuses %q: %v", v, err)
+		}
+	}
+	for _, v := range []string{"", "ticket.closed", "ticket.created,", "ticket.created ticket.updated", "ticketxcreated"} {
+		if typeFilter.VisitJSON(v) == nil {
+			t.Errorf("the type filter takes %q", v)
+		}
+	}
+	// Each error code the document names has the status it says, which is
+	// the status the API answers with.
+	codes := schema("ErrorCode")
+	for _, c := range strs(codes.Enum) {
+		status := httpapi.StatusOf(&helpdesk.Error{Code: helpdesk.Code(c)})
+		if c != string(helpdesk.CodeInternal) && status == http.StatusInternalServerError || !strings.Contains(codes.Description, fmt.Sprintf("%s %d", c, status)) {
+			t.Errorf("error code %s: the API answers %d; the document says %q", c, status, codes.Description)
+		}
+	}
+	if !slices.Contains(strs(codes.Enum), string(helpdesk.CodeGone)) {
+		t.Errorf("the error codes %v lack %s", codes.Enum, helpdesk.CodeGone)
+	}
 	lengths := map[string][2]uint64{
 		"Subject":             {*schema("Subject").MaxLength, helpdesk.MaxSubjectLen},
 		"RequesterName":       {*schema("RequesterName").MaxLength, helpdesk.MaxRequesterNameLen},
@@ -129,6 +159,7 @@ func TestOpenAPIMatchesDomain(t *testing.T) {
 		"WebhookList":         {*schema("WebhookList").Properties["webhooks"].Value.MaxItems, helpdesk.MaxWebhooks},
 		"CommentBody":         {*schema("CommentBody").MaxLength, helpdesk.MaxCommentBytes},
 		"CommentList":         {*schema("CommentList").Properties["comments"].Value.MaxItems, helpdesk.MaxPageSize},
+		"EventList":           {*schema("EventList").Properties["events"].Value.MaxItems, helpdesk.MaxEventPageSize},
 	}
 	for name, c := range lengths {
 		if c[0] != c[1] {

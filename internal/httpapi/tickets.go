@@ -42,7 +42,7 @@ func parseListQuery(values url.Values) (helpdesk.ListQuery, error) {
 			problems.Add("assignee_id", `must be an agent id such as "usr_abc123"`)
 		}
 	}
-	q.PageSize = pageSize(values, &problems)
+	q.PageSize = pageSize(values, helpdesk.DefaultPageSize, helpdesk.MaxPageSize, &problems)
 	if v, ok := get("sort_by"); ok {
 		if q.SortBy = helpdesk.SortBy(v); !slices.Contains(helpdesk.SortFields, q.SortBy) {
 			problems.Add("sort_by", "must be one of created_at, updated_at, status, priority")
@@ -81,15 +81,16 @@ func checkParams(values url.Values, known []string, problems *helpdesk.Problems)
 	}
 }
 
-// pageSize parses page_size, defaulting to helpdesk.DefaultPageSize.
-func pageSize(values url.Values, problems *helpdesk.Problems) int {
+// pageSize parses page_size, a whole number from 1 to limit, defaulting
+// to def.
+func pageSize(values url.Values, def, limit int, problems *helpdesk.Problems) int {
 	v, ok := values["page_size"]
 	if !ok || len(v) != 1 {
-		return helpdesk.DefaultPageSize
+		return def
 	}
 	n, err := strconv.Atoi(v[0])
-	if err != nil || n < 1 || n > helpdesk.MaxPageSize || strconv.Itoa(n) != v[0] {
-		problems.Add("page_size", "must be a whole number from 1 to %d", helpdesk.MaxPageSize)
+	if err != nil || n < 1 || n > limit || strconv.Itoa(n) != v[0] {
+		problems.Add("page_size", "must be a whole number from 1 to %d", limit)
 	}
 	return n
 }
@@ -120,15 +121,21 @@ func cursorParam(values url.Values) (string, error) {
 	return v[0], nil
 }
 
-// nextLink is the link to the next page: the request's own path prefix,
-// its query parameters and the cursor; nil when there is no next page.
+// nextLink is the link to the next page (pageLink); nil when there is no
+// next page.
 func nextLink(r *http.Request, values url.Values, path, cursor string) *string {
 	if cursor == "" {
 		return nil
 	}
-	values.Set("after", cursor)
-	link := info(r).outPath + BasePath + path + "?" + values.Encode()
+	link := pageLink(r, values, path, cursor)
 	return &link
+}
+
+// pageLink is the link to the page after cursor: the request's own path
+// prefix, its query parameters and the cursor.
+func pageLink(r *http.Request, values url.Values, path, cursor string) string {
+	values.Set("after", cursor)
+	return info(r).outPath + BasePath + path + "?" + values.Encode()
 }
 
 func (a *api) listTickets(w http.ResponseWriter, r *http.Request) error {

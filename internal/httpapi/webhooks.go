@@ -113,7 +113,7 @@ func (a *api) listDeliveries(w http.ResponseWriter, r *http.Request) error {
 	}
 	var problems helpdesk.Problems
 	checkParams(values, deliveriesParams, &problems)
-	size := pageSize(values, &problems)
+	size := pageSize(values, helpdesk.DefaultPageSize, helpdesk.MaxPageSize, &problems)
 	if err := problems.Err(); err != nil {
 		return err
 	}

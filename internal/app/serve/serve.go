@@ -21,6 +21,7 @@ func Handler(sys *app.System, endpoints ...httpapi.Endpoint) http.Handler {
 		Service:       sys.Tickets,
 		Webhooks:      sys.Subscriptions,
 		Conversations: sys.Conversations,
+		Activity:      sys.Activity,
 		Auth:          sys.Auth,
 		Idempotency:   sys.Store,
 		Logger:        sys.Logger,
