@@ -53,7 +53,7 @@ type Event struct {
 	// Actor is who made the change. Events recorded before actors were
 	// (December 2026) lack it; a receiver should treat a zero Actor as
 	// unknown.
-	Actor Actor `json:"actor"`
+	Actor Actor `json:"actor,omitzero"`
 	// Data describes the change.
 	Data Data `json:"data"`
 }
