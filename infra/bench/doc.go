@@ -26,12 +26,17 @@
 //     through the adapter, router, cached key check, store and DynamoDB
 //     Local, ÷ the bare SDK calls the request made (recorded from it,
 //     replayed with the same client, interleaved).
-//  3. DynamoDB cost — BenchmarkListCost and BenchmarkItemCost
-//     (internal/dynamo, on the measurements of its amplification tests):
-//     read amplification and read units per list page for every filter ×
-//     sort × order, write units per create, update and delete; with the
-//     round trips and durations of section 2 they price a million requests
-//     (Cost, DefaultPrices, DefaultMix).
+//  3. DynamoDB cost — BenchmarkListCost, BenchmarkItemCost,
+//     BenchmarkCommentCost and BenchmarkEventCost (internal/dynamo, on the
+//     measurements of its amplification tests): read amplification and
+//     read units per list page for every filter × sort × order, write
+//     units per create, update and delete; and the activity record's: what
+//     the stream consumer spends recording each kind of write's events
+//     (and what one webhook subscription adds), the read units and round
+//     trips of a page of the feed and of a ticket's history, and the
+//     events a second at which a feed shard throttles. With the round
+//     trips and durations of section 2 they price a million requests, with
+//     no subscription and with one (Cost, DefaultPrices, DefaultMix).
 //  4. Load — BenchmarkLoad (here): wrk at 32 connections against the local
 //     stack (infra/local) and the RIE-hosted bootstraps (infra/e2e), each ÷
 //     the same mix of bare SDK calls on its own DynamoDB Local.
