@@ -110,7 +110,7 @@ BENCH_GO_TEST = set -o pipefail; HELPDESK_BENCH_BIN=$(abspath $(BENCH_BIN)) HELP
   HELPDESK_BENCH_LOAD_DURATION=$(if $(BENCH_QUICK),1s,20s) $(GO) test -run '^$$' -timeout 30m
 BENCH_OUT := $(if $(BENCH_QUICK),$(LOCAL)/bench-quick,infra/bench)
 
-## bench: cold starts, request overhead, DynamoDB cost, load and webhook fan-out, each as a ratio to its baseline (infra/bench)
+## bench: cold starts, request overhead, DynamoDB cost, load and webhook fan-out, each as a ratio to its baseline, and the feed's lag (infra/bench)
 bench: $(DDB_STAMP) $(RIE_STAMP) bench-tools
 	@rm -rf $(BENCH_BIN) && mkdir -p $(BENCH_BIN)/.out $(BENCH_OUT)
 	@cut -d' ' -f1-3 /proc/loadavg > $(BENCH_BIN)/loadavg-start 2>/dev/null || : > $(BENCH_BIN)/loadavg-start
@@ -118,7 +118,7 @@ bench: $(DDB_STAMP) $(RIE_STAMP) bench-tools
 	@for f in $(FUNCTIONS) hello sdkonly sdkconfig; do mkdir -p $(BENCH_BIN)/$$f && mv $(BENCH_BIN)/.out/$$f $(BENCH_BIN)/$$f/bootstrap || exit 1; done; rmdir $(BENCH_BIN)/.out
 	@: > $(BENCH_OUT)/results.txt
 ifdef BENCH_QUICK
-	$(BENCH_GO_TEST) -short -bench 'ColdStart|Request|Load|ListCost|ItemCost|CommentCost|EventCost|FanOut' -benchtime 1x -count 1 \
+	$(BENCH_GO_TEST) -short -bench 'ColdStart|Request|Load|FeedLag|ListCost|ItemCost|CommentCost|EventCost|FanOut' -benchtime 1x -count 1 \
 	  ./infra/bench/ ./internal/dynamo/ ./internal/webhook/ | tee -a $(BENCH_OUT)/results.txt
 else
 	$(BENCH_GO_TEST) -bench ColdStart -benchtime 20x -count 3 ./infra/bench/ | tee -a $(BENCH_OUT)/results.txt
@@ -126,6 +126,7 @@ else
 	$(BENCH_GO_TEST) -bench 'ListCost|ItemCost|CommentCost|EventCost' -benchtime 1x -count 1 ./internal/dynamo/ | tee -a $(BENCH_OUT)/results.txt
 	$(BENCH_GO_TEST) -bench Load -benchtime 1x -count 1 ./infra/bench/ | tee -a $(BENCH_OUT)/results.txt
 	$(BENCH_GO_TEST) -bench FanOut -benchtime 3x -count 3 ./internal/webhook/ | tee -a $(BENCH_OUT)/results.txt
+	$(BENCH_GO_TEST) -bench FeedLag -benchtime 1x -count 1 ./infra/bench/ | tee -a $(BENCH_OUT)/results.txt
 endif
 	$(GO) run ./infra/cmd/benchreport -in $(BENCH_OUT)/results.txt -json $(BENCH_OUT)/results.json -rie $(RIE_VERSION) \
 	  -load-start "$$(cat $(BENCH_BIN)/loadavg-start)" \

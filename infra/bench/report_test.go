@@ -98,7 +98,7 @@ func TestBuild(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(rep.Sections) != 5 {
+		if len(rep.Sections) != 6 {
 			t.Fatalf("%d sections", len(rep.Sections))
 		}
 		// testdata: openapi's cold start ÷ hello under 1.15x and get's ÷
@@ -112,7 +112,7 @@ func TestBuild(t *testing.T) {
 		if err := rep.WriteText(&text); err != nil {
 			t.Fatal(err)
 		}
-		for _, want := range []string{"== 1. Cold start", "== 5. Webhook fan-out", "MISS", "PASS", "total", "Targets: 18 met, 11 MISSED",
+		for _, want := range []string{"== 1. Cold start", "== 5. Webhook fan-out", "== 6. Feed lag", "MISS", "PASS", "total", "Targets: 18 met, 11 MISSED",
 			"÷ hello (≤ 1.15 for openapi)", "÷ sdkonly (≤ 1.1 for the others)", "1. Cold start, list: x-sdkonly 1.35, target ≤ 1.1"} {
 			if !strings.Contains(text.String(), want) {
 				t.Errorf("the report lacks %q:\n%s", want, text.String())
