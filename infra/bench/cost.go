@@ -77,15 +77,16 @@ type OpCost struct {
 // no subscription and what one subscription to every type adds (a
 // delivery each event).
 type StreamCost struct {
-	Records  float64 `json:"records"`
-	Events   float64 `json:"events"`
-	RCU      float64 `json:"rcu"`
-	WCU      float64 `json:"wcu"`
-	Ms       float64 `json:"ms"` // against DynamoDB Local
-	SubRCU   float64 `json:"subscriptionRcu"`
-	SubWCU   float64 `json:"subscriptionWcu"`
-	SubMs    float64 `json:"subscriptionMs"`
-	Measured string  `json:"measured,omitempty"`
+	Records float64 `json:"records"`
+	Events  float64 `json:"events"`
+	RCU     float64 `json:"rcu"`
+	WCU     float64 `json:"wcu"`
+	Ms      float64 `json:"ms"` // against DynamoDB Local
+	SubRCU  float64 `json:"subscriptionRcu"`
+	SubWCU  float64 `json:"subscriptionWcu"`
+	// MsWithSubscription is the consumer's time with one subscription,
+	// its deliveries included.
+	MsWithSubscription float64 `json:"msWithOneSubscription"`
 }
 
 // Part is one line of the bill, without a subscription and with one.
@@ -160,7 +161,7 @@ func estimateCost(results []Result, p Prices, mix []MixEntry) (*Cost, error) {
 	}
 	c := &Cost{Prices: p}
 	var gbSeconds, rcu, wcu float64
-	var writes, records, streamGBs, subGBs, streamRCU, streamWCU, subRCU, subWCU float64
+	var writes, records, streamGBs, withSubGBs, streamRCU, streamWCU, subRCU, subWCU float64
 	gbs := func(ms float64) float64 { return ms / 1000 * float64(p.MemoryMB) / 1024 }
 	for _, m := range mix {
 		name := "BenchmarkRequest/op=" + m.Op
@@ -172,7 +173,7 @@ func estimateCost(results []Result, p Prices, mix []MixEntry) (*Cost, error) {
 				Records: get(w, "records/write"), Events: get(w, "events/write"),
 				RCU: get(w, "RCU/write"), WCU: get(w, "WCU/write"), SubRCU: get(w, "sub-RCU/write"), SubWCU: get(w, "sub-WCU/write"),
 			}
-			st.Ms, st.SubMs = st.Records*get(w, "ms/record"), st.Events*get(w, "sub-ms/event")
+			st.Ms, st.MsWithSubscription = st.Records*get(w, "ms/record"), st.Records*get(w, "sub-ms/record")
 			o.Stream = st
 			writes += m.Share * 1e6
 		}
@@ -182,7 +183,7 @@ func estimateCost(results []Result, p Prices, mix []MixEntry) (*Cost, error) {
 		wcu += n * o.WCU
 		records += n * o.Stream.Records
 		streamGBs += n * gbs(o.Stream.Ms)
-		subGBs += n * gbs(max(o.Stream.SubMs, 0))
+		withSubGBs += n * gbs(o.Stream.MsWithSubscription)
 		streamRCU += n * o.Stream.RCU
 		streamWCU += n * o.Stream.WCU
 		subRCU += n * o.Stream.SubRCU
@@ -208,7 +209,7 @@ func estimateCost(results []Result, p Prices, mix []MixEntry) (*Cost, error) {
 		same("stream consumer: Lambda requests", fmt.Sprintf("%.0f invocations (%.2f M records in batches of %d)", invocations, records/1e6, StreamBatchSize), invocations/1e6*p.LambdaRequests),
 		{
 			Part: "stream consumer: Lambda compute", Units: fmt.Sprintf("%.1f GB-s (measured ms per record)", streamGBs), Dollars: streamGBs * p.LambdaGBSecond,
-			SubUnits: fmt.Sprintf("%.1f GB-s", streamGBs+subGBs), WithSubscription: (streamGBs + subGBs) * p.LambdaGBSecond,
+			SubUnits: fmt.Sprintf("%.1f GB-s", withSubGBs), WithSubscription: withSubGBs * p.LambdaGBSecond,
 		},
 		{
 			Part: "stream consumer: DynamoDB reads", Units: fmt.Sprintf("%.3f M read units", streamRCU/1e6), Dollars: streamRCU / 1e6 * p.ReadUnits,

@@ -70,10 +70,11 @@ type kindCost struct {
 	wcu, rcu float64
 	elapsed  time.Duration
 	// subWCU and subRCU are what one subscription to every event type
-	// (whose endpoint answers 204 at once) adds per write, subElapsed per
-	// event: its delivery, attempted at once.
+	// (whose endpoint answers 204 at once) adds per write; subMsPerRecord
+	// is the consumer's time per record with it, deliveries included (a
+	// difference of two runs' times would be mostly noise).
 	subWCU, subRCU float64
-	subElapsed     time.Duration
+	subMsPerRecord float64
 }
 
 func (k kindCost) perWrite(v float64) float64 { return v / float64(k.writes) }
@@ -268,7 +269,7 @@ func measureEventCost(tb testing.TB, blocks int) eventCost {
 		// this run's events per write.
 		perEvent := float64(k.events) / float64(k.writes) / float64(a.events)
 		k.subWCU, k.subRCU = (b.wcu-a.wcu)*perEvent, (b.rcu-a.rcu)*perEvent
-		k.subElapsed = (b.elapsed - a.elapsed) / time.Duration(a.events)
+		k.subMsPerRecord = b.msPerRecord()
 		c.kinds = append(c.kinds, k)
 		c.writes += k.writes
 		c.events += k.events
