@@ -77,15 +77,19 @@ type OpCost struct {
 // no subscription and what one subscription to every type adds (a
 // delivery each event).
 type StreamCost struct {
+	// Records and Events are the stream records the write makes and the
+	// events they cause.
 	Records float64 `json:"records"`
 	Events  float64 `json:"events"`
-	RCU     float64 `json:"rcu"`
-	WCU     float64 `json:"wcu"`
-	Ms      float64 `json:"ms"` // against DynamoDB Local
-	SubRCU  float64 `json:"subscriptionRcu"`
-	SubWCU  float64 `json:"subscriptionWcu"`
-	// MsWithSubscription is the consumer's time with one subscription,
-	// its deliveries included.
+	// RCU, WCU and Ms are what the consumer spends recording the events,
+	// with no subscription; Ms is its time against DynamoDB Local.
+	RCU float64 `json:"rcu"`
+	WCU float64 `json:"wcu"`
+	Ms  float64 `json:"ms"`
+	// SubRCU and SubWCU are what one subscription adds; MsWithSubscription
+	// is the consumer's time with it, its deliveries included.
+	SubRCU             float64 `json:"subscriptionRcu"`
+	SubWCU             float64 `json:"subscriptionWcu"`
 	MsWithSubscription float64 `json:"msWithOneSubscription"`
 }
 
