@@ -88,7 +88,7 @@ type Table struct {
 	Rows    []Row    `json:"rows"`
 }
 
-// Section is one of the report's five parts.
+// Section is one of the report's parts.
 type Section struct {
 	Title  string   `json:"title"`
 	Tables []Table  `json:"tables"`

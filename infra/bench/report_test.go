@@ -98,7 +98,7 @@ func TestBuild(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(rep.Sections) != 5 {
+		if len(rep.Sections) != 6 {
 			t.Fatalf("%d sections", len(rep.Sections))
 		}
 		// testdata: openapi's cold start ÷ hello under 1.15x and get's ÷
@@ -112,7 +112,7 @@ func TestBuild(t *testing.T) {
 		if err := rep.WriteText(&text); err != nil {
 			t.Fatal(err)
 		}
-		for _, want := range []string{"== 1. Cold start", "== 5. Webhook fan-out", "MISS", "PASS", "total", "Targets: 19 met, 12 MISSED",
+		for _, want := range []string{"== 1. Cold start", "== 5. Webhook fan-out", "== 6. Feed lag", "MISS", "PASS", "total", "Targets: 19 met, 12 MISSED",
 			"÷ hello (≤ 1.15 for openapi)", "÷ sdkonly (≤ 1.1 for the others)", "1. Cold start, list: x-sdkonly 1.35, target ≤ 1.1"} {
 			if !strings.Contains(text.String(), want) {
 				t.Errorf("the report lacks %q:\n%s", want, text.String())
@@ -212,9 +212,33 @@ func TestBuild(t *testing.T) {
 		gbs := (0.30*3 + 0.30*2 + 0.20*3 + 0.05*2 + 0.08*4 + 0.06*3 + 0.01*2) * 1e6 / 1000 * 0.125
 		reads := 0.30*1.43 + 0.30*1 + 0.20*2.5 + 0.08*1 + 0.06*1
 		writes := 0.05*12 + 0.08*34 + 0.06*16 + 0.01*12
-		want := 1.00 + 0.20 + gbs*0.0000133334 + reads*0.125 + writes*0.625
-		if math.Abs(c.Total-want) > 1e-9 {
+		api := 1.00 + 0.20 + gbs*0.0000133334 + reads*0.125 + writes*0.625
+		// The stream consumer (BenchmarkEventCost/write=…): create,
+		// comment, update and delete make 1, 2, 1 and 2 records, 1, 1,
+		// 1.25 and 1 events, in 2, 2, 2 and 2 ms; they read 1, 1, 1.25 and
+		// 1 and write 5, 6, 7.5 and 5 units; a subscription adds the same
+		// reads again and 5, 5, 6.25 and 5 write units, and with it they
+		// take 6, 6, 6 and 6 ms.
+		records := (0.05*1 + 0.08*2 + 0.06*1 + 0.01*2) * 1e6
+		invocations := math.Ceil(records / bench.StreamBatchSize)
+		streamGBs := (0.05*2 + 0.08*2 + 0.06*2 + 0.01*2) * 1e6 / 1000 * 0.125
+		withSubGBs := (0.05*6 + 0.08*6 + 0.06*6 + 0.01*6) * 1e6 / 1000 * 0.125
+		streamReads := 0.05*1 + 0.08*1 + 0.06*1.25 + 0.01*1
+		streamWrites := 0.05*5 + 0.08*6 + 0.06*7.5 + 0.01*5
+		subWrites := 0.05*5 + 0.08*5 + 0.06*6.25 + 0.01*5
+		stream := invocations/1e6*0.20 + streamGBs*0.0000133334 + streamReads*0.125 + streamWrites*0.625
+		sub := (withSubGBs-streamGBs)*0.0000133334 + streamReads*0.125 + subWrites*0.625
+		if math.Abs(c.Requests-api) > 1e-9 {
+			t.Fatalf("the API's requests $%.6f, want $%.6f", c.Requests, api)
+		}
+		if want := api + stream; math.Abs(c.Total-want) > 1e-9 {
 			t.Fatalf("total $%.6f, want $%.6f (%+v)", c.Total, want, c.Parts)
+		}
+		if want := api + stream + sub; math.Abs(c.TotalWithSubscription-want) > 1e-9 {
+			t.Fatalf("total with a subscription $%.6f, want $%.6f (%+v)", c.TotalWithSubscription, want, c.Parts)
+		}
+		if want := (0.05 + 0.08 + 0.06 + 0.01) * 1e6; math.Abs(c.QuietInvocations-want) > 1e-6 {
+			t.Fatalf("a quiet desk's stream invocations: %.0f, want one per write, %.0f", c.QuietInvocations, want)
 		}
 	})
 }

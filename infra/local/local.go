@@ -61,9 +61,15 @@ type Options struct {
 	// receivers, e.g. a developer's receiver on 127.0.0.1.
 	WebhookAllowPrivate bool
 	// PollInterval is how often the stream is read and due deliveries are
-	// attempted; zero means 250 ms.
+	// attempted; zero means DefaultPollInterval.
 	PollInterval time.Duration
 }
+
+// DefaultPollInterval is how often the local stack reads the stream and
+// attempts due deliveries unless Options says otherwise. It is exported
+// for what measures the stack: a change reaches webhooks and the feed up
+// to one interval after it is written.
+const DefaultPollInterval = 250 * time.Millisecond
 
 // Run starts DynamoDB Local and the API and serves until ctx ends, then
 // stops everything it started.
@@ -111,7 +117,7 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	interval := opts.PollInterval
 	if interval == 0 {
-		interval = 250 * time.Millisecond
+		interval = DefaultPollInterval
 	}
 	dispatcher := deliver.Dispatcher(sys)
 	// Locally, subscriptions are read afresh for every batch, so a new

@@ -69,3 +69,58 @@ func BenchmarkCommentCost(b *testing.B) {
 	b.ReportMetric(c.publicRCU, "public-page-RCU")
 	b.ReportMetric(c.publicRead, "public-read/returned")
 }
+
+// BenchmarkEventCost reports what the activity record costs, as
+// TestEventCost measures it: per kind of ticket write, the stream records
+// and events it makes and what the stream consumer spends recording them,
+// with no subscription and what one subscription to every type adds
+// (write=…); per event, its write units by table and index, the
+// consumer's read units and the body's size (event); the throttle point
+// of the feed's shards (throttle); and the read units, round trips and
+// items read per item returned of pages of 100 of the feed, filtered or
+// not, and of a ticket's history (page=…). The numbers are counts, but
+// for the consumer's milliseconds, against DynamoDB Local. With -short
+// (make bench BENCH_QUICK=1) it makes a tenth of the writes.
+//
+//	go test -run '^$' -bench EventCost -benchtime 1x ./internal/dynamo/
+func BenchmarkEventCost(b *testing.B) {
+	blocks := eventBlocks
+	if testing.Short() {
+		blocks /= 10
+	}
+	c := measureEventCost(b, blocks)
+	report := func(name string, metrics map[string]float64) {
+		b.Run(name, func(b *testing.B) {
+			for b.Loop() {
+			}
+			b.ReportMetric(0, "ns/op")
+			for unit, v := range metrics {
+				b.ReportMetric(v, unit)
+			}
+		})
+	}
+	for _, k := range c.kinds {
+		report("write="+k.kind, map[string]float64{
+			"records/write": k.perWrite(float64(k.records)), "events/write": k.perWrite(float64(k.events)),
+			"WCU/write": k.perWrite(k.wcu), "RCU/write": k.perWrite(k.rcu), "calls/batch": float64(k.calls) / float64(k.batches),
+			"ms/record": k.msPerRecord(), "sub-WCU/write": k.subWCU, "sub-RCU/write": k.subRCU,
+			"sub-ms/record": k.subMsPerRecord,
+		})
+	}
+	report("event", map[string]float64{
+		"WCU/event": c.wcu, "table-WCU/event": c.tableWCU, "feed-WCU/event": c.feedWCU, "history-WCU/event": c.historyWCU,
+		"RCU/event": c.rcu, "body-bytes": c.bodyMean, "body-max-bytes": float64(c.bodyMax),
+		"sub-WCU/event": c.subWCU, "sub-RCU/event": c.subRCU,
+	})
+	report("throttle", map[string]float64{
+		"feed-WCU/event": c.feedWCU, "shard-events/s": c.shardEventsPerSecond(), "events/s": c.evenEventsPerSecond(),
+		"events/write": c.eventsPerWrite(), "ticket-writes/s": c.evenEventsPerSecond() / c.eventsPerWrite(),
+		"max-shard-share": c.shardMax, "skewed-events/s": c.skewedEventsPerSecond(), "skewed-ticket-writes/s": c.skewedEventsPerSecond() / c.eventsPerWrite(),
+	})
+	for _, p := range c.pages() {
+		report("page="+p.bench, map[string]float64{
+			"returned": float64(p.p.returned), "RCU/page": p.p.rcuPerPage(), "calls/page": p.p.callsPerPage(),
+			"read/returned": p.p.readPerReturned(), "worst-read/returned": p.p.worst,
+		})
+	}
+}

@@ -17,14 +17,12 @@ import (
 type Metered struct {
 	dynamo.API
 
-	mu    sync.Mutex
-	calls map[string]int
-	read  float64
-	write float64
+	mu sync.Mutex
+	u  Usage
 }
 
 // NewMetered wraps db.
-func NewMetered(db dynamo.API) *Metered { return &Metered{API: db, calls: map[string]int{}} }
+func NewMetered(db dynamo.API) *Metered { return &Metered{API: db, u: newUsage()} }
 
 // Usage is what the calls since the last Take consumed.
 type Usage struct {
@@ -32,6 +30,19 @@ type Usage struct {
 	Calls map[string]int
 	// RCU and WCU are the capacity units consumed, indexes included.
 	RCU, WCU float64
+	// TableRCU and TableWCU are the part of RCU and WCU the table's own
+	// items took; IndexRCU and IndexWCU the rest, by index name. A
+	// design's costs differ by where they fall: an index partition
+	// throttles on its own.
+	TableRCU, TableWCU float64
+	IndexRCU, IndexWCU map[string]float64
+	// Scanned counts the items Query calls read, before any filter
+	// (their ScannedCount): what a page paid for, beside what it returned.
+	Scanned int
+}
+
+func newUsage() Usage {
+	return Usage{Calls: map[string]int{}, IndexRCU: map[string]float64{}, IndexWCU: map[string]float64{}}
 }
 
 // RoundTrips returns the number of calls made.
@@ -47,20 +58,26 @@ func (u Usage) RoundTrips() int {
 func (m *Metered) Take() Usage {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	u := Usage{Calls: m.calls, RCU: m.read, WCU: m.write}
-	m.calls, m.read, m.write = map[string]int{}, 0, 0
+	u := m.u
+	m.u = newUsage()
 	return u
 }
 
 func (m *Metered) add(op string, read bool, cs ...types.ConsumedCapacity) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.calls[op]++
+	m.u.Calls[op]++
+	total, table, indexes := &m.u.WCU, &m.u.TableWCU, m.u.IndexWCU
+	if read {
+		total, table, indexes = &m.u.RCU, &m.u.TableRCU, m.u.IndexRCU
+	}
 	for _, c := range cs {
-		if read {
-			m.read += aws.ToFloat64(c.CapacityUnits)
-		} else {
-			m.write += aws.ToFloat64(c.CapacityUnits)
+		*total += aws.ToFloat64(c.CapacityUnits)
+		if c.Table != nil {
+			*table += aws.ToFloat64(c.Table.CapacityUnits)
+		}
+		for name, ix := range c.GlobalSecondaryIndexes {
+			indexes[name] += aws.ToFloat64(ix.CapacityUnits)
 		}
 	}
 }
@@ -118,6 +135,9 @@ func (m *Metered) Query(ctx context.Context, in *dynamodb.QueryInput, opts ...fu
 	out, err := m.API.Query(ctx, in, opts...)
 	if err == nil {
 		m.add("Query", true, one(out.ConsumedCapacity)...)
+		m.mu.Lock()
+		m.u.Scanned += int(out.ScannedCount)
+		m.mu.Unlock()
 	}
 	return out, err
 }
