@@ -264,6 +264,7 @@ func (s *Store) ListEvents(ctx context.Context, q helpdesk.EventQuery) (*helpdes
 	// reversed.
 	ahead := lo > horizon
 	var items []map[string]types.AttributeValue
+	var stop string
 	var err error
 	switch {
 	case q.TicketID != "":
@@ -274,14 +275,14 @@ func (s *Store) ListEvents(ctx context.Context, q helpdesk.EventQuery) (*helpdes
 		}
 		if !ahead {
 			in := s.eventQuery(historyIndex, attrTicket, q.TicketID, lo, horizon, q.Types)
-			items, _, err = s.queryPage(ctx, in, want)
+			items, stop, err = s.readPartition(ctx, in, want, len(q.Types) > 0)
 		}
 		wg.Wait()
 		if existsErr != nil {
 			return nil, existsErr
 		}
 	case !ahead:
-		items, err = s.mergeFeed(ctx, lo, horizon, q.Types, want)
+		items, stop, err = s.mergeFeed(ctx, lo, horizon, q.Types, want)
 	}
 	if err != nil {
 		return nil, translate(err, "list events")
@@ -306,6 +307,11 @@ func (s *Store) ListEvents(ctx context.Context, q helpdesk.EventQuery) (*helpdes
 		})
 		next = it.Pos
 	}
+	if stop != "" {
+		// The read budget ran out first: the next page starts where
+		// reading stopped, past what this one read and filtered out.
+		page.HasMore, next = true, max(next, stop)
+	}
 	if !page.HasMore {
 		next = max(next, after, horizon)
 	}
@@ -315,6 +321,44 @@ func (s *Store) ListEvents(ctx context.Context, q helpdesk.EventQuery) (*helpdes
 	}
 	page.Next = codec.Seal(eventBinding(q), []byte(next))
 	return page, nil
+}
+
+// readBudget bounds the items one page of events may read. Without a type
+// filter a page reads at most about 2.2 times what it returns (see
+// mergeFeed), well within it; a filter that matches little would
+// otherwise read the whole feed for one page. A page that spends it comes
+// back short, even empty, with hasMore, and its cursor where reading
+// stopped.
+func readBudget(want int) int { return 4*want + 400 }
+
+// readPartition reads up to want events of one index partition, within
+// the read budget; stop is the position reading stopped at when the budget
+// ran out first. A filtered read asks for more than it still wants, since
+// most of what it reads may be filtered out.
+func (s *Store) readPartition(ctx context.Context, in *dynamodb.QueryInput, want int, filtered bool) (items []map[string]types.AttributeValue, stop string, err error) {
+	left := readBudget(want)
+	for {
+		limit := want - len(items)
+		if filtered {
+			limit *= 4
+		}
+		next := *in
+		next.Limit = aws.Int32(int32(min(limit, left)))
+		out, err := s.db.Query(ctx, &next)
+		if err != nil {
+			return nil, "", err
+		}
+		left -= int(out.ScannedCount)
+		items = append(items, out.Items...)
+		switch {
+		case out.LastEvaluatedKey == nil || len(items) >= want:
+			return items, "", nil
+		case left <= 0:
+			return items, itemPos(out.LastEvaluatedKey), nil
+		}
+		in = &next
+		in.ExclusiveStartKey = out.LastEvaluatedKey
+	}
 }
 
 // eventQuery queries one partition of an index for the positions from lo
@@ -345,42 +389,51 @@ func (s *Store) eventQuery(ix Index, attr, value, lo, horizon string, kinds []st
 type shardRead struct {
 	in   *dynamodb.QueryInput
 	buf  []map[string]types.AttributeValue
-	read string // the position it has been read up to, once read
-	done bool   // read up to the horizon
+	read    string // the position it has been read up to, once read
+	done    bool   // read up to the horizon
+	scanned int    // items read by the latest round, for the read budget
 }
 
 // mergeFeed returns up to want events of the feed from lo to before
 // horizon, in position order, merging the shards. Each round queries the
 // shards that have nothing left to merge, for a little more than their
-// share of what is still wanted; an event is merged only once every shard
-// not read to the end has been read past it.
-func (s *Store) mergeFeed(ctx context.Context, lo, horizon string, kinds []string, want int) ([]map[string]types.AttributeValue, error) {
+// share of what is still wanted (with a filter, twice as much each round,
+// as most of what is read may be filtered out); an event is merged only
+// once every shard not read to the end has been read past it. stop is the
+// position merging stopped at when the read budget ran out first.
+func (s *Store) mergeFeed(ctx context.Context, lo, horizon string, kinds []string, want int) (out []map[string]types.AttributeValue, stop string, err error) {
 	shards := make([]*shardRead, FeedShards)
 	for i := range shards {
 		shards[i] = &shardRead{in: s.eventQuery(feedIndex, attrFeed, feedPrefix+strconv.Itoa(i), lo, horizon, kinds)}
 	}
-	var out []map[string]types.AttributeValue
-	for len(out) < want {
+	left := readBudget(want)
+	for round := 0; len(out) < want; round++ {
+		if left <= 0 {
+			return out, mergeBound(shards), nil
+		}
 		var wg sync.WaitGroup
 		errs := make([]error, len(shards))
-		share := int32((want-len(out))*3/(2*FeedShards) + 2)
+		share := (want-len(out))*3/(2*FeedShards) + 2
+		if len(kinds) > 0 {
+			share <<= min(round, 6)
+		}
+		share = max(1, min(share, left/FeedShards))
 		for i, sh := range shards {
 			if sh.done || len(sh.buf) > 0 {
 				continue
 			}
-			wg.Go(func() { errs[i] = s.readShard(ctx, sh, share) })
+			wg.Go(func() { errs[i] = s.readShard(ctx, sh, int32(share)) })
 		}
 		wg.Wait()
 		if err := errors.Join(errs...); err != nil {
-			return nil, err
+			return nil, "", err
+		}
+		for _, sh := range shards {
+			left -= sh.scanned
+			sh.scanned = 0
 		}
 		// Merge what every unfinished shard has been read past.
-		bound := ""
-		for _, sh := range shards {
-			if !sh.done && (bound == "" || sh.read < bound) {
-				bound = sh.read
-			}
-		}
+		bound := mergeBound(shards)
 		for len(out) < want {
 			var head *shardRead
 			for _, sh := range shards {
@@ -398,7 +451,19 @@ func (s *Store) mergeFeed(ctx context.Context, lo, horizon string, kinds []strin
 			break
 		}
 	}
-	return out, nil
+	return out, "", nil
+}
+
+// mergeBound is the position every shard not read to the end has been
+// read up to: what the merge may emit; empty when every shard is.
+func mergeBound(shards []*shardRead) string {
+	bound := ""
+	for _, sh := range shards {
+		if !sh.done && (bound == "" || sh.read < bound) {
+			bound = sh.read
+		}
+	}
+	return bound
 }
 
 // readShard reads up to limit more items of one shard.
@@ -409,6 +474,7 @@ func (s *Store) readShard(ctx context.Context, sh *shardRead, limit int32) error
 	if err != nil {
 		return err
 	}
+	sh.scanned = int(out.ScannedCount)
 	sh.buf = append(sh.buf, out.Items...)
 	if out.LastEvaluatedKey == nil {
 		sh.done = true
