@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -75,9 +76,10 @@ func (r *crashReceiver) count(id string) int {
 	return r.got[id]
 }
 
-// dispatcherProcess is what the local stack runs to deliver webhooks: the
-// stream poller and the retry loop around a dispatcher, on their own
-// DynamoDB client, as one process that can crash.
+// dispatcherProcess is what the local stack runs on the table's stream:
+// the stream poller feeding the stream consumer (purges, then the
+// dispatcher) and the retry loop, on their own DynamoDB client, as one
+// process that can crash.
 type dispatcherProcess struct {
 	faults  *dynamotest.Faults
 	cancel  context.CancelFunc
@@ -86,7 +88,10 @@ type dispatcherProcess struct {
 	dead    chan struct{} // closed when the test ends
 }
 
-func startDispatcher(t *testing.T, table, checkpoint string, now func() time.Time) *dispatcherProcess {
+// startDispatcher starts a dispatcher process on table's stream from
+// checkpoint, with the dispatcher's clock now. setup, when not nil, is
+// called before the process reads the stream (to add fault rules, say).
+func startDispatcher(t *testing.T, table, checkpoint string, now func() time.Time, setup func(*dispatcherProcess)) *dispatcherProcess {
 	t.Helper()
 	db, faults := dynamotest.FaultyClient(t, 200*time.Millisecond)
 	streams, err := ddblocal.NewStreamsClient(t.Context(), dynamotest.Endpoint(t))
@@ -101,8 +106,12 @@ func startDispatcher(t *testing.T, table, checkpoint string, now func() time.Tim
 	d := deliver.Dispatcher(sys)
 	d.SetCacheTTL(0)
 	d.SetClock(now)
+	consume := deliver.StreamConsumer(sys, d)
 	ctx, cancel := context.WithCancel(context.Background())
 	p := &dispatcherProcess{faults: faults, cancel: cancel, dead: make(chan struct{})}
+	if setup != nil {
+		setup(p)
+	}
 	t.Cleanup(func() {
 		cancel()
 		close(p.dead)
@@ -111,7 +120,7 @@ func startDispatcher(t *testing.T, table, checkpoint string, now func() time.Tim
 	// A crashed process runs no more code: the batch it was handling never
 	// returns to the poller, which so never moves the checkpoint past it.
 	handle := func(ctx context.Context, batch lambdaevents.DynamoDBEvent) (lambdaevents.DynamoDBEventResponse, error) {
-		resp, err := d.HandleStream(ctx, batch)
+		resp, err := consume(ctx, batch)
 		if p.crashed.Load() {
 			<-p.dead
 		}
@@ -130,6 +139,16 @@ func startDispatcher(t *testing.T, table, checkpoint string, now func() time.Tim
 		}
 	})
 	return p
+}
+
+// eventually waits up to 30 s for done, failing the test after.
+func eventually(tb testing.TB, what string, done func() bool) {
+	tb.Helper()
+	for deadline := time.Now().Add(30 * time.Second); !done(); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			tb.Fatalf("%s: not within 30 s", what)
+		}
+	}
 }
 
 // crash stops the process at once: from now on nothing it sends reaches
@@ -164,19 +183,10 @@ func TestDispatcherCrashMidBatch(t *testing.T) {
 			}
 		}
 	}
-	waitFor := func(what string, done func() bool) {
-		t.Helper()
-		for deadline := time.Now().Add(30 * time.Second); !done(); time.Sleep(20 * time.Millisecond) {
-			if time.Now().After(deadline) {
-				t.Fatalf("%s: not within 30 s", what)
-			}
-		}
-	}
-
-	first := startDispatcher(t, table, checkpoint, time.Now)
+	first := startDispatcher(t, table, checkpoint, time.Now, nil)
 	createTickets(3)
 	before := eventIDs(t, table, 1+3)
-	waitFor("the first tickets' events delivered", func() bool {
+	eventually(t, "the first tickets' events delivered", func() bool {
 		for _, id := range before {
 			if recv.count(id) == 0 {
 				return false
@@ -202,10 +212,10 @@ func TestDispatcherCrashMidBatch(t *testing.T) {
 	// Deliveries the crashed process recorded are leased to it; its leases
 	// have run out when the new process looks.
 	later := func() time.Time { return time.Now().Add(3 * time.Minute) }
-	startDispatcher(t, table, checkpoint, later)
+	startDispatcher(t, table, checkpoint, later, nil)
 	all := eventIDs(t, table, 1+3+5)
 	crashed := all[len(before):]
-	waitFor("every event delivered after the restart", func() bool {
+	eventually(t, "every event delivered after the restart", func() bool {
 		for _, id := range crashed {
 			if recv.count(id) == 0 {
 				return false
@@ -217,6 +227,14 @@ func TestDispatcherCrashMidBatch(t *testing.T) {
 		if n := recv.count(id); n != 1 {
 			t.Errorf("event %s from before the crash was delivered %d times, want once: the checkpoint was not kept", id, n)
 		}
+	}
+	// The feed holds every event once, in the order of the changes: the
+	// crashed batch's events were recorded before its deliveries began,
+	// promptly, so at the times of their changes, and its delivery again
+	// after the restart recorded nothing twice.
+	feed, _ := dynamotest.WalkEvents(t, dynamotest.SettledReader(t, table), helpdesk.EventQuery{PageSize: 4})
+	if got := dynamotest.EventIDs(feed); !slices.Equal(got, all) {
+		t.Errorf("the feed holds\n%v\nwant every event once, in the stream's order\n%v", got, all)
 	}
 }
 
