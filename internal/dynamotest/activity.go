@@ -10,6 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
 	"github.com/acme/helpdesk/events"
 	"github.com/acme/helpdesk/internal/dynamo"
 	"github.com/acme/helpdesk/internal/helpdesk"
@@ -197,4 +201,26 @@ func EventBody(tb testing.TB, e *helpdesk.StoredEvent) events.Event {
 		tb.Fatalf("event %s: %v (body %s)", e.ID, err, e.Body)
 	}
 	return ev
+}
+
+// ExpireTombstone deletes the tombstone of deleted ticket id, as the
+// table's TTL does HistoryAfterDeletion after the deletion: DynamoDB
+// Local runs no TTL process, so a test stands in for it. The removal
+// reaches the stream as the expiry's would (a service's deletion differs
+// only in its userIdentity, which the consumer does not read).
+func ExpireTombstone(tb testing.TB, db dynamo.API, table, id string) {
+	tb.Helper()
+	var tombstones []map[string]types.AttributeValue
+	for _, item := range TicketPartition(tb, db, table, id) {
+		if _, ok := item["deletedAt"]; ok { // what a tombstone says, and nothing else
+			tombstones = append(tombstones, item)
+		}
+	}
+	if len(tombstones) != 1 {
+		tb.Fatalf("ticket %s has %d tombstones, want 1", id, len(tombstones))
+	}
+	key := map[string]types.AttributeValue{"pk": tombstones[0]["pk"], "sk": tombstones[0]["sk"]}
+	if _, err := db.DeleteItem(tb.Context(), &dynamodb.DeleteItemInput{TableName: aws.String(table), Key: key}); err != nil {
+		tb.Fatalf("expire the tombstone of %s: %v", id, err)
+	}
 }
