@@ -177,25 +177,40 @@ func (s *Store) writeEvents(ctx context.Context, evs []*helpdesk.StoredEvent) er
 			}
 			reqs[i] = types.WriteRequest{PutRequest: &types.PutRequest{Item: item}}
 		}
-		req := map[string][]types.WriteRequest{s.table: reqs}
-		for attempt := 0; len(req) > 0; attempt++ {
-			if attempt > 0 {
-				if s.now().Sub(start) > writeBudget {
-					return errLateRecord
-				}
-				if err := backoff(ctx, attempt); err != nil {
-					return err
-				}
-			}
-			out, err := s.db.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: req})
-			if err != nil {
-				return translate(err, "record events")
-			}
-			req = out.UnprocessedItems
+		if err := s.putEvents(ctx, start, reqs); err != nil {
+			return err
 		}
 		if s.now().Sub(start) > writeBudget {
 			return errLateWrite
 		}
+	}
+	return nil
+}
+
+// putEvents writes one call's events, retrying what DynamoDB leaves
+// unprocessed, within writeBudget of start. The SDK's own attempts are
+// bounded too: one that timed out is retried after its attempt timeout,
+// and a retry that landed after the budget could land behind a reader
+// (the stream's delivery again would find the events recorded and leave
+// them there).
+func (s *Store) putEvents(ctx context.Context, start time.Time, reqs []types.WriteRequest) error {
+	ctx, cancel := context.WithTimeout(ctx, writeBudget)
+	defer cancel()
+	req := map[string][]types.WriteRequest{s.table: reqs}
+	for attempt := 0; len(req) > 0; attempt++ {
+		if attempt > 0 {
+			if s.now().Sub(start) > writeBudget {
+				return errLateRecord
+			}
+			if err := backoff(ctx, attempt); err != nil {
+				return err
+			}
+		}
+		out, err := s.db.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: req})
+		if err != nil {
+			return translate(err, "record events")
+		}
+		req = out.UnprocessedItems
 	}
 	return nil
 }
