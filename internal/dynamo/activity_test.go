@@ -2,6 +2,7 @@ package dynamo_test
 
 import (
 	"cmp"
+	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -558,4 +559,54 @@ func latestOf(a, b time.Time) time.Time {
 		return b
 	}
 	return a
+}
+
+// TestSlowEventWriteIsGivenUp: the first attempt of a BatchWriteItem of
+// events never answers (a dead connection), and the SDK would try again
+// once its attempt timeout has passed, after the write budget. A reader
+// polling just then has passed the events' positions, so the store must
+// give the write up at the budget rather than let a later attempt land
+// behind the reader; the batch delivered again places the events ahead of
+// it, and the reader reads them once.
+func TestSlowEventWriteIsGivenUp(t *testing.T) {
+	t.Parallel()
+	_, table := dynamotest.NewStore(t)
+	db, faults := dynamotest.FaultyClient(t, 3*time.Second)
+	writer := dynamotest.StoreOn(t, db, table)
+	// The reader's clock is 100 ms ahead of the writer's, well within
+	// what the settle window allows for.
+	reader := dynamotest.StoreOn(t, dynamotest.Client(t), table)
+	reader.SetClock(dynamotest.Ahead(100 * time.Millisecond))
+	walker := &dynamotest.EventWalker{Store: reader, Query: helpdesk.EventQuery{PageSize: 10}}
+	if _, err := walker.Walk(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	var walkErr error
+	faults.Add(
+		dynamotest.Rule{Op: "BatchWriteItem", Times: 1, Fault: dynamotest.Timeout},
+		// The SDK's next attempt: the reader polls just before it lands.
+		dynamotest.Rule{Op: "BatchWriteItem", Times: 1, Before: func() { _, walkErr = walker.Walk(context.Background()) }},
+	)
+	// Recorded late, so placed 2 s before the write starts.
+	ev := newEvent(helpdesk.NewID("tkt_"), events.TicketCreated, time.Now().Add(-time.Minute))
+	if _, err := writer.RecordEvents(t.Context(), []*helpdesk.StoredEvent{ev}, nil); err == nil {
+		t.Error("a write of events that outlived its budget succeeded")
+	}
+	if walkErr != nil {
+		t.Fatal(walkErr)
+	}
+	if n := faults.Seen("BatchWriteItem"); n != 1 {
+		t.Errorf("%d attempts of BatchWriteItem, want the one that hung: none may start after the budget", n)
+	}
+	faults.Clear()
+	record(t, writer, ev) // the stream delivers the batch again
+	// Once the recording is over, a reader ahead by the settle window
+	// reads what this one will read when it has passed.
+	walker.Store = dynamotest.SettledReader(t, table)
+	if _, err := walker.Walk(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if err := dynamotest.CheckEventsOnce(walker.Events, []string{ev.ID}); err != nil {
+		t.Fatal(err)
+	}
 }
