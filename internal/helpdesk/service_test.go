@@ -605,3 +605,37 @@ func TestServiceTicketAndDeleteBadID(t *testing.T) {
 		t.Errorf("store read %d times, want never", fx.tickets.reads)
 	}
 }
+
+// TestServiceUpdateTicketClockBehind: another function's clock may run
+// ahead of this one's, so a ticket can show an updatedAt this clock has
+// not reached. An update never moves updatedAt back: it takes the
+// millisecond after the ticket's, so the ticket's history (ordered by
+// when its changes happened) stays in the order of its writes.
+func TestServiceUpdateTicketClockBehind(t *testing.T) {
+	cases := []struct {
+		name string
+		prev time.Time // the stored ticket's updatedAt
+		want time.Time
+	}{
+		{"Behind", clockWant.Add(3 * time.Second), clockWant.Add(3*time.Second + time.Millisecond)},
+		{"BehindByOneMillisecond", clockWant.Add(time.Millisecond), clockWant.Add(2 * time.Millisecond)},
+		// The clock reads 123.456789 ms past the second, after the
+		// ticket's 123 ms, but the product's precision makes them equal.
+		{"EqualOnceTruncated", clockWant, clockWant.Add(time.Millisecond)},
+		{"Ahead", clockWant.Add(-time.Millisecond), clockWant},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			old := baseTicket()
+			old.UpdatedAt = tc.prev
+			fx := newFixture(t, old)
+			got, err := fx.svc.UpdateTicket(context.Background(), old.ID, &helpdesk.TicketPatch{Status: new(helpdesk.StatusPending)}, nil, helpdesk.Precondition{})
+			if err != nil {
+				t.Fatalf("UpdateTicket: %v", err)
+			}
+			if !got.UpdatedAt.Equal(tc.want) || !fx.stored(t, old.ID).UpdatedAt.Equal(tc.want) {
+				t.Errorf("UpdatedAt = %v (stored %v), want %v", got.UpdatedAt, fx.stored(t, old.ID).UpdatedAt, tc.want)
+			}
+		})
+	}
+}

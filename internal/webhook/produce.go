@@ -43,7 +43,8 @@ func order(rec lambdaevents.DynamoDBEventRecord, i int) string {
 // moves its ticket's updatedAt, which alone is no change: it sends no
 // ticket.updated. The events name the actor the ticket's image names; for
 // a removal, del says who deleted the ticket when (its tombstone); without
-// it the deletion is the system's, at the stream's time.
+// it the deletion is the system's, at the stream's time. Either way the
+// deletion's time is never before the ticket's last update.
 func Produce(rec lambdaevents.DynamoDBEventRecord, del *helpdesk.Stamp) ([]*helpdesk.StoredEvent, error) {
 	if !dynamo.IsTicketKey(rec.Change.Keys) {
 		return nil, nil
@@ -91,21 +92,31 @@ func Produce(rec lambdaevents.DynamoDBEventRecord, del *helpdesk.Stamp) ([]*help
 			err = add(events.TicketAssignmentChanged, newT, newT.UpdatedAt, newT.ChangedBy, map[string]any{"assigneeId": previous["assigneeId"]})
 		}
 	case rec.EventName == string(lambdaevents.DynamoDBOperationTypeRemove) && oldT != nil && del != nil:
-		err = add(events.TicketDeleted, oldT, del.At, del.By, nil)
+		// The deleting function's clock may be behind the one that wrote
+		// the ticket last (the service cannot keep it after the ticket's
+		// updatedAt, as it does for updates, without reading the ticket);
+		// the deletion came after that write.
+		err = add(events.TicketDeleted, oldT, notBefore(del.At, oldT.UpdatedAt), del.By, nil)
 	case rec.EventName == string(lambdaevents.DynamoDBOperationTypeRemove) && oldT != nil:
 		// A ticket deleted before tombstones were kept. The stream's time
 		// is rounded down (to the second in AWS), so it can read earlier
 		// than the last update; the deletion came after.
-		at := rec.Change.ApproximateCreationDateTime.Time
-		if at.Before(oldT.UpdatedAt) {
-			at = oldT.UpdatedAt
-		}
+		at := notBefore(rec.Change.ApproximateCreationDateTime.Time, oldT.UpdatedAt)
 		err = add(events.TicketDeleted, oldT, at, helpdesk.System, nil)
 	}
 	if err != nil {
 		return nil, err
 	}
 	return out, nil
+}
+
+// notBefore returns at, or prev when at is before it: the time of a change
+// known to have come after a change at prev.
+func notBefore(at, prev time.Time) time.Time {
+	if at.Before(prev) {
+		return prev
+	}
+	return at
 }
 
 // changed returns the old values of the fields that differ between two
@@ -157,7 +168,9 @@ func commentEvents(rec lambdaevents.DynamoDBEventRecord, newC *helpdesk.Comment,
 		if !newC.Redacted() || oldC != nil && oldC.Redacted() {
 			return nil, nil
 		}
-		typ, at = events.TicketCommentRedacted, newC.RedactedAt
+		// Likewise a redaction by a function whose clock is behind the
+		// one that wrote the comment came after the comment.
+		typ, at = events.TicketCommentRedacted, notBefore(newC.RedactedAt, newC.CreatedAt)
 	default:
 		return nil, nil
 	}
