@@ -163,23 +163,23 @@ func TestEventCost(t *testing.T) {
 	if c.tableWCU < 1 || c.feedWCU < 1 || c.historyWCU < 1 || math.Abs(c.tableWCU+c.feedWCU+c.historyWCU-c.wcu) > 1e-9 {
 		t.Errorf("per event: %.2f WCU = table %.2f + feed %.2f + history %.2f; each part must be at least 1 and they must add up", c.wcu, c.tableWCU, c.feedWCU, c.historyWCU)
 	}
-	// A page of the whole feed: mergeFeed asks each of the 4 shards for a
-	// little more than its share of the 101 items wanted (the page and the
-	// look-ahead), 101×3/8+2 = 39, so a first round reads 156 items for
-	// 100 returned; what it reads past the page, the next page reads
-	// again. Only a shard that has run dry is read again, for
-	// (101−merged)×3/8+2 more. The most that costs is when one shard holds
-	// the whole page: after the first round it is read alone, in rounds of
-	// 25, 15, 10, 6, 4 and 2 items, 218 items (2.18×) and 10 Query calls
-	// in all. A merge that read whole shards, or a round per item, breaks
-	// 2.2×; and the shards of many tickets, hashed, hold a page about
-	// evenly, so a walk averages nearer one round (4 calls) than two.
+	// A page of the whole feed: mergeFeed asks each of the 4 shards for
+	// twice its share of the 101 items wanted (the page and the
+	// look-ahead), 101×2/4+2 = 52, so a first round reads 208 items
+	// (2.06×) and nearly always suffices: a second round costs a round
+	// trip, which section 2 of make bench measured as most of a page's
+	// overhead, while the items read past the page (read again by the
+	// next) cost only read units. Only a shard that has run dry is read
+	// again, for (101−merged)/2+2 more. On this run's hashed shards a page
+	// reads at most 2.08×; a merge that read whole shards, or a round per
+	// item, breaks 2.2×, and one that asked for less than twice its share
+	// breaks the 4 calls a page.
 	const feedBound = 2.2
 	if c.feed.worst > feedBound {
 		t.Errorf("a full feed page read %.2f× the items it returned, want at most %.1f×", c.feed.worst, feedBound)
 	}
-	if c.feed.callsPerPage() > 2*dynamo.FeedShards {
-		t.Errorf("a feed page made %.1f Query calls on average, want at most %d (two rounds of the %d shards)", c.feed.callsPerPage(), 2*dynamo.FeedShards, dynamo.FeedShards)
+	if c.feed.callsPerPage() > dynamo.FeedShards+0.5 {
+		t.Errorf("a feed page made %.1f Query calls on average, want about %d (one round of the %d shards)", c.feed.callsPerPage(), dynamo.FeedShards, dynamo.FeedShards)
 	}
 	// A ticket's history, and the feed filtered to a ticket, are one
 	// partition of the history index read in order: no item read that a
