@@ -684,3 +684,22 @@ func TestSlowEventWriteIsGivenUp(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestRecordEventsTwiceInOneBatch: a batch that holds one change twice
+// (the same event, and so the same deliveries) records it once. DynamoDB
+// refuses a batch read or write naming a key twice, which would fail the
+// batch on every delivery and stall its shard.
+func TestRecordEventsTwiceInOneBatch(t *testing.T) {
+	t.Parallel()
+	s, table := dynamotest.NewStore(t)
+	e := newEvent(helpdesk.NewID("tkt_"), events.TicketCreated, time.Now())
+	again := *e
+	hook := helpdesk.NewID("whk_")
+	d := &helpdesk.Delivery{WebhookID: hook, EventID: e.ID, Due: time.Now()}
+	fresh, err := s.RecordEvents(t.Context(), []*helpdesk.StoredEvent{e, &again}, []*helpdesk.Delivery{d, {WebhookID: hook, EventID: e.ID, Due: time.Now()}})
+	if err != nil || len(fresh) != 1 || fresh[0] != d {
+		t.Fatalf("RecordEvents = %v, %v; want the first delivery only", fresh, err)
+	}
+	feed, _ := dynamotest.WalkEvents(t, dynamotest.SettledReader(t, table), helpdesk.EventQuery{PageSize: 10})
+	wantIDs(t, "the feed", feed, []*helpdesk.StoredEvent{e})
+}

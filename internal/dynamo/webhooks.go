@@ -244,6 +244,11 @@ func marshalDelivery(d *helpdesk.Delivery) (map[string]types.AttributeValue, err
 // the events first (see writeEvents), which keep the positions they were
 // first given, then the deliveries.
 func (s *Store) RecordEvents(ctx context.Context, events []*helpdesk.StoredEvent, deliveries []*helpdesk.Delivery) ([]*helpdesk.Delivery, error) {
+	// A batch can hold one change twice (a record delivered twice, say),
+	// and DynamoDB refuses a batch read or write that names a key twice:
+	// the first of each is the one recorded.
+	events = firstOf(events, func(e *helpdesk.StoredEvent) string { return e.ID })
+	deliveries = firstOf(deliveries, func(d *helpdesk.Delivery) string { return d.WebhookID + "#" + d.EventID })
 	keys := make([]map[string]types.AttributeValue, 0, len(events)+len(deliveries))
 	for _, e := range events {
 		keys = append(keys, itemKey(kindEvent, e.ID))
@@ -281,6 +286,19 @@ func (s *Store) RecordEvents(ctx context.Context, events []*helpdesk.StoredEvent
 		return nil, fmt.Errorf("record deliveries: %w", err)
 	}
 	return pending, nil
+}
+
+// firstOf returns xs without the later of any two with the same key.
+func firstOf[T any](xs []T, key func(T) string) []T {
+	seen := make(map[string]bool, len(xs))
+	out := xs[:0:0]
+	for _, x := range xs {
+		if k := key(x); !seen[k] {
+			seen[k] = true
+			out = append(out, x)
+		}
+	}
+	return out
 }
 
 // batchWrite writes in batches of 25, retrying what DynamoDB leaves
