@@ -560,6 +560,28 @@ func (s *Store) historyKept(ctx context.Context, id string, now time.Time) error
 	return errNoHistory
 }
 
+// LatestEvent returns the latest recorded event of ticket id, by
+// position. CodeNotFound if none is (it never had one, or its history was
+// purged).
+func (s *Store) LatestEvent(ctx context.Context, id string) (*helpdesk.StoredEvent, error) {
+	out, err := s.db.Query(ctx, &dynamodb.QueryInput{
+		TableName: aws.String(s.table), IndexName: aws.String(historyIndex.Name),
+		KeyConditionExpression:    aws.String("#k = :k"),
+		ExpressionAttributeNames:  map[string]string{"#k": attrTicket},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":k": str(id)},
+		ScanIndexForward:          aws.Bool(false),
+		Limit:                     aws.Int32(1),
+	})
+	if err != nil {
+		return nil, translate(err, "read the latest event of %s", id)
+	}
+	if len(out.Items) == 0 {
+		return nil, errEventNotFound
+	}
+	e, _, err := listedEvent(out.Items[0])
+	return e, err
+}
+
 // PurgeHistory deletes the recorded events of a ticket, once its
 // tombstone has expired, and returns how many it deleted. It is
 // idempotent.

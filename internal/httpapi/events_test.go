@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -23,24 +22,6 @@ import (
 	"github.com/acme/helpdesk/internal/helpdesk"
 )
 
-// testClock is a clock the test moves by hand.
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *testClock) add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 // activityEnv is an API (newAPI) with the stream consumer the dispatch
 // function runs, which the test feeds (record), and one clock for the
 // stores of both, which the test moves: the lists show an event once it is
@@ -49,7 +30,7 @@ func (c *testClock) add(d time.Duration) {
 // events in the feed.
 type activityEnv struct {
 	*env
-	clock   *testClock
+	clock   *dynamotest.Clock
 	consume func(context.Context, lambdaevents.DynamoDBEvent) (lambdaevents.DynamoDBEventResponse, error)
 	fed     map[string]bool // the stream records consumed, by sequence number
 	records int             // the ticket-partition records the test's writes made
@@ -58,7 +39,7 @@ type activityEnv struct {
 func newActivity(t *testing.T) *activityEnv {
 	t.Helper()
 	e, _ := newAPI(t)
-	clock := &testClock{now: time.Now().Add(time.Minute)}
+	clock := dynamotest.NewClock(time.Now().Add(time.Minute))
 	e.store.SetClock(clock.Now)
 	sys := newSystem(t, dynamotest.Client(t), e.table, true, slog.New(slog.DiscardHandler))
 	sys.Store.SetClock(clock.Now)
@@ -96,7 +77,7 @@ func (a *activityEnv) record(n int) {
 	if resp, err := a.consume(a.tb.Context(), lambdaevents.DynamoDBEvent{Records: batch}); err != nil || len(resp.BatchItemFailures) > 0 {
 		a.tb.Fatalf("stream consumer: %+v, %v", resp, err)
 	}
-	a.clock.add(dynamo.FeedSettle + time.Second)
+	a.clock.Add(dynamo.FeedSettle + time.Second)
 }
 
 // writeKey registers a write key named name and returns it with the actor
@@ -401,7 +382,7 @@ func TestEventFeed(t *testing.T) {
 	})
 
 	t.Run("OldCursorIsGone", func(t *testing.T) {
-		a.clock.add(helpdesk.FeedWindow)
+		a.clock.Add(helpdesk.FeedWindow)
 		a.do("GET", last, helpdesk.PermRead, nil).want(t, http.StatusGone, helpdesk.CodeGone)
 		if p := a.page(feed); len(p.events) != 0 {
 			t.Fatalf("the feed 30 days later: %v", describe(p.events))
@@ -461,7 +442,7 @@ func TestTicketHistory(t *testing.T) {
 
 	// The history outlives the feed's window while the ticket exists, and
 	// a deleted ticket's only for HistoryAfterDeletion.
-	a.clock.add(helpdesk.HistoryAfterDeletion)
+	a.clock.Add(helpdesk.HistoryAfterDeletion)
 	if kept, _ := a.walk(base + "/tickets/" + other + "/events"); len(kept) != 2 {
 		t.Fatalf("the other ticket's history a month later: %v", describe(kept))
 	}

@@ -141,6 +141,54 @@ func TestCommentEventWithoutItsTicketRecord(t *testing.T) {
 	}
 }
 
+// TestCommentEventOfTicketDeletedSince: the ticket is deleted before its
+// comment's record is handled, and the batch boundary falls between the
+// comment's and the deletion's records, so neither the table nor the batch
+// holds the ticket. The event is still recorded, once, showing the ticket
+// as its latest recorded event did, at the comment's time; it used to be
+// dropped with a warning, a gap in the feed.
+func TestCommentEventOfTicketDeletedSince(t *testing.T) {
+	t.Parallel()
+	store, table := dynamotest.NewStore(t)
+	tk := dynamotest.CreateTicket(t, store, func(tk *helpdesk.Ticket) { tk.Subject = "Deleted soon" })
+	created := dynamotest.ReadStream(t, table, 1)
+	d := newDispatcher(t, store, relaxed, nil)
+	if resp, err := d.HandleStream(t.Context(), lambdaevents.DynamoDBEvent{Records: created}); err != nil || len(resp.BatchItemFailures) > 0 {
+		t.Fatalf("HandleStream(creation) = %+v, %v", resp, err)
+	}
+	c, _, err := helpdesk.NewConversations(store, store).AddComment(t.Context(), tk.ID, &helpdesk.CommentDraft{Body: new("Hi"), AuthorID: helpdesk.Set("usr_a")}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.DeleteTicket(t.Context(), tk.ID, helpdesk.Precondition{}, dynamotest.Deletion()); err != nil {
+		t.Fatal(err)
+	}
+	// The creation, its recorded event, the comment and its ticket's
+	// bump, the removal and the tombstone; the comment's record goes
+	// alone.
+	records := dynamotest.ReadStream(t, table, 6)
+	var comment lambdaevents.DynamoDBEventRecord
+	for _, rec := range records[1:] {
+		if strings.HasPrefix(rec.Change.Keys["sk"].String(), "COMMENT#") {
+			comment = rec
+		}
+	}
+	for range 2 { // and redelivered: once all the same
+		if resp, err := d.HandleStream(t.Context(), lambdaevents.DynamoDBEvent{Records: []lambdaevents.DynamoDBEventRecord{comment}}); err != nil || len(resp.BatchItemFailures) > 0 {
+			t.Fatalf("HandleStream(comment) = %+v, %v", resp, err)
+		}
+	}
+	reader := dynamotest.SettledReader(t, table)
+	history, _ := dynamotest.WalkEvents(t, reader, helpdesk.EventQuery{TicketID: tk.ID, PageSize: 10})
+	if len(history) != 2 || history[1].Type != events.TicketCommentCreated {
+		t.Fatalf("history %v, want the creation and the comment", dynamotest.EventIDs(history))
+	}
+	ev := dynamotest.EventBody(t, history[1])
+	if ev.Data.Comment.ID != c.ID || ev.Data.Ticket.Subject != "Deleted soon" || ev.Data.Ticket.UpdatedAt != view.FormatTime(c.CreatedAt) {
+		t.Fatalf("event %+v, want comment %s on the ticket as last recorded, at the comment's time", ev, c.ID)
+	}
+}
+
 func mustJSON(tb testing.TB, v any) string {
 	tb.Helper()
 	b, err := json.Marshal(v)

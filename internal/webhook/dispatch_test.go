@@ -28,7 +28,7 @@ var relaxed = &ssrf.Guard{AllowPrivate: true}
 // creates one ticket, under an injected clock.
 type scenario struct {
 	store *dynamo.Store
-	clock *clock
+	clock *dynamotest.Clock
 	recv  *receiver
 	hook  *helpdesk.Webhook
 	disp  *webhook.Dispatcher
@@ -39,7 +39,7 @@ type scenario struct {
 type setup struct {
 	respond func(w http.ResponseWriter, hit int)
 	guard   *ssrf.Guard                              // nil: relaxed
-	clock   *clock                                   // nil: a new one
+	clock   *dynamotest.Clock                        // nil: a new one
 	hook    func(w *helpdesk.Webhook, now time.Time) // adjusts the subscription before it is stored
 }
 

@@ -46,6 +46,9 @@ type Store interface {
 	// Tombstone returns who deleted a ticket, and when. CodeNotFound if
 	// it has no tombstone.
 	Tombstone(ctx context.Context, id string) (helpdesk.Stamp, error)
+	// LatestEvent returns the latest recorded event of a ticket.
+	// CodeNotFound if none is.
+	LatestEvent(ctx context.Context, ticketID string) (*helpdesk.StoredEvent, error)
 	// ReplaceEventBody replaces the body of a recorded event.
 	// CodeNotFound if it is not kept (any more).
 	ReplaceEventBody(ctx context.Context, id string, body []byte) error

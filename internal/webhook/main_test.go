@@ -30,31 +30,13 @@ func testLogger(tb testing.TB) *slog.Logger {
 	return slog.New(slog.NewTextHandler(tb.Output(), nil))
 }
 
-// clock is an injectable clock that moves only when told to.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
 // newClock returns a clock at the current time, rounded down to the second
 // so that the times the store keeps (milliseconds) are exact.
-func newClock() *clock { return &clock{now: time.Now().UTC().Truncate(time.Second)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	c.now = t
-	c.mu.Unlock()
-}
+func newClock() *dynamotest.Clock { return dynamotest.NewClock(time.Now().UTC().Truncate(time.Second)) }
 
 // newDispatcher returns a dispatcher on store that delivers through guard's
 // client, on clk when it is not nil.
-func newDispatcher(tb testing.TB, store webhook.Store, guard *ssrf.Guard, clk *clock) *webhook.Dispatcher {
+func newDispatcher(tb testing.TB, store webhook.Store, guard *ssrf.Guard, clk *dynamotest.Clock) *webhook.Dispatcher {
 	tb.Helper()
 	client := guard.Client(webhook.AttemptTimeout)
 	tb.Cleanup(client.CloseIdleConnections)

@@ -149,12 +149,12 @@ func ProduceComment(rec lambdaevents.DynamoDBEventRecord, t *helpdesk.Ticket) ([
 	if err != nil || c == nil {
 		return nil, err
 	}
-	return commentEvents(rec, c, t)
+	return commentEvents(rec, c, view.Ticket(t))
 }
 
 // commentEvents is ProduceComment for a record whose new image, newC, is
 // decoded already.
-func commentEvents(rec lambdaevents.DynamoDBEventRecord, newC *helpdesk.Comment, t *helpdesk.Ticket) ([]*helpdesk.StoredEvent, error) {
+func commentEvents(rec lambdaevents.DynamoDBEventRecord, newC *helpdesk.Comment, t events.Ticket) ([]*helpdesk.StoredEvent, error) {
 	var typ string
 	var at time.Time
 	switch rec.EventName {
@@ -177,7 +177,7 @@ func commentEvents(rec lambdaevents.DynamoDBEventRecord, newC *helpdesk.Comment,
 	comment := view.Comment(newC)
 	ev := events.Event{
 		ID: commentEventID(newC.ID, typ), Type: typ, Timestamp: at.UTC(), Actor: view.Actor(newC.ChangedBy),
-		Data: events.Data{Ticket: view.Ticket(t), Comment: &comment},
+		Data: events.Data{Ticket: t, Comment: &comment},
 	}
 	body, err := json.Marshal(ev)
 	if err != nil {

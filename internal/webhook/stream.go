@@ -2,7 +2,9 @@ package webhook
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"slices"
 	"time"
@@ -12,6 +14,7 @@ import (
 	"github.com/acme/helpdesk/events"
 	"github.com/acme/helpdesk/internal/dynamo"
 	"github.com/acme/helpdesk/internal/helpdesk"
+	"github.com/acme/helpdesk/internal/view"
 )
 
 // HandleStream processes a batch of ticket stream records: it records the
@@ -124,15 +127,26 @@ func (d *Dispatcher) produce(ctx context.Context, rec lambdaevents.DynamoDBEvent
 	if insert {
 		t = b.ticketAt(c.TicketID, c.CreatedAt)
 	}
+	var shown events.Ticket
 	if t == nil {
 		switch now, err := d.store.Ticket(ctx, c.TicketID); {
 		case helpdesk.ErrorCode(err) == helpdesk.CodeNotFound:
 			// Deleted since: its last state, when the batch holds the
-			// deletion (as it does unless a batch boundary falls between).
+			// deletion (as it does unless a batch boundary falls between);
+			// else the ticket its latest recorded event shows.
 			if t = b.lastTicket(c.TicketID); t == nil {
-				d.log.WarnContext(ctx, "comment event not sent: its ticket was deleted before the event was made, in an earlier stream batch",
-					slog.String("event_id", rec.EventID), slog.String("comment_id", c.ID), slog.String("ticket_id", c.TicketID))
-				return nil, nil
+				last, err := d.lastRecorded(ctx, c)
+				if helpdesk.ErrorCode(err) == helpdesk.CodeNotFound {
+					// Nothing of the ticket was ever recorded (it was
+					// written before events were): nothing to show.
+					d.log.WarnContext(ctx, "comment event not made: its ticket is deleted and none of its events is recorded",
+						slog.String("event_id", rec.EventID), slog.String("comment_id", c.ID), slog.String("ticket_id", c.TicketID))
+					return nil, nil
+				}
+				if err != nil {
+					return nil, err
+				}
+				shown = last
 			}
 		case err != nil:
 			return nil, &lookupError{err}
@@ -140,7 +154,10 @@ func (d *Dispatcher) produce(ctx context.Context, rec lambdaevents.DynamoDBEvent
 			t = now
 		}
 	}
-	evs, err := commentEvents(rec, c, t)
+	if t != nil {
+		shown = view.Ticket(t)
+	}
+	evs, err := commentEvents(rec, c, shown)
 	if err == nil && len(evs) == 1 && evs[0].Type == events.TicketCommentRedacted {
 		b.redacted[CreationEventID(c.ID)] = c
 		if err := d.redactCreation(ctx, c); err != nil {
@@ -148,6 +165,29 @@ func (d *Dispatcher) produce(ctx context.Context, rec lambdaevents.DynamoDBEvent
 		}
 	}
 	return evs, err
+}
+
+// lastRecorded returns the ticket of comment c as its latest recorded
+// event shows it, at the comment's time: for a comment whose ticket was
+// deleted before its record was handled, in a later batch. Its events
+// before the comment are recorded already (a ticket's records come in
+// order); what the comment's own write changed besides the time (a
+// reopening) is in the ticket's record, whose ticket.updated says it.
+func (d *Dispatcher) lastRecorded(ctx context.Context, c *helpdesk.Comment) (events.Ticket, error) {
+	ev, err := d.store.LatestEvent(ctx, c.TicketID)
+	switch {
+	case helpdesk.ErrorCode(err) == helpdesk.CodeNotFound:
+		return events.Ticket{}, err
+	case err != nil:
+		return events.Ticket{}, &lookupError{err}
+	}
+	var body events.Event
+	if err := json.Unmarshal(ev.Body, &body); err != nil {
+		return events.Ticket{}, fmt.Errorf("decode recorded event %s: %w", ev.ID, err)
+	}
+	t := body.Data.Ticket
+	t.UpdatedAt = view.FormatTime(c.CreatedAt)
+	return t, nil
 }
 
 // deletion returns who deleted the ticket a record removes, and when: its
