@@ -78,37 +78,35 @@ func eventTypes(v string, problems *helpdesk.Problems) []string {
 }
 
 func (a *api) listEvents(w http.ResponseWriter, r *http.Request) error {
-	values, err := queryValues(r.URL.RawQuery)
-	if err != nil {
-		return err
-	}
-	q, err := parseEventQuery(values, false)
-	if err != nil {
-		return err
-	}
-	page, err := a.activity.Feed(r.Context(), q)
-	if err != nil {
-		return err
-	}
-	writeEvents(w, r, values, "/events", q, page)
-	return nil
+	return a.serveEvents(w, r, false, "/events")
 }
 
 func (a *api) listTicketEvents(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("id")
+	return a.serveEvents(w, r, true, "/tickets/"+id+"/events")
+}
+
+// serveEvents answers a page of the feed, or of the history of the ticket
+// the path names, at path.
+func (a *api) serveEvents(w http.ResponseWriter, r *http.Request, history bool, path string) error {
 	values, err := queryValues(r.URL.RawQuery)
 	if err != nil {
 		return err
 	}
-	q, err := parseEventQuery(values, true)
+	q, err := parseEventQuery(values, history)
 	if err != nil {
 		return err
 	}
-	id := r.PathValue("id")
-	page, err := a.activity.History(r.Context(), id, q)
+	var page *helpdesk.EventPage
+	if history {
+		page, err = a.activity.History(r.Context(), r.PathValue("id"), q)
+	} else {
+		page, err = a.activity.Feed(r.Context(), q)
+	}
 	if err != nil {
 		return err
 	}
-	writeEvents(w, r, values, "/tickets/"+id+"/events", q, page)
+	writeEvents(w, r, values, path, q, page)
 	return nil
 }
 

@@ -706,6 +706,31 @@ func checkCommentRefusals(t *testing.T, fields map[string]json.RawMessage, probl
 	}
 }
 
+// checkRefusal fails unless a list's query parser refused raw (decoded
+// as values) as it may: 400 only for an empty cursor, else 422 naming
+// only parameters the query holds, each with a message.
+func checkRefusal(t *testing.T, raw string, values url.Values, err error) {
+	t.Helper()
+	switch helpdesk.ErrorCode(err) {
+	case helpdesk.CodeBadRequest:
+		if a, ok := values["after"]; !ok || len(a) != 1 || a[0] != "" {
+			t.Fatalf("%q refused as a bad request without an empty cursor: %v", raw, err)
+		}
+	case helpdesk.CodeValidation:
+		details := helpdesk.ErrorDetails(err)
+		if len(details) == 0 {
+			t.Fatalf("%q refused without details: %v", raw, err)
+		}
+		for _, d := range details {
+			if _, named := values[d.Field]; !named || d.Message == "" {
+				t.Fatalf("%q refused for %+v, which is not a parameter of the query", raw, d)
+			}
+		}
+	default:
+		t.Fatalf("parser error with code %s: %v", helpdesk.ErrorCode(err), err)
+	}
+}
+
 // FuzzCommentQuery feeds arbitrary query strings to the parsing of a
 // conversation's list, as the handler runs it. What it accepts asks for
 // 1 to 100 comments a page (25 unless page_size says otherwise), oldest
@@ -735,24 +760,7 @@ func FuzzCommentQuery(f *testing.F) {
 		}
 		q, err := parseCommentQuery("tkt_fuzz", values)
 		if err != nil {
-			switch helpdesk.ErrorCode(err) {
-			case helpdesk.CodeBadRequest:
-				if a, ok := values["after"]; !ok || len(a) != 1 || a[0] != "" {
-					t.Fatalf("%q refused as a bad request without an empty cursor: %v", raw, err)
-				}
-			case helpdesk.CodeValidation:
-				details := helpdesk.ErrorDetails(err)
-				if len(details) == 0 {
-					t.Fatalf("%q refused without details: %v", raw, err)
-				}
-				for _, d := range details {
-					if _, named := values[d.Field]; !named || d.Message == "" {
-						t.Fatalf("%q refused for %+v, which is not a parameter of the query", raw, d)
-					}
-				}
-			default:
-				t.Fatalf("parser error with code %s: %v", helpdesk.ErrorCode(err), err)
-			}
+			checkRefusal(t, raw, values, err)
 			return
 		}
 		if q.TicketID != "tkt_fuzz" || q.PageSize < 1 || q.PageSize > commentPageSizeMax || (q.Order != "asc" && q.Order != "desc") {
@@ -834,24 +842,7 @@ func FuzzEventQuery(f *testing.F) {
 			}
 			q, err := parseEventQuery(values, history)
 			if err != nil {
-				switch helpdesk.ErrorCode(err) {
-				case helpdesk.CodeBadRequest:
-					if a, ok := values["after"]; !ok || len(a) != 1 || a[0] != "" {
-						t.Fatalf("%q refused as a bad request without an empty cursor: %v", raw, err)
-					}
-				case helpdesk.CodeValidation:
-					details := helpdesk.ErrorDetails(err)
-					if len(details) == 0 {
-						t.Fatalf("%q refused without details: %v", raw, err)
-					}
-					for _, d := range details {
-						if _, named := values[d.Field]; !named || d.Message == "" {
-							t.Fatalf("%q refused for %+v, which is not a parameter of the query", raw, d)
-						}
-					}
-				default:
-					t.Fatalf("parser error with code %s: %v", helpdesk.ErrorCode(err), err)
-				}
+				checkRefusal(t, raw, values, err)
 				continue
 			}
 			if q.History != history || q.PageSize < 1 || q.PageSize > eventPageSizeMax ||
