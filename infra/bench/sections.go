@@ -206,7 +206,7 @@ func sections() []sectionSpec {
 				"round trips per request: section 2 (an update also reads the ticket: 1 RCU); a cold API-key lookup adds one GetItem per key and function environment per minute",
 				"events (BenchmarkEventCost): 1,000 writes on 250 tickets (100 in a smoke run) in the bench mix's write proportions, 5 creates : 8 comments : 6 updates : 1 delete, made through the services; what one subscription adds, from a fifth of them made twice, with and without it",
 				"RCU: DynamoDB Local charges nothing for a key a BatchGetItem does not find, and the consumer's consistent idempotency check looks up each new event's key (and each delivery's) before recording it; DynamoDB charges a read unit for each",
-				"a filter on type applies after the read: each shard Query reads its share of the page and keeps what matches, so a rare type reads much of the feed for a page, in many rounds",
+				"a filter on type applies after the read: each shard Query reads its share of the page and keeps what matches, so a rare type reads much of the feed, up to a page's read budget (4 × page + 400 items), after which the page comes back short with hasMore",
 				"the largest shard's share is this run's, where a few busy tickets, each wholly in one shard, carry much of the mix; many tickets' events spread about evenly",
 			},
 		},
