@@ -38,9 +38,11 @@ const TableName = "helpdesk"
 // as API Gateway's HTTP API does (10,240 bytes).
 const MaxHeaderBytes = 10 << 10
 
-// generatedKeyName names the keys Run makes up when none are configured;
-// each run revokes those of the run before.
-const generatedKeyName = "local (generated)"
+// generatedKeySuffix ends the names of the keys Run makes up when none are
+// configured ("local write (generated)": the names the activity record
+// shows, so they tell the keys apart); each run revokes those of the run
+// before.
+const generatedKeySuffix = "(generated)"
 
 // Options configures Run.
 type Options struct {
@@ -238,7 +240,7 @@ func registerKeys(ctx context.Context, store *dynamo.Store, configured map[helpd
 	}
 	now := time.Now()
 	for _, k := range existing {
-		if k.Name == generatedKeyName && !k.Revoked() {
+		if strings.HasSuffix(k.Name, generatedKeySuffix) && !k.Revoked() {
 			if err := store.RevokeAPIKey(ctx, k.ID, now); err != nil {
 				return nil, err
 			}
@@ -257,7 +259,7 @@ func registerKeys(ctx context.Context, store *dynamo.Store, configured map[helpd
 			shown = append(shown, shownKey{Permission: perm})
 		} else {
 			plain, k.Hash, k.ID = auth.NewKey()
-			k.Name = generatedKeyName
+			k.Name = "local " + string(perm) + " " + generatedKeySuffix
 			shown = append(shown, shownKey{Permission: perm, Key: plain})
 		}
 		err := store.CreateAPIKey(ctx, k)
