@@ -154,7 +154,8 @@ build:
 
 # AWS CDK: the CLI pinned in package.json, the app in infra/cdk (cdk.json), output in infra/cdk.out/.
 # Context from make variables: STAGE (default dev), EPHEMERAL=true, THROTTLE_RATE, THROTTLE_BURST,
-# CORS_ORIGINS (comma-separated), LOG_LEVEL, ALARM_TOPIC_ARN; e.g. make deploy STAGE=prod
+# CORS_ORIGINS (comma-separated), LOG_LEVEL, ALARM_TOPIC_ARN, WITHOUT_INDEXES (comma-separated, for an
+# upgrade that adds several GSIs: docs/operating.md); e.g. make deploy STAGE=prod
 .PHONY: cdk-deps synth deploy destroy
 STAGE ?= dev
 CDK_STAMP := node_modules/.cdk-deps-installed
@@ -164,7 +165,7 @@ CDK := $(CDK_ENV) node_modules/.bin/cdk --no-notices
 CDK_CONTEXT := -c stage=$(STAGE) $(if $(EPHEMERAL),-c ephemeral=$(EPHEMERAL)) \
   $(if $(THROTTLE_RATE),-c throttleRate=$(THROTTLE_RATE)) $(if $(THROTTLE_BURST),-c throttleBurst=$(THROTTLE_BURST)) \
   $(if $(CORS_ORIGINS),-c corsOrigins=$(CORS_ORIGINS)) $(if $(LOG_LEVEL),-c logLevel=$(LOG_LEVEL)) \
-  $(if $(ALARM_TOPIC_ARN),-c alarmTopicArn=$(ALARM_TOPIC_ARN))
+  $(if $(ALARM_TOPIC_ARN),-c alarmTopicArn=$(ALARM_TOPIC_ARN)) $(if $(WITHOUT_INDEXES),-c withoutIndexes=$(WITHOUT_INDEXES))
 
 ## cdk-deps: install the pinned AWS CDK CLI (package.json, package-lock.json) under node_modules/
 cdk-deps: $(CDK_STAMP)

@@ -18,6 +18,7 @@ const (
 	ctxCorsOrigins   = "corsOrigins"
 	ctxLogLevel      = "logLevel"
 	ctxAlarmTopicArn = "alarmTopicArn"
+	ctxWithout       = "withoutIndexes"
 )
 
 // propsFrom reads the stack's props from context values, as get returns
@@ -63,6 +64,9 @@ func propsFrom(get func(key string) any) (*stack.Props, error) {
 		return nil, err
 	}
 	if p.CorsOrigins, err = list(ctxCorsOrigins, get(ctxCorsOrigins)); err != nil {
+		return nil, err
+	}
+	if p.WithoutIndexes, err = list(ctxWithout, get(ctxWithout)); err != nil {
 		return nil, err
 	}
 	if err := p.Validate(); err != nil {

@@ -24,11 +24,11 @@ func TestPropsFrom(t *testing.T) {
 		{"command line", map[string]any{
 			"stage": "prod", "ephemeral": "true", "assetsDir": "/tmp/bin", "throttleRate": "20", "throttleBurst": "40",
 			"corsOrigins": "https://a.example.com, https://b.example.com,", "logLevel": "warn",
-			"alarmTopicArn": "arn:aws:sns:eu-west-1:123456789012:alarms",
+			"alarmTopicArn": "arn:aws:sns:eu-west-1:123456789012:alarms", "withoutIndexes": "feed,history",
 		}, stack.Props{
 			Stage: "prod", Ephemeral: true, AssetsDir: "/tmp/bin", ThrottleRate: 20, ThrottleBurst: 40,
 			CorsOrigins: []string{"https://a.example.com", "https://b.example.com"}, LogLevel: "warn",
-			AlarmTopicArn: "arn:aws:sns:eu-west-1:123456789012:alarms",
+			AlarmTopicArn: "arn:aws:sns:eu-west-1:123456789012:alarms", WithoutIndexes: []string{"feed", "history"},
 		}},
 		{"cdk.json", map[string]any{
 			"stage": "qa", "ephemeral": false, "throttleRate": 7.0, "corsOrigins": []any{"*"},

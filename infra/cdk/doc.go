@@ -14,6 +14,7 @@
 //	corsOrigins    comma-separated allowed origins, none by default
 //	logLevel       HELPDESK_LOG_LEVEL of every function (debug, info, warn, error)
 //	alarmTopicArn  an SNS topic the alarms notify
+//	withoutIndexes comma-separated indexes to leave out, for an upgrade that adds several (docs/operating.md)
 //
 // Run from the repository root: relative asset paths are resolved from the
 // working directory.
