@@ -82,7 +82,8 @@ func Agents() []string {
 	return ids
 }
 
-// Workload draws tickets with the workload's distributions.
+// Workload draws tickets with the workload's distributions. Its draws
+// are one sequence, so it is not safe for concurrent use.
 type Workload struct {
 	rng   *rand.Rand
 	agent *rand.Zipf
