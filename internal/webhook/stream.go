@@ -105,11 +105,9 @@ func (e *lookupError) Error() string {
 }
 func (e *lookupError) Unwrap() error { return e.err }
 
-// produce returns the events of one record. A comment's events show its
-// ticket as the comment left it: the ticket's own record from the same
-// batch, written in the same transaction (its updatedAt is the comment's
-// createdAt), or else the ticket as it is now. A redaction is noted in b,
-// for redactInBatch.
+// produce returns the events of one record; a comment's show its ticket
+// as commentTicket finds it. A redaction is noted in b, for
+// redactInBatch.
 func (d *Dispatcher) produce(ctx context.Context, rec lambdaevents.DynamoDBEventRecord, b *batchState) ([]*helpdesk.StoredEvent, error) {
 	c, err := commentOf(rec)
 	switch {
@@ -122,40 +120,9 @@ func (d *Dispatcher) produce(ctx context.Context, rec lambdaevents.DynamoDBEvent
 		}
 		return Produce(rec, del)
 	}
-	insert := rec.EventName == string(lambdaevents.DynamoDBOperationTypeInsert)
-	var t *helpdesk.Ticket
-	if insert {
-		t = b.ticketAt(c.TicketID, c.CreatedAt)
-	}
-	var shown events.Ticket
-	if t == nil {
-		switch now, err := d.store.Ticket(ctx, c.TicketID); {
-		case helpdesk.ErrorCode(err) == helpdesk.CodeNotFound:
-			// Deleted since: its last state, when the batch holds the
-			// deletion (as it does unless a batch boundary falls between);
-			// else the ticket its latest recorded event shows.
-			if t = b.lastTicket(c.TicketID); t == nil {
-				last, err := d.lastRecorded(ctx, c)
-				if helpdesk.ErrorCode(err) == helpdesk.CodeNotFound {
-					// Nothing of the ticket was ever recorded (it was
-					// written before events were): nothing to show.
-					d.log.WarnContext(ctx, "comment event not made: its ticket is deleted and none of its events is recorded",
-						slog.String("event_id", rec.EventID), slog.String("comment_id", c.ID), slog.String("ticket_id", c.TicketID))
-					return nil, nil
-				}
-				if err != nil {
-					return nil, err
-				}
-				shown = last
-			}
-		case err != nil:
-			return nil, &lookupError{err}
-		default:
-			t = now
-		}
-	}
-	if t != nil {
-		shown = view.Ticket(t)
+	shown, ok, err := d.commentTicket(ctx, rec, c, b)
+	if err != nil || !ok {
+		return nil, err
 	}
 	evs, err := commentEvents(rec, c, shown)
 	if err == nil && len(evs) == 1 && evs[0].Type == events.TicketCommentRedacted {
@@ -167,27 +134,49 @@ func (d *Dispatcher) produce(ctx context.Context, rec lambdaevents.DynamoDBEvent
 	return evs, err
 }
 
-// lastRecorded returns the ticket of comment c as its latest recorded
-// event shows it, at the comment's time: for a comment whose ticket was
-// deleted before its record was handled, in a later batch. Its events
-// before the comment are recorded already (a ticket's records come in
-// order); what the comment's own write changed besides the time (a
-// reopening) is in the ticket's record, whose ticket.updated says it.
-func (d *Dispatcher) lastRecorded(ctx context.Context, c *helpdesk.Comment) (events.Ticket, error) {
+// commentTicket returns the ticket a comment's event shows, as the
+// comment left it: the ticket's own record from the same batch, written in
+// the same transaction (its updatedAt is the comment's createdAt), or else
+// the ticket as it is now. A ticket deleted since shows its last state:
+// the batch's, when it holds the deletion (as it does unless a batch
+// boundary falls between), else its latest recorded event's, at the
+// comment's time (its events before the comment are recorded already, a
+// ticket's records coming in order; what the comment's write changed
+// besides the time, a reopening, its ticket.updated says). ok is false,
+// and a warning logged, only when none of a deleted ticket's events was
+// ever recorded (it was written before events were).
+func (d *Dispatcher) commentTicket(ctx context.Context, rec lambdaevents.DynamoDBEventRecord, c *helpdesk.Comment, b *batchState) (shown events.Ticket, ok bool, err error) {
+	if rec.EventName == string(lambdaevents.DynamoDBOperationTypeInsert) {
+		if t := b.ticketAt(c.TicketID, c.CreatedAt); t != nil {
+			return view.Ticket(t), true, nil
+		}
+	}
+	now, err := d.store.Ticket(ctx, c.TicketID)
+	switch {
+	case err == nil:
+		return view.Ticket(now), true, nil
+	case helpdesk.ErrorCode(err) != helpdesk.CodeNotFound:
+		return events.Ticket{}, false, &lookupError{err}
+	}
+	if t := b.lastTicket(c.TicketID); t != nil {
+		return view.Ticket(t), true, nil
+	}
 	ev, err := d.store.LatestEvent(ctx, c.TicketID)
 	switch {
 	case helpdesk.ErrorCode(err) == helpdesk.CodeNotFound:
-		return events.Ticket{}, err
+		d.log.WarnContext(ctx, "comment event not made: its ticket is deleted and none of its events is recorded",
+			slog.String("event_id", rec.EventID), slog.String("comment_id", c.ID), slog.String("ticket_id", c.TicketID))
+		return events.Ticket{}, false, nil
 	case err != nil:
-		return events.Ticket{}, &lookupError{err}
+		return events.Ticket{}, false, &lookupError{err}
 	}
 	var body events.Event
 	if err := json.Unmarshal(ev.Body, &body); err != nil {
-		return events.Ticket{}, fmt.Errorf("decode recorded event %s: %w", ev.ID, err)
+		return events.Ticket{}, false, fmt.Errorf("decode recorded event %s: %w", ev.ID, err)
 	}
-	t := body.Data.Ticket
-	t.UpdatedAt = view.FormatTime(c.CreatedAt)
-	return t, nil
+	shown = body.Data.Ticket
+	shown.UpdatedAt = view.FormatTime(c.CreatedAt)
+	return shown, true, nil
 }
 
 // deletion returns who deleted the ticket a record removes, and when: its
