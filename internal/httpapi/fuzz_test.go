@@ -259,11 +259,8 @@ func FuzzParseListQuery(f *testing.F) {
 		f.Add(seed)
 	}
 	f.Fuzz(func(t *testing.T, raw string) {
-		values, err := queryValues(raw)
-		if err != nil {
-			if c := helpdesk.ErrorCode(err); c != helpdesk.CodeBadRequest {
-				t.Fatalf("query string error with code %s: %v", c, err)
-			}
+		values, ok := fuzzedQuery(t, raw)
+		if !ok {
 			return
 		}
 		q, err := parseListQuery(values)
@@ -706,6 +703,20 @@ func checkCommentRefusals(t *testing.T, fields map[string]json.RawMessage, probl
 	}
 }
 
+// fuzzedQuery decodes a fuzzed query string as a list handler does: ok
+// is false for one refused as malformed, which must be a 400.
+func fuzzedQuery(t *testing.T, raw string) (url.Values, bool) {
+	t.Helper()
+	values, err := queryValues(raw)
+	if err != nil {
+		if c := helpdesk.ErrorCode(err); c != helpdesk.CodeBadRequest {
+			t.Fatalf("query string error with code %s: %v", c, err)
+		}
+		return nil, false
+	}
+	return values, true
+}
+
 // checkRefusal fails unless a list's query parser refused raw (decoded
 // as values) as it may: 400 only for an empty cursor, else 422 naming
 // only parameters the query holds, each with a message.
@@ -751,11 +762,8 @@ func FuzzCommentQuery(f *testing.F) {
 	}
 	known := []string{"page_size", "after", "sort_order", "public"}
 	f.Fuzz(func(t *testing.T, raw string) {
-		values, err := queryValues(raw)
-		if err != nil {
-			if c := helpdesk.ErrorCode(err); c != helpdesk.CodeBadRequest {
-				t.Fatalf("query string error with code %s: %v", c, err)
-			}
+		values, ok := fuzzedQuery(t, raw)
+		if !ok {
 			return
 		}
 		q, err := parseCommentQuery("tkt_fuzz", values)
@@ -828,11 +836,8 @@ func FuzzEventQuery(f *testing.F) {
 		f.Add(seed)
 	}
 	f.Fuzz(func(t *testing.T, raw string) {
-		values, err := queryValues(raw)
-		if err != nil {
-			if c := helpdesk.ErrorCode(err); c != helpdesk.CodeBadRequest {
-				t.Fatalf("query string error with code %s: %v", c, err)
-			}
+		values, ok := fuzzedQuery(t, raw)
+		if !ok {
 			return
 		}
 		for _, history := range []bool{false, true} {
