@@ -78,17 +78,16 @@ func eventTypes(v string, problems *helpdesk.Problems) []string {
 }
 
 func (a *api) listEvents(w http.ResponseWriter, r *http.Request) error {
-	return a.serveEvents(w, r, false, "/events")
+	return a.serveEvents(w, r, false)
 }
 
 func (a *api) listTicketEvents(w http.ResponseWriter, r *http.Request) error {
-	id := r.PathValue("id")
-	return a.serveEvents(w, r, true, "/tickets/"+id+"/events")
+	return a.serveEvents(w, r, true)
 }
 
 // serveEvents answers a page of the feed, or of the history of the ticket
-// the path names, at path.
-func (a *api) serveEvents(w http.ResponseWriter, r *http.Request, history bool, path string) error {
+// the path names.
+func (a *api) serveEvents(w http.ResponseWriter, r *http.Request, history bool) error {
 	values, err := queryValues(r.URL.RawQuery)
 	if err != nil {
 		return err
@@ -97,25 +96,22 @@ func (a *api) serveEvents(w http.ResponseWriter, r *http.Request, history bool, 
 	if err != nil {
 		return err
 	}
+	path := "/events"
 	var page *helpdesk.EventPage
-	if history {
-		page, err = a.activity.History(r.Context(), r.PathValue("id"), q)
+	if id := r.PathValue("id"); history {
+		path = "/tickets/" + id + "/events"
+		page, err = a.activity.History(r.Context(), id, q)
 	} else {
 		page, err = a.activity.Feed(r.Context(), q)
 	}
 	if err != nil {
 		return err
 	}
-	writeEvents(w, r, values, path, q, page)
-	return nil
-}
-
-// writeEvents answers with a page of events of the list at path.
-func writeEvents(w http.ResponseWriter, r *http.Request, values url.Values, path string, q helpdesk.EventQuery, page *helpdesk.EventPage) {
 	body := eventsBody{Events: make([]json.RawMessage, len(page.Events)), Meta: listMeta{PageSize: q.PageSize, HasMore: page.HasMore}}
 	for i, e := range page.Events {
 		body.Events[i] = e.Body
 	}
 	body.Links.Next = pageLink(r, values, path, page.Next)
 	writeJSON(w, http.StatusOK, body)
+	return nil
 }
