@@ -172,7 +172,7 @@ func (s *Store) writeEvents(ctx context.Context, evs []*helpdesk.StoredEvent) er
 		start := s.now()
 		reqs := make([]types.WriteRequest, len(chunk))
 		for i, e := range chunk {
-			at := latest(e.CreatedAt, start.Add(-lateAfter), last[e.TicketID]).Truncate(time.Millisecond)
+			at := helpdesk.Latest(e.CreatedAt, start.Add(-lateAfter), last[e.TicketID]).Truncate(time.Millisecond)
 			last[e.TicketID] = at
 			item, err := marshalEvent(e, at)
 			if err != nil {
@@ -216,10 +216,6 @@ func (s *Store) putEvents(ctx context.Context, start time.Time, reqs []types.Wri
 		req = out.UnprocessedItems
 	}
 	return nil
-}
-
-func latest(ts ...time.Time) time.Time {
-	return slices.MaxFunc(ts, time.Time.Compare)
 }
 
 // eventBinding is what a page of events is bound to: the list and its

@@ -474,7 +474,7 @@ func TestFeedWalkWhileRecording(t *testing.T) {
 				tk := owned[c][rng.IntN(ticketsEach)]
 				// A ticket's changes happen in the order they commit
 				// (the service's updatedAt never goes back).
-				at = latestOf(at.UTC().Truncate(time.Millisecond), lastAt[tk])
+				at = helpdesk.Latest(at.UTC().Truncate(time.Millisecond), lastAt[tk])
 				lastAt[tk] = at
 				return newEvent(tk, events.Types[rng.IntN(len(events.Types))], at)
 			}
@@ -630,13 +630,6 @@ func TestFeedWalkWhileRecording(t *testing.T) {
 	if promptly == 0 || promptly == len(feed) {
 		t.Errorf("%d of %d events recorded promptly: the walk proved less than it should", promptly, len(feed))
 	}
-}
-
-func latestOf(a, b time.Time) time.Time {
-	if a.Before(b) {
-		return b
-	}
-	return a
 }
 
 // TestSlowEventWriteIsGivenUp: the first attempt of a BatchWriteItem of

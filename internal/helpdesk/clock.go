@@ -1,6 +1,9 @@
 package helpdesk
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // TimeLayout is the one text form of a time in this product: RFC 3339 in
 // UTC with exactly three fractional digits. It is fixed width, so stored
@@ -19,4 +22,10 @@ func (c Clock) Now() time.Time {
 		c = time.Now
 	}
 	return c().UTC().Truncate(time.Millisecond)
+}
+
+// Latest returns the latest of ts: the time of a change known to come
+// after changes at the others, whatever the clocks that stamped them say.
+func Latest(ts ...time.Time) time.Time {
+	return slices.MaxFunc(ts, time.Time.Compare)
 }

@@ -96,27 +96,18 @@ func Produce(rec lambdaevents.DynamoDBEventRecord, del *helpdesk.Stamp) ([]*help
 		// the ticket last (the service cannot keep it after the ticket's
 		// updatedAt, as it does for updates, without reading the ticket);
 		// the deletion came after that write.
-		err = add(events.TicketDeleted, oldT, notBefore(del.At, oldT.UpdatedAt), del.By, nil)
+		err = add(events.TicketDeleted, oldT, helpdesk.Latest(del.At, oldT.UpdatedAt), del.By, nil)
 	case rec.EventName == string(lambdaevents.DynamoDBOperationTypeRemove) && oldT != nil:
 		// A ticket deleted before tombstones were kept. The stream's time
 		// is rounded down (to the second in AWS), so it can read earlier
 		// than the last update; the deletion came after.
-		at := notBefore(rec.Change.ApproximateCreationDateTime.Time, oldT.UpdatedAt)
+		at := helpdesk.Latest(rec.Change.ApproximateCreationDateTime.Time, oldT.UpdatedAt)
 		err = add(events.TicketDeleted, oldT, at, helpdesk.System, nil)
 	}
 	if err != nil {
 		return nil, err
 	}
 	return out, nil
-}
-
-// notBefore returns at, or prev when at is before it: the time of a change
-// known to have come after a change at prev.
-func notBefore(at, prev time.Time) time.Time {
-	if at.Before(prev) {
-		return prev
-	}
-	return at
 }
 
 // changed returns the old values of the fields that differ between two
@@ -170,7 +161,7 @@ func commentEvents(rec lambdaevents.DynamoDBEventRecord, newC *helpdesk.Comment,
 		}
 		// Likewise a redaction by a function whose clock is behind the
 		// one that wrote the comment came after the comment.
-		typ, at = events.TicketCommentRedacted, notBefore(newC.RedactedAt, newC.CreatedAt)
+		typ, at = events.TicketCommentRedacted, helpdesk.Latest(newC.RedactedAt, newC.CreatedAt)
 	default:
 		return nil, nil
 	}
