@@ -58,11 +58,8 @@ type ticketItem struct {
 	Created        string      `dynamodbav:"ix_c"`
 	Updated        string      `dynamodbav:"ix_u"`
 	IxStatus       string      `dynamodbav:"ix_status"`
-	IxPriority     string      `dynamodbav:"ix_priority"`
 	IxSP           string      `dynamodbav:"ix_sp"`
-	IxAssignee     string      `dynamodbav:"ix_asg,omitempty"`
 	IxAS           string      `dynamodbav:"ix_asgs,omitempty"`
-	IxAP           string      `dynamodbav:"ix_asgp,omitempty"`
 	ID             string      `dynamodbav:"id"`
 	Subject        string      `dynamodbav:"subject"`
 	Status         string      `dynamodbav:"status"`
@@ -92,12 +89,11 @@ func marshalTicket(t *helpdesk.Ticket) (map[string]types.AttributeValue, error) 
 	created, updated := formatTime(t.CreatedAt), formatTime(t.UpdatedAt)
 	it := ticketItem{
 		PK: kindTicket + "#" + t.ID, SK: kindTicket, Kind: kindTicket,
-		Created:    joinKey(created, t.ID),
-		Updated:    joinKey(updated, created, t.ID),
-		IxStatus:   string(t.Status),
-		IxPriority: string(t.Priority),
-		IxSP:       joinKey(string(t.Status), string(t.Priority)),
-		ID:         t.ID, Subject: t.Subject, Status: string(t.Status), Priority: string(t.Priority), Type: string(t.Type),
+		Created:  joinKey(created, t.ID),
+		Updated:  joinKey(updated, created, t.ID),
+		IxStatus: string(t.Status),
+		IxSP:     joinKey(string(t.Status), string(t.Priority)),
+		ID:       t.ID, Subject: t.Subject, Status: string(t.Status), Priority: string(t.Priority), Type: string(t.Type),
 		AssigneeID: t.AssigneeID, RequesterEmail: t.RequesterEmail, RequesterName: t.RequesterName,
 		Tags:      slices.Clip(append([]string{}, t.Tags...)),
 		CreatedAt: created, UpdatedAt: updated, Version: t.Version, Comments: t.Comments,
@@ -105,9 +101,7 @@ func marshalTicket(t *helpdesk.Ticket) (map[string]types.AttributeValue, error) 
 		actorAttrs:   actorOf(t.ChangedBy),
 	}
 	if t.AssigneeID != "" {
-		it.IxAssignee = t.AssigneeID
 		it.IxAS = joinKey(t.AssigneeID, string(t.Status))
-		it.IxAP = joinKey(t.AssigneeID, string(t.Priority))
 	}
 	for i, v := range t.CustomFields {
 		it.CustomFields[i] = valueItem(v)

@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"math/bits"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -43,22 +45,33 @@ type ticketIndex struct {
 
 const kindCreatedIndex = "kind-created"
 
-// ticketIndexes serve every single filter in every sort with no filter
-// expression. Sorting by status or priority walks that field's values in
-// order through the created-sorted index partitioned by the filters plus
-// that field, so those sorts need no indexes of their own.
+// ticketIndexes is the index plan v2 (docs/table-design.md): four indexes,
+// two of them sorted by updatedAt, which every update and comment moves.
+// The three hottest lists of a desk are each one partition read in order:
+// a status by updated_at, an agent's tickets of a status by updated_at, a
+// status by priority (a walk of that status's priority partitions). The
+// others merge the partitions of one status or priority value each, or
+// filter.
 var ticketIndexes = []ticketIndex{
 	{Index{kindCreatedIndex, attrKind, attrCreated}, 0, byCreated},
-	{Index{"kind-updated", attrKind, attrUpdated}, 0, byUpdated},
-	{Index{"status-created", attrStatus, attrCreated}, fStatus, byCreated},
 	{Index{"status-updated", attrStatus, attrUpdated}, fStatus, byUpdated},
-	{Index{"priority-created", attrPriority, attrCreated}, fPriority, byCreated},
-	{Index{"priority-updated", attrPriority, attrUpdated}, fPriority, byUpdated},
 	{Index{"statuspriority-created", attrStatusPriority, attrCreated}, fStatus | fPriority, byCreated},
-	{Index{"assignee-created", attrAssignee, attrCreated}, fAssignee, byCreated},
-	{Index{"assignee-updated", attrAssignee, attrUpdated}, fAssignee, byUpdated},
-	{Index{"assigneestatus-created", attrAssigneeStatus, attrCreated}, fAssignee | fStatus, byCreated},
-	{Index{"assigneepriority-created", attrAssigneePrio, attrCreated}, fAssignee | fPriority, byCreated},
+	{Index{"assigneestatus-updated", attrAssigneeStatus, attrUpdated}, fAssignee | fStatus, byUpdated},
+}
+
+// RetiredIndexes are the index plan v1's indexes that v2 no longer reads or
+// writes. A table created before v2 keeps them until an upgrade drops them,
+// one per deploy (docs/operating.md); Migrate takes the tickets out of
+// those whose keys only v1 wrote.
+var RetiredIndexes = []Index{
+	{"kind-updated", attrKind, attrUpdated},
+	{"status-created", attrStatus, attrCreated},
+	{"priority-created", attrPriority, attrCreated},
+	{"priority-updated", attrPriority, attrUpdated},
+	{"assignee-created", attrAssignee, attrCreated},
+	{"assignee-updated", attrAssignee, attrUpdated},
+	{"assigneestatus-created", attrAssigneeStatus, attrCreated},
+	{"assigneepriority-created", attrAssigneePrio, attrCreated},
 }
 
 // filterValues are the values a query pins, by field.
@@ -81,6 +94,20 @@ func newFilterValues(f helpdesk.TicketFilter) filterValues {
 	return v
 }
 
+// with returns v with field pinned to val.
+func (v filterValues) with(field fieldSet, val string) filterValues {
+	v.set |= field
+	switch field {
+	case fStatus:
+		v.status = val
+	case fPriority:
+		v.priority = val
+	default:
+		v.assignee = val
+	}
+	return v
+}
+
 // partition returns the index partition key value for the fields in parts.
 func (v filterValues) partition(parts fieldSet) string {
 	if parts == 0 {
@@ -98,12 +125,29 @@ func (v filterValues) partition(parts fieldSet) string {
 	return joinKey(vals...)
 }
 
-// segment is one index partition that a list reads in order, with the
-// filter conditions its partition key does not already pin.
+// values returns every value of a field a list can merge over: status or
+// priority.
+func values(field fieldSet) []string {
+	var out []string
+	if field == fStatus {
+		for _, st := range helpdesk.Statuses {
+			out = append(out, string(st))
+		}
+		return out
+	}
+	for _, pr := range helpdesk.Priorities {
+		out = append(out, string(pr))
+	}
+	return out
+}
+
+// segment is a part of a list read in order: the partitions of one index
+// merged by its sort key (one partition when the filters pin them all),
+// with the filter conditions the partitions do not already pin.
 type segment struct {
-	index     *ticketIndex
-	partition string
-	residual  filterValues
+	index      *ticketIndex
+	partitions []string
+	residual   filterValues
 }
 
 // plan is how a list query is served: its segments read one after another
@@ -117,46 +161,66 @@ type plan struct {
 	mutable bool
 }
 
-// chooseIndex returns the index sorted by sk whose partition pins the most
-// of the filtered fields (preferring the assignee, the most selective).
-func chooseIndex(v filterValues, sk sortKey) *ticketIndex {
-	var best *ticketIndex
-	score := func(ix *ticketIndex) int {
-		s := 2 * bits.OnesCount8(uint8(ix.parts))
-		if ix.parts&fAssignee != 0 {
-			s++
-		}
-		return s
+// filterCost weighs the fields a filter expression has to check, by the
+// share of a desk's tickets a typical value leaves: an agent has a few
+// percent of them, a status or priority value a quarter or so.
+func filterCost(set fieldSet) int {
+	cost := 1
+	if set&fAssignee != 0 {
+		cost *= 30
 	}
+	if set&fStatus != 0 {
+		cost *= 4
+	}
+	if set&fPriority != 0 {
+		cost *= 4
+	}
+	return cost
+}
+
+// newSegment returns how to read the tickets v pins in order sk: the index
+// sorted by sk that reads the fewest items the filter discards. An index
+// whose partition needs one field v leaves open is read by merging that
+// field's partitions (at most five); an assignee cannot be merged over.
+func newSegment(v filterValues, sk sortKey) segment {
+	var best segment
+	bestCost := 0
 	for i := range ticketIndexes {
 		ix := &ticketIndexes[i]
-		if ix.sort == sk && ix.parts&^v.set == 0 && (best == nil || score(ix) > score(best)) {
-			best = ix
+		open := ix.parts &^ v.set
+		if ix.sort != sk || open&fAssignee != 0 || bits.OnesCount8(uint8(open)) > 1 {
+			continue
+		}
+		residual := v
+		residual.set &^= ix.parts
+		// A merge costs a few items read past the page per partition, much
+		// less than any filter.
+		cost := 10 * filterCost(residual.set)
+		var parts []string
+		if open == 0 {
+			parts = []string{v.partition(ix.parts)}
+		} else {
+			for _, val := range values(open) {
+				parts = append(parts, v.with(open, val).partition(ix.parts))
+			}
+			cost += len(parts)
+		}
+		if best.index == nil || cost < bestCost {
+			best, bestCost = segment{index: ix, partitions: parts, residual: residual}, cost
 		}
 	}
 	return best
 }
 
-func newSegment(v filterValues, sk sortKey) segment {
-	ix := chooseIndex(v, sk)
-	residual := v
-	residual.set &^= ix.parts
-	return segment{index: ix, partition: v.partition(ix.parts), residual: residual}
-}
-
 func planFor(f helpdesk.TicketFilter, by helpdesk.SortBy, order helpdesk.Order) plan {
 	v := newFilterValues(f)
 	p := plan{forward: order == helpdesk.Asc}
-	var walk []string
+	var walk fieldSet
 	switch {
 	case by == helpdesk.SortStatus && v.set&fStatus == 0:
-		for _, st := range helpdesk.Statuses {
-			walk = append(walk, string(st))
-		}
+		walk = fStatus
 	case by == helpdesk.SortPriority && v.set&fPriority == 0:
-		for _, pr := range helpdesk.Priorities {
-			walk = append(walk, string(pr))
-		}
+		walk = fPriority
 	case by == helpdesk.SortUpdatedAt:
 		p.segments = []segment{newSegment(v, byUpdated)}
 		p.mutable = true
@@ -165,33 +229,32 @@ func planFor(f helpdesk.TicketFilter, by helpdesk.SortBy, order helpdesk.Order) 
 		p.segments = []segment{newSegment(v, byCreated)}
 		return p
 	}
+	vals := values(walk)
 	if !p.forward {
-		slices.Reverse(walk)
+		slices.Reverse(vals)
 	}
-	for _, val := range walk {
-		w := v
-		if by == helpdesk.SortStatus {
-			w.set, w.status = w.set|fStatus, val
-		} else {
-			w.set, w.priority = w.set|fPriority, val
-		}
-		p.segments = append(p.segments, newSegment(w, byCreated))
+	for _, val := range vals {
+		p.segments = append(p.segments, newSegment(v.with(walk, val), byCreated))
 	}
 	p.mutable = true
 	return p
 }
 
-// position is the state a cursor carries: where the walk stands and when
-// it began.
+// position is the state a cursor carries: where the walk stands, when it
+// began, and how the last page's tickets spread over the partitions of
+// its segment, which sizes the next page's reads of a merge.
 type position struct {
 	Segment int               `json:"s"`
 	Key     map[string]string `json:"k"`
 	Since   string            `json:"t"`
+	Shares  []int             `json:"n,omitempty"`
 }
 
-// binding is what a cursor is bound to: the filters, sort and order.
+// binding is what a cursor is bound to: the filters, sort and order. A
+// cursor of the index plan v1 does not open: its position names indexes v2
+// does not have.
 func binding(q helpdesk.ListQuery) string {
-	return strings.Join([]string{"tickets/v1", string(q.Filter.Status), string(q.Filter.Priority), q.Filter.AssigneeID, string(q.SortBy), string(q.Order)}, "\x00")
+	return strings.Join([]string{"tickets/v2", string(q.Filter.Status), string(q.Filter.Priority), q.Filter.AssigneeID, string(q.SortBy), string(q.Order)}, "\x00")
 }
 
 var errBadCursor = helpdesk.Errorf(helpdesk.CodeBadRequest, "The cursor is malformed, altered, or was issued for other filters, sort or order; start again without it.")
@@ -209,8 +272,11 @@ func (s *Store) openCursor(ctx context.Context, q helpdesk.ListQuery, p plan) (*
 	if err := json.Unmarshal(state, &pos); err != nil || pos.Segment < 0 || pos.Segment >= len(p.segments) {
 		return nil, errBadCursor
 	}
-	ix := p.segments[pos.Segment].index
-	if len(pos.Key) != 4 || pos.Key[attrPK] == "" || pos.Key[attrSK] == "" || pos.Key[ix.PartitionKey] == "" || pos.Key[ix.SortKey] == "" {
+	sg := p.segments[pos.Segment]
+	if len(pos.Key) != 3 || pos.Key[attrPK] == "" || pos.Key[attrSK] == "" || pos.Key[sg.index.SortKey] == "" {
+		return nil, errBadCursor
+	}
+	if len(pos.Shares) != 0 && (len(pos.Shares) != len(sg.partitions) || slices.ContainsFunc(pos.Shares, func(n int) bool { return n < 0 || n > helpdesk.MaxPageSize })) {
 		return nil, errBadCursor
 	}
 	if _, err := parseTime(pos.Since); err != nil {
@@ -221,13 +287,26 @@ func (s *Store) openCursor(ctx context.Context, q helpdesk.ListQuery, p plan) (*
 
 // PageStats is the cost of one list page, as DynamoDB reported it.
 type PageStats struct {
-	Query    helpdesk.ListQuery
-	Index    string  // the first index read
-	Calls    int     // Query calls made
-	Scanned  int     // items DynamoDB read (ScannedCount)
-	Matched  int     // items that passed the filter expression (Count)
-	Returned int     // tickets on the page
-	Capacity float64 // read capacity units consumed
+	Query  helpdesk.ListQuery
+	Index  string // the first index read
+	Calls  int    // Query calls made
+	Rounds int    // round trips: the Query calls of a merge go out at once
+	// Partitions is the most index partitions the page merged at once (1:
+	// the filters pin one partition); Filtered says whether a filter
+	// expression checked fields the partitions do not pin.
+	Partitions int
+	Filtered   bool
+	Scanned    int     // items DynamoDB read (ScannedCount)
+	Matched    int     // items that passed the filter expression (Count)
+	Returned   int     // tickets on the page
+	Capacity   float64 // read capacity units consumed
+}
+
+// found is an item a list read, and where it came from.
+type found struct {
+	item      map[string]types.AttributeValue
+	segment   int
+	partition int
 }
 
 // ListTickets implements helpdesk.TicketStore. It reads one item past the
@@ -249,32 +328,18 @@ func (s *Store) ListTickets(ctx context.Context, q helpdesk.ListQuery) (*helpdes
 		}
 		filterSince = p.mutable
 	}
-	stats := PageStats{Query: q, Index: p.segments[pos.Segment].index.Name}
-	type found struct {
-		item    map[string]types.AttributeValue
-		segment int
-	}
+	r := &pageRead{store: s, plan: p, filterSince: filterSince, since: pos.Since}
+	r.stats = PageStats{Query: q, Index: p.segments[pos.Segment].index.Name}
 	var items []found
 	want := q.PageSize + 1
-	start := keyAttrs(pos.Key)
-	for seg := pos.Segment; seg < len(p.segments) && len(items) < want; {
-		in := s.segmentQuery(p, seg, start, int32(want-len(items)), filterSince, pos.Since)
-		out, err := s.db.Query(ctx, in)
+	after, shares := pos.Key, pos.Shares
+	for seg := pos.Segment; seg < len(p.segments) && len(items) < want; seg++ {
+		got, err := r.segment(ctx, seg, after, shares, want-len(items))
 		if err != nil {
-			return nil, translate(err, "query %s", p.segments[seg].index.Name)
+			return nil, err
 		}
-		stats.Calls++
-		stats.Scanned += int(out.ScannedCount)
-		stats.Matched += int(out.Count)
-		if out.ConsumedCapacity != nil {
-			stats.Capacity += aws.ToFloat64(out.ConsumedCapacity.CapacityUnits)
-		}
-		for _, it := range out.Items {
-			items = append(items, found{it, seg})
-		}
-		if start = out.LastEvaluatedKey; start == nil {
-			seg++
-		}
+		items = append(items, got...)
+		after, shares = nil, nil
 	}
 	page := &helpdesk.TicketPage{Tickets: make([]*helpdesk.Ticket, 0, min(len(items), q.PageSize))}
 	for _, f := range items[:min(len(items), q.PageSize)] {
@@ -285,15 +350,9 @@ func (s *Store) ListTickets(ctx context.Context, q helpdesk.ListQuery) (*helpdes
 		page.Tickets = append(page.Tickets, t)
 	}
 	if len(items) > q.PageSize {
-		last := items[q.PageSize-1]
-		ix := p.segments[last.segment].index
-		next := position{Segment: last.segment, Since: pos.Since, Key: map[string]string{}}
-		for _, a := range []string{attrPK, attrSK, ix.PartitionKey, ix.SortKey} {
-			sv, ok := last.item[a].(*types.AttributeValueMemberS)
-			if !ok {
-				return nil, fmt.Errorf("list tickets: item in %s lacks key attribute %s", ix.Name, a)
-			}
-			next.Key[a] = sv.Value
+		next, err := nextPosition(p, items[:q.PageSize], pos.Since)
+		if err != nil {
+			return nil, err
 		}
 		state, err := json.Marshal(next)
 		if err != nil {
@@ -305,11 +364,158 @@ func (s *Store) ListTickets(ctx context.Context, q helpdesk.ListQuery) (*helpdes
 		}
 		page.Next = codec.Seal(binding(q), state)
 	}
-	stats.Returned = len(page.Tickets)
+	r.stats.Returned = len(page.Tickets)
 	if s.Observe != nil {
-		s.Observe(stats)
+		s.Observe(r.stats)
 	}
 	return page, nil
+}
+
+// nextPosition is where the page of items ends: its last item, and how
+// many of the page's items each partition of that item's segment gave.
+func nextPosition(p plan, items []found, since string) (*position, error) {
+	last := items[len(items)-1]
+	sg := p.segments[last.segment]
+	next := &position{Segment: last.segment, Since: since, Key: map[string]string{}}
+	for _, a := range []string{attrPK, attrSK, sg.index.SortKey} {
+		sv, ok := last.item[a].(*types.AttributeValueMemberS)
+		if !ok {
+			return nil, fmt.Errorf("list tickets: item in %s lacks key attribute %s", sg.index.Name, a)
+		}
+		next.Key[a] = sv.Value
+	}
+	if len(sg.partitions) > 1 {
+		next.Shares = make([]int, len(sg.partitions))
+		for _, f := range items {
+			if f.segment == last.segment {
+				next.Shares[f.partition]++
+			}
+		}
+	}
+	return next, nil
+}
+
+// pageRead is the reading of one list page.
+type pageRead struct {
+	store       *Store
+	plan        plan
+	filterSince bool
+	since       string
+	stats       PageStats
+}
+
+// partitionRead is where the reading of one partition of a merge stands.
+type partitionRead struct {
+	start map[string]types.AttributeValue
+	buf   []map[string]types.AttributeValue
+	done  bool
+	share float64
+}
+
+// segment reads up to need items of segment seg in the plan's order,
+// resuming after the item whose keys are after (nil: from the start). A
+// merge holds the next items of every partition and takes the first of
+// them; a partition whose held items run out is read again before the
+// merge goes on, so the order is exact. Each read asks a partition for its
+// expected share of what is still needed, from the shares the last page
+// saw (even shares on a first page), plus two, so that most pages take one
+// round of parallel Queries and leave few items read and not returned.
+func (r *pageRead) segment(ctx context.Context, seg int, after map[string]string, shares []int, need int) ([]found, error) {
+	sg := r.plan.segments[seg]
+	r.stats.Partitions = max(r.stats.Partitions, len(sg.partitions))
+	r.stats.Filtered = r.stats.Filtered || sg.residual.set != 0
+	parts := make([]*partitionRead, len(sg.partitions))
+	total := 0
+	for _, n := range shares {
+		total += n
+	}
+	for i, part := range sg.partitions {
+		pr := &partitionRead{share: 1 / float64(len(parts))}
+		if len(shares) == len(parts) {
+			pr.share = (float64(shares[i]) + 0.5) / (float64(total) + 0.5*float64(len(parts)))
+		}
+		if after != nil {
+			pr.start = keyAttrs(map[string]string{
+				attrPK: after[attrPK], attrSK: after[attrSK],
+				sg.index.PartitionKey: part, sg.index.SortKey: after[sg.index.SortKey],
+			})
+		}
+		parts[i] = pr
+	}
+	var out []found
+	for len(out) < need {
+		var dry []int
+		for i, pr := range parts {
+			if len(pr.buf) == 0 && !pr.done {
+				dry = append(dry, i)
+			}
+		}
+		if len(dry) > 0 {
+			if err := r.fill(ctx, seg, parts, dry, need-len(out)); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		first := -1
+		for i, pr := range parts {
+			if len(pr.buf) > 0 && (first < 0 || r.before(sg.index.SortKey, pr.buf[0], parts[first].buf[0])) {
+				first = i
+			}
+		}
+		if first < 0 {
+			break
+		}
+		out = append(out, found{parts[first].buf[0], seg, first})
+		parts[first].buf = parts[first].buf[1:]
+	}
+	return out, nil
+}
+
+// before reports whether item a comes before item b in the plan's order.
+func (r *pageRead) before(sortAttr string, a, b map[string]types.AttributeValue) bool {
+	av, _ := a[sortAttr].(*types.AttributeValueMemberS)
+	bv, _ := b[sortAttr].(*types.AttributeValueMemberS)
+	if av == nil || bv == nil {
+		return av != nil
+	}
+	if r.plan.forward {
+		return av.Value < bv.Value
+	}
+	return av.Value > bv.Value
+}
+
+// fill reads the next items of the partitions dry, all at once.
+func (r *pageRead) fill(ctx context.Context, seg int, parts []*partitionRead, dry []int, need int) error {
+	sg := r.plan.segments[seg]
+	outs := make([]*dynamodb.QueryOutput, len(dry))
+	errs := make([]error, len(dry))
+	var wg sync.WaitGroup
+	for j, i := range dry {
+		limit := need
+		if len(parts) > 1 {
+			limit = int(math.Ceil(float64(need)*parts[i].share)) + 2
+		}
+		in := r.query(seg, sg.partitions[i], parts[i].start, int32(limit))
+		wg.Go(func() { outs[j], errs[j] = r.store.db.Query(ctx, in) })
+	}
+	wg.Wait()
+	r.stats.Rounds++
+	for j, i := range dry {
+		if errs[j] != nil {
+			return translate(errs[j], "query %s", sg.index.Name)
+		}
+		out := outs[j]
+		r.stats.Calls++
+		r.stats.Scanned += int(out.ScannedCount)
+		r.stats.Matched += int(out.Count)
+		if out.ConsumedCapacity != nil {
+			r.stats.Capacity += aws.ToFloat64(out.ConsumedCapacity.CapacityUnits)
+		}
+		parts[i].buf = append(parts[i].buf, out.Items...)
+		parts[i].start = out.LastEvaluatedKey
+		parts[i].done = out.LastEvaluatedKey == nil
+	}
+	return nil
 }
 
 func keyAttrs(key map[string]string) map[string]types.AttributeValue {
@@ -323,11 +529,11 @@ func keyAttrs(key map[string]string) map[string]types.AttributeValue {
 	return av
 }
 
-// segmentQuery builds the Query for one segment of a plan.
-func (s *Store) segmentQuery(p plan, seg int, start map[string]types.AttributeValue, limit int32, filterSince bool, since string) *dynamodb.QueryInput {
-	sg := p.segments[seg]
+// query builds the Query of one partition of a segment.
+func (r *pageRead) query(seg int, partition string, start map[string]types.AttributeValue, limit int32) *dynamodb.QueryInput {
+	sg := r.plan.segments[seg]
 	names := map[string]string{"#pk": sg.index.PartitionKey}
-	values := map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: sg.partition}}
+	values := map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: partition}}
 	var conds []string
 	add := func(attr, value, op string) {
 		n := fmt.Sprintf("f%d", len(conds))
@@ -335,26 +541,26 @@ func (s *Store) segmentQuery(p plan, seg int, start map[string]types.AttributeVa
 		values[":"+n] = &types.AttributeValueMemberS{Value: value}
 		conds = append(conds, fmt.Sprintf("#%s %s :%s", n, op, n))
 	}
-	r := sg.residual
-	if r.set&fAssignee != 0 {
-		add("assigneeId", r.assignee, "=")
+	res := sg.residual
+	if res.set&fAssignee != 0 {
+		add("assigneeId", res.assignee, "=")
 	}
-	if r.set&fStatus != 0 {
-		add("status", r.status, "=")
+	if res.set&fStatus != 0 {
+		add("status", res.status, "=")
 	}
-	if r.set&fPriority != 0 {
-		add("priority", r.priority, "=")
+	if res.set&fPriority != 0 {
+		add("priority", res.priority, "=")
 	}
-	if filterSince {
-		add("updatedAt", since, "<=")
+	if r.filterSince {
+		add("updatedAt", r.since, "<=")
 	}
 	in := &dynamodb.QueryInput{
-		TableName:                 aws.String(s.table),
+		TableName:                 aws.String(r.store.table),
 		IndexName:                 aws.String(sg.index.Name),
 		KeyConditionExpression:    aws.String("#pk = :pk"),
 		ExpressionAttributeNames:  names,
 		ExpressionAttributeValues: values,
-		ScanIndexForward:          aws.Bool(p.forward),
+		ScanIndexForward:          aws.Bool(r.plan.forward),
 		Limit:                     aws.Int32(limit),
 		ExclusiveStartKey:         start,
 		ReturnConsumedCapacity:    types.ReturnConsumedCapacityTotal,

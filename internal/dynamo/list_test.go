@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -233,7 +234,12 @@ func TestWalkDuringWrites(t *testing.T) {
 	rng := rand.New(rand.NewPCG(seed, 7))
 	initial := seedTickets(t, s, 60, rng)
 	svc := helpdesk.NewService(s, s)
-	for _, q := range queries([]helpdesk.Status{""}, []helpdesk.Priority{""}, []string{"", "usr_a"}, 5) {
+	for _, q := range queries([]helpdesk.Status{"", helpdesk.StatusOpen}, []helpdesk.Priority{"", helpdesk.PriorityHigh}, []string{"", "usr_a"}, 5) {
+		if q.Filter.Status != "" && q.Filter.Priority != "" {
+			// Too few of the 60 tickets match both to span pages, and each
+			// is one index partition, as status alone is.
+			continue
+		}
 		t.Run(fmt.Sprintf("%s/%s/%s", describe(q), q.SortBy, q.Order), func(t *testing.T) {
 			// A skipped ticket was seen once in CI under heavy load and has
 			// not been reproduced since (seed logged above); a second walk
@@ -264,9 +270,11 @@ func walkWhileWriting(t *testing.T, s *dynamo.Store, svc *helpdesk.Service, q he
 		t.Fatal(err)
 	}
 	touched := map[string]bool{}
-	stop, done := make(chan struct{}), make(chan error)
+	stop, done, wrote := make(chan struct{}), make(chan error), make(chan struct{})
+	var once sync.Once
 	go func() {
 		defer close(done)
+		defer once.Do(func() { close(wrote) })
 		for i := 0; ; i++ {
 			select {
 			case <-stop:
@@ -290,6 +298,7 @@ func walkWhileWriting(t *testing.T, s *dynamo.Store, svc *helpdesk.Service, q he
 				done <- err
 				return
 			}
+			once.Do(func() { close(wrote) })
 		}
 	}()
 	var ids []string
@@ -297,6 +306,9 @@ func walkWhileWriting(t *testing.T, s *dynamo.Store, svc *helpdesk.Service, q he
 		ids = append(ids, tk.ID)
 	}
 	if first.Next != "" {
+		// The rest of the walk reads after a ticket changed, so that a
+		// short walk proves something too.
+		<-wrote
 		q.After = first.Next
 		ids = append(ids, walkPages(t, s, q, true)...)
 	}
@@ -316,7 +328,8 @@ func walkWhileWriting(t *testing.T, s *dynamo.Store, svc *helpdesk.Service, q he
 		seen[id] = true
 	}
 	for _, tk := range initial {
-		matches := q.Filter.AssigneeID == "" || tk.AssigneeID == q.Filter.AssigneeID
+		f := q.Filter
+		matches := (f.AssigneeID == "" || tk.AssigneeID == f.AssigneeID) && (f.Status == "" || tk.Status == f.Status) && (f.Priority == "" || tk.Priority == f.Priority)
 		if matches && !touched[tk.ID] && !seen[tk.ID] && problem == nil {
 			now, _ := s.Ticket(ctx, tk.ID)
 			problem = fmt.Errorf("untouched ticket %s was skipped (touched %d tickets; it reads now %+v)", tk.ID, len(touched), now)

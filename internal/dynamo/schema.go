@@ -36,18 +36,23 @@ type Design struct {
 const (
 	attrPK             = "pk"
 	attrSK             = "sk"
-	attrKind           = "ix_kind"     // entity kind: every ticket, field definition and key
-	attrCreated        = "ix_c"        // createdAt#id
-	attrUpdated        = "ix_u"        // updatedAt#createdAt#id (tickets only)
-	attrStatus         = "ix_status"   // ticket status
-	attrPriority       = "ix_priority" // ticket priority
-	attrStatusPriority = "ix_sp"       // status#priority
-	attrAssignee       = "ix_asg"      // assignee id, only while assigned
-	attrAssigneeStatus = "ix_asgs"     // assignee#status, only while assigned
-	attrAssigneePrio   = "ix_asgp"     // assignee#priority, only while assigned
-	attrDueQueue       = "ix_dueq"     // "DUE" on pending webhook deliveries
-	attrDue            = "ix_due"      // due time#webhook id#event id
+	attrKind           = "ix_kind"   // entity kind: every ticket, field definition and key
+	attrCreated        = "ix_c"      // createdAt#id
+	attrUpdated        = "ix_u"      // updatedAt#createdAt#id (tickets only)
+	attrStatus         = "ix_status" // ticket status
+	attrStatusPriority = "ix_sp"     // status#priority
+	attrAssigneeStatus = "ix_asgs"   // assignee#status, only while assigned
+	attrDueQueue       = "ix_dueq"   // "DUE" on pending webhook deliveries
+	attrDue            = "ix_due"    // due time#webhook id#event id
 	// The activity record's index keys are in activity.go.
+)
+
+// Attribute names of the keys of RetiredIndexes, which only the index plan
+// v1 wrote; Migrate removes them.
+const (
+	attrPriority     = "ix_priority" // ticket priority
+	attrAssignee     = "ix_asg"      // assignee id, only while assigned
+	attrAssigneePrio = "ix_asgp"     // assignee#priority, only while assigned
 )
 
 // dueIndex finds the webhook deliveries that are due, earliest first.

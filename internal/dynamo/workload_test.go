@@ -34,7 +34,7 @@ const fullWalkPages = 40
 
 // classCost is what walking one list class's queries cost.
 type classCost struct {
-	walks, pages, calls, returned, scanned int
+	walks, pages, calls, rounds, returned, scanned int
 	// lookAhead counts the pages that read one item past the page to set
 	// Next: that item is the look-ahead the current plan always reads.
 	lookAhead int
@@ -76,10 +76,12 @@ func verdict(ok bool) string {
 // TestWorkloadAmplification seeds issue 13's workload and walks every list
 // class of its mix in 25-item pages through the store's ListTickets,
 // printing what each class reads against the index plan v2's targets
-// (make amplification). It asserts only what the current plan guarantees:
-// with no filter or one, a page reads nothing it does not return but the
-// look-ahead item. The v2 targets are printed, PASS or MISS, not asserted:
-// this plan is the baseline they are measured against.
+// (make amplification). It asserts what the plan promises: the three hot
+// classes, and every page whose filters pin one index partition, read
+// nothing they do not return but the look-ahead item; a class served by
+// merging partitions with no filter expression meets its target. Classes
+// the plan serves with a filter expression are printed PASS or MISS: they
+// are the frontier docs/table-design.md explains.
 func TestWorkloadAmplification(t *testing.T) {
 	n, maxPages := workloadSize()
 	s, _ := dynamotest.NewStore(t)
@@ -98,13 +100,14 @@ func TestWorkloadAmplification(t *testing.T) {
 		fmt.Printf("\nworkload read amplification: %d tickets (seed %d, seeded in %s), 25-item pages, %s; read = items DynamoDB read, exact = read without the look-ahead item of each page with a next\n",
 			n, workloadSeed, seeded.Round(time.Second), capped)
 		tw = tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "class\tshare %\twalks\tpages\treturned\tread/returned\texact\tRCU/page\tcalls/page\tindex\tv2 target\t\t")
+		fmt.Fprintln(tw, "class\tshare %\twalks\tpages\treturned\tread/returned\texact\tRCU/page\tcalls/page\trounds/page\tindex\tv2 target\t\t")
 	}
-	var weightedRCU, weightedCalls float64
+	var weightedRCU, weightedCalls, weightedRounds float64
 	misses := 0
 	for _, cl := range dynamotest.ListMix() {
 		var c classCost
 		var index string
+		filtered := false
 		for _, q := range cl.Queries {
 			c.walks++
 			pages := walkClass(t, s, q, maxPages, func(p dynamo.PageStats, hasNext bool) {
@@ -113,13 +116,15 @@ func TestWorkloadAmplification(t *testing.T) {
 				}
 				c.pages++
 				c.calls += p.Calls
+				c.rounds += p.Rounds
+				filtered = filtered || p.Filtered
 				c.returned += p.Returned
 				c.scanned += p.Scanned
 				c.rcu += p.Capacity
 				if hasNext {
 					c.lookAhead++
 				}
-				if cl.Filters() <= 1 && (p.Scanned != p.Matched || p.Scanned > p.Returned+1) {
+				if p.Partitions == 1 && !p.Filtered && (p.Scanned != p.Matched || p.Scanned > p.Returned+1) {
 					t.Errorf("%s %+v: a page read %d items, matched %d, returned %d", cl.Name, q.Filter, p.Scanned, p.Matched, p.Returned)
 				}
 			})
@@ -129,18 +134,23 @@ func TestWorkloadAmplification(t *testing.T) {
 		}
 		weightedRCU += cl.Share / 100 * c.rcuPerPage()
 		weightedCalls += cl.Share / 100 * c.callsPerPage()
+		weightedRounds += cl.Share / 100 * float64(c.rounds) / float64(max(c.pages, 1))
 		goal, ok := target(cl, c)
 		if !ok {
 			misses++
+			if cl.Hot() || !filtered {
+				t.Errorf("%s: read/returned %.3f (exact %.3f) misses its target %s with no filter expression to blame", cl.Name, c.readPerReturned(), c.exact(), goal)
+			}
 		}
 		if tw != nil {
-			fmt.Fprintf(tw, "%s\t%.2f\t%d\t%d\t%d\t%.3f\t%.3f\t%.2f\t%.2f\t%s\t%s\t%s\t\n", cl.Name, cl.Share, c.walks, c.pages, c.returned,
-				c.readPerReturned(), c.exact(), c.rcuPerPage(), c.callsPerPage(), index, goal, verdict(ok))
+			fmt.Fprintf(tw, "%s\t%.2f\t%d\t%d\t%d\t%.3f\t%.3f\t%.2f\t%.2f\t%.2f\t%s\t%s\t%s\t\n", cl.Name, cl.Share, c.walks, c.pages, c.returned,
+				c.readPerReturned(), c.exact(), c.rcuPerPage(), c.callsPerPage(), float64(c.rounds)/float64(max(c.pages, 1)), index, goal, verdict(ok))
 		}
 	}
 	if tw != nil {
 		_ = tw.Flush()
-		fmt.Printf("mix-weighted per list page: %.3f RCU, %.3f calls; %d of %d classes miss their v2 target\n", weightedRCU, weightedCalls, misses, len(dynamotest.ListMix()))
+		fmt.Printf("mix-weighted per list page: %.3f RCU, %.3f calls in %.3f round trips; %d of %d classes miss their v2 target, each served with a filter expression\n",
+			weightedRCU, weightedCalls, weightedRounds, misses, len(dynamotest.ListMix()))
 	}
 }
 
