@@ -104,6 +104,10 @@ func run(m *testing.M) (int, error) {
 		// The first of the two deploys that take an existing table the
 		// activity record's two indexes.
 		WithoutIndexes: []string{"history"},
+		// Two retired indexes still on the table, named out of
+		// dynamo.RetiredIndexes' order: the template follows that order
+		// whatever the operator's.
+		KeepIndexes: []string{"assigneestatus-created", "kind-updated"},
 	}}
 	s1 := stack.New(app, defaultStack.id, &defaultStack.props)
 	s2 := stack.New(app, ephemeralStack.id, &ephemeralStack.props)
@@ -922,15 +926,7 @@ func TestTable(t *testing.T) {
 		p := tbl.Properties
 		d := dynamo.Table
 
-		type key struct{ Name, Type string }
-		keys := func(v any) []key {
-			var out []key
-			for _, k := range list(v) {
-				out = append(out, key{path(k, "AttributeName").(string), path(k, "KeyType").(string)})
-			}
-			return out
-		}
-		if got, want := keys(p["KeySchema"]), []key{{d.PartitionKey, "HASH"}, {d.SortKey, "RANGE"}}; !slices.Equal(got, want) {
+		if got, want := keySchema(p["KeySchema"]), []keyElem{{d.PartitionKey, "HASH"}, {d.SortKey, "RANGE"}}; !slices.Equal(got, want) {
 			t.Errorf("key schema %v, want %v", got, want)
 		}
 		attrs := map[string]any{}
@@ -938,8 +934,14 @@ func TestTable(t *testing.T) {
 			attrs[path(a, "AttributeName").(string)] = path(a, "AttributeType")
 		}
 		// The indexes a staged deploy leaves out are missing, and so are
-		// the attribute definitions only they use.
+		// the attribute definitions only they use; the retired ones it
+		// keeps follow, with v1's keys.
 		wantIndexes := slices.DeleteFunc(slices.Clone(d.Indexes), func(ix dynamo.Index) bool { return slices.Contains(s.props.WithoutIndexes, ix.Name) })
+		for _, ix := range dynamo.RetiredIndexes {
+			if slices.Contains(s.props.KeepIndexes, ix.Name) {
+				wantIndexes = append(wantIndexes, ix)
+			}
+		}
 		wantAttrs := map[string]any{d.PartitionKey: "S", d.SortKey: "S"}
 		for _, ix := range wantIndexes {
 			wantAttrs[ix.PartitionKey], wantAttrs[ix.SortKey] = "S", "S"
@@ -948,19 +950,7 @@ func TestTable(t *testing.T) {
 			t.Errorf("attribute definitions %v, want %v", attrs, wantAttrs)
 		}
 
-		var got []dynamo.Index
-		for _, g := range list(p["GlobalSecondaryIndexes"]) {
-			ks := keys(path(g, "KeySchema"))
-			if len(ks) != 2 || ks[0].Type != "HASH" || ks[1].Type != "RANGE" {
-				t.Errorf("index %v: key schema %v", path(g, "IndexName"), ks)
-				continue
-			}
-			if pt := path(g, "Projection", "ProjectionType"); pt != "ALL" {
-				t.Errorf("index %v projects %v, want ALL", path(g, "IndexName"), pt)
-			}
-			got = append(got, dynamo.Index{Name: path(g, "IndexName").(string), PartitionKey: ks[0].Name, SortKey: ks[1].Name})
-		}
-		if !slices.Equal(got, wantIndexes) {
+		if got := s.tmpl.indexes(t); !slices.Equal(got, wantIndexes) {
 			t.Errorf("indexes\n got %v\nwant %v", got, wantIndexes)
 		}
 
@@ -989,6 +979,70 @@ func TestTable(t *testing.T) {
 					t.Errorf("%s %s: deletion policy %q, want %q", r.Type, id, r.DeletionPolicy, policy)
 				}
 			}
+		}
+	})
+}
+
+// keyElem is an element of a KeySchema.
+type keyElem struct{ Name, Type string }
+
+func keySchema(v any) []keyElem {
+	var out []keyElem
+	for _, k := range list(v) {
+		out = append(out, keyElem{path(k, "AttributeName").(string), path(k, "KeyType").(string)})
+	}
+	return out
+}
+
+// indexes returns the GSIs of the template's table in its order. Each
+// must have a partition and a sort key and project every attribute, as
+// dynamo.Index describes.
+func (t template) indexes(tb testing.TB) []dynamo.Index {
+	tb.Helper()
+	var out []dynamo.Index
+	for _, tbl := range t.ofType("AWS::DynamoDB::Table") {
+		for _, g := range list(tbl.Properties["GlobalSecondaryIndexes"]) {
+			ks := keySchema(path(g, "KeySchema"))
+			if len(ks) != 2 || ks[0].Type != "HASH" || ks[1].Type != "RANGE" {
+				tb.Errorf("index %v: key schema %v", path(g, "IndexName"), ks)
+				continue
+			}
+			if pt := path(g, "Projection", "ProjectionType"); pt != "ALL" {
+				tb.Errorf("index %v projects %v, want ALL", path(g, "IndexName"), pt)
+			}
+			out = append(out, dynamo.Index{Name: path(g, "IndexName").(string), PartitionKey: ks[0].Name, SortKey: ks[1].Name})
+		}
+	}
+	return out
+}
+
+// retiredIndexGrants returns the IAM policies and roles of the template
+// that name a retired index's ARN (<table ARN>/index/<name>).
+func (t template) retiredIndexGrants() []string {
+	var out []string
+	for id, r := range t.Resources {
+		if r.Type != "AWS::IAM::Policy" && r.Type != "AWS::IAM::Role" {
+			continue
+		}
+		raw, _ := json.Marshal(r.Properties)
+		for _, ix := range dynamo.RetiredIndexes {
+			if strings.Contains(string(raw), `/index/`+ix.Name+`"`) {
+				out = append(out, id+" names "+ix.Name)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// TestNoGrantOnRetiredIndexes: nothing reads a retired index, so no
+// policy names one, kept ones included. (Query on <table>/index/*, of the
+// functions that pick their index per request, covers every index the
+// table has.)
+func TestNoGrantOnRetiredIndexes(t *testing.T) {
+	both(t, func(t *testing.T, s *synthesized) {
+		for _, g := range s.tmpl.retiredIndexGrants() {
+			t.Errorf("%s", g)
 		}
 	})
 }
@@ -1076,12 +1130,23 @@ func TestValidate(t *testing.T) {
 		{Stage: "1dev"}, {Stage: "dev_1"}, {ThrottleRate: -1}, {ThrottleBurst: 2.5},
 		{CorsOrigins: []string{"desk.example.com"}}, {CorsOrigins: []string{"https://x/path"}},
 		{LogLevel: "verbose"}, {WithoutIndexes: []string{"nope"}},
+		{KeepIndexes: []string{"nope"}},
+		{KeepIndexes: []string{"status-updated"}},  // an index of the table, not a retired one
+		{WithoutIndexes: []string{"kind-updated"}}, // a retired index, not the table's
+		{KeepIndexes: []string{"kind-updated", "status-created", "kind-updated"}},
 	} {
 		if err := p.Validate(); err == nil {
 			t.Errorf("%+v: no error", p)
 		}
 	}
-	for _, p := range []stack.Props{{}, {Stage: "prod-eu", CorsOrigins: []string{"*"}, LogLevel: "warn", WithoutIndexes: []string{"feed", "history"}}} {
+	keepAll := make([]string, len(dynamo.RetiredIndexes))
+	for i, ix := range dynamo.RetiredIndexes {
+		keepAll[i] = ix.Name
+	}
+	for _, p := range []stack.Props{
+		{}, {Stage: "prod-eu", CorsOrigins: []string{"*"}, LogLevel: "warn", WithoutIndexes: []string{"feed", "history"}},
+		{KeepIndexes: keepAll}, {WithoutIndexes: []string{"history"}, KeepIndexes: []string{"kind-updated"}},
+	} {
 		if err := p.Validate(); err != nil {
 			t.Errorf("%+v: %v", p, err)
 		}
