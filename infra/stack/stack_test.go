@@ -6,6 +6,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -1045,6 +1046,139 @@ func TestNoGrantOnRetiredIndexes(t *testing.T) {
 			t.Errorf("%s", g)
 		}
 	})
+}
+
+// indexPlanV1 are the indexes of a table deployed with the index plan v1
+// (internal/dynamo as of commit 2ff3888): its eleven ticket indexes, then
+// due, feed and history. Pinned here: dynamo keeps only the eight that v2
+// retired (dynamo.RetiredIndexes).
+var indexPlanV1 = func() []dynamo.Index {
+	var out []dynamo.Index
+	for _, ix := range [][3]string{
+		{"kind-created", "ix_kind", "ix_c"},
+		{"kind-updated", "ix_kind", "ix_u"},
+		{"status-created", "ix_status", "ix_c"},
+		{"status-updated", "ix_status", "ix_u"},
+		{"priority-created", "ix_priority", "ix_c"},
+		{"priority-updated", "ix_priority", "ix_u"},
+		{"statuspriority-created", "ix_sp", "ix_c"},
+		{"assignee-created", "ix_asg", "ix_c"},
+		{"assignee-updated", "ix_asg", "ix_u"},
+		{"assigneestatus-created", "ix_asgs", "ix_c"},
+		{"assigneepriority-created", "ix_asgp", "ix_c"},
+		{"due", "ix_dueq", "ix_due"},
+		{"feed", "ix_feed", "ix_pos"},
+		{"history", "ix_tkt", "ix_pos"},
+	} {
+		out = append(out, dynamo.Index{Name: ix[0], PartitionKey: ix[1], SortKey: ix[2]})
+	}
+	return out
+}()
+
+// TestIndexPlanV2Upgrade synthesizes the deploys that docs/operating.md
+// gives for a stack deployed with the index plan v1, in its order (the
+// first deploy's KEEP_INDEXES, then the loop's array), and checks each
+// against the table before it: the first creates assigneestatus-updated
+// and keeps every retired index as v1 defined it, each later one deletes
+// the next retired index, and the last leaves dynamo.Table's indexes. The
+// five dropped first must be those the migration empties: a key attribute
+// of each is one no index of dynamo.Table uses, which v2 no longer writes.
+func TestIndexPlanV2Upgrade(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join(repoRoot(t), "docs", "operating.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := regexp.MustCompile(`make deploy STAGE=prod KEEP_INDEXES=([a-z,-]+)`).FindSubmatch(doc)
+	loop := regexp.MustCompile(`retired=\(([^)]*)\)`).FindSubmatch(doc)
+	if first == nil || loop == nil {
+		t.Fatal("docs/operating.md: no first deploy with KEEP_INDEXES=… or no array retired=(…) for the later ones")
+	}
+	order := strings.Fields(string(loop[1]))
+	if got := strings.Split(string(first[1]), ","); !slices.Equal(got, order) {
+		t.Errorf("the first deploy keeps %v; the later ones drop %v", got, order)
+	}
+	var names []string
+	for _, ix := range dynamo.RetiredIndexes {
+		names = append(names, ix.Name)
+	}
+	if got := slices.Sorted(slices.Values(order)); !slices.Equal(got, slices.Sorted(slices.Values(names))) {
+		t.Fatalf("the deploys drop %v, want each of dynamo.RetiredIndexes once: %v", order, names)
+	}
+
+	v2Attrs := map[string]bool{}
+	for _, ix := range dynamo.Table.Indexes {
+		v2Attrs[ix.PartitionKey], v2Attrs[ix.SortKey] = true, true
+	}
+	emptied, populated := 0, "" // the first dropped that stays populated
+	for _, name := range order {
+		ix := dynamo.RetiredIndexes[slices.Index(names, name)]
+		switch {
+		case !v2Attrs[ix.PartitionKey] || !v2Attrs[ix.SortKey]:
+			emptied++
+			if populated != "" {
+				t.Errorf("%s, which the migration empties, is dropped after %s, which stays populated", name, populated)
+			}
+		case populated == "":
+			populated = name
+		}
+	}
+	if emptied != 5 {
+		t.Errorf("the migration empties %d retired indexes; docs/operating.md says five", emptied)
+	}
+
+	ctx, err := cdkJSONContext()
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(t.TempDir()), Context: &ctx})
+	var stacks []awscdk.Stack
+	for i := range order {
+		props := stack.Props{AssetsDir: defaultStack.props.AssetsDir, KeepIndexes: order[i:]}
+		stacks = append(stacks, stack.New(app, fmt.Sprintf("Upgrade%d", i+1), &props))
+	}
+	var steps []template
+	for _, st := range stacks {
+		raw, err := json.Marshal(assertions.Template_FromStack(st, nil).ToJSON())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var tmpl template
+		if err := json.Unmarshal(raw, &tmpl); err != nil {
+			t.Fatal(err)
+		}
+		steps = append(steps, tmpl)
+	}
+	steps = append(steps, defaultStack.tmpl) // the last deploy keeps none
+
+	before := indexPlanV1
+	for i, tmpl := range steps {
+		after := tmpl.indexes(t)
+		var created, deleted []string
+		for _, ix := range after {
+			if !slices.Contains(before, ix) {
+				created = append(created, ix.Name)
+			}
+		}
+		for _, ix := range before {
+			if !slices.Contains(after, ix) {
+				deleted = append(deleted, ix.Name)
+			}
+		}
+		want := [2][]string{{"assigneestatus-updated"}, nil} // created, deleted
+		if i > 0 {
+			want = [2][]string{nil, {order[i-1]}}
+		}
+		if !slices.Equal(created, want[0]) || !slices.Equal(deleted, want[1]) {
+			t.Errorf("deploy %d creates %v and deletes %v; want %v and %v", i+1, created, deleted, want[0], want[1])
+		}
+		for _, g := range tmpl.retiredIndexGrants() {
+			t.Errorf("deploy %d: %s", i+1, g)
+		}
+		before = after
+	}
+	if !slices.Equal(before, dynamo.Table.Indexes) {
+		t.Errorf("after the last deploy the table has %v, want %v", before, dynamo.Table.Indexes)
+	}
 }
 
 func TestAlarms(t *testing.T) {
