@@ -155,8 +155,9 @@ build:
 # AWS CDK: the CLI pinned in package.json, the app in infra/cdk (cdk.json), output in infra/cdk.out/.
 # Context from make variables: STAGE (default dev), EPHEMERAL=true, THROTTLE_RATE, THROTTLE_BURST,
 # CORS_ORIGINS (comma-separated), LOG_LEVEL, ALARM_TOPIC_ARN, WITHOUT_INDEXES (comma-separated, for an
-# upgrade that adds several GSIs: docs/operating.md); e.g. make deploy STAGE=prod
-.PHONY: cdk-deps synth deploy destroy
+# upgrade that adds several GSIs), KEEP_INDEXES (comma-separated retired indexes the table still has, for
+# an upgrade that drops several; both: docs/operating.md); e.g. make deploy STAGE=prod
+.PHONY: cdk-deps synth deploy destroy migrate
 STAGE ?= dev
 CDK_STAMP := node_modules/.cdk-deps-installed
 CDK_ENV := JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION=1 JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 \
@@ -165,7 +166,8 @@ CDK := $(CDK_ENV) node_modules/.bin/cdk --no-notices
 CDK_CONTEXT := -c stage=$(STAGE) $(if $(EPHEMERAL),-c ephemeral=$(EPHEMERAL)) \
   $(if $(THROTTLE_RATE),-c throttleRate=$(THROTTLE_RATE)) $(if $(THROTTLE_BURST),-c throttleBurst=$(THROTTLE_BURST)) \
   $(if $(CORS_ORIGINS),-c corsOrigins=$(CORS_ORIGINS)) $(if $(LOG_LEVEL),-c logLevel=$(LOG_LEVEL)) \
-  $(if $(ALARM_TOPIC_ARN),-c alarmTopicArn=$(ALARM_TOPIC_ARN)) $(if $(WITHOUT_INDEXES),-c withoutIndexes=$(WITHOUT_INDEXES))
+  $(if $(ALARM_TOPIC_ARN),-c alarmTopicArn=$(ALARM_TOPIC_ARN)) $(if $(WITHOUT_INDEXES),-c withoutIndexes=$(WITHOUT_INDEXES)) \
+  $(if $(KEEP_INDEXES),-c keepIndexes=$(KEEP_INDEXES))
 
 ## cdk-deps: install the pinned AWS CDK CLI (package.json, package-lock.json) under node_modules/
 cdk-deps: $(CDK_STAMP)
@@ -189,6 +191,12 @@ deploy: build $(CDK_STAMP)
 ## destroy: delete Helpdesk-$(STAGE); its table, secret, queue and logs are kept unless it was deployed with EPHEMERAL=true
 destroy: build $(CDK_STAMP)
 	$(CDK) destroy $(CDK_CONTEXT) Helpdesk-$(STAGE)
+
+# The migration of the index plan v2's upgrade (docs/operating.md). infra/cmd/migrate finds the table
+# (HELPDESK_TABLE) and AWS (AWS_ENDPOINT_URL, the SDK's configuration) in the environment itself.
+## migrate: remove the attributes only the retired v1 indexes used from every ticket of HELPDESK_TABLE; flags in MIGRATE_FLAGS
+migrate:
+	$(GO) run ./infra/cmd/migrate $(MIGRATE_FLAGS)
 
 ## keys: manage API keys of the running local stack, e.g. make keys ARGS="create -name bot -permission write"
 keys:

@@ -19,6 +19,7 @@ const (
 	ctxLogLevel      = "logLevel"
 	ctxAlarmTopicArn = "alarmTopicArn"
 	ctxWithout       = "withoutIndexes"
+	ctxKeep          = "keepIndexes"
 )
 
 // propsFrom reads the stack's props from context values, as get returns
@@ -67,6 +68,9 @@ func propsFrom(get func(key string) any) (*stack.Props, error) {
 		return nil, err
 	}
 	if p.WithoutIndexes, err = list(ctxWithout, get(ctxWithout)); err != nil {
+		return nil, err
+	}
+	if p.KeepIndexes, err = list(ctxKeep, get(ctxKeep)); err != nil {
 		return nil, err
 	}
 	if err := p.Validate(); err != nil {

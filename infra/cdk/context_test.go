@@ -25,14 +25,16 @@ func TestPropsFrom(t *testing.T) {
 			"stage": "prod", "ephemeral": "true", "assetsDir": "/tmp/bin", "throttleRate": "20", "throttleBurst": "40",
 			"corsOrigins": "https://a.example.com, https://b.example.com,", "logLevel": "warn",
 			"alarmTopicArn": "arn:aws:sns:eu-west-1:123456789012:alarms", "withoutIndexes": "feed,history",
+			"keepIndexes": "kind-updated, assigneepriority-created",
 		}, stack.Props{
 			Stage: "prod", Ephemeral: true, AssetsDir: "/tmp/bin", ThrottleRate: 20, ThrottleBurst: 40,
 			CorsOrigins: []string{"https://a.example.com", "https://b.example.com"}, LogLevel: "warn",
 			AlarmTopicArn: "arn:aws:sns:eu-west-1:123456789012:alarms", WithoutIndexes: []string{"feed", "history"},
+			KeepIndexes: []string{"kind-updated", "assigneepriority-created"},
 		}},
 		{"cdk.json", map[string]any{
-			"stage": "qa", "ephemeral": false, "throttleRate": 7.0, "corsOrigins": []any{"*"},
-		}, stack.Props{Stage: "qa", AssetsDir: stack.DefaultAssetsDir, ThrottleRate: 7, CorsOrigins: []string{"*"}}},
+			"stage": "qa", "ephemeral": false, "throttleRate": 7.0, "corsOrigins": []any{"*"}, "keepIndexes": []any{"status-created"},
+		}, stack.Props{Stage: "qa", AssetsDir: stack.DefaultAssetsDir, ThrottleRate: 7, CorsOrigins: []string{"*"}, KeepIndexes: []string{"status-created"}}},
 		{"empty strings", map[string]any{"stage": "", "ephemeral": "", "throttleRate": " ", "corsOrigins": ""},
 			stack.Props{Stage: stack.DefaultStage, AssetsDir: stack.DefaultAssetsDir}},
 	} {
@@ -61,6 +63,10 @@ func TestPropsFromRejects(t *testing.T) {
 		{"corsOrigins", "example.com", "CORS origin"},
 		{"logLevel", "loud", "log level"},
 		{"assetsDir", true, "assetsDir"},
+		{"withoutIndexes", "kind-updated", "to leave out"}, // retired: not the table's any more
+		{"keepIndexes", "status-updated", "to keep"},       // an index of the table, not a retired one
+		{"keepIndexes", "kind-updated,kind-updated", "twice"},
+		{"keepIndexes", 3.0, "keepIndexes"},
 	} {
 		_, err := propsFrom(getter(map[string]any{tc.key: tc.v}))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

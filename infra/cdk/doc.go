@@ -15,6 +15,7 @@
 //	logLevel       HELPDESK_LOG_LEVEL of every function (debug, info, warn, error)
 //	alarmTopicArn  an SNS topic the alarms notify
 //	withoutIndexes comma-separated indexes to leave out, for an upgrade that adds several (docs/operating.md)
+//	keepIndexes    comma-separated retired indexes the table still has, for an upgrade that drops several (docs/operating.md)
 //
 // Run from the repository root: relative asset paths are resolved from the
 // working directory.

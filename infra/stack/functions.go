@@ -271,7 +271,7 @@ func (b *builder) indexArn(name string) *string {
 // grantTable adds the statements of acc to role: item actions on the
 // table, Query on the table, on all its indexes or on named ones. It
 // panics on an index dynamo.Table does not have, so that no grant names
-// an index the table lacks.
+// an index the table lacks, nor a retired one the stack only keeps.
 func (b *builder) grantTable(role awsiam.Role, acc tableAccess) {
 	items := slices.Clone(acc.items)
 	slices.Sort(items)
@@ -290,7 +290,7 @@ func (b *builder) grantTable(role awsiam.Role, acc tableAccess) {
 		queried = append(queried, b.indexArns())
 	}
 	for _, name := range acc.indexes {
-		if !slices.ContainsFunc(dynamo.Table.Indexes, func(ix dynamo.Index) bool { return ix.Name == name }) {
+		if !hasIndex(dynamo.Table.Indexes, name) {
 			panic("helpdesk stack: the table has no index " + name)
 		}
 		queried = append(queried, b.indexArn(name))

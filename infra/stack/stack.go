@@ -69,6 +69,16 @@ type Props struct {
 	// many deploys, each leaving out one fewer (docs/operating.md). What
 	// reads a left-out index fails until the last deploy.
 	WithoutIndexes []string
+	// KeepIndexes names indexes of dynamo.RetiredIndexes that the deployed
+	// table still has, which the stack keeps defining as they were (same
+	// keys, every attribute projected). CloudFormation deletes at most one
+	// GSI per stack update, so a table made before the index plan v2
+	// drops its retired indexes in as many deploys, each keeping one fewer
+	// (docs/operating.md); a deploy leaving them all out would fail. Nothing
+	// reads a kept index, so no grant names one; the Query on index/* of
+	// the functions that pick their index per request covers them as it
+	// covers every index of the table.
+	KeepIndexes []string
 }
 
 // withDefaults returns p (or the zero Props) with its defaults filled in.
@@ -120,11 +130,24 @@ func (p *Props) Validate() error {
 		return fmt.Errorf("log level %q: want debug, info, warn or error", c.LogLevel)
 	}
 	for _, name := range c.WithoutIndexes {
-		if !slices.ContainsFunc(dynamo.Table.Indexes, func(ix dynamo.Index) bool { return ix.Name == name }) {
+		if !hasIndex(dynamo.Table.Indexes, name) {
 			return fmt.Errorf("index %q to leave out: the table has no such index", name)
 		}
 	}
+	for i, name := range c.KeepIndexes {
+		switch {
+		case !hasIndex(dynamo.RetiredIndexes, name):
+			return fmt.Errorf("index %q to keep: no retired index has that name", name)
+		case slices.Contains(c.KeepIndexes[:i], name):
+			return fmt.Errorf("index %q to keep: named twice", name)
+		}
+	}
 	return nil
+}
+
+// hasIndex reports whether ixs has an index called name.
+func hasIndex(ixs []dynamo.Index, name string) bool {
+	return slices.ContainsFunc(ixs, func(ix dynamo.Index) bool { return ix.Name == name })
 }
 
 var corsOrigin = regexp.MustCompile(`^(\*|https?://[^/\s]+)$`)
@@ -213,8 +236,10 @@ func (b *builder) removalPolicy() awscdk.RemovalPolicy {
 	return awscdk.RemovalPolicy_RETAIN
 }
 
-// newTable defines the table from dynamo.Table: its keys, every index
-// (string keys, all attributes projected), stream, and TTL attribute.
+// newTable defines the table from dynamo.Table: its keys, its indexes
+// but those Props.WithoutIndexes leaves out, then the retired ones
+// Props.KeepIndexes names (string keys, all attributes projected), stream,
+// and TTL attribute.
 func (b *builder) newTable() awsdynamodb.Table {
 	d := dynamo.Table
 	str := func(name string) *awsdynamodb.Attribute {
@@ -232,16 +257,25 @@ func (b *builder) newTable() awsdynamodb.Table {
 		DeletionProtection:  jsii.Bool(!b.props.Ephemeral),
 		RemovalPolicy:       b.removalPolicy(),
 	})
-	for _, ix := range d.Indexes {
-		if slices.Contains(b.props.WithoutIndexes, ix.Name) {
-			continue
-		}
+	add := func(ix dynamo.Index) {
 		t.AddGlobalSecondaryIndex(&awsdynamodb.GlobalSecondaryIndexProps{
 			IndexName:      jsii.String(ix.Name),
 			PartitionKey:   str(ix.PartitionKey),
 			SortKey:        str(ix.SortKey),
 			ProjectionType: awsdynamodb.ProjectionType_ALL,
 		})
+	}
+	for _, ix := range d.Indexes {
+		if !slices.Contains(b.props.WithoutIndexes, ix.Name) {
+			add(ix)
+		}
+	}
+	// A kept index is defined exactly as v1 defined it: CloudFormation
+	// cannot change an index's keys or projection in place.
+	for _, ix := range dynamo.RetiredIndexes {
+		if slices.Contains(b.props.KeepIndexes, ix.Name) {
+			add(ix)
+		}
 	}
 	return t
 }

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -104,6 +105,10 @@ func run(m *testing.M) (int, error) {
 		// The first of the two deploys that take an existing table the
 		// activity record's two indexes.
 		WithoutIndexes: []string{"history"},
+		// Two retired indexes still on the table, named out of
+		// dynamo.RetiredIndexes' order: the template follows that order
+		// whatever the operator's.
+		KeepIndexes: []string{"assigneestatus-created", "kind-updated"},
 	}}
 	s1 := stack.New(app, defaultStack.id, &defaultStack.props)
 	s2 := stack.New(app, ephemeralStack.id, &ephemeralStack.props)
@@ -922,15 +927,7 @@ func TestTable(t *testing.T) {
 		p := tbl.Properties
 		d := dynamo.Table
 
-		type key struct{ Name, Type string }
-		keys := func(v any) []key {
-			var out []key
-			for _, k := range list(v) {
-				out = append(out, key{path(k, "AttributeName").(string), path(k, "KeyType").(string)})
-			}
-			return out
-		}
-		if got, want := keys(p["KeySchema"]), []key{{d.PartitionKey, "HASH"}, {d.SortKey, "RANGE"}}; !slices.Equal(got, want) {
+		if got, want := keySchema(p["KeySchema"]), []keyElem{{d.PartitionKey, "HASH"}, {d.SortKey, "RANGE"}}; !slices.Equal(got, want) {
 			t.Errorf("key schema %v, want %v", got, want)
 		}
 		attrs := map[string]any{}
@@ -938,8 +935,14 @@ func TestTable(t *testing.T) {
 			attrs[path(a, "AttributeName").(string)] = path(a, "AttributeType")
 		}
 		// The indexes a staged deploy leaves out are missing, and so are
-		// the attribute definitions only they use.
+		// the attribute definitions only they use; the retired ones it
+		// keeps follow, with v1's keys.
 		wantIndexes := slices.DeleteFunc(slices.Clone(d.Indexes), func(ix dynamo.Index) bool { return slices.Contains(s.props.WithoutIndexes, ix.Name) })
+		for _, ix := range dynamo.RetiredIndexes {
+			if slices.Contains(s.props.KeepIndexes, ix.Name) {
+				wantIndexes = append(wantIndexes, ix)
+			}
+		}
 		wantAttrs := map[string]any{d.PartitionKey: "S", d.SortKey: "S"}
 		for _, ix := range wantIndexes {
 			wantAttrs[ix.PartitionKey], wantAttrs[ix.SortKey] = "S", "S"
@@ -948,19 +951,7 @@ func TestTable(t *testing.T) {
 			t.Errorf("attribute definitions %v, want %v", attrs, wantAttrs)
 		}
 
-		var got []dynamo.Index
-		for _, g := range list(p["GlobalSecondaryIndexes"]) {
-			ks := keys(path(g, "KeySchema"))
-			if len(ks) != 2 || ks[0].Type != "HASH" || ks[1].Type != "RANGE" {
-				t.Errorf("index %v: key schema %v", path(g, "IndexName"), ks)
-				continue
-			}
-			if pt := path(g, "Projection", "ProjectionType"); pt != "ALL" {
-				t.Errorf("index %v projects %v, want ALL", path(g, "IndexName"), pt)
-			}
-			got = append(got, dynamo.Index{Name: path(g, "IndexName").(string), PartitionKey: ks[0].Name, SortKey: ks[1].Name})
-		}
-		if !slices.Equal(got, wantIndexes) {
+		if got := s.tmpl.indexes(t); !slices.Equal(got, wantIndexes) {
 			t.Errorf("indexes\n got %v\nwant %v", got, wantIndexes)
 		}
 
@@ -991,6 +982,203 @@ func TestTable(t *testing.T) {
 			}
 		}
 	})
+}
+
+// keyElem is an element of a KeySchema.
+type keyElem struct{ Name, Type string }
+
+func keySchema(v any) []keyElem {
+	var out []keyElem
+	for _, k := range list(v) {
+		out = append(out, keyElem{path(k, "AttributeName").(string), path(k, "KeyType").(string)})
+	}
+	return out
+}
+
+// indexes returns the GSIs of the template's table in its order. Each
+// must have a partition and a sort key and project every attribute, as
+// dynamo.Index describes.
+func (t template) indexes(tb testing.TB) []dynamo.Index {
+	tb.Helper()
+	var out []dynamo.Index
+	for _, tbl := range t.ofType("AWS::DynamoDB::Table") {
+		for _, g := range list(tbl.Properties["GlobalSecondaryIndexes"]) {
+			ks := keySchema(path(g, "KeySchema"))
+			if len(ks) != 2 || ks[0].Type != "HASH" || ks[1].Type != "RANGE" {
+				tb.Errorf("index %v: key schema %v", path(g, "IndexName"), ks)
+				continue
+			}
+			if pt := path(g, "Projection", "ProjectionType"); pt != "ALL" {
+				tb.Errorf("index %v projects %v, want ALL", path(g, "IndexName"), pt)
+			}
+			out = append(out, dynamo.Index{Name: path(g, "IndexName").(string), PartitionKey: ks[0].Name, SortKey: ks[1].Name})
+		}
+	}
+	return out
+}
+
+// retiredIndexGrants returns the IAM policies and roles of the template
+// that name a retired index's ARN (<table ARN>/index/<name>).
+func (t template) retiredIndexGrants() []string {
+	var out []string
+	for id, r := range t.Resources {
+		if r.Type != "AWS::IAM::Policy" && r.Type != "AWS::IAM::Role" {
+			continue
+		}
+		raw, _ := json.Marshal(r.Properties)
+		for _, ix := range dynamo.RetiredIndexes {
+			if strings.Contains(string(raw), `/index/`+ix.Name+`"`) {
+				out = append(out, id+" names "+ix.Name)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// TestNoGrantOnRetiredIndexes: nothing reads a retired index, so no
+// policy names one, kept ones included. (Query on <table>/index/*, of the
+// functions that pick their index per request, covers every index the
+// table has.)
+func TestNoGrantOnRetiredIndexes(t *testing.T) {
+	both(t, func(t *testing.T, s *synthesized) {
+		for _, g := range s.tmpl.retiredIndexGrants() {
+			t.Errorf("%s", g)
+		}
+	})
+}
+
+// indexPlanV1 are the indexes of a table deployed with the index plan v1
+// (internal/dynamo as of commit 2ff3888): its eleven ticket indexes, then
+// due, feed and history. Pinned here: dynamo keeps only the eight that v2
+// retired (dynamo.RetiredIndexes).
+var indexPlanV1 = func() []dynamo.Index {
+	var out []dynamo.Index
+	for _, ix := range [][3]string{
+		{"kind-created", "ix_kind", "ix_c"},
+		{"kind-updated", "ix_kind", "ix_u"},
+		{"status-created", "ix_status", "ix_c"},
+		{"status-updated", "ix_status", "ix_u"},
+		{"priority-created", "ix_priority", "ix_c"},
+		{"priority-updated", "ix_priority", "ix_u"},
+		{"statuspriority-created", "ix_sp", "ix_c"},
+		{"assignee-created", "ix_asg", "ix_c"},
+		{"assignee-updated", "ix_asg", "ix_u"},
+		{"assigneestatus-created", "ix_asgs", "ix_c"},
+		{"assigneepriority-created", "ix_asgp", "ix_c"},
+		{"due", "ix_dueq", "ix_due"},
+		{"feed", "ix_feed", "ix_pos"},
+		{"history", "ix_tkt", "ix_pos"},
+	} {
+		out = append(out, dynamo.Index{Name: ix[0], PartitionKey: ix[1], SortKey: ix[2]})
+	}
+	return out
+}()
+
+// TestIndexPlanV2Upgrade synthesizes the deploys that docs/operating.md
+// gives for a stack deployed with the index plan v1, in its order (the
+// first deploy's KEEP_INDEXES, then the loop's array), and checks each
+// against the table before it: the first creates assigneestatus-updated
+// and keeps every retired index as v1 defined it, each later one deletes
+// the next retired index, and the last leaves dynamo.Table's indexes. The
+// five dropped first must be those the migration empties: a key attribute
+// of each is one no index of dynamo.Table uses, which v2 no longer writes.
+func TestIndexPlanV2Upgrade(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join(repoRoot(t), "docs", "operating.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := regexp.MustCompile(`make deploy STAGE=prod KEEP_INDEXES=([a-z,-]+)`).FindSubmatch(doc)
+	loop := regexp.MustCompile(`retired=\(([^)]*)\)`).FindSubmatch(doc)
+	if first == nil || loop == nil {
+		t.Fatal("docs/operating.md: no first deploy with KEEP_INDEXES=… or no array retired=(…) for the later ones")
+	}
+	order := strings.Fields(string(loop[1]))
+	if got := strings.Split(string(first[1]), ","); !slices.Equal(got, order) {
+		t.Errorf("the first deploy keeps %v; the later ones drop %v", got, order)
+	}
+	var names []string
+	for _, ix := range dynamo.RetiredIndexes {
+		names = append(names, ix.Name)
+	}
+	if got := slices.Sorted(slices.Values(order)); !slices.Equal(got, slices.Sorted(slices.Values(names))) {
+		t.Fatalf("the deploys drop %v, want each of dynamo.RetiredIndexes once: %v", order, names)
+	}
+
+	v2Attrs := map[string]bool{}
+	for _, ix := range dynamo.Table.Indexes {
+		v2Attrs[ix.PartitionKey], v2Attrs[ix.SortKey] = true, true
+	}
+	emptied, populated := 0, "" // the first dropped that stays populated
+	for _, name := range order {
+		ix := dynamo.RetiredIndexes[slices.Index(names, name)]
+		switch {
+		case !v2Attrs[ix.PartitionKey] || !v2Attrs[ix.SortKey]:
+			emptied++
+			if populated != "" {
+				t.Errorf("%s, which the migration empties, is dropped after %s, which stays populated", name, populated)
+			}
+		case populated == "":
+			populated = name
+		}
+	}
+	if emptied != 5 {
+		t.Errorf("the migration empties %d retired indexes; docs/operating.md says five", emptied)
+	}
+
+	ctx, err := cdkJSONContext()
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(t.TempDir()), Context: &ctx})
+	var stacks []awscdk.Stack
+	for i := range order {
+		props := stack.Props{AssetsDir: defaultStack.props.AssetsDir, KeepIndexes: order[i:]}
+		stacks = append(stacks, stack.New(app, fmt.Sprintf("Upgrade%d", i+1), &props))
+	}
+	var steps []template
+	for _, st := range stacks {
+		raw, err := json.Marshal(assertions.Template_FromStack(st, nil).ToJSON())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var tmpl template
+		if err := json.Unmarshal(raw, &tmpl); err != nil {
+			t.Fatal(err)
+		}
+		steps = append(steps, tmpl)
+	}
+	steps = append(steps, defaultStack.tmpl) // the last deploy keeps none
+
+	before := indexPlanV1
+	for i, tmpl := range steps {
+		after := tmpl.indexes(t)
+		var created, deleted []string
+		for _, ix := range after {
+			if !slices.Contains(before, ix) {
+				created = append(created, ix.Name)
+			}
+		}
+		for _, ix := range before {
+			if !slices.Contains(after, ix) {
+				deleted = append(deleted, ix.Name)
+			}
+		}
+		want := [2][]string{{"assigneestatus-updated"}, nil} // created, deleted
+		if i > 0 {
+			want = [2][]string{nil, {order[i-1]}}
+		}
+		if !slices.Equal(created, want[0]) || !slices.Equal(deleted, want[1]) {
+			t.Errorf("deploy %d creates %v and deletes %v; want %v and %v", i+1, created, deleted, want[0], want[1])
+		}
+		for _, g := range tmpl.retiredIndexGrants() {
+			t.Errorf("deploy %d: %s", i+1, g)
+		}
+		before = after
+	}
+	if !slices.Equal(before, dynamo.Table.Indexes) {
+		t.Errorf("after the last deploy the table has %v, want %v", before, dynamo.Table.Indexes)
+	}
 }
 
 func TestAlarms(t *testing.T) {
@@ -1076,12 +1264,23 @@ func TestValidate(t *testing.T) {
 		{Stage: "1dev"}, {Stage: "dev_1"}, {ThrottleRate: -1}, {ThrottleBurst: 2.5},
 		{CorsOrigins: []string{"desk.example.com"}}, {CorsOrigins: []string{"https://x/path"}},
 		{LogLevel: "verbose"}, {WithoutIndexes: []string{"nope"}},
+		{KeepIndexes: []string{"nope"}},
+		{KeepIndexes: []string{"status-updated"}},  // an index of the table, not a retired one
+		{WithoutIndexes: []string{"kind-updated"}}, // a retired index, not the table's
+		{KeepIndexes: []string{"kind-updated", "status-created", "kind-updated"}},
 	} {
 		if err := p.Validate(); err == nil {
 			t.Errorf("%+v: no error", p)
 		}
 	}
-	for _, p := range []stack.Props{{}, {Stage: "prod-eu", CorsOrigins: []string{"*"}, LogLevel: "warn", WithoutIndexes: []string{"feed", "history"}}} {
+	keepAll := make([]string, len(dynamo.RetiredIndexes))
+	for i, ix := range dynamo.RetiredIndexes {
+		keepAll[i] = ix.Name
+	}
+	for _, p := range []stack.Props{
+		{}, {Stage: "prod-eu", CorsOrigins: []string{"*"}, LogLevel: "warn", WithoutIndexes: []string{"feed", "history"}},
+		{KeepIndexes: keepAll}, {WithoutIndexes: []string{"history"}, KeepIndexes: []string{"kind-updated"}},
+	} {
 		if err := p.Validate(); err != nil {
 			t.Errorf("%+v: %v", p, err)
 		}
