@@ -146,7 +146,7 @@ func eventPosition(at time.Time, e *helpdesk.StoredEvent) string {
 
 func marshalEvent(e *helpdesk.StoredEvent, at time.Time) (map[string]types.AttributeValue, error) {
 	item, err := attributevalue.MarshalMap(eventItem{
-		PK: kindEvent + "#" + e.ID, SK: kindEvent, ID: e.ID, Type: e.Type, Body: e.Body,
+		PK: kindEvent + "#" + e.ID, SK: kindEvent, ID: e.ID, Type: e.Type, Packed: pack(e.Body),
 		CreatedAt: formatTime(e.CreatedAt), TicketID: e.TicketID, Order: e.Order,
 		Feed: feedShard(e.TicketID), Pos: eventPosition(at, e),
 	})
@@ -388,15 +388,18 @@ func listedEvent(item map[string]types.AttributeValue) (*helpdesk.StoredEvent, s
 	ticket, okTicket := text(attrTicket)
 	order, okOrder := text("order")
 	pos, okPos := text(attrPos)
-	body, okBody := item["body"].(*types.AttributeValueMemberB)
-	if !okID || !okType || !okCreated || !okTicket || !okOrder || !okPos || !okBody {
+	if !okID || !okType || !okCreated || !okTicket || !okOrder || !okPos {
 		return nil, "", fmt.Errorf("event item %q lacks an attribute or has one of the wrong type", id)
+	}
+	body, err := eventBody(item)
+	if err != nil {
+		return nil, "", fmt.Errorf("event %s: %w", id, err)
 	}
 	at, err := parseTime(created)
 	if err != nil {
 		return nil, "", fmt.Errorf("event %s createdAt: %w", id, err)
 	}
-	return &helpdesk.StoredEvent{ID: id, Type: typ, Body: body.Value, CreatedAt: at, TicketID: ticket, Order: order}, pos, nil
+	return &helpdesk.StoredEvent{ID: id, Type: typ, Body: body, CreatedAt: at, TicketID: ticket, Order: order}, pos, nil
 }
 
 // eventQuery queries one partition of an index for the positions from lo

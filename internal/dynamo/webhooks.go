@@ -202,7 +202,7 @@ type eventItem struct {
 	SK        string `dynamodbav:"sk"`
 	ID        string `dynamodbav:"id"`
 	Type      string `dynamodbav:"type"`
-	Body      []byte `dynamodbav:"body"`
+	Packed    []byte `dynamodbav:"bodyz"` // see packed.go
 	CreatedAt string `dynamodbav:"createdAt"`
 	TicketID  string `dynamodbav:"ix_tkt"`
 	Order     string `dynamodbav:"order"`
@@ -341,7 +341,11 @@ func (s *Store) Event(ctx context.Context, id string) (*helpdesk.StoredEvent, er
 	if err != nil {
 		return nil, fmt.Errorf("event %s: %w", id, err)
 	}
-	return &helpdesk.StoredEvent{ID: it.ID, Type: it.Type, Body: it.Body, CreatedAt: created, TicketID: it.TicketID, Order: it.Order}, nil
+	body, err := eventBody(out.Item)
+	if err != nil {
+		return nil, fmt.Errorf("event %s: %w", id, err)
+	}
+	return &helpdesk.StoredEvent{ID: it.ID, Type: it.Type, Body: body, CreatedAt: created, TicketID: it.TicketID, Order: it.Order}, nil
 }
 
 // ReplaceEventBody replaces the body of a recorded event, if it is still
@@ -350,9 +354,10 @@ func (s *Store) Event(ctx context.Context, id string) (*helpdesk.StoredEvent, er
 func (s *Store) ReplaceEventBody(ctx context.Context, id string, body []byte) error {
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: aws.String(s.table), Key: itemKey(kindEvent, id),
-		UpdateExpression:          aws.String("SET body = :b"),
+		UpdateExpression:          aws.String("SET #packed = :b REMOVE #body"),
 		ConditionExpression:       aws.String("attribute_exists(pk)"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":b": &types.AttributeValueMemberB{Value: body}},
+		ExpressionAttributeNames:  map[string]string{"#packed": attrPacked, "#body": attrBody},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":b": &types.AttributeValueMemberB{Value: pack(body)}},
 	})
 	switch {
 	case isConditionFailed(err):
