@@ -5,31 +5,9 @@ import (
 	"io"
 	"math"
 	"text/tabwriter"
+
+	"github.com/acme/helpdesk/internal/pricing"
 )
-
-// Prices are the list prices the cost estimate uses, in US dollars.
-type Prices struct {
-	Region string `json:"region"`
-	// APIRequests is API Gateway's HTTP API price per million requests.
-	APIRequests float64 `json:"apiGatewayHttpPerMillion"`
-	// LambdaRequests is Lambda's price per million requests.
-	LambdaRequests float64 `json:"lambdaRequestsPerMillion"`
-	// LambdaGBSecond is Lambda's arm64 price per GB-second.
-	LambdaGBSecond float64 `json:"lambdaArm64PerGBSecond"`
-	// ReadUnits and WriteUnits are DynamoDB on-demand prices per million
-	// read and write request units.
-	ReadUnits  float64 `json:"dynamodbReadPerMillion"`
-	WriteUnits float64 `json:"dynamodbWritePerMillion"`
-	// MemoryMB is the functions' memory size.
-	MemoryMB int `json:"lambdaMemoryMB"`
-}
-
-// DefaultPrices are us-east-1 list prices as known when this was written
-// (first tiers); check the pricing pages before relying on them.
-var DefaultPrices = Prices{
-	Region: "us-east-1", APIRequests: 1.00, LambdaRequests: 0.20, LambdaGBSecond: 0.0000133334,
-	ReadUnits: 0.125, WriteUnits: 0.625, MemoryMB: 128,
-}
 
 // MixEntry is one request kind's part of the mix.
 type MixEntry struct {
@@ -37,15 +15,15 @@ type MixEntry struct {
 	Share float64 `json:"share"`
 }
 
-// DefaultMix is 80 % reads and 20 % writes, with a helpdesk's
-// conversations in it: a quarter of the reads page a conversation
-// ("comments"), a twentieth page the change feed ("events", an
-// integration polling it), and two fifths of the writes add a comment
-// ("comment"); of the other writes a quarter are creates, three tenths
-// updates and a twentieth deletes.
+// DefaultMix is issue 13's workload (internal/dynamotest): 80 % reads
+// and 20 % writes. Of the reads a quarter page a conversation
+// ("comments"), a twentieth page the change feed ("events", an integration
+// polling it), the rest list tickets or get one; of the writes a quarter
+// are creates, two fifths comments and the rest updates (a third of them
+// changing the status, a sixth the assignee).
 var DefaultMix = []MixEntry{
 	{"list", 0.28}, {"get", 0.28}, {"comments", 0.20}, {"events", 0.04},
-	{"create", 0.05}, {"comment", 0.08}, {"update", 0.06}, {"delete", 0.01},
+	{"create", 0.05}, {"comment", 0.08}, {"update", 0.07},
 }
 
 // streamWrites are the requests of the mix that write the table's
@@ -110,11 +88,11 @@ type Part struct {
 // consumer recording every change as events), TotalWithSubscription with
 // one subscription to every event type.
 type Cost struct {
-	Prices                Prices   `json:"prices"`
-	Ops                   []OpCost `json:"ops"`
-	Parts                 []Part   `json:"parts"`
-	Total                 float64  `json:"total"`
-	TotalWithSubscription float64  `json:"totalWithOneSubscription"`
+	Prices                pricing.Prices `json:"prices"`
+	Ops                   []OpCost       `json:"ops"`
+	Parts                 []Part         `json:"parts"`
+	Total                 float64        `json:"total"`
+	TotalWithSubscription float64        `json:"totalWithOneSubscription"`
 	// Requests is the part of Total the API's requests make, before the
 	// stream consumer: what the estimate was before every change was
 	// recorded.
@@ -127,10 +105,11 @@ type Cost struct {
 
 // estimateCost prices a million requests of mix from the measured
 // durations (BenchmarkRequest p50-ms, calls/op) and capacities
-// (BenchmarkItemCost; BenchmarkListCost's default page; BenchmarkCommentCost),
+// (BenchmarkWorkloadCost: the workload's list mix and writes;
+// BenchmarkItemCost's get; BenchmarkCommentCost's conversation page),
 // and what the stream consumer spends on each write (BenchmarkEventCost:
 // recording its events, and what one subscription adds).
-func estimateCost(results []Result, p Prices, mix []MixEntry) (*Cost, error) {
+func estimateCost(results []Result, p pricing.Prices, mix []MixEntry) (*Cost, error) {
 	median := func(name, unit string) (float64, error) {
 		s, ok := Summarize(results, name, unit)
 		if !ok {
@@ -146,18 +125,16 @@ func estimateCost(results []Result, p Prices, mix []MixEntry) (*Cost, error) {
 		}
 		return v
 	}
-	const item, comment, event = "BenchmarkItemCost", "BenchmarkCommentCost", "BenchmarkEventCost"
-	getRCU := get(item, "get-RCU")
+	const item, comment, event, workload = "BenchmarkItemCost", "BenchmarkCommentCost", "BenchmarkEventCost", "BenchmarkWorkloadCost"
 	units := map[string][2]float64{ // read, write units per request
-		"list":   {get("BenchmarkListCost/filters=none/sort=created_at/order=desc", "RCU/page"), 0},
-		"get":    {getRCU, 0},
-		"create": {0, get(item, "create-WCU")},
-		"update": {getRCU, get(item, "update-WCU")},
-		"delete": {0, get(item, "delete-WCU")},
+		"list":   {get(workload, "list-RCU/page"), 0},
+		"get":    {get(item, "get-RCU"), 0},
+		"create": {0, get(workload, "create-WCU")},
+		"update": {get(workload, "update-RCU"), get(workload, "update-WCU")},
 		// A comment reads its ticket and writes it with the comment in one
 		// transaction; a page of a conversation is a Query beside the
 		// ticket's read.
-		"comment":  {get(comment, "create-RCU"), get(comment, "create-WCU")},
+		"comment":  {get(workload, "comment-RCU"), get(workload, "comment-WCU")},
 		"comments": {get(comment, "page-RCU"), 0},
 		// A page of the change feed (GET /events, 100 events, its shards
 		// merged).

@@ -36,7 +36,7 @@
 //     trips of a page of the feed and of a ticket's history, and the
 //     events a second at which a feed shard throttles. With the round
 //     trips and durations of section 2 they price a million requests, with
-//     no subscription and with one (Cost, DefaultPrices, DefaultMix).
+//     no subscription and with one (Cost, pricing.Default, DefaultMix).
 //  4. Load — BenchmarkLoad (here): wrk at 32 connections against the local
 //     stack (infra/local) and the RIE-hosted bootstraps (infra/e2e), each ÷
 //     the same mix of bare SDK calls on its own DynamoDB Local.

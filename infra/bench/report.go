@@ -7,6 +7,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/acme/helpdesk/internal/pricing"
 )
 
 // Target is a limit a metric must stay within: its median at most Limit,
@@ -146,7 +148,7 @@ func Build(results []Result, m Machine, command string, quick bool, now time.Tim
 		}
 		rep.Sections = append(rep.Sections, s)
 	}
-	cost, err := estimateCost(results, DefaultPrices, DefaultMix)
+	cost, err := estimateCost(results, pricing.Default, DefaultMix)
 	if err != nil {
 		errs = append(errs, err)
 	}

@@ -206,27 +206,26 @@ func TestBuild(t *testing.T) {
 		}
 		c := rep.Cost
 		// The testdata's durations (get 1.2 ms, list 2.1, comments 2.3,
-		// events 6.9, create 1.6, comment 3.1, update 2.6, delete 1.5) bill
-		// as 2, 3, 3, 7, 2, 4, 3 and 2 ms; its units are list 1.43, get 1,
-		// comments 2.5, events 25, create 12, comment 1 + 34, update 1 +
-		// 16, delete 12.
-		gbs := (0.28*3 + 0.28*2 + 0.20*3 + 0.04*7 + 0.05*2 + 0.08*4 + 0.06*3 + 0.01*2) * 1e6 / 1000 * 0.125
-		reads := 0.28*1.43 + 0.28*1 + 0.20*2.5 + 0.04*25 + 0.08*1 + 0.06*1
-		writes := 0.05*12 + 0.08*34 + 0.06*16 + 0.01*12
+		// events 6.9, create 1.6, comment 3.1, update 2.6) bill as 2, 3,
+		// 3, 7, 2, 4 and 3 ms; its units are list 2.1 (the workload's list
+		// mix), get 1, comments 2.5, events 25, create 4.8, comment 1 +
+		// 16.1, update 1 + 7.3 (BenchmarkWorkloadCost).
+		gbs := (0.28*3 + 0.28*2 + 0.20*3 + 0.04*7 + 0.05*2 + 0.08*4 + 0.07*3) * 1e6 / 1000 * 0.125
+		reads := 0.28*2.1 + 0.28*1 + 0.20*2.5 + 0.04*25 + 0.08*1 + 0.07*1
+		writes := 0.05*4.8 + 0.08*16.1 + 0.07*7.3
 		api := 1.00 + 0.20 + gbs*0.0000133334 + reads*0.125 + writes*0.625
 		// The stream consumer (BenchmarkEventCost/write=…): create,
-		// comment, update and delete make 1, 2, 1 and 2 records, 1, 1,
-		// 1.25 and 1 events, in 2, 2, 2 and 2 ms; they read 1, 1, 1.25 and
-		// 1 and write 5, 6, 7.5 and 5 units; a subscription adds the same
-		// reads again and 5, 5, 6.25 and 5 write units, and with it they
-		// take 6, 6, 6 and 6 ms.
-		records := (0.05*1 + 0.08*2 + 0.06*1 + 0.01*2) * 1e6
+		// comment and update make 1, 2 and 1 records, 1, 1 and 1.25
+		// events, in 2, 2 and 2 ms; they read 1, 1 and 1.25 and write 5, 6
+		// and 7.5 units; a subscription adds the same reads again and 5,
+		// 5 and 6.25 write units, and with it they take 6, 6 and 6 ms.
+		records := (0.05*1 + 0.08*2 + 0.07*1) * 1e6
 		invocations := math.Ceil(records / bench.StreamBatchSize)
-		streamGBs := (0.05*2 + 0.08*2 + 0.06*2 + 0.01*2) * 1e6 / 1000 * 0.125
-		withSubGBs := (0.05*6 + 0.08*6 + 0.06*6 + 0.01*6) * 1e6 / 1000 * 0.125
-		streamReads := 0.05*1 + 0.08*1 + 0.06*1.25 + 0.01*1
-		streamWrites := 0.05*5 + 0.08*6 + 0.06*7.5 + 0.01*5
-		subWrites := 0.05*5 + 0.08*5 + 0.06*6.25 + 0.01*5
+		streamGBs := (0.05*2 + 0.08*2 + 0.07*2) * 1e6 / 1000 * 0.125
+		withSubGBs := (0.05*6 + 0.08*6 + 0.07*6) * 1e6 / 1000 * 0.125
+		streamReads := 0.05*1 + 0.08*1 + 0.07*1.25
+		streamWrites := 0.05*5 + 0.08*6 + 0.07*7.5
+		subWrites := 0.05*5 + 0.08*5 + 0.07*6.25
 		stream := invocations/1e6*0.20 + streamGBs*0.0000133334 + streamReads*0.125 + streamWrites*0.625
 		sub := (withSubGBs-streamGBs)*0.0000133334 + streamReads*0.125 + subWrites*0.625
 		if math.Abs(c.Requests-api) > 1e-9 {

@@ -138,6 +138,18 @@ func sections() []sectionSpec {
 					},
 				},
 				{
+					title: "issue 13's workload through the services: a list page weighted over its list mix, and its writes (an update averaged over its kinds)",
+					bench: "BenchmarkWorkloadCost", rows: []string{""}, first: "",
+					cols: []column{
+						{header: "list RCU/page", unit: "list-RCU/page", digits: 2},
+						{header: "list calls/page", unit: "list-calls/page", digits: 2},
+						{header: "list rounds/page", unit: "list-rounds/page", digits: 2},
+						{header: "create WCU", unit: "create-WCU", digits: 2},
+						{header: "comment WCU", unit: "comment-WCU", digits: 2},
+						{header: "update WCU", unit: "update-WCU", digits: 2},
+					},
+				},
+				{
 					title: "one assigned ticket, indexes included",
 					bench: "BenchmarkItemCost", rows: []string{""}, first: "",
 					cols: []column{

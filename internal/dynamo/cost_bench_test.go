@@ -3,6 +3,8 @@ package dynamo_test
 import (
 	"fmt"
 	"testing"
+
+	"github.com/acme/helpdesk/internal/dynamotest"
 )
 
 // BenchmarkListCost reports, for every filter combination x sort x order
@@ -123,4 +125,41 @@ func BenchmarkEventCost(b *testing.B) {
 			"read/returned": p.p.readPerReturned(), "worst-read/returned": p.p.worst,
 		})
 	}
+}
+
+// BenchmarkWorkloadCost reports issue 13's workload's units for make
+// bench's cost model: a list page weighted over the list mix (1,000
+// tickets, whole walks; 200 and five pages a walk with -short), and each
+// write kind's units through the services, an update's averaged over the
+// write mix's status, assignment and other updates.
+func BenchmarkWorkloadCost(b *testing.B) {
+	n, maxPages := 1000, 0
+	if testing.Short() {
+		n, maxPages = 200, 5
+	}
+	lists := workloadLists(b, n, maxPages, false)
+	writes := workloadWrites(b, false)
+	for b.Loop() {
+	}
+	b.ReportMetric(0, "ns/op")
+	b.ReportMetric(lists.rcu, "list-RCU/page")
+	b.ReportMetric(lists.calls, "list-calls/page")
+	b.ReportMetric(lists.rounds, "list-rounds/page")
+	var updWCU, updRCU, updShare float64
+	for _, m := range dynamotest.WriteMix {
+		c := writes[m.Value]
+		switch m.Value {
+		case dynamotest.WriteCreate:
+			b.ReportMetric(c.per(c.wcu), "create-WCU")
+		case dynamotest.WriteComment:
+			b.ReportMetric(c.per(c.wcu), "comment-WCU")
+			b.ReportMetric(c.per(c.rcu), "comment-RCU")
+		default:
+			updWCU += m.Share * c.per(c.wcu)
+			updRCU += m.Share * c.per(c.rcu)
+			updShare += m.Share
+		}
+	}
+	b.ReportMetric(updWCU/updShare, "update-WCU")
+	b.ReportMetric(updRCU/updShare, "update-RCU")
 }

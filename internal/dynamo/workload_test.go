@@ -73,17 +73,18 @@ func verdict(ok bool) string {
 	return "MISS"
 }
 
-// TestWorkloadAmplification seeds issue 13's workload and walks every list
-// class of its mix in 25-item pages through the store's ListTickets,
-// printing what each class reads against the index plan v2's targets
-// (make amplification). It asserts what the plan promises: the three hot
+// workloadLists seeds issue 13's workload (n tickets) and walks every list
+// class of its mix in 25-item pages through the store's ListTickets, up to
+// maxPages a walk when it is not 0, printing what each class reads
+// against the index plan v2's targets when print is set (make
+// amplification). It asserts what the plan promises: the three hot
 // classes, and every page whose filters pin one index partition, read
 // nothing they do not return but the look-ahead item; a class served by
 // merging partitions with no filter expression meets its target. Classes
 // the plan serves with a filter expression are printed PASS or MISS: they
-// are the frontier docs/table-design.md explains.
-func TestWorkloadAmplification(t *testing.T) {
-	n, maxPages := workloadSize()
+// are the frontier docs/table-design.md explains. It returns the
+// mix-weighted cost of a list page.
+func workloadLists(t testing.TB, n, maxPages int, print bool) listCost {
 	s, _ := dynamotest.NewStore(t)
 	start := time.Now()
 	// Without comment items: they are in no index, so the lists read the
@@ -92,7 +93,7 @@ func TestWorkloadAmplification(t *testing.T) {
 	seeded := time.Since(start)
 
 	var tw *tabwriter.Writer
-	if testing.Verbose() {
+	if print {
 		capped := "whole walks"
 		if maxPages > 0 {
 			capped = fmt.Sprintf("walks capped at %d pages", maxPages)
@@ -152,7 +153,11 @@ func TestWorkloadAmplification(t *testing.T) {
 		fmt.Printf("mix-weighted per list page: %.3f RCU, %.3f calls in %.3f round trips; %d of %d classes miss their v2 target, each served with a filter expression\n",
 			weightedRCU, weightedCalls, weightedRounds, misses, len(dynamotest.ListMix()))
 	}
+	return listCost{rcu: weightedRCU, calls: weightedCalls, rounds: weightedRounds}
 }
+
+// listCost is a list page's cost, weighted over the workload's list mix.
+type listCost struct{ rcu, calls, rounds float64 }
 
 // walkClass walks q's pages through the store's ListTickets, up to
 // maxPages when it is not 0, and hands each page's stats to observe with
@@ -194,15 +199,14 @@ func (c writeCost) per(v float64) float64 { return v / float64(c.requests) }
 // to show in the averages.
 const writesPerKind = 20
 
-// TestWorkloadWriteCost makes each kind of ticket-changing request through
-// the services (helpdesk.Service and helpdesk.Conversations on a metered
-// client) on tickets of the workload, and prints its write and read units
-// and whether it is a transaction, and the average over the write mix
-// against the v2 target, PASS or MISS (make amplification). The target is
-// not asserted: the plan is not changed yet. Only what the current code
-// guarantees is: every kind writes, and a comment and a deletion are each
-// one transaction.
-func TestWorkloadWriteCost(t *testing.T) {
+// workloadWrites makes each kind of ticket-changing request through the
+// services (helpdesk.Service and helpdesk.Conversations on a metered
+// client) on tickets of the workload and returns what each consumed; with
+// print set it prints each kind's write and read units and whether it is a
+// transaction, and the average over the write mix against the v2 target,
+// PASS or MISS (make amplification). It asserts that every kind writes,
+// and that a comment and a deletion are each one transaction.
+func workloadWrites(t testing.TB, print bool) map[dynamotest.WriteKind]writeCost {
 	plain, table := dynamotest.NewStore(t)
 	w := dynamotest.NewWorkload(workloadSeed)
 	// Tickets to change, with their comments: enough for each kind's
@@ -319,7 +323,7 @@ func TestWorkloadWriteCost(t *testing.T) {
 		total += m.Share
 	}
 	mixWCU, mixRCU = mixWCU/total, mixRCU/total
-	if testing.Verbose() {
+	if print {
 		fmt.Printf("\nworkload write cost: %d requests of each kind through the services, on %d seeded tickets with their comments (seed %d)\n", writesPerKind, len(tickets), workloadSeed)
 		tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
 		fmt.Fprintln(tw, "write\tshare %\tWCU/request\tRCU/request\tcalls/request\ttransaction\t")
@@ -333,8 +337,9 @@ func TestWorkloadWriteCost(t *testing.T) {
 		}
 		_ = tw.Flush()
 		fmt.Printf("write-mix average (deletes are not in the mix): %.2f WCU, %.2f RCU per ticket-changing request; v2 target <= %d WCU: %s\n", mixWCU, mixRCU, writeTarget, verdict(mixWCU <= writeTarget))
-		fmt.Println("  not included: the stream consumer's recording of each write's events (TestEventCost, BenchmarkEventCost: about 5.7 WCU per event), which comes on top")
+		fmt.Println("  not included: the stream consumer's recording of each write's events (TestEventCost), which comes on top: in the bill below")
 	}
+	return costs
 }
 
 // otherValue returns a value of values other than cur.

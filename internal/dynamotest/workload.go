@@ -457,3 +457,16 @@ var WriteMix = []Weighted[WriteKind]{
 	{WriteStatus, statusUpdates}, {WriteAssignment, assignmentUpdates},
 	{WriteOtherUpdate, updatesShare - statusUpdates - assignmentUpdates},
 }
+
+// The reads of the workload's requests: 80 % of them, split as a desk's
+// traffic splits (make bench's mix before issue 13): ticket list pages 28 %,
+// gets of a ticket 28 %, pages of a conversation 20 %, pages of the change
+// feed 4 % (an integration polling it). The other 20 % are writes, split
+// by WriteMix.
+const (
+	ListShare         = 28.0
+	GetShare          = 28.0
+	CommentPagesShare = 20.0
+	FeedPagesShare    = 4.0
+	WritesShare       = 20.0
+)

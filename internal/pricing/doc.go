@@ -1,0 +1,4 @@
+// Package pricing holds the AWS list prices the cost estimates use (make
+// bench's cost model in infra/bench, make amplification's workload bill in
+// internal/dynamo), so that both price the same units the same way.
+package pricing
