@@ -410,7 +410,30 @@ type partitionRead struct {
 	buf   []map[string]types.AttributeValue
 	done  bool
 	share float64
+	// scanned and matched are what this page's reads of the partition
+	// evaluated and what the filter expression let through.
+	scanned, matched int
 }
+
+// limit is how many items the next read of the partition asks DynamoDB to
+// evaluate when need items are still wanted from the merge of parts
+// partitions: its share plus two (the whole need for a lone partition),
+// divided by the part of what it evaluated that its filter let through,
+// so that a filtered list takes a few rounds rather than one per page's
+// worth of discarded items (it reads a little more for it).
+func (pr *partitionRead) limit(parts, need int) int32 {
+	n := float64(need)
+	if parts > 1 {
+		n = math.Ceil(n*pr.share) + 2
+	}
+	if pr.scanned > pr.matched {
+		n /= float64(pr.matched+1) / float64(pr.scanned+1)
+	}
+	return int32(min(math.Ceil(n), maxReadLimit))
+}
+
+// maxReadLimit bounds one read of a partition; a Query also stops at 1 MB.
+const maxReadLimit = 1000
 
 // segment reads up to need items of segment seg in the plan's order,
 // resuming after the item whose keys are after (nil: from the start). A
@@ -491,11 +514,7 @@ func (r *pageRead) fill(ctx context.Context, seg int, parts []*partitionRead, dr
 	errs := make([]error, len(dry))
 	var wg sync.WaitGroup
 	for j, i := range dry {
-		limit := need
-		if len(parts) > 1 {
-			limit = int(math.Ceil(float64(need)*parts[i].share)) + 2
-		}
-		in := r.query(seg, sg.partitions[i], parts[i].start, int32(limit))
+		in := r.query(seg, sg.partitions[i], parts[i].start, parts[i].limit(len(parts), need))
 		wg.Go(func() { outs[j], errs[j] = r.store.db.Query(ctx, in) })
 	}
 	wg.Wait()
@@ -511,6 +530,8 @@ func (r *pageRead) fill(ctx context.Context, seg int, parts []*partitionRead, dr
 		if out.ConsumedCapacity != nil {
 			r.stats.Capacity += aws.ToFloat64(out.ConsumedCapacity.CapacityUnits)
 		}
+		parts[i].scanned += int(out.ScannedCount)
+		parts[i].matched += int(out.Count)
 		parts[i].buf = append(parts[i].buf, out.Items...)
 		parts[i].start = out.LastEvaluatedKey
 		parts[i].done = out.LastEvaluatedKey == nil
