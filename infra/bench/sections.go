@@ -102,7 +102,7 @@ func sections() []sectionSpec {
 			tables: []tableSpec{
 				{
 					title: "payload 2.0 event → adapter → router → cached key → DynamoDB Local → JSON, ÷ the bare SDK calls of the request (same client, interleaved)",
-					bench: "BenchmarkRequest", rows: prefixed("op", "get", "create", "list", "comment", "comments", "events"), first: "request",
+					bench: "BenchmarkRequest", rows: prefixed("op", "get", "create", "list", "list-merged", "comment", "comments", "events"), first: "request",
 					cols: []column{
 						{header: "p50 ms", unit: "p50-ms", digits: 3},
 						{header: "SDK p50 ms", unit: "sdk-p50-ms", digits: 3},
