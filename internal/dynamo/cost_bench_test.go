@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/acme/helpdesk/internal/dynamo"
 	"github.com/acme/helpdesk/internal/dynamotest"
 )
 
@@ -137,8 +138,8 @@ func BenchmarkWorkloadCost(b *testing.B) {
 	if testing.Short() {
 		n, maxPages = 200, 5
 	}
-	lists := workloadLists(b, n, maxPages, false)
-	writes := workloadWrites(b, false)
+	lists := workloadLists(b, dynamo.Table, n, maxPages, false)
+	writes := workloadWrites(b, dynamo.Table, false)
 	for b.Loop() {
 	}
 	b.ReportMetric(0, "ns/op")

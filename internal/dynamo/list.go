@@ -63,15 +63,28 @@ var ticketIndexes = []ticketIndex{
 // writes. A table created before v2 keeps them until an upgrade drops them,
 // one per deploy (docs/operating.md); Migrate takes the tickets out of
 // those whose keys only v1 wrote.
-var RetiredIndexes = []Index{
-	{"kind-updated", attrKind, attrUpdated},
-	{"status-created", attrStatus, attrCreated},
-	{"priority-created", attrPriority, attrCreated},
-	{"priority-updated", attrPriority, attrUpdated},
-	{"assignee-created", attrAssignee, attrCreated},
-	{"assignee-updated", attrAssignee, attrUpdated},
-	{"assigneestatus-created", attrAssigneeStatus, attrCreated},
-	{"assigneepriority-created", attrAssigneePrio, attrCreated},
+var RetiredIndexes = indexesOf(retiredTicketIndexes)
+
+// retiredTicketIndexes are RetiredIndexes with what each served, so that
+// a measurement can weigh v2 with one of them added back
+// (docs/table-design.md, the frontier).
+var retiredTicketIndexes = []ticketIndex{
+	{Index{"kind-updated", attrKind, attrUpdated}, 0, byUpdated},
+	{Index{"status-created", attrStatus, attrCreated}, fStatus, byCreated},
+	{Index{"priority-created", attrPriority, attrCreated}, fPriority, byCreated},
+	{Index{"priority-updated", attrPriority, attrUpdated}, fPriority, byUpdated},
+	{Index{"assignee-created", attrAssignee, attrCreated}, fAssignee, byCreated},
+	{Index{"assignee-updated", attrAssignee, attrUpdated}, fAssignee, byUpdated},
+	{Index{"assigneestatus-created", attrAssigneeStatus, attrCreated}, fAssignee | fStatus, byCreated},
+	{Index{"assigneepriority-created", attrAssigneePrio, attrCreated}, fAssignee | fPriority, byCreated},
+}
+
+func indexesOf(tis []ticketIndex) []Index {
+	out := make([]Index, len(tis))
+	for i, ix := range tis {
+		out[i] = ix.Index
+	}
+	return out
 }
 
 // filterValues are the values a query pins, by field.

@@ -69,11 +69,7 @@ var Table = Design{
 }
 
 func indexes() []Index {
-	out := make([]Index, len(ticketIndexes), len(ticketIndexes)+3)
-	for i, ix := range ticketIndexes {
-		out[i] = ix.Index
-	}
-	return append(out, dueIndex, feedIndex, historyIndex)
+	return append(indexesOf(ticketIndexes), dueIndex, feedIndex, historyIndex)
 }
 
 // CreateTableInput returns the request that creates the table under name,

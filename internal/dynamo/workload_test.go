@@ -84,8 +84,8 @@ func verdict(ok bool) string {
 // the plan serves with a filter expression are printed PASS or MISS: they
 // are the frontier docs/table-design.md explains. It returns the
 // mix-weighted cost of a list page.
-func workloadLists(t testing.TB, n, maxPages int, print bool) listCost {
-	s, _ := dynamotest.NewStore(t)
+func workloadLists(t testing.TB, d dynamo.Design, n, maxPages int, print bool) listCost {
+	s := dynamotest.StoreOn(t, dynamotest.Client(t), dynamotest.NewTable(t, d.CreateTableInput))
 	start := time.Now()
 	// Without comment items: they are in no index, so the lists read the
 	// same entries, and they would take most of the seeding's time.
@@ -153,11 +153,15 @@ func workloadLists(t testing.TB, n, maxPages int, print bool) listCost {
 		fmt.Printf("mix-weighted per list page: %.3f RCU, %.3f calls in %.3f round trips; %d of %d classes miss their v2 target, each served with a filter expression\n",
 			weightedRCU, weightedCalls, weightedRounds, misses, len(dynamotest.ListMix()))
 	}
-	return listCost{rcu: weightedRCU, calls: weightedCalls, rounds: weightedRounds}
+	return listCost{rcu: weightedRCU, calls: weightedCalls, rounds: weightedRounds, misses: misses}
 }
 
-// listCost is a list page's cost, weighted over the workload's list mix.
-type listCost struct{ rcu, calls, rounds float64 }
+// listCost is a list page's cost, weighted over the workload's list mix,
+// and how many of the mix's classes miss their v2 target.
+type listCost struct {
+	rcu, calls, rounds float64
+	misses             int
+}
 
 // walkClass walks q's pages through the store's ListTickets, up to
 // maxPages when it is not 0, and hands each page's stats to observe with
@@ -206,8 +210,9 @@ const writesPerKind = 20
 // transaction, and the average over the write mix against the v2 target,
 // PASS or MISS (make amplification). It asserts that every kind writes,
 // and that a comment and a deletion are each one transaction.
-func workloadWrites(t testing.TB, print bool) map[dynamotest.WriteKind]writeCost {
-	plain, table := dynamotest.NewStore(t)
+func workloadWrites(t testing.TB, d dynamo.Design, print bool) map[dynamotest.WriteKind]writeCost {
+	table := dynamotest.NewTable(t, d.CreateTableInput)
+	plain := dynamotest.StoreOn(t, dynamotest.Client(t), table)
 	w := dynamotest.NewWorkload(workloadSeed)
 	// Tickets to change, with their comments: enough for each kind's
 	// requests to fall on tickets of their own.
