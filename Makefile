@@ -94,7 +94,9 @@ e2e: $(DDB_STAMP) $(RIE_STAMP)
 
 ## amplification: print read amplification and capacity for every list filter x sort x order, the write cost of a ticket and of a comment, what recording and reading events costs, and issue 13's 10,000-ticket workload against its targets (lists, writes, the bill of a million requests, the migration under load)
 amplification: $(DDB_STAMP)
-	HELPDESK_WORKLOAD_FULL=1 $(GO) test -count=1 -timeout 30m -run 'TestReadAmplification|TestWriteCost|TestCommentCost|TestEventCost|TestWorkload|TestMigrateUnderLoad' -v ./internal/dynamo/ | grep -v '^=== RUN'
+	HELPDESK_WORKLOAD_FULL=1 $(GO) test -count=1 -timeout 30m -run 'TestReadAmplification|TestWriteCost|TestCommentCost|TestEventCost|TestWorkload' -v ./internal/dynamo/ | grep -v '^=== RUN'
+	@# Apart, on a DynamoDB Local of its own: 10,000 tickets in fifteen indexes slow the next tables down.
+	HELPDESK_WORKLOAD_FULL=1 $(GO) test -count=1 -timeout 30m -run 'TestMigrateUnderLoad' -v ./internal/dynamo/ | grep -v '^=== RUN'
 
 # Benchmarks (infra/bench). Every target is a ratio to a baseline measured in the same run, since the
 # machines are shared and noisy. The raw `go test -bench` output (benchstat's input) goes to results.txt and

@@ -42,12 +42,21 @@ func TestWorkload(t *testing.T) {
 		if in.ev.writes == 0 {
 			t.Fatal("the bill was not measured")
 		}
-		shipped := frontierPoint{plan: "v2 (shipped): 4 ticket indexes", lists: lists, writes: writes, bill: workloadBill(t, lists, writes, in)}
+		// The shipped plan again, and the fifth index, on 1,000 tickets:
+		// two more 10,000-ticket tables would take make amplification
+		// past half an hour on DynamoDB Local. Its ratios do not grow
+		// with the table.
+		const small = 1000
+		l4 := lists
+		if n != small || maxPages != 0 {
+			l4 = workloadLists(t, dynamo.Table, small, 0, false)
+		}
 		d := dynamo.WithRetiredIndex(t, "assigneestatus-created")
-		l5, w5 := workloadLists(t, d, n, maxPages, false), workloadWrites(t, d, false)
+		l5, w5 := workloadLists(t, d, small, 0, false), workloadWrites(t, d, false)
+		shipped := frontierPoint{plan: "v2 (shipped): 4 ticket indexes", lists: l4, writes: writes, bill: workloadBill(t, l4, writes, in)}
 		fifth := frontierPoint{plan: "v2 + assigneestatus-created: 5 ticket indexes", lists: l5, writes: w5, bill: workloadBill(t, l5, w5, in)}
 		twoWrites := apart(writes, in)
-		split := frontierPoint{plan: "v2, a comment's two writes made apart (not shipped)", lists: lists, writes: twoWrites, bill: workloadBill(t, lists, twoWrites, in)}
+		split := frontierPoint{plan: "v2, a comment's two writes made apart (not shipped)", lists: l4, writes: twoWrites, bill: workloadBill(t, l4, twoWrites, in)}
 		if testing.Verbose() {
 			printFrontier(shipped, fifth, split)
 		}
@@ -63,7 +72,7 @@ type frontierPoint struct {
 }
 
 func printFrontier(points ...frontierPoint) {
-	fmt.Printf("\nthe frontier: index plans measured on the same workload\n")
+	fmt.Printf("\nthe frontier: index plans measured on the same workload, 1,000 tickets\n")
 	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "plan\tclasses missing their target\tlist RCU/page\tlist calls/page\twrite-mix WCU\tcomment WCU\t$ per million\twithout the activity record\t")
 	for _, p := range points {
