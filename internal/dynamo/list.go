@@ -454,8 +454,9 @@ const maxReadLimit = 1000
 // them; a partition whose held items run out is read again before the
 // merge goes on, so the order is exact. Each read asks a partition for its
 // expected share of what is still needed, from the shares the last page
-// saw (even shares on a first page), plus two, so that most pages take one
-// round of parallel Queries and leave few items read and not returned.
+// saw (twice an even share on a first page), plus two, so that most pages
+// take one round of parallel Queries and leave few items read and not
+// returned.
 func (r *pageRead) segment(ctx context.Context, seg int, after map[string]string, shares []int, need int) ([]found, error) {
 	sg := r.plan.segments[seg]
 	r.stats.Partitions = max(r.stats.Partitions, len(sg.partitions))
@@ -466,7 +467,10 @@ func (r *pageRead) segment(ctx context.Context, seg int, after map[string]string
 		total += n
 	}
 	for i, part := range sg.partitions {
-		pr := &partitionRead{share: 1 / float64(len(parts))}
+		// A first page knows nothing of the partitions' sizes: each is
+		// asked for twice an even share, so that a page whose tickets
+		// spread over a few partitions takes one round, not two.
+		pr := &partitionRead{share: min(1, 2/float64(len(parts)))}
 		if len(shares) == len(parts) {
 			pr.share = (float64(shares[i]) + 0.5) / (float64(total) + 0.5*float64(len(parts)))
 		}
