@@ -232,3 +232,17 @@ func TicketPartition(tb testing.TB, db dynamo.API, table, ticketID string) []map
 		in = &next
 	}
 }
+
+// CommandEnv points a command that reads its table and endpoint from the
+// environment, as the keys and migrate commands do, at table on the
+// package's DynamoDB Local, with no shared AWS configuration in the way.
+func CommandEnv(tb testing.TB, table string) {
+	tb.Helper()
+	for k, v := range map[string]string{
+		"HELPDESK_TABLE": table, "AWS_ENDPOINT_URL": Endpoint(tb), "AWS_REGION": "us-east-1",
+		"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
+		"AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+	} {
+		tb.Setenv(k, v)
+	}
+}

@@ -15,13 +15,7 @@ func TestMain(m *testing.M) { dynamotest.Main(m) }
 
 func TestCreateListRevoke(t *testing.T) {
 	table := dynamotest.NewTable(t, dynamo.Table.CreateTableInput)
-	t.Setenv("HELPDESK_TABLE", table)
-	t.Setenv("AWS_ENDPOINT_URL", dynamotest.Endpoint(t))
-	t.Setenv("AWS_REGION", "us-east-1")
-	t.Setenv("AWS_ACCESS_KEY_ID", "local")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "local")
-	t.Setenv("AWS_CONFIG_FILE", "/dev/null")
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+	dynamotest.CommandEnv(t, table)
 	ctx := context.Background()
 	var out bytes.Buffer
 	if err := run(ctx, []string{"create", "-name", "zapier", "-permission", "write"}, &out); err != nil {

@@ -16,12 +16,7 @@ func TestMain(m *testing.M) { dynamotest.Main(m) }
 // runs it again, which finds every segment finished.
 func TestRun(t *testing.T) {
 	table := dynamotest.NewTable(t, dynamo.Table.CreateTableInput)
-	for k, v := range map[string]string{
-		"HELPDESK_TABLE": table, "AWS_ENDPOINT_URL": dynamotest.Endpoint(t), "AWS_REGION": "us-east-1",
-		"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
-	} {
-		t.Setenv(k, v)
-	}
+	dynamotest.CommandEnv(t, table)
 	s := dynamotest.StoreOn(t, dynamotest.Client(t), table)
 	subject := "migrate me"
 	if _, err := helpdesk.NewService(s, s).CreateTicket(t.Context(), &helpdesk.TicketPatch{Subject: &subject}, nil, nil); err != nil {
