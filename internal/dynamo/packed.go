@@ -30,6 +30,33 @@ var deflaters = sync.Pool{New: func() any {
 	return w
 }}
 
+// inflaters reuse decompressors: a feed page inflates up to a thousand
+// bodies, and a new reader each allocates tens of kilobytes.
+var inflaters sync.Pool
+
+// inflate returns the body packed deflated.
+func inflate(packed []byte) ([]byte, error) {
+	src := bytes.NewReader(packed)
+	r, ok := inflaters.Get().(io.ReadCloser)
+	if ok {
+		if err := r.(flate.Resetter).Reset(src, nil); err != nil {
+			return nil, err
+		}
+	} else {
+		r = flate.NewReader(src)
+	}
+	defer inflaters.Put(r)
+	var out bytes.Buffer
+	out.Grow(4 * len(packed))
+	if _, err := out.ReadFrom(io.LimitReader(r, maxBody+1)); err != nil {
+		return nil, err
+	}
+	if out.Len() > maxBody {
+		return nil, fmt.Errorf("more than %d bytes", maxBody)
+	}
+	return out.Bytes(), nil
+}
+
 // pack deflates an event body.
 func pack(body []byte) []byte {
 	var buf bytes.Buffer
@@ -44,9 +71,9 @@ func pack(body []byte) []byte {
 // eventBody returns the body of an event item, inflating a packed one.
 func eventBody(item map[string]types.AttributeValue) ([]byte, error) {
 	if v, ok := item[attrPacked].(*types.AttributeValueMemberB); ok {
-		body, err := io.ReadAll(io.LimitReader(flate.NewReader(bytes.NewReader(v.Value)), maxBody+1))
-		if err != nil || len(body) > maxBody {
-			return nil, fmt.Errorf("inflate event body: %v (%d bytes)", err, len(body))
+		body, err := inflate(v.Value)
+		if err != nil {
+			return nil, fmt.Errorf("inflate event body: %w", err)
 		}
 		return body, nil
 	}
