@@ -61,7 +61,7 @@ apiclient:
 
 ## unit: every Go test of the module (go test ./...); the tests start DynamoDB Local where they need it
 unit: $(DDB_STAMP)
-	$(GO) test -count=1 ./...
+	$(GO) test -count=1 -timeout 20m ./...
 
 # The fuzz loop is infra/scripts/fuzz.sh, whose header explains it. FUZZTIME, FUZZPARALLEL and
 # FUZZMINIMIZETIME reach it from the environment or the make command line, its defaults otherwise.
