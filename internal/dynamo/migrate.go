@@ -14,7 +14,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/aws/smithy-go"
 )
 
 // Migration is the name of the layout change Migrate makes, and the
@@ -53,8 +52,9 @@ type MigrateStats struct {
 	// and were read and tried again: the write won, and the ticket it
 	// left was then brought to the layout or already was.
 	Raced int
-	// Throttled counts calls DynamoDB throttled beyond the SDK's retries,
-	// each waited out and repeated.
+	// Throttled counts calls DynamoDB throttled (or failed in another
+	// transient way, as translate tells) beyond the SDK's retries, each
+	// waited out and repeated.
 	Throttled int
 	// Resumed counts segments that started from a saved position, and
 	// Finished the segments that were complete before this run began.
@@ -314,19 +314,6 @@ func isTicketItem(item map[string]types.AttributeValue) bool {
 	return ok1 && ok2 && strings.HasPrefix(pk.Value, TicketKeyPrefix) && sk.Value == kindTicket
 }
 
-// throttled reports whether DynamoDB refused a call for capacity.
-func throttled(err error) bool {
-	var apiErr smithy.APIError
-	if !errors.As(err, &apiErr) {
-		return false
-	}
-	switch apiErr.ErrorCode() {
-	case "ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded":
-		return true
-	}
-	return false
-}
-
 func keyString(item map[string]types.AttributeValue) string {
 	pk, _ := item[attrPK].(*types.AttributeValueMemberS)
 	if pk == nil {
@@ -335,14 +322,17 @@ func keyString(item map[string]types.AttributeValue) string {
 	return pk.Value
 }
 
-// retryThrottled calls f until it succeeds, fails for another reason than
-// throttling, or ctx ends; throttling the SDK's own retries did not cure
-// is waited out with pauses that grow from 100 ms to 5 s.
+// retryThrottled calls f until it succeeds, fails for a reason that is not
+// transient (store.go's transient: throttling, DynamoDB's 5xx, a timed-out
+// attempt), or ctx ends; what the SDK's own retries did not cure is waited
+// out with pauses that grow from 100 ms to 5 s. Every call it repeats is
+// safe to repeat: reads, the progress put, and rewrites conditional on a
+// version they do not change.
 func retryThrottled[T any](ctx context.Context, m *migration, f func() (T, error)) (T, error) {
 	pause := 100 * time.Millisecond
 	for {
 		out, err := f()
-		if err == nil || !throttled(err) {
+		if err == nil || !transient(err) {
 			return out, err
 		}
 		m.count(func(s *MigrateStats) { s.Throttled++ })
