@@ -100,7 +100,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, header string) (helpde
 		case subtle.ConstantTimeCompare(k.Hash[:], hash[:]) != 1 || k.Revoked() || !k.Permission.Valid():
 			c = cached{}
 		default:
-			c = cached{caller: helpdesk.Caller{KeyID: k.ID, KeyName: k.Name, Permission: k.Permission}}
+			c = cached{caller: helpdesk.Caller{KeyID: k.ID, KeyName: k.Name, Permission: k.Permission, RateLimit: k.RateLimit}}
 		}
 		c.expires = now.Add(CacheTTL)
 		a.mu.Lock()

@@ -223,7 +223,9 @@ type keyItem struct {
 	Name       string `dynamodbav:"name"`
 	Permission string `dynamodbav:"permission"`
 	Hash       []byte `dynamodbav:"hash"`
+	RateLimit  int    `dynamodbav:"rateLimit,omitempty"`
 	CreatedAt  string `dynamodbav:"createdAt"`
+	LastUsedAt string `dynamodbav:"lastUsedAt,omitempty"`
 	RevokedAt  string `dynamodbav:"revokedAt,omitempty"`
 }
 
@@ -232,6 +234,10 @@ func marshalKey(k *helpdesk.APIKey) (map[string]types.AttributeValue, error) {
 	it := keyItem{
 		PK: kindKey + "#" + fmt.Sprintf("%x", k.Hash), SK: kindKey, Kind: kindKey, Created: joinKey(created, k.ID),
 		ID: k.ID, Name: k.Name, Permission: string(k.Permission), Hash: k.Hash[:], CreatedAt: created,
+		RateLimit: k.RateLimit,
+	}
+	if !k.LastUsedAt.IsZero() {
+		it.LastUsedAt = formatTime(k.LastUsedAt)
 	}
 	if k.Revoked() {
 		it.RevokedAt = formatTime(k.RevokedAt)
@@ -259,7 +265,14 @@ func unmarshalKey(av map[string]types.AttributeValue) (*helpdesk.APIKey, error) 
 	if err != nil {
 		return nil, fmt.Errorf("api key %s revokedAt: %w", it.ID, err)
 	}
-	k := &helpdesk.APIKey{ID: it.ID, Name: it.Name, Permission: helpdesk.Permission(it.Permission), CreatedAt: created, RevokedAt: revoked}
+	used, err := parseTime(it.LastUsedAt)
+	if err != nil {
+		return nil, fmt.Errorf("api key %s lastUsedAt: %w", it.ID, err)
+	}
+	k := &helpdesk.APIKey{
+		ID: it.ID, Name: it.Name, Permission: helpdesk.Permission(it.Permission), RateLimit: it.RateLimit,
+		CreatedAt: created, LastUsedAt: used, RevokedAt: revoked,
+	}
 	copy(k.Hash[:], it.Hash)
 	return k, nil
 }

@@ -45,6 +45,9 @@ type Caller struct {
 	// KeyName is the name of the caller's API key.
 	KeyName    string
 	Permission Permission
+	// RateLimit is the key's own limit in requests per minute; zero
+	// means the stack's default.
+	RateLimit int
 }
 
 // APIKey is a stored API key. The key itself is never stored, only its
@@ -54,7 +57,13 @@ type APIKey struct {
 	Name       string
 	Permission Permission
 	Hash       [32]byte
-	CreatedAt  time.Time
+	// RateLimit is the key's limit in requests per minute; zero means
+	// the stack's default (HELPDESK_RATE_LIMIT).
+	RateLimit int
+	CreatedAt time.Time
+	// LastUsedAt is when the key was last used, to the minute: it is
+	// written at most once a minute. Zero if it never was.
+	LastUsedAt time.Time
 	RevokedAt  time.Time // zero while the key is valid
 }
 

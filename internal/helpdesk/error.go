@@ -21,8 +21,10 @@ const (
 	CodePayloadTooLarge    Code = "PAYLOAD_TOO_LARGE"
 	CodeValidation         Code = "VALIDATION_ERROR"
 	CodeGone               Code = "GONE"
-	CodeUnavailable        Code = "UNAVAILABLE"
-	CodeInternal           Code = "INTERNAL"
+	// CodeRateLimited answers a request beyond its API key's rate limit.
+	CodeRateLimited Code = "RATE_LIMITED"
+	CodeUnavailable Code = "UNAVAILABLE"
+	CodeInternal    Code = "INTERNAL"
 )
 
 // FieldError names one invalid field of a request and says what is wrong

@@ -22,6 +22,7 @@ var statuses = map[helpdesk.Code]int{
 	helpdesk.CodePayloadTooLarge:    http.StatusRequestEntityTooLarge,
 	helpdesk.CodeValidation:         http.StatusUnprocessableEntity,
 	helpdesk.CodeGone:               http.StatusGone,
+	helpdesk.CodeRateLimited:        http.StatusTooManyRequests,
 	helpdesk.CodeUnavailable:        http.StatusServiceUnavailable,
 	helpdesk.CodeInternal:           http.StatusInternalServerError,
 }
