@@ -20,6 +20,14 @@ const (
 	TicketCommentCreated = "ticket.comment.created"
 	// TicketCommentRedacted is sent when a comment's body is redacted.
 	TicketCommentRedacted = "ticket.comment.redacted"
+	// TicketRestored is sent when a deleted ticket is restored from the
+	// trash, with its comments and history.
+	TicketRestored = "ticket.restored"
+	// TicketPurged is sent when a deleted ticket is purged from the
+	// trash, on request or 30 days after its deletion: its fields,
+	// comments and history are gone for good. Its data names only the
+	// ticket's id.
+	TicketPurged = "ticket.purged"
 )
 
 // Types lists every event type the API sends, in a fixed order. Callers must
@@ -31,6 +39,8 @@ var Types = []string{
 	TicketDeleted,
 	TicketCommentCreated,
 	TicketCommentRedacted,
+	TicketRestored,
+	TicketPurged,
 }
 
 // Known reports whether t is one of the event types in [Types]. Names are
@@ -84,8 +94,11 @@ type Data struct {
 	// ticket.deleted it is the ticket's last state, and for the comment
 	// events the ticket the comment belongs to (after the comment changed
 	// it: a new comment moves its updatedAt, and a customer's reopens a
-	// pending or resolved ticket).
-	Ticket Ticket `json:"ticket"`
+	// pending or resolved ticket). ticket.purged has none: what was
+	// purged is not repeated.
+	Ticket Ticket `json:"ticket,omitzero"`
+	// TicketID is, for ticket.purged only, the id of the purged ticket.
+	TicketID string `json:"ticketId,omitempty"`
 	// Comment is, for ticket.comment.created and ticket.comment.redacted,
 	// the comment as the API shows it after the change; nil for the other
 	// types.

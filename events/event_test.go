@@ -16,11 +16,11 @@ import (
 )
 
 func TestTypes(t *testing.T) {
-	want := []string{"ticket.created", "ticket.updated", "ticket.assignment.changed", "ticket.deleted", "ticket.comment.created", "ticket.comment.redacted"}
+	want := []string{"ticket.created", "ticket.updated", "ticket.assignment.changed", "ticket.deleted", "ticket.comment.created", "ticket.comment.redacted", "ticket.restored", "ticket.purged"}
 	if !slices.Equal(events.Types, want) {
 		t.Errorf("Types = %q, want %q", events.Types, want)
 	}
-	consts := []string{events.TicketCreated, events.TicketUpdated, events.TicketAssignmentChanged, events.TicketDeleted, events.TicketCommentCreated, events.TicketCommentRedacted}
+	consts := []string{events.TicketCreated, events.TicketUpdated, events.TicketAssignmentChanged, events.TicketDeleted, events.TicketCommentCreated, events.TicketCommentRedacted, events.TicketRestored, events.TicketPurged}
 	if !slices.Equal(consts, want) {
 		t.Errorf("constants = %q, want %q", consts, want)
 	}
@@ -32,7 +32,7 @@ func TestKnown(t *testing.T) {
 			t.Errorf("Known(%q) = false, want true", typ)
 		}
 	}
-	for _, typ := range []string{"", "ticket", "ticket.", "Ticket.Created", "ticket.created ", "ticket.assignment", "ticket.restored"} {
+	for _, typ := range []string{"", "ticket", "ticket.", "Ticket.Created", "ticket.created ", "ticket.assignment", "ticket.trashed"} {
 		if events.Known(typ) {
 			t.Errorf("Known(%q) = true, want false", typ)
 		}
@@ -104,6 +104,16 @@ func checkRealistic(t *testing.T, ev *events.Event) {
 	}
 	if ev.Timestamp.IsZero() || ev.Timestamp.Location() != time.UTC {
 		t.Errorf("timestamp = %v, want a UTC time", ev.Timestamp)
+	}
+	if ev.Type == events.TicketPurged {
+		// A purge names the ticket and repeats nothing of it.
+		if !ticketIDPattern.MatchString(ev.Data.TicketID) || !reflect.ValueOf(ev.Data.Ticket).IsZero() || ev.Data.Comment != nil || ev.Data.Previous != nil {
+			t.Errorf("ticket.purged data = %+v, want only a ticketId", ev.Data)
+		}
+		return
+	}
+	if ev.Data.TicketID != "" {
+		t.Errorf("ticketId = %q on %s, want it only on ticket.purged", ev.Data.TicketID, ev.Type)
 	}
 	tk := ev.Data.Ticket
 	if !ticketIDPattern.MatchString(tk.ID) {

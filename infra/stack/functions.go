@@ -85,8 +85,9 @@ var endpointAccess = map[httpapi.Endpoint]tableAccess{
 	httpapi.CreateTicket: {items: []string{batchGetItem, putItem, updateItem, deleteItem}},
 	// UpdateTicket reads (GetItem), checks values (BatchGetItem), puts.
 	httpapi.UpdateTicket: {items: []string{batchGetItem, putItem}},
-	// DeleteTicket: one transaction of a conditional Delete of the ticket
-	// and the Put of its tombstone (who deleted it when).
+	// DeleteTicket (internal/dynamo/trash.go): a GetItem of the ticket,
+	// then one transaction of its conditional Delete and the Put of its
+	// tombstone, the trash's entry.
 	httpapi.DeleteTicket: {items: []string{deleteItem, putItem}},
 	// Definitions and name reservations are put and deleted in
 	// transactions; the list is a Query of the kind index. Idempotent
@@ -112,6 +113,11 @@ var endpointAccess = map[httpapi.Endpoint]tableAccess{
 	// The OpenAPI document is embedded and its route public: no table
 	// at all, not even the key lookup.
 	httpapi.Docs: {},
+	// Trash (internal/dynamo/trash.go): the list is a Query of the kind
+	// index; a restore reads the tombstone (GetItem), then deletes it and
+	// puts the ticket in one transaction; a purge marks the tombstone
+	// (UpdateItem), then deletes it.
+	httpapi.Trash: {items: []string{deleteItem, putItem, updateItem}, indexes: []string{"kind-created"}},
 }
 
 // authenticated reports whether any route of the endpoint takes an API key,

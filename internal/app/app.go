@@ -44,6 +44,8 @@ type System struct {
 	// Activity reads the activity record: the change feed and the
 	// tickets' histories.
 	Activity *helpdesk.Activity
+	// Trash lists, restores and purges deleted tickets.
+	Trash *helpdesk.Trash
 	// Subscriptions carries out the webhook subscription API.
 	Subscriptions *subscription.Service
 	// Auth resolves API keys.
@@ -81,6 +83,7 @@ func New(cfg config.Config, clients Clients, logger *slog.Logger) (*System, erro
 		Tickets:       helpdesk.NewService(store, store),
 		Conversations: helpdesk.NewConversations(store, store),
 		Activity:      helpdesk.NewActivity(store),
+		Trash:         helpdesk.NewTrash(store),
 		Subscriptions: subscription.NewService(store, guard),
 		Auth:          auth.NewAuthenticator(store),
 		Guard:         guard,

@@ -29,10 +29,7 @@ const (
 	attrFeed   = "ix_feed" // "FEED#<shard>"
 	attrPos    = "ix_pos"  // the position
 	attrTicket = "ix_tkt"  // the ticket the event is about
-	// kindTombstone is the sort key of a deleted ticket's tombstone, in
-	// the ticket's partition.
-	kindTombstone = "DELETED"
-	feedPrefix    = "FEED#"
+	feedPrefix = "FEED#"
 )
 
 // FeedShards is how many partitions the feed's index spreads over. An
@@ -69,65 +66,10 @@ const (
 
 var (
 	errGone       = helpdesk.Errorf(helpdesk.CodeGone, "This cursor is older than the %d days the feed holds; start over without \"after\".", int(helpdesk.FeedWindow/(24*time.Hour)))
-	errNoHistory  = helpdesk.Errorf(helpdesk.CodeNotFound, "Ticket not found; a deleted ticket's history is kept for %d days.", int(helpdesk.HistoryAfterDeletion/(24*time.Hour)))
+	errNoHistory  = helpdesk.Errorf(helpdesk.CodeNotFound, "Ticket not found; a deleted ticket's history is kept while it is in the trash (%d days).", int(helpdesk.TrashRetention/(24*time.Hour)))
 	errLateWrite  = errors.New("events written after the settle budget; a feed reader may have passed their positions")
 	errLateRecord = errors.New("events not written within the settle budget; the stream will deliver them again")
 )
-
-// tombstoneItem is what a deleted ticket leaves in its partition: who
-// deleted it when. The ticket.deleted event reads it, the history reads it
-// to tell a deleted ticket from one that never was, and when DynamoDB
-// expires it the stream consumer purges the history (PurgeRemovedTickets).
-type tombstoneItem struct {
-	PK        string `dynamodbav:"pk"`
-	SK        string `dynamodbav:"sk"`
-	DeletedAt string `dynamodbav:"deletedAt"`
-	ExpiresAt int64  `dynamodbav:"expiresAt"`
-	actorAttrs
-}
-
-func tombstoneKey(ticketID string) map[string]types.AttributeValue {
-	return map[string]types.AttributeValue{attrPK: str(TicketKeyPrefix + ticketID), attrSK: str(kindTombstone)}
-}
-
-func marshalTombstone(ticketID string, del helpdesk.Stamp) (map[string]types.AttributeValue, error) {
-	av, err := attributevalue.MarshalMap(tombstoneItem{
-		PK: TicketKeyPrefix + ticketID, SK: kindTombstone, DeletedAt: formatTime(del.At),
-		ExpiresAt: del.At.Add(helpdesk.HistoryAfterDeletion).Unix(), actorAttrs: actorOf(del.By),
-	})
-	if err != nil {
-		return nil, fmt.Errorf("marshal the tombstone of %s: %w", ticketID, err)
-	}
-	return av, nil
-}
-
-func unmarshalTombstone(av map[string]types.AttributeValue) (helpdesk.Stamp, error) {
-	var it tombstoneItem
-	if err := attributevalue.UnmarshalMap(av, &it); err != nil {
-		return helpdesk.Stamp{}, fmt.Errorf("unmarshal tombstone: %w", err)
-	}
-	at, err := parseTime(it.DeletedAt)
-	if err != nil {
-		return helpdesk.Stamp{}, fmt.Errorf("tombstone %s deletedAt: %w", it.PK, err)
-	}
-	return helpdesk.Stamp{At: at, By: it.actor()}, nil
-}
-
-// Tombstone returns who deleted ticket id when, read consistently.
-// CodeNotFound if the ticket has no tombstone (it is not deleted, or was
-// deleted before tombstones were kept, or long enough ago to be purged).
-func (s *Store) Tombstone(ctx context.Context, id string) (helpdesk.Stamp, error) {
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName: aws.String(s.table), Key: tombstoneKey(id), ConsistentRead: aws.Bool(true),
-	})
-	if err != nil {
-		return helpdesk.Stamp{}, translate(err, "get the tombstone of %s", id)
-	}
-	if out.Item == nil {
-		return helpdesk.Stamp{}, errTicketNotFound
-	}
-	return unmarshalTombstone(out.Item)
-}
 
 func feedShard(ticketID string) string {
 	h := fnv.New32a()
@@ -538,9 +480,10 @@ func itemPos(item map[string]types.AttributeValue) string {
 }
 
 // historyKept returns nil if ticket id's history is still kept at now: the
-// ticket exists, or was deleted less than HistoryAfterDeletion ago.
+// ticket exists, or is in the trash (deleted less than TrashRetention ago,
+// and no purge begun).
 func (s *Store) historyKept(ctx context.Context, id string, now time.Time) error {
-	items, err := s.batchGet(ctx, "read ticket "+id+" and its tombstone", []map[string]types.AttributeValue{itemKey(kindTicket, id), tombstoneKey(id)}, "pk, sk, deletedAt")
+	items, err := s.batchGet(ctx, "read ticket "+id+" and its tombstone", []map[string]types.AttributeValue{itemKey(kindTicket, id), tombstoneKey(id)}, "pk, sk, deletedAt, purgedAt")
 	if err != nil {
 		return err
 	}
@@ -548,11 +491,11 @@ func (s *Store) historyKept(ctx context.Context, id string, now time.Time) error
 		if sk, _ := item[attrSK].(*types.AttributeValueMemberS); sk == nil || sk.Value != kindTombstone {
 			return nil // the ticket itself
 		}
-		del, err := unmarshalTombstone(item)
+		ts, err := unmarshalTombstone(item)
 		if err != nil {
 			return err
 		}
-		if now.Before(del.At.Add(helpdesk.HistoryAfterDeletion)) {
+		if ts.purge == nil && now.Before(ts.deleted.At.Add(helpdesk.TrashRetention)) {
 			return nil
 		}
 	}

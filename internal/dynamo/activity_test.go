@@ -380,12 +380,12 @@ func TestEventCursorRejected(t *testing.T) {
 	})
 }
 
-// TestHistoryAfterDeletion: the history of a ticket that never existed is
+// TestTrashRetention: the history of a ticket that never existed is
 // CodeNotFound, and that of a ticket without events an empty page. A
-// deleted ticket's history reads as before for HistoryAfterDeletion after
+// deleted ticket's history reads as before for TrashRetention after
 // the deletion its tombstone records, with or without a cursor, and is
 // CodeNotFound from then on.
-func TestHistoryAfterDeletion(t *testing.T) {
+func TestTrashRetention(t *testing.T) {
 	t.Parallel()
 	s, _ := dynamotest.NewStore(t)
 	clk := dynamotest.NewClock(time.Now().UTC().Truncate(time.Second))
@@ -424,7 +424,7 @@ func TestHistoryAfterDeletion(t *testing.T) {
 	if err != nil || len(first.Events) != 2 || !first.HasMore {
 		t.Fatalf("the first page of the deleted ticket's history: %+v, %v", first, err)
 	}
-	for _, at := range []time.Time{clk.Now(), deletion.At.Add(helpdesk.HistoryAfterDeletion - time.Millisecond)} {
+	for _, at := range []time.Time{clk.Now(), deletion.At.Add(helpdesk.TrashRetention - time.Millisecond)} {
 		clk.Set(at)
 		w := &dynamotest.EventWalker{Store: activity.Events, Query: helpdesk.EventQuery{TicketID: tk.ID, History: true, PageSize: 2}}
 		if _, err := w.Walk(t.Context()); err != nil {
@@ -432,7 +432,7 @@ func TestHistoryAfterDeletion(t *testing.T) {
 		}
 		wantIDs(t, fmt.Sprintf("the history at %v", at), w.Events, evs)
 	}
-	clk.Set(deletion.At.Add(helpdesk.HistoryAfterDeletion))
+	clk.Set(deletion.At.Add(helpdesk.TrashRetention))
 	_, err = activity.History(t.Context(), tk.ID, q)
 	wantCode(t, err, helpdesk.CodeNotFound)
 	q.After = first.Next

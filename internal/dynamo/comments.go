@@ -317,9 +317,9 @@ func (s *Store) RedactComment(ctx context.Context, ticketID, commentID string, r
 	return unmarshalComment(failed[1].Item)
 }
 
-// PurgeComments deletes every comment of a deleted ticket and returns how
-// many it deleted. The stream consumer calls it for each removed ticket;
-// it is idempotent, so a redelivered record purges nothing twice.
+// PurgeComments deletes every comment of a purged ticket and returns how
+// many it deleted. The stream consumer calls it for each purge; it is
+// idempotent, so a redelivered record purges nothing twice.
 func (s *Store) PurgeComments(ctx context.Context, ticketID string) (int, error) {
 	keys, err := s.queryAll(ctx, &dynamodb.QueryInput{
 		TableName:                 aws.String(s.table),
@@ -340,18 +340,22 @@ func (s *Store) PurgeComments(ctx context.Context, ticketID string) (int, error)
 	return len(keys), nil
 }
 
-// PurgeRemovedTickets purges what the removals of a stream batch leave
-// behind: the comments of each deleted ticket (see PurgeComments) and the
-// history of each ticket whose tombstone expired (see PurgeHistory). It
-// returns the sequence numbers of the records whose purge failed, for the
-// stream to deliver again.
+// PurgeRemovedTickets purges what the purges of a stream batch leave
+// behind (see PurgeOf): the comments (PurgeComments) and the history
+// (PurgeHistory) of each purged ticket. It returns the sequence numbers of
+// the records whose purge failed, for the stream to deliver again. A
+// ticket's removal into the trash, and the restore that takes it out,
+// purge nothing.
 func (s *Store) PurgeRemovedTickets(ctx context.Context, batch events.DynamoDBEvent) []string {
 	var failed []string
 	for _, rec := range batch.Records {
-		var err error
-		if id, ok := IsTicketRemoval(rec); ok {
-			_, err = s.PurgeComments(ctx, id)
-		} else if id, ok := IsTombstoneRemoval(rec); ok {
+		// A record that cannot be decoded never will be; the dispatcher
+		// logs it (webhook.Dispatcher.HandleStream).
+		id, _, ok, err := PurgeOf(rec)
+		if err != nil || !ok {
+			continue
+		}
+		if _, err = s.PurgeComments(ctx, id); err == nil {
 			_, err = s.PurgeHistory(ctx, id)
 		}
 		if err != nil {

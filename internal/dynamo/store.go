@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -265,58 +263,6 @@ func (s *Store) UpdateTicket(ctx context.Context, id string, fn func(*helpdesk.T
 		}
 	}
 	return nil, errContention
-}
-
-// DeleteTicket implements helpdesk.TicketStore: one transaction deletes
-// the ticket, on condition that it exists (with a version in pre's when
-// pre is required), and puts its tombstone, which says who deleted it when
-// for the ticket.deleted event and keeps its history readable (see
-// tombstoneItem). The transaction bills both writes twice; deletions are
-// rare.
-func (s *Store) DeleteTicket(ctx context.Context, id string, pre helpdesk.Precondition, del helpdesk.Stamp) error {
-	cond := &types.Delete{
-		TableName: aws.String(s.table), Key: itemKey(kindTicket, id),
-		ConditionExpression:                 aws.String("attribute_exists(pk)"),
-		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-	}
-	if pre.Required {
-		if len(pre.Versions) == 0 {
-			// If-Match named no version a ticket can have.
-			if _, err := s.Ticket(ctx, id); err != nil {
-				return err
-			}
-			return helpdesk.ErrTicketChanged
-		}
-		names := make([]string, len(pre.Versions))
-		cond.ExpressionAttributeValues = make(map[string]types.AttributeValue, len(pre.Versions))
-		for i, v := range pre.Versions {
-			names[i] = ":v" + strconv.Itoa(i)
-			cond.ExpressionAttributeValues[names[i]] = number(v)
-		}
-		cond.ConditionExpression = aws.String("attribute_exists(pk) AND ver IN (" + strings.Join(names, ", ") + ")")
-	}
-	tomb, err := marshalTombstone(id, del)
-	if err != nil {
-		return err
-	}
-	failed, err := s.transact(ctx, "delete ticket "+id, []types.TransactWriteItem{
-		{Delete: cond},
-		{Put: &types.Put{TableName: aws.String(s.table), Item: tomb}},
-	}, nil)
-	switch {
-	case err != nil:
-		return err
-	case failed == nil:
-		return nil
-	case failed[0].Item != nil:
-		return helpdesk.ErrTicketChanged
-	}
-	// Gone: deleted by this very call, whose first attempt landed and only
-	// its answer was lost (the SDK retried it), or by someone else.
-	if done, err := s.Tombstone(ctx, id); err == nil && done.At.Equal(del.At) && done.By == del.By {
-		return nil
-	}
-	return errTicketNotFound
 }
 
 // queryAll runs a query to its end and returns every item.

@@ -65,28 +65,63 @@ func IsTicketKey(keys map[string]events.DynamoDBAttributeValue) bool {
 // a deleted ticket: its id, and who deleted it when. ok is false, with no
 // error, for an image that is not a tombstone.
 func TombstoneFromImage(image map[string]events.DynamoDBAttributeValue) (ticketID string, del helpdesk.Stamp, ok bool, err error) {
+	ts, err := tombstoneFromImage(image)
+	if err != nil || ts == nil {
+		return "", helpdesk.Stamp{}, false, err
+	}
+	return ts.id, ts.deleted, true, nil
+}
+
+func tombstoneFromImage(image map[string]events.DynamoDBAttributeValue) (*tombstone, error) {
 	if !IsTicketKey(image) || !hasSortKey(image, kindTombstone) {
-		return "", helpdesk.Stamp{}, false, nil
+		return nil, nil
 	}
 	av, err := fromStreamImage(image)
 	if err != nil {
-		return "", helpdesk.Stamp{}, false, err
+		return nil, err
 	}
-	del, err = unmarshalTombstone(av)
-	if err != nil {
-		return "", helpdesk.Stamp{}, false, err
-	}
-	return strings.TrimPrefix(image[attrPK].String(), TicketKeyPrefix), del, true, nil
+	return unmarshalTombstone(av)
 }
 
-// IsTombstoneRemoval reports whether a stream record is the removal of a
-// deleted ticket's tombstone (DynamoDB expires it HistoryAfterDeletion
-// after the deletion), and returns the ticket's id.
-func IsTombstoneRemoval(rec events.DynamoDBEventRecord) (string, bool) {
+// ttlPrincipal is the userIdentity of the stream records of DynamoDB's
+// own TTL deletions.
+const ttlPrincipal = "dynamodb.amazonaws.com"
+
+// PurgeOf reports whether a stream record is the purge of a deleted
+// ticket, and returns its id and who purged it when. Every removal of a
+// ticket's tombstone is a purge but a restore's: one a purge marked
+// (purgedAt: that purge), one DynamoDB's TTL made TrashRetention after
+// the deletion (the system, at the record's time; DynamoDB names itself
+// the record's userIdentity), and one unmarked (the TTL too, as DynamoDB
+// Local's tests stand in for it, or an operator). A restore marks the
+// tombstone (restoringAt) before it removes it; a TTL removal after a
+// restore that failed half way is still a purge. ok is false, with no
+// error, for any other record.
+func PurgeOf(rec events.DynamoDBEventRecord) (ticketID string, purge helpdesk.Stamp, ok bool, err error) {
 	if rec.EventName != string(events.DynamoDBOperationTypeRemove) || !hasSortKey(rec.Change.Keys, kindTombstone) || !IsTicketKey(rec.Change.Keys) {
-		return "", false
+		return "", helpdesk.Stamp{}, false, nil
 	}
-	return strings.TrimPrefix(rec.Change.Keys[attrPK].String(), TicketKeyPrefix), true
+	id := strings.TrimPrefix(rec.Change.Keys[attrPK].String(), TicketKeyPrefix)
+	system := helpdesk.Stamp{At: rec.Change.ApproximateCreationDateTime.UTC(), By: helpdesk.System}
+	ttl := rec.UserIdentity != nil && rec.UserIdentity.Type == "Service" && rec.UserIdentity.PrincipalID == ttlPrincipal
+	ts, err := tombstoneFromImage(rec.Change.OldImage)
+	switch {
+	case err != nil:
+		return "", helpdesk.Stamp{}, false, err
+	case ts != nil && ts.purge != nil:
+		return id, *ts.purge, true, nil
+	case ttl || ts == nil || !ts.restoring:
+		return id, system, true, nil
+	}
+	return "", helpdesk.Stamp{}, false, nil
+}
+
+// IsRestoration reports whether a stream record is the write that
+// restores a ticket from the trash: an insert of a ticket marked
+// restoredAt (see Store.RestoreTicket).
+func IsRestoration(rec events.DynamoDBEventRecord) bool {
+	_, marked := rec.Change.NewImage[attrRestoredAt]
+	return rec.EventName == string(events.DynamoDBOperationTypeInsert) && marked && hasSortKey(rec.Change.Keys, kindTicket) && IsTicketKey(rec.Change.Keys)
 }
 
 // IsTicketRemoval reports whether a stream record is the deletion of a

@@ -204,10 +204,12 @@ func EventBody(tb testing.TB, e *helpdesk.StoredEvent) events.Event {
 }
 
 // ExpireTombstone deletes the tombstone of deleted ticket id, as the
-// table's TTL does HistoryAfterDeletion after the deletion: DynamoDB
+// table's TTL does TrashRetention after the deletion: DynamoDB
 // Local runs no TTL process, so a test stands in for it. The removal
-// reaches the stream as the expiry's would (a service's deletion differs
-// only in its userIdentity, which the consumer does not read).
+// reaches the stream as the expiry's would: unmarked, a purge (a
+// service's deletion differs only in its userIdentity, which the
+// consumer reads only to tell a half-done restore's mark apart; see
+// dynamo.PurgeOf).
 func ExpireTombstone(tb testing.TB, db dynamo.API, table, id string) {
 	tb.Helper()
 	var tombstones []map[string]types.AttributeValue

@@ -60,8 +60,10 @@ const (
 	// FeedWindow is how far back the change feed reaches. A cursor older
 	// than it is CodeGone.
 	FeedWindow = 30 * 24 * time.Hour
-	// HistoryAfterDeletion is how long a deleted ticket's history is kept.
-	HistoryAfterDeletion = 30 * 24 * time.Hour
+	// TrashRetention is how long a deleted ticket stays in the trash,
+	// restorable with its comments and history; then it is purged, and
+	// they with it.
+	TrashRetention = 30 * 24 * time.Hour
 	// DefaultEventPageSize and MaxEventPageSize bound page_size on the
 	// event lists.
 	DefaultEventPageSize = 100
@@ -100,7 +102,7 @@ type EventStore interface {
 	// that is malformed, tampered with or issued for another query;
 	// CodeGone for a feed cursor older than FeedWindow; CodeNotFound for
 	// the history of a ticket that never existed or was deleted more than
-	// HistoryAfterDeletion ago.
+	// TrashRetention ago.
 	ListEvents(ctx context.Context, q EventQuery) (*EventPage, error)
 }
 

@@ -386,7 +386,7 @@ type TicketStore interface {
 	UpdateTicket(ctx context.Context, id string, fn func(t *Ticket) (changed bool, err error)) (*Ticket, error)
 	// DeleteTicket removes a ticket if its version meets pre, and leaves
 	// a tombstone saying who deleted it when (the history outlives the
-	// ticket by HistoryAfterDeletion). CodeNotFound if there is none,
+	// ticket by TrashRetention). CodeNotFound if there is none,
 	// CodePreconditionFailed if it does not meet pre.
 	DeleteTicket(ctx context.Context, id string, pre Precondition, del Stamp) error
 	// ListTickets returns one page of tickets. CodeBadRequest for a cursor

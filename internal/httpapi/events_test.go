@@ -441,8 +441,8 @@ func TestTicketHistory(t *testing.T) {
 	}
 
 	// The history outlives the feed's window while the ticket exists, and
-	// a deleted ticket's only for HistoryAfterDeletion.
-	a.clock.Add(helpdesk.HistoryAfterDeletion)
+	// a deleted ticket's only for TrashRetention.
+	a.clock.Add(helpdesk.TrashRetention)
 	if kept, _ := a.walk(base + "/tickets/" + other + "/events"); len(kept) != 2 {
 		t.Fatalf("the other ticket's history a month later: %v", describe(kept))
 	}

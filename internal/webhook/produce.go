@@ -36,10 +36,11 @@ func order(rec lambdaevents.DynamoDBEventRecord, i int) string {
 }
 
 // Produce returns the events a ticket's stream record causes:
-// ticket.created for an inserted ticket, ticket.updated (and
-// ticket.assignment.changed when the assignee changed) for a ticket whose
-// visible fields changed, ticket.deleted for a removed ticket, and none for
-// anything else (a comment's record: see ProduceComment). A new comment
+// ticket.created for an inserted ticket (ticket.restored for one the
+// trash restores), ticket.updated (and ticket.assignment.changed when the
+// assignee changed) for a ticket whose visible fields changed,
+// ticket.deleted for a removed ticket, ticket.purged for the purge of its
+// tombstone, and none for anything else (a comment's record: see ProduceComment). A new comment
 // moves its ticket's updatedAt, which alone is no change: it sends no
 // ticket.updated. The events name the actor the ticket's image names; for
 // a removal, del says who deleted the ticket when (its tombstone); without
@@ -48,6 +49,12 @@ func order(rec lambdaevents.DynamoDBEventRecord, i int) string {
 func Produce(rec lambdaevents.DynamoDBEventRecord, del *helpdesk.Stamp) ([]*helpdesk.StoredEvent, error) {
 	if !dynamo.IsTicketKey(rec.Change.Keys) {
 		return nil, nil
+	}
+	if id, purge, ok, err := dynamo.PurgeOf(rec); err != nil || ok {
+		if err != nil {
+			return nil, fmt.Errorf("record %s: %w", rec.EventID, err)
+		}
+		return purged(rec, id, purge)
 	}
 	var oldT, newT *helpdesk.Ticket
 	for _, img := range []struct {
@@ -80,6 +87,8 @@ func Produce(rec lambdaevents.DynamoDBEventRecord, del *helpdesk.Stamp) ([]*help
 	}
 	var err error
 	switch {
+	case rec.EventName == string(lambdaevents.DynamoDBOperationTypeInsert) && newT != nil && dynamo.IsRestoration(rec):
+		err = add(events.TicketRestored, newT, newT.UpdatedAt, newT.ChangedBy, nil)
 	case rec.EventName == string(lambdaevents.DynamoDBOperationTypeInsert) && newT != nil:
 		err = add(events.TicketCreated, newT, newT.CreatedAt, newT.ChangedBy, nil)
 	case rec.EventName == string(lambdaevents.DynamoDBOperationTypeModify) && newT != nil && oldT != nil:
@@ -108,6 +117,20 @@ func Produce(rec lambdaevents.DynamoDBEventRecord, del *helpdesk.Stamp) ([]*help
 		return nil, err
 	}
 	return out, nil
+}
+
+// purged is the ticket.purged event of a purge: the ticket's id, nothing
+// else of it.
+func purged(rec lambdaevents.DynamoDBEventRecord, id string, purge helpdesk.Stamp) ([]*helpdesk.StoredEvent, error) {
+	ev := events.Event{
+		ID: eventID(rec.EventID, events.TicketPurged), Type: events.TicketPurged, Timestamp: purge.At.UTC(),
+		Actor: view.Actor(purge.By), Data: events.Data{TicketID: id},
+	}
+	body, err := json.Marshal(ev)
+	if err != nil {
+		return nil, fmt.Errorf("encode %s: %w", ev.Type, err)
+	}
+	return []*helpdesk.StoredEvent{{ID: ev.ID, Type: ev.Type, Body: body, CreatedAt: purge.At, TicketID: id, Order: order(rec, 0)}}, nil
 }
 
 // changed returns the old values of the fields that differ between two

@@ -49,6 +49,7 @@ func (d *Dispatcher) HandleStream(ctx context.Context, batch lambdaevents.Dynamo
 			owners = append(owners, rec.Change.SequenceNumber)
 		}
 	}
+	stored = forgetPurged(stored)
 	if len(stored) == 0 {
 		return resp, nil
 	}
@@ -92,6 +93,27 @@ func (d *Dispatcher) HandleStream(ctx context.Context, batch lambdaevents.Dynamo
 	jobs = slices.DeleteFunc(jobs, func(j job) bool { return !recorded[j.delivery] })
 	d.run(ctx, jobs, d.now().Add(inlineBudget))
 	return resp, nil
+}
+
+// forgetPurged drops the events of the tickets the batch purges, but for
+// their ticket.purged: the store purged the tickets' recorded events
+// before the batch was handed over (dynamo.Store.PurgeRemovedTickets), so
+// those the same batch makes would otherwise outlive the purge. A
+// ticket's records come in order and nothing follows its purge, so every
+// event dropped came before it.
+func forgetPurged(stored []*helpdesk.StoredEvent) []*helpdesk.StoredEvent {
+	purged := map[string]bool{}
+	for _, ev := range stored {
+		if ev.Type == events.TicketPurged {
+			purged[ev.TicketID] = true
+		}
+	}
+	if len(purged) == 0 {
+		return stored
+	}
+	return slices.DeleteFunc(stored, func(ev *helpdesk.StoredEvent) bool {
+		return purged[ev.TicketID] && ev.Type != events.TicketPurged
+	})
 }
 
 // lookupError is a read or write a record's events need (a comment's
