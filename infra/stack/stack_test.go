@@ -614,10 +614,10 @@ func TestStreamMapping(t *testing.T) {
 				t.Errorf("filter prefix %q and the dispatcher disagree on %q", prefix, other)
 			}
 		}
-		// The dispatch function purges a removed ticket's comments (they
-		// share its partition, sort key COMMENT#<id>): the removal of the
-		// ticket's own item (sort key TICKET) must pass the filter, and a
-		// comment's must not count as the ticket's removal.
+		// The dispatch function sends ticket.deleted for the removal of
+		// the ticket's own item (sort key TICKET), which must pass the
+		// filter; a comment's (sort key COMMENT#<id>, in the partition)
+		// must not count as the ticket's removal.
 		removal := func(sk string) lambdaevents.DynamoDBEventRecord {
 			k := key(prefix + "tkt_abc")
 			k[dynamo.Table.SortKey] = lambdaevents.NewStringAttribute(sk)
@@ -631,11 +631,12 @@ func TestStreamMapping(t *testing.T) {
 		} else if _, ok := dynamo.IsTicketRemoval(comment); ok {
 			t.Error("the removal of a comment is a ticket's removal to the dispatcher")
 		}
-		// It purges a deleted ticket's history when DynamoDB expires the
-		// ticket's tombstone (sort key DELETED, in its partition): that
-		// removal must pass the filter too.
-		if id, ok := dynamo.IsTombstoneRemoval(removal("DELETED")); !ok || id != "tkt_abc" {
-			t.Errorf("filter prefix %q: the removal of ticket tkt_abc's tombstone is %q, %v to the dispatcher", prefix, id, ok)
+		// It purges a deleted ticket's comments and history when the
+		// ticket's tombstone (sort key DELETED, in its partition) is
+		// removed by a purge or DynamoDB's expiry: that removal must pass
+		// the filter too.
+		if id, _, ok, err := dynamo.PurgeOf(removal("DELETED")); !ok || err != nil || id != "tkt_abc" {
+			t.Errorf("filter prefix %q: the removal of ticket tkt_abc's tombstone is %q, %v, %v to the dispatcher", prefix, id, ok, err)
 		}
 
 		q := s.tmpl.Resources[queueID]
@@ -694,6 +695,9 @@ var wantDynamo = map[string]map[string][]string{
 	// (BatchGetItem).
 	"events":  {"table": {"BatchGetItem", "GetItem"}, "index:feed": {"Query"}, "index:history": {"Query"}},
 	"openapi": {}, // a public route and an embedded document: not even the key lookup
+	// The tombstone's read, restore's transaction (a Delete and a Put),
+	// purge's mark and delete; the list from the kind index.
+	"trash": {"table": {"DeleteItem", "GetItem", "PutItem", "UpdateItem"}, "index:kind-created": {"Query"}},
 	// The stream consumer also reads a comment's ticket and a deleted
 	// ticket's tombstone (GetItem), redacts a redacted comment's recorded
 	// creation (GetItem, UpdateItem), purges a deleted ticket's comments (a
@@ -710,7 +714,7 @@ var wantDynamo = map[string]map[string][]string{
 
 // cursorSecretReaders are the functions that page with sealed cursors: the
 // only ones given the cursor key secret (environment and GetSecretValue).
-var cursorSecretReaders = []string{string(httpapi.ListTickets), string(httpapi.Webhooks), string(httpapi.Comments), string(httpapi.Events)}
+var cursorSecretReaders = []string{string(httpapi.ListTickets), string(httpapi.Webhooks), string(httpapi.Comments), string(httpapi.Events), string(httpapi.Trash)}
 
 var writeActions = []string{"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems", "PartiQLInsert", "PartiQLUpdate", "PartiQLDelete"}
 
@@ -859,6 +863,8 @@ var functionLogicalIDs = map[string]string{
 	"comments": "CommentsFunctionBAB66EF6",
 	// Added with the events endpoint.
 	"events": "EventsFunctionDE45FBEF",
+	// Added with the trash.
+	"trash": "TrashFunctionFCA66782",
 }
 
 // TestLogicalIDs guards deployed stacks against replacements: a resource

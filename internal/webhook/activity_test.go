@@ -62,7 +62,9 @@ type expected struct {
 // in the order the changes were made, across tickets too, each naming its
 // actor and the time of its change; ticket.deleted has the deletion's time
 // from the tombstone, not the ticket's last update, and the system as
-// actor. Each ticket's history is its part of the feed, in the same order.
+// actor. A restore is ticket.restored; a ticket purged in the batch leaves
+// only its ticket.purged. Each ticket's history is its part of the feed,
+// in the same order.
 func TestActivityRecordsEveryChange(t *testing.T) {
 	t.Parallel()
 	store, table := dynamotest.NewStore(t)
@@ -113,10 +115,32 @@ func TestActivityRecordsEveryChange(t *testing.T) {
 	at = tick()
 	must(svc.DeleteTicket(asNobody, tk.ID, helpdesk.Precondition{}))
 	want = append(want, expected{events.TicketDeleted, tk.ID, helpdesk.System, at})
+	trash := helpdesk.NewTrash(store)
+	trash.Now = clk.Now
+	at = tick()
+	must(svc.DeleteTicket(asBob, other.ID, helpdesk.Precondition{}))
+	want = append(want, expected{events.TicketDeleted, other.ID, bob, at})
+	at = tick()
+	_, err = trash.RestoreTicket(asAlice, other.ID)
+	must(err)
+	want = append(want, expected{events.TicketRestored, other.ID, alice, at})
+	// A ticket created, deleted and purged in the batch leaves only its
+	// ticket.purged.
+	tick()
+	doomed, err := svc.CreateTicket(asBob, &helpdesk.TicketPatch{Subject: new("Spam")}, nil, nil)
+	must(err)
+	tick()
+	must(svc.DeleteTicket(asBob, doomed.ID, helpdesk.Precondition{}))
+	at = tick()
+	must(trash.PurgeTicket(asAlice, doomed.ID))
+	want = append(want, expected{events.TicketPurged, doomed.ID, alice, at})
 
 	// Two creations, the reassignment, the comment and its ticket's bump,
-	// the redaction, the other update, the deletion and its tombstone.
-	records := dynamotest.ReadStream(t, table, 9)
+	// the redaction, the other update, the deletion and its tombstone;
+	// the other's deletion (2), its restore (the tombstone's mark, its
+	// removal and the ticket's put); the doomed ticket's creation,
+	// deletion (2) and purge (the mark and the removal).
+	records := dynamotest.ReadStream(t, table, 19)
 	handle(t, newDispatcher(t, store, relaxed, nil), records...)
 
 	reader := readerAt(t, table, clk.Now)
@@ -128,8 +152,12 @@ func TestActivityRecordsEveryChange(t *testing.T) {
 	for i, e := range feed {
 		w := want[i]
 		body := dynamotest.EventBody(t, e)
-		if e.Type != w.typ || e.TicketID != w.ticket || body.Type != w.typ || body.Data.Ticket.ID != w.ticket {
-			t.Fatalf("event %d is %s of %s (body: %s of %s), want %s of %s", i, e.Type, e.TicketID, body.Type, body.Data.Ticket.ID, w.typ, w.ticket)
+		shown := body.Data.Ticket.ID
+		if w.typ == events.TicketPurged {
+			shown = body.Data.TicketID
+		}
+		if e.Type != w.typ || e.TicketID != w.ticket || body.Type != w.typ || shown != w.ticket {
+			t.Fatalf("event %d is %s of %s (body: %s of %s), want %s of %s", i, e.Type, e.TicketID, body.Type, shown, w.typ, w.ticket)
 		}
 		if body.Actor != view.Actor(w.by) {
 			t.Errorf("event %d (%s) names %+v, want %+v", i, w.typ, body.Actor, view.Actor(w.by))
@@ -148,7 +176,7 @@ func TestActivityRecordsEveryChange(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if deleted := feed[len(feed)-1]; !deleted.CreatedAt.Equal(deletion.At) || deleted.CreatedAt.Equal(lastUpdate) {
+	if deleted := dynamotest.OfTicket(feed, tk.ID)[len(dynamotest.OfTicket(feed, tk.ID))-1]; !deleted.CreatedAt.Equal(deletion.At) || deleted.CreatedAt.Equal(lastUpdate) {
 		t.Errorf("ticket.deleted happened at %v; want the tombstone's %v, not the last update's %v", deleted.CreatedAt, deletion.At, lastUpdate)
 	}
 	for _, id := range []string{tk.ID, other.ID} {
@@ -159,8 +187,8 @@ func TestActivityRecordsEveryChange(t *testing.T) {
 	}
 }
 
-// TestActivityOrderUnderClockSkew: one function's clock runs a second
-// ahead of another's. A ticket created and commented on by the first, then
+// TestActivityOrderUnderClockSkew: one function's clock runs three
+// seconds ahead of another's. A ticket created and commented on by the first, then
 // (the comment) redacted, updated and deleted by the second, keeps its
 // events in the order of its changes in its history and in the feed, with
 // times that never go back, though the second function stamps the
@@ -171,9 +199,11 @@ func TestActivityOrderUnderClockSkew(t *testing.T) {
 	t.Parallel()
 	store, table := dynamotest.NewStore(t)
 	ahead, behind := helpdesk.NewService(store, store), helpdesk.NewService(store, store)
-	ahead.Now = dynamotest.Ahead(time.Second)
+	// Three seconds, so that the consumer's own pace between the changes
+	// cannot hide it.
+	ahead.Now = dynamotest.Ahead(3 * time.Second)
 	aheadConvo, behindConvo := helpdesk.NewConversations(store, store), helpdesk.NewConversations(store, store)
-	aheadConvo.Now = dynamotest.Ahead(time.Second)
+	aheadConvo.Now = dynamotest.Ahead(3 * time.Second)
 	ctx := t.Context()
 	d := newDispatcher(t, store, relaxed, nil)
 	handled := 0
@@ -227,7 +257,7 @@ func TestActivityOrderUnderClockSkew(t *testing.T) {
 			redacted.RedactedAt, c.CreatedAt, deletion.At, updated.UpdatedAt)
 	}
 
-	reader := readerAt(t, table, dynamotest.Ahead(time.Second))
+	reader := readerAt(t, table, dynamotest.Ahead(3*time.Second))
 	want := []string{events.TicketCreated, events.TicketCommentCreated, events.TicketCommentRedacted, events.TicketUpdated, events.TicketDeleted}
 	history, _ := dynamotest.WalkEvents(t, reader, helpdesk.EventQuery{TicketID: tk.ID, History: true, PageSize: 10})
 	feed, _ := dynamotest.WalkEvents(t, reader, helpdesk.EventQuery{PageSize: 10})

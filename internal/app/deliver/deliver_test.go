@@ -15,12 +15,13 @@ import (
 	"github.com/acme/helpdesk/internal/helpdesk"
 )
 
-// TestStreamConsumerPurgesComments deletes a ticket with a conversation
-// and feeds the stream to the consumer the dispatch function runs: the
-// comments are purged, nothing of the ticket is left, and a purge that
-// fails reports its record for the stream to deliver again.
 func TestMain(m *testing.M) { dynamotest.Main(m) }
 
+// TestStreamConsumerPurgesComments deletes a ticket with a conversation
+// and feeds the stream to the consumer the dispatch function runs: the
+// comments stay while the ticket is in the trash; once it is purged they
+// are purged too, nothing of the ticket is left, and a purge that fails
+// reports its record for the stream to deliver again.
 func TestStreamConsumerPurgesComments(t *testing.T) {
 	table := dynamotest.NewTable(t, dynamo.Table.CreateTableInput)
 	db, faults := dynamotest.FaultyClient(t, 300*time.Millisecond)
@@ -37,41 +38,49 @@ func TestStreamConsumerPurgesComments(t *testing.T) {
 	if err := sys.Store.DeleteTicket(t.Context(), tk.ID, helpdesk.Precondition{}, dynamotest.Deletion()); err != nil {
 		t.Fatal(err)
 	}
-	// The ticket's insert, 30 comments with 30 bumps, the removal and the
-	// tombstone (in either order: one transaction wrote them).
-	records := dynamotest.ReadStream(t, table, 63)
-	var removal lambdaevents.DynamoDBEventRecord
-	var rest []lambdaevents.DynamoDBEventRecord
-	for _, rec := range records {
-		if _, ok := dynamo.IsTicketRemoval(rec); ok {
-			removal = rec
-		} else {
-			rest = append(rest, rec)
-		}
-	}
 	left := func() int { return len(dynamotest.TicketPartition(t, dynamotest.Client(t), table, tk.ID)) }
 	consume := deliver.StreamConsumer(sys, deliver.Dispatcher(sys))
-
-	if resp, err := consume(t.Context(), lambdaevents.DynamoDBEvent{Records: rest}); err != nil || len(resp.BatchItemFailures) != 0 {
-		t.Fatalf("the records before the removal: %+v, %v", resp, err)
-	}
-	// Both the purge and the recording of ticket.deleted fail: the record
-	// is reported once.
-	faults.Add(dynamotest.Rule{Op: "BatchWriteItem", Fault: dynamotest.Throttling})
-	resp, err := consume(t.Context(), lambdaevents.DynamoDBEvent{Records: []lambdaevents.DynamoDBEventRecord{removal}})
-	if err != nil || len(resp.BatchItemFailures) != 1 || resp.BatchItemFailures[0].ItemIdentifier != removal.Change.SequenceNumber {
-		t.Fatalf("with the purge throttled: %+v, %v; want the removal's record reported once", resp, err)
+	// The ticket's insert, 30 comments with 30 bumps, the removal and the
+	// tombstone.
+	records := dynamotest.ReadStream(t, table, 63)
+	if resp, err := consume(t.Context(), lambdaevents.DynamoDBEvent{Records: records}); err != nil || len(resp.BatchItemFailures) != 0 {
+		t.Fatalf("the records up to the deletion: %+v, %v", resp, err)
 	}
 	if n := left(); n != 31 {
-		t.Fatalf("%d items left after a failed purge, want the 30 comments and the tombstone", n)
+		t.Fatalf("%d items left in the trash, want the 30 comments and the tombstone", n)
+	}
+
+	if err := sys.Trash.PurgeTicket(t.Context(), tk.ID); err != nil {
+		t.Fatal(err)
+	}
+	// The purge's mark on the tombstone, and its removal, among what
+	// the consumer recorded (which the stack's filter keeps from it).
+	var purge lambdaevents.DynamoDBEventRecord
+	dynamotest.ReadStreamUntil(t, table, func(recs []lambdaevents.DynamoDBEventRecord) bool {
+		for _, rec := range recs {
+			if _, _, ok, err := dynamo.PurgeOf(rec); err == nil && ok {
+				purge = rec
+			}
+		}
+		return purge.EventID != ""
+	})
+	// Both the purge and the recording of ticket.purged fail: the record
+	// is reported once.
+	faults.Add(dynamotest.Rule{Op: "BatchWriteItem", Fault: dynamotest.Throttling})
+	resp, err := consume(t.Context(), lambdaevents.DynamoDBEvent{Records: []lambdaevents.DynamoDBEventRecord{purge}})
+	if err != nil || len(resp.BatchItemFailures) != 1 || resp.BatchItemFailures[0].ItemIdentifier != purge.Change.SequenceNumber {
+		t.Fatalf("with the purge throttled: %+v, %v; want the purge's record reported once", resp, err)
+	}
+	if n := left(); n != 30 {
+		t.Fatalf("%d items left after a failed purge, want the 30 comments", n)
 	}
 	faults.Clear()
 	for range 2 { // the redelivery, and once more: the purge is idempotent
-		if resp, err := consume(t.Context(), lambdaevents.DynamoDBEvent{Records: []lambdaevents.DynamoDBEventRecord{removal}}); err != nil || len(resp.BatchItemFailures) != 0 {
-			t.Fatalf("redelivered removal: %+v, %v", resp, err)
+		if resp, err := consume(t.Context(), lambdaevents.DynamoDBEvent{Records: []lambdaevents.DynamoDBEventRecord{purge}}); err != nil || len(resp.BatchItemFailures) != 0 {
+			t.Fatalf("redelivered purge: %+v, %v", resp, err)
 		}
 	}
-	if n := left(); n != 1 {
-		t.Fatalf("%d items of the deleted ticket are left, want only its tombstone", n)
+	if n := left(); n != 0 {
+		t.Fatalf("%d items of the purged ticket are left, want none", n)
 	}
 }
