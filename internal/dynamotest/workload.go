@@ -430,8 +430,8 @@ func filterName(f helpdesk.TicketFilter) string {
 // WriteKind is a kind of ticket-changing request.
 type WriteKind string
 
-// The kinds of write the workload makes, and deletion, which it measures
-// apart: the mix makes none.
+// The kinds of write the workload makes, and the trash's (deletion,
+// restore and purge), which it measures apart: the mix makes none.
 const (
 	WriteCreate      WriteKind = "create"
 	WriteComment     WriteKind = "comment"
@@ -439,6 +439,8 @@ const (
 	WriteAssignment  WriteKind = "assignment change"
 	WriteOtherUpdate WriteKind = "other update"
 	WriteDelete      WriteKind = "delete"
+	WriteRestore     WriteKind = "restore"
+	WritePurge       WriteKind = "purge"
 )
 
 // The updates' share of the writes, and the parts of it that change the

@@ -887,3 +887,43 @@ func FuzzEventQuery(f *testing.F) {
 		}
 	})
 }
+
+// FuzzTrashQuery feeds arbitrary query strings to the parsing of the
+// trash's list as its handler runs it. What it accepts asks for 1 to 100
+// deleted tickets a page (25 unless page_size says otherwise), from the
+// cursor after gives, and says exactly what the query string says: every
+// parameter is known (page_size, after), given once, with its value.
+// Anything else is refused: a bad request only for an empty cursor, a
+// validation error naming parameters of the query.
+func FuzzTrashQuery(f *testing.F) {
+	for _, seed := range []string{
+		"", "page_size=100&after=abc", "page_size=0", "page_size=101", "page_size=07", "page_size=%2B5",
+		"page_size=1e2", "after=", "sort_by=status", "status=open", "page_size=1&page_size=1", "after=a+b%3D&&page_size=2",
+		"x=%zz", "after=a;page_size=5",
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		values, ok := fuzzedQuery(t, raw)
+		if !ok {
+			return
+		}
+		q, err := parseTrashQuery(values)
+		if err != nil {
+			checkRefusal(t, raw, values, err)
+			return
+		}
+		if q.PageSize < 1 || q.PageSize > commentPageSizeMax {
+			t.Fatalf("accepted %q as %+v", raw, q)
+		}
+		want := map[string]string{"page_size": strconv.Itoa(q.PageSize), "after": q.After}
+		for k, vs := range values {
+			if v, known := want[k]; !known || len(vs) != 1 || vs[0] != v || v == "" {
+				t.Fatalf("accepted %q: %q is %q in the query %+v", raw, k, vs, q)
+			}
+		}
+		if _, given := values["page_size"]; !given && q.PageSize != commentPageSizeFirst {
+			t.Fatalf("accepted %q: page_size is absent but the query %+v sets it", raw, q)
+		}
+	})
+}

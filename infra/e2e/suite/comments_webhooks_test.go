@@ -79,14 +79,14 @@ func TestCommentWebhooks(t *testing.T) {
 		t.Fatalf("%d deliveries for the ticket %s, want %d", len(got), describe(got), want)
 	}
 	do(t, "DELETE", api("/tickets/"+id), target.keys.Write, nil).want(t, http.StatusNoContent)
+	do(t, "DELETE", api("/deleted_tickets/"+id), target.keys.Admin, nil).want(t, http.StatusNoContent)
 	awaitPurged(t, stack, id, 10*time.Second)
-	// The purge's records have reached dispatch (the tombstone alone is
-	// left);
-	// give a delivery they caused, wrongly, the time to arrive.
+	// The purge's records have reached dispatch (nothing is left); give a
+	// delivery they caused, wrongly, the time to arrive.
 	time.Sleep(time.Second)
 	got := mine()
 	if len(got) != want {
-		t.Fatalf("%d deliveries for the ticket %s after its deletion, want still %d (no comment event for the purge, nor ticket.deleted, not subscribed)",
+		t.Fatalf("%d deliveries for the ticket %s after its deletion, want still %d (no comment event for the purge, nor ticket.deleted or ticket.purged, not subscribed)",
 			len(got), describe(got), want)
 	}
 

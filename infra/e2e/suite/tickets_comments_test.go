@@ -165,21 +165,20 @@ func sortKeys(items []map[string]types.AttributeValue) []string {
 	return out
 }
 
-// awaitPurged waits until nothing of a deleted ticket remains in the
-// table but its tombstone (sort key DELETED, which keeps its history
-// readable until DynamoDB expires it 30 days later): the dispatch function
-// purges its comments when the ticket's removal reaches it through the
-// stream.
+// awaitPurged waits until nothing of a purged ticket remains in the
+// table: the purge removed its tombstone (sort key DELETED, the trash's
+// entry), and the dispatch function purges its comments when that
+// removal reaches it through the stream.
 func awaitPurged(t *testing.T, stack *e2e.Stack, ticketID string, within time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for {
 		items := partition(t, stack, ticketID)
-		if slices.Equal(sortKeys(items), []string{"DELETED"}) {
+		if len(items) == 0 {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s after the ticket's deletion, its partition holds %v, want its tombstone alone", within, sortKeys(items))
+			t.Fatalf("%s after the ticket's purge, its partition holds %v, want nothing", within, sortKeys(items))
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -187,8 +186,9 @@ func awaitPurged(t *testing.T, stack *e2e.Stack, ticketID string, within time.Du
 
 // TestComments carries a conversation through every comment route: agent
 // replies, an internal note and customer replies that reopen the ticket,
-// reads, both orders across pages, the public filter, redaction, and the
-// ticket's deletion taking its comments with it.
+// reads, both orders across pages, the public filter, redaction, the
+// ticket's deletion keeping its comments in the trash, and its purge
+// taking them with it.
 func TestComments(t *testing.T) {
 	needTarget(t)
 	agent := "usr_e2e-" + unique()
@@ -333,7 +333,7 @@ func TestComments(t *testing.T) {
 		}
 		all[0] = first
 	})
-	t.Run("DeletingTheTicketDeletesItsComments", func(t *testing.T) {
+	t.Run("PurgingTheTicketPurgesItsComments", func(t *testing.T) {
 		if target.local != nil {
 			want := []string{"TICKET"}
 			for _, c := range all {
@@ -353,8 +353,20 @@ func TestComments(t *testing.T) {
 		}
 		addComment(t, id, map[string]any{"body": "Hello?", "authorEmail": customer}).wantError(t, http.StatusNotFound, "NOT_FOUND")
 		if target.local != nil {
-			// The dispatch function purges the comments once the
-			// ticket's removal reaches it through the stream.
+			// In the trash the comments stay beside the tombstone.
+			want := []string{"DELETED"}
+			for _, c := range all {
+				want = append(want, "COMMENT#"+c["id"].(string))
+			}
+			slices.Sort(want)
+			if got := sortKeys(partition(t, target.local, id)); !slices.Equal(got, want) {
+				t.Fatalf("the trashed ticket's partition holds %v, want %v", got, want)
+			}
+		}
+		do(t, "DELETE", api("/deleted_tickets/"+id), target.keys.Admin, nil).want(t, http.StatusNoContent)
+		if target.local != nil {
+			// The dispatch function purges the comments once the purge
+			// reaches it through the stream.
 			awaitPurged(t, target.local, id, 10*time.Second)
 		}
 	})
