@@ -384,10 +384,11 @@ type TicketStore interface {
 	// returns the ticket as stored. CodeNotFound if there is no such ticket,
 	// CodeConflict if concurrent writers kept winning, or fn's error.
 	UpdateTicket(ctx context.Context, id string, fn func(t *Ticket) (changed bool, err error)) (*Ticket, error)
-	// DeleteTicket removes a ticket if its version meets pre, and leaves
-	// a tombstone saying who deleted it when (the history outlives the
-	// ticket by TrashRetention). CodeNotFound if there is none,
-	// CodePreconditionFailed if it does not meet pre.
+	// DeleteTicket moves a ticket to the trash if its version meets pre:
+	// it leaves a tombstone saying who deleted it when, with the ticket as
+	// it was, for TrashRetention (see TrashStore). CodeNotFound if there
+	// is none, CodePreconditionFailed if it does not meet pre, CodeConflict
+	// if concurrent writers kept winning.
 	DeleteTicket(ctx context.Context, id string, pre Precondition, del Stamp) error
 	// ListTickets returns one page of tickets. CodeBadRequest for a cursor
 	// that is malformed, tampered with, or issued for another query.
