@@ -25,6 +25,8 @@ const (
 // per ticket would echo an arbitrary string back.
 func CheckBulkIDs(field string, ids []string, problems *Problems) {
 	switch {
+	case problems.Has(field):
+		return // not a list of ids at all
 	case len(ids) == 0:
 		problems.Add(field, "must name 1 to %d tickets", MaxBulkIDs)
 		return
