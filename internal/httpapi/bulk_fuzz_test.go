@@ -2,11 +2,14 @@ package httpapi
 
 import (
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/acme/helpdesk/internal/helpdesk"
+	"github.com/acme/helpdesk/internal/view"
 )
 
 // FuzzDecodeBulk feeds arbitrary bodies to the bulk update's decoding
@@ -94,5 +97,53 @@ func TestEscapedLen(t *testing.T) {
 		if got := escapedLen([]byte(s)) + 2; got < len(want) {
 			t.Errorf("escapedLen(%q) = %d, below the %d bytes of %s", s, got-2, len(want)-2, want)
 		}
+	}
+}
+
+// TestBulkAnswerWorstCase measures a bulk answer's tickets at their
+// limits against the bound on the answer (docs/api.md#bulk-update gives
+// the numbers): a ticket of typical size, and one at every limit with
+// characters that escape the most, once in the body (controls as \uXXXX)
+// and again in Lambda's envelope.
+func TestBulkAnswerWorstCase(t *testing.T) {
+	typical := helpdesk.NewTicket("tkt_"+strings.Repeat("a", 24), time.Now())
+	typical.Subject, typical.AssigneeID, typical.RequesterEmail, typical.RequesterName = "Printer on fire in room 4.12", "usr_jane", "joe@example.com", "Joe Bloggs"
+	typical.Tags = []string{"printer", "fire", "vip"}
+	typical.CustomFields = []helpdesk.CustomFieldValue{{ID: "cf_" + strings.Repeat("b", 24), Value: "third floor"}, {ID: "cf_" + strings.Repeat("c", 24), Value: 3.0}}
+
+	worst := typical.Clone()
+	esc := "\x01"
+	worst.Subject = "s" + strings.Repeat(esc, helpdesk.MaxSubjectLen-2) + "s"
+	worst.RequesterName = strings.Repeat(esc, helpdesk.MaxRequesterNameLen)
+	worst.Tags = nil
+	for i := range helpdesk.MaxTags {
+		worst.Tags = append(worst.Tags, fmt.Sprintf("%02d", i)+strings.Repeat(esc, helpdesk.MaxTagLen-3)+"t")
+	}
+	worst.CustomFields = nil
+	for i := range helpdesk.MaxCustomFieldValues {
+		worst.CustomFields = append(worst.CustomFields, helpdesk.CustomFieldValue{ID: fmt.Sprintf("cf_%024d", i), Value: strings.Repeat(esc, helpdesk.MaxTextValueLen)})
+	}
+	size := func(tk *helpdesk.Ticket) (stored, body, envelope int) {
+		b := encodeJSON(view.Ticket(tk))
+		for _, s := range append([]string{tk.Subject, tk.RequesterName}, tk.Tags...) {
+			stored += len(s)
+		}
+		for _, c := range tk.CustomFields {
+			if v, ok := c.Value.(string); ok {
+				stored += len(v)
+			}
+		}
+		return stored, len(b), escapedLen(b)
+	}
+	_, tb, te := size(typical)
+	ws, wb, we := size(worst)
+	t.Logf("typical ticket: %d bytes of JSON, %d escaped; 100 of them %d escaped", tb, te, 100*te)
+	t.Logf("ticket at every limit: %d bytes of text stored, %d bytes of JSON, %d escaped; 100 of them %d escaped; %d fit under the bound of %d",
+		ws, wb, we, 100*we, maxBulkTickets/int64(we), maxBulkTickets)
+	if 100*int64(te) > maxBulkTickets/10 {
+		t.Errorf("a hundred typical tickets take %d bytes, a tenth of the bound is %d", 100*te, maxBulkTickets/10)
+	}
+	if 100*int64(we) <= maxBulkTickets {
+		t.Errorf("a hundred tickets at their limits take %d bytes, within the bound %d: the bound or the measure is wrong", 100*we, maxBulkTickets)
 	}
 }
