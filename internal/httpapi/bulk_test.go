@@ -66,8 +66,8 @@ func TestUpdateMany(t *testing.T) {
 			t.Errorf("result %d: %v, want error %s", i, r, want.code)
 		}
 	}
-	if errObj := results[2]["error"].(map[string]any); fmt.Sprint(errObj["details"]) == "" || !strings.Contains(string(res.raw), `"field":"ticket.addTags"`) {
-		t.Errorf("the 422 does not name ticket.addTags: %v", errObj)
+	if !strings.Contains(string(res.raw), `"field":"ticket.addTags"`) {
+		t.Errorf("the 422 does not name ticket.addTags: %v", results[2]["error"])
 	}
 	// Each ticket is as a PUT would leave it; the refused one unchanged.
 	for id, want := range map[string]string{a: "[printer vip]", b: "[vip]"} {
@@ -162,7 +162,10 @@ func TestCreateRefusesTagEdits(t *testing.T) {
 
 // TestConcurrentTagAdds checks that PUTs adding different tags to one
 // ticket at once all keep theirs: each edit is applied to the ticket as
-// stored, inside the conditional write's retry.
+// stored, inside the conditional write's retry. None may answer 409: a
+// writer's attempt fails only when another writer's write lands, each of
+// the others lands once, so no writer fails more than writers-1 times, and
+// the store makes 8 attempts.
 func TestConcurrentTagAdds(t *testing.T) {
 	e, _ := newAPI(t)
 	id := e.createTicket(map[string]any{"subject": "x", "tags": []string{"first"}})["id"].(string)
