@@ -84,7 +84,11 @@ var endpointAccess = map[httpapi.Endpoint]tableAccess{
 	// deletes its claim, and a retried transaction reads the key (GetItem).
 	httpapi.CreateTicket: {items: []string{batchGetItem, putItem, updateItem, deleteItem}},
 	// UpdateTicket reads (GetItem), checks values (BatchGetItem), puts.
-	httpapi.UpdateTicket: {items: []string{batchGetItem, putItem}},
+	// A bulk update (update_many) makes the same calls per ticket; with an
+	// Idempotency-Key, the claim is a put, its completion an update after
+	// the writes (a retried one reads the key, GetItem), and a request
+	// refused whole, or whose answer cannot be kept, deletes its claim.
+	httpapi.UpdateTicket: {items: []string{batchGetItem, putItem, updateItem, deleteItem}},
 	// DeleteTicket (internal/dynamo/trash.go): a GetItem of the ticket,
 	// then one transaction of its conditional Delete and the Put of its
 	// tombstone, the trash's entry.

@@ -682,7 +682,7 @@ var wantDynamo = map[string]map[string][]string{
 	"list":         {"table": {"GetItem"}, "index": {"Query"}},
 	"get":          {"table": {"GetItem"}},
 	"create":       {"table": {"BatchGetItem", "DeleteItem", "GetItem", "PutItem", "UpdateItem"}},
-	"update":       {"table": {"BatchGetItem", "GetItem", "PutItem"}},
+	"update":       {"table": {"BatchGetItem", "DeleteItem", "GetItem", "PutItem", "UpdateItem"}},
 	"delete":       {"table": {"DeleteItem", "GetItem", "PutItem"}}, // PutItem: the tombstone, in the deletion's transaction
 	"customfields": {"table": {"DeleteItem", "GetItem", "PutItem", "UpdateItem"}, "index": {"Query"}},
 	"webhooks":     {"table": {"DeleteItem", "GetItem", "PutItem", "Query", "UpdateItem"}, "index": {"Query"}},

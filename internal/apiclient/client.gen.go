@@ -92,6 +92,8 @@ const (
 	EventTypeTicketCommentRedacted   EventType = "ticket.comment.redacted"
 	EventTypeTicketCreated           EventType = "ticket.created"
 	EventTypeTicketDeleted           EventType = "ticket.deleted"
+	EventTypeTicketPurged            EventType = "ticket.purged"
+	EventTypeTicketRestored          EventType = "ticket.restored"
 	EventTypeTicketUpdated           EventType = "ticket.updated"
 )
 
@@ -107,6 +109,10 @@ func (e EventType) Valid() bool {
 	case EventTypeTicketCreated:
 		return true
 	case EventTypeTicketDeleted:
+		return true
+	case EventTypeTicketPurged:
+		return true
+	case EventTypeTicketRestored:
 		return true
 	case EventTypeTicketUpdated:
 		return true
@@ -223,6 +229,36 @@ func (e TicketAssignmentChangedEventType) Valid() bool {
 	}
 }
 
+// Defines values for TicketBulkResultStatus.
+const (
+	N200 TicketBulkResultStatus = 200
+	N404 TicketBulkResultStatus = 404
+	N409 TicketBulkResultStatus = 409
+	N422 TicketBulkResultStatus = 422
+	N500 TicketBulkResultStatus = 500
+	N503 TicketBulkResultStatus = 503
+)
+
+// Valid indicates whether the value is a known member of the TicketBulkResultStatus enum.
+func (e TicketBulkResultStatus) Valid() bool {
+	switch e {
+	case N200:
+		return true
+	case N404:
+		return true
+	case N409:
+		return true
+	case N422:
+		return true
+	case N500:
+		return true
+	case N503:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for TicketCommentCreatedEventType.
 const (
 	TicketCommentCreatedEventTypeTicketCommentCreated TicketCommentCreatedEventType = "ticket.comment.created"
@@ -277,6 +313,36 @@ const (
 func (e TicketDeletedEventType) Valid() bool {
 	switch e {
 	case TicketDeletedEventTypeTicketDeleted:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for TicketPurgedEventType.
+const (
+	TicketPurgedEventTypeTicketPurged TicketPurgedEventType = "ticket.purged"
+)
+
+// Valid indicates whether the value is a known member of the TicketPurgedEventType enum.
+func (e TicketPurgedEventType) Valid() bool {
+	switch e {
+	case TicketPurgedEventTypeTicketPurged:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for TicketRestoredEventType.
+const (
+	TicketRestoredEventTypeTicketRestored TicketRestoredEventType = "ticket.restored"
+)
+
+// Valid indicates whether the value is a known member of the TicketRestoredEventType enum.
+func (e TicketRestoredEventType) Valid() bool {
+	switch e {
+	case TicketRestoredEventTypeTicketRestored:
 		return true
 	default:
 		return false
@@ -688,6 +754,63 @@ type CustomFieldValue struct {
 	Value CustomFieldScalar `json:"value"`
 }
 
+// DeletedTicket A ticket in the trash: as it was when it was deleted, and when that was.
+type DeletedTicket struct {
+	// AssigneeId The assigned agent, `null` when unassigned.
+	AssigneeId *string `json:"assigneeId"`
+
+	// CreatedAt RFC 3339, UTC, with milliseconds.
+	//
+	// Examples: 2026-11-25T10:00:00.123Z
+	CreatedAt Timestamp `json:"createdAt"`
+
+	// CustomFields At most 100 values, in the order they were first set.
+	CustomFields []CustomFieldValue `json:"customFields"`
+
+	// DeletedAt When the ticket was deleted; it is purged 30 days later.
+	//
+	// Examples: 2026-11-25T10:00:00.123Z
+	DeletedAt Timestamp `json:"deletedAt"`
+
+	// Id `tkt_` followed by 24 lowercase base32 characters.
+	//
+	// Examples: tkt_kokoknite3yzp7htixhgxn7w
+	Id TicketId `json:"id"`
+
+	// Priority The ticket's urgency, lowest first.
+	Priority Priority `json:"priority"`
+
+	// RequesterEmail A bare address such as `customer@example.com` (no display name), at most 254 characters; `null` when unknown.
+	RequesterEmail *RequesterEmail `json:"requesterEmail"`
+
+	// RequesterName At most 255 characters; `null` when unknown.
+	RequesterName *RequesterName `json:"requesterName"`
+
+	// Status The ticket's place in its lifecycle, in this order.
+	Status Status `json:"status"`
+
+	// Subject 1 to 500 characters, not blank; stored without surrounding white space (the limit applies after trimming).
+	Subject Subject `json:"subject"`
+
+	// Tags At most 50 tags of 1 to 100 characters, not blank. Stored trimmed, repeats dropped (the first occurrence kept); a list replaces the ticket's tags.
+	Tags Tags `json:"tags"`
+
+	// Type The kind of request.
+	Type TicketType `json:"type"`
+
+	// UpdatedAt RFC 3339, UTC, with milliseconds.
+	//
+	// Examples: 2026-11-25T10:00:00.123Z
+	UpdatedAt Timestamp `json:"updatedAt"`
+}
+
+// DeletedTicketList defines model for DeletedTicketList.
+type DeletedTicketList struct {
+	Links   PageLinks       `json:"links"`
+	Meta    PageMeta        `json:"meta"`
+	Tickets []DeletedTicket `json:"tickets"`
+}
+
 // DeliveryAttempt One attempt to deliver an event.
 type DeliveryAttempt struct {
 	// At RFC 3339, UTC, with milliseconds.
@@ -728,20 +851,24 @@ type DeliveryList struct {
 
 // Error The body of every error the API itself answers.
 type Error struct {
-	Error struct {
-		// Code What went wrong; each code has one status: BAD_REQUEST 400, UNAUTHORIZED 401, FORBIDDEN 403, NOT_FOUND 404, METHOD_NOT_ALLOWED 405, CONFLICT 409, GONE 410, PRECONDITION_FAILED 412, PAYLOAD_TOO_LARGE 413, VALIDATION_ERROR 422, INTERNAL 500, UNAVAILABLE 503.
-		Code ErrorCode `json:"code"`
-
-		// Details One entry per bad field; only for field errors.
-		Details *[]FieldError `json:"details,omitempty"`
-
-		// Message A message for people, safe to show.
-		Message string `json:"message"`
-	} `json:"error"`
+	// Error What went wrong: the `error` of an error body, and of each failed entry of a bulk update.
+	Error ErrorObject `json:"error"`
 }
 
 // ErrorCode What went wrong; each code has one status: BAD_REQUEST 400, UNAUTHORIZED 401, FORBIDDEN 403, NOT_FOUND 404, METHOD_NOT_ALLOWED 405, CONFLICT 409, GONE 410, PRECONDITION_FAILED 412, PAYLOAD_TOO_LARGE 413, VALIDATION_ERROR 422, INTERNAL 500, UNAVAILABLE 503.
 type ErrorCode string
+
+// ErrorObject What went wrong: the `error` of an error body, and of each failed entry of a bulk update.
+type ErrorObject struct {
+	// Code What went wrong; each code has one status: BAD_REQUEST 400, UNAUTHORIZED 401, FORBIDDEN 403, NOT_FOUND 404, METHOD_NOT_ALLOWED 405, CONFLICT 409, GONE 410, PRECONDITION_FAILED 412, PAYLOAD_TOO_LARGE 413, VALIDATION_ERROR 422, INTERNAL 500, UNAVAILABLE 503.
+	Code ErrorCode `json:"code"`
+
+	// Details One entry per bad field; only for field errors.
+	Details *[]FieldError `json:"details,omitempty"`
+
+	// Message A message for people, safe to show.
+	Message string `json:"message"`
+}
 
 // Event A recorded event: exactly the body a webhook subscriber of its `type` receives (the document's `webhooks`). Every event the feed and the histories list has its `actor`.
 type Event struct {
@@ -858,6 +985,9 @@ type Status string
 // Subject 1 to 500 characters, not blank; stored without surrounding white space (the limit applies after trimming).
 type Subject = string
 
+// TagEdit At most 50 tags of 1 to 100 characters, not blank, compared trimmed.
+type TagEdit = []string
+
 // Tags At most 50 tags of 1 to 100 characters, not blank. Stored trimmed, repeats dropped (the first occurrence kept); a list replaces the ticket's tags.
 type Tags = []string
 
@@ -932,6 +1062,42 @@ type TicketAssignmentChangedEvent struct {
 
 // TicketAssignmentChangedEventType defines model for TicketAssignmentChangedEvent.Type.
 type TicketAssignmentChangedEventType string
+
+// TicketBulkResult One ticket's outcome, as a `PUT` of it would have answered: `status` 200 with the ticket as stored (unless `ticketsOmitted`), or the status and error object of its failure: 404 no such ticket, 409 concurrent writers kept winning, 422 the result would break a limit (more than 50 tags or 100 custom field values), 500 or 503 a failure to retry.
+type TicketBulkResult struct {
+	// Error What went wrong: the `error` of an error body, and of each failed entry of a bulk update.
+	Error *ErrorObject `json:"error,omitempty"`
+
+	// Id `tkt_` followed by 24 lowercase base32 characters.
+	//
+	// Examples: tkt_kokoknite3yzp7htixhgxn7w
+	Id     TicketId               `json:"id"`
+	Status TicketBulkResultStatus `json:"status"`
+
+	// Ticket A customer-support request, as the API and its webhook events show it.
+	Ticket *Ticket `json:"ticket,omitempty"`
+}
+
+// TicketBulkResultStatus defines model for TicketBulkResult.Status.
+type TicketBulkResultStatus int
+
+// TicketBulkUpdateRequest defines model for TicketBulkUpdateRequest.
+type TicketBulkUpdateRequest struct {
+	// Ids The tickets to update: 1 to 100 distinct ticket ids. An id of another shape, or a repeat, is 422 for the whole request.
+	Ids []TicketId `json:"ids"`
+
+	// Ticket The fields to change; absent fields are left as they are. `id`, `createdAt` and `updatedAt` are read-only (422).
+	Ticket TicketUpdate `json:"ticket"`
+}
+
+// TicketBulkUpdateResponse defines model for TicketBulkUpdateResponse.
+type TicketBulkUpdateResponse struct {
+	// Results One entry per id, in the order of `ids`.
+	Results []TicketBulkResult `json:"results"`
+
+	// TicketsOmitted True when the updated tickets were too large to answer with (over 5 MiB, escaped) or, on a replay, to keep: the entries then carry no `ticket`; read the tickets with GET.
+	TicketsOmitted bool `json:"ticketsOmitted"`
+}
 
 // TicketChanges The old values of the fields that changed, keyed by field name; `updatedAt` alone is no change.
 type TicketChanges struct {
@@ -1102,17 +1268,66 @@ type TicketList struct {
 	Tickets []Ticket  `json:"tickets"`
 }
 
+// TicketPurgedEvent The body of a `ticket.purged` delivery; `data.ticketId` is all that is said of the purged ticket.
+type TicketPurgedEvent struct {
+	// Actor Who made a change: `api_key`, the API key whose request made it, by its id and its name at the time (never the key itself); or `system`, for a change nothing requested. Events recorded before actors were (December 2026) have none.
+	Actor *Actor `json:"actor,omitempty"`
+	Data  struct {
+		// TicketId `tkt_` followed by 24 lowercase base32 characters.
+		//
+		// Examples: tkt_kokoknite3yzp7htixhgxn7w
+		TicketId TicketId `json:"ticketId"`
+	} `json:"data"`
+
+	// Id `evt_` followed by 26 lowercase base32 characters.
+	//
+	// Examples: evt_wi4tzp6ah5vbj5z7r3ky2dz2ly
+	Id EventId `json:"id"`
+
+	// Timestamp When the change happened: RFC 3339, UTC, to the millisecond at most (trailing zeros of the fraction are left out).
+	Timestamp EventTimestamp        `json:"timestamp"`
+	Type      TicketPurgedEventType `json:"type"`
+}
+
+// TicketPurgedEventType defines model for TicketPurgedEvent.Type.
+type TicketPurgedEventType string
+
 // TicketResponse defines model for TicketResponse.
 type TicketResponse struct {
 	// Ticket A customer-support request, as the API and its webhook events show it.
 	Ticket Ticket `json:"ticket"`
 }
 
+// TicketRestoredEvent The body of a `ticket.restored` delivery; `data.ticket` is the ticket as restored.
+type TicketRestoredEvent struct {
+	// Actor Who made a change: `api_key`, the API key whose request made it, by its id and its name at the time (never the key itself); or `system`, for a change nothing requested. Events recorded before actors were (December 2026) have none.
+	Actor *Actor `json:"actor,omitempty"`
+	Data  struct {
+		// Ticket A customer-support request, as the API and its webhook events show it.
+		Ticket Ticket `json:"ticket"`
+	} `json:"data"`
+
+	// Id `evt_` followed by 26 lowercase base32 characters.
+	//
+	// Examples: evt_wi4tzp6ah5vbj5z7r3ky2dz2ly
+	Id EventId `json:"id"`
+
+	// Timestamp When the change happened: RFC 3339, UTC, to the millisecond at most (trailing zeros of the fraction are left out).
+	Timestamp EventTimestamp          `json:"timestamp"`
+	Type      TicketRestoredEventType `json:"type"`
+}
+
+// TicketRestoredEventType defines model for TicketRestoredEvent.Type.
+type TicketRestoredEventType string
+
 // TicketType The kind of request.
 type TicketType string
 
 // TicketUpdate The fields to change; absent fields are left as they are. `id`, `createdAt` and `updatedAt` are read-only (422).
 type TicketUpdate struct {
+	// AddTags Tags to add to the ticket's, at the end in the order given; one it has already is no change. The result may hold at most 50 tags (422 otherwise, nothing written). Not with `tags`.
+	AddTags *TagEdit `json:"addTags,omitempty"`
+
 	// AssigneeId The assigned agent; `null` unassigns.
 	AssigneeId *string `json:"assigneeId,omitempty"`
 
@@ -1121,6 +1336,9 @@ type TicketUpdate struct {
 
 	// Priority The ticket's urgency, lowest first.
 	Priority *Priority `json:"priority,omitempty"`
+
+	// RemoveTags Tags to remove from the ticket's, before `addTags` are added; one it lacks is no change. A tag may not be in both lists. Not with `tags`.
+	RemoveTags *TagEdit `json:"removeTags,omitempty"`
 
 	// RequesterEmail A bare address such as `customer@example.com` (no display name), at most 254 characters; `null` when unknown.
 	RequesterEmail *RequesterEmail `json:"requesterEmail,omitempty"`
@@ -1386,6 +1604,9 @@ type BadBodyOrKey = Error
 // BadBodyOrPrecondition The body of every error the API itself answers.
 type BadBodyOrPrecondition = Error
 
+// BadBulkBody The body of every error the API itself answers.
+type BadBulkBody = Error
+
 // BadCursor The body of every error the API itself answers.
 type BadCursor = Error
 
@@ -1457,8 +1678,17 @@ type Unavailable = Error
 
 // CreateCustomFieldParams defines parameters for CreateCustomField.
 type CreateCustomFieldParams struct {
-	// IdempotencyKey Makes a create safe to retry. A request with a key already used for the same body gets the first response again, with the same status and body and `Idempotent-Replayed: true`, instead of creating again. While the first request with the key is still in flight, a retry is 409 `CONFLICT`; the key reused with a different body is 422 `VALIDATION_ERROR` naming the field `Idempotency-Key`; a malformed key is 400 `BAD_REQUEST`.
+	// IdempotencyKey Makes a create (or a bulk update) safe to retry. A request with a key already used for the same body gets the first response again, with the same status and body and `Idempotent-Replayed: true`, instead of creating again. While the first request with the key is still in flight, a retry is 409 `CONFLICT`; the key reused with a different body is 422 `VALIDATION_ERROR` naming the field `Idempotency-Key`; a malformed key is 400 `BAD_REQUEST`.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// ListDeletedTicketsParams defines parameters for ListDeletedTickets.
+type ListDeletedTicketsParams struct {
+	// PageSize Entries per page, written as a plain decimal number (no sign, no leading zeros).
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// After The opaque cursor of the next page, as `links.next` carries it; omit it for the first page. A malformed, altered or mismatched cursor is 400.
+	After *After `form:"after,omitempty" json:"after,omitempty"`
 }
 
 // ListEventsParams defines parameters for ListEvents.
@@ -1508,7 +1738,13 @@ type ListTicketsParamsSortOrder string
 
 // CreateTicketParams defines parameters for CreateTicket.
 type CreateTicketParams struct {
-	// IdempotencyKey Makes a create safe to retry. A request with a key already used for the same body gets the first response again, with the same status and body and `Idempotent-Replayed: true`, instead of creating again. While the first request with the key is still in flight, a retry is 409 `CONFLICT`; the key reused with a different body is 422 `VALIDATION_ERROR` naming the field `Idempotency-Key`; a malformed key is 400 `BAD_REQUEST`.
+	// IdempotencyKey Makes a create (or a bulk update) safe to retry. A request with a key already used for the same body gets the first response again, with the same status and body and `Idempotent-Replayed: true`, instead of creating again. While the first request with the key is still in flight, a retry is 409 `CONFLICT`; the key reused with a different body is 422 `VALIDATION_ERROR` naming the field `Idempotency-Key`; a malformed key is 400 `BAD_REQUEST`.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// UpdateTicketsParams defines parameters for UpdateTickets.
+type UpdateTicketsParams struct {
+	// IdempotencyKey Makes a create (or a bulk update) safe to retry. A request with a key already used for the same body gets the first response again, with the same status and body and `Idempotent-Replayed: true`, instead of creating again. While the first request with the key is still in flight, a retry is 409 `CONFLICT`; the key reused with a different body is 422 `VALIDATION_ERROR` naming the field `Idempotency-Key`; a malformed key is 400 `BAD_REQUEST`.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
@@ -1544,7 +1780,7 @@ type ListCommentsParamsSortOrder string
 
 // CreateCommentParams defines parameters for CreateComment.
 type CreateCommentParams struct {
-	// IdempotencyKey Makes a create safe to retry. A request with a key already used for the same body gets the first response again, with the same status and body and `Idempotent-Replayed: true`, instead of creating again. While the first request with the key is still in flight, a retry is 409 `CONFLICT`; the key reused with a different body is 422 `VALIDATION_ERROR` naming the field `Idempotency-Key`; a malformed key is 400 `BAD_REQUEST`.
+	// IdempotencyKey Makes a create (or a bulk update) safe to retry. A request with a key already used for the same body gets the first response again, with the same status and body and `Idempotent-Replayed: true`, instead of creating again. While the first request with the key is still in flight, a retry is 409 `CONFLICT`; the key reused with a different body is 422 `VALIDATION_ERROR` naming the field `Idempotency-Key`; a malformed key is 400 `BAD_REQUEST`.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
@@ -1562,7 +1798,7 @@ type ListTicketEventsParams struct {
 
 // CreateWebhookParams defines parameters for CreateWebhook.
 type CreateWebhookParams struct {
-	// IdempotencyKey Makes a create safe to retry. A request with a key already used for the same body gets the first response again, with the same status and body and `Idempotent-Replayed: true`, instead of creating again. While the first request with the key is still in flight, a retry is 409 `CONFLICT`; the key reused with a different body is 422 `VALIDATION_ERROR` naming the field `Idempotency-Key`; a malformed key is 400 `BAD_REQUEST`.
+	// IdempotencyKey Makes a create (or a bulk update) safe to retry. A request with a key already used for the same body gets the first response again, with the same status and body and `Idempotent-Replayed: true`, instead of creating again. While the first request with the key is still in flight, a retry is 409 `CONFLICT`; the key reused with a different body is 422 `VALIDATION_ERROR` naming the field `Idempotency-Key`; a malformed key is 400 `BAD_REQUEST`.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
@@ -1650,6 +1886,36 @@ type TicketDeletedWebhookParams struct {
 	UserAgent WebhookUserAgent `json:"User-Agent"`
 }
 
+// TicketPurgedWebhookParams defines parameters for TicketPurgedWebhook.
+type TicketPurgedWebhookParams struct {
+	// WebhookId The event's id, equal to the body's `id` and identical on every attempt and replay: the receiver's idempotency key (Standard Webhooks).
+	WebhookId WebhookIdHeader `json:"webhook-id"`
+
+	// WebhookTimestamp When this attempt was sent, in Unix seconds. Receivers should reject timestamps more than 5 minutes from their clock.
+	WebhookTimestamp WebhookTimestampHeader `json:"webhook-timestamp"`
+
+	// WebhookSignature `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{body}` keyed with the base64-decoded secret after `whsec_`; for 24 hours after a rotation two such signatures, space-separated, one per secret (Standard Webhooks v1).
+	WebhookSignature WebhookSignatureHeader `json:"webhook-signature"`
+
+	// UserAgent The sender.
+	UserAgent WebhookUserAgent `json:"User-Agent"`
+}
+
+// TicketRestoredWebhookParams defines parameters for TicketRestoredWebhook.
+type TicketRestoredWebhookParams struct {
+	// WebhookId The event's id, equal to the body's `id` and identical on every attempt and replay: the receiver's idempotency key (Standard Webhooks).
+	WebhookId WebhookIdHeader `json:"webhook-id"`
+
+	// WebhookTimestamp When this attempt was sent, in Unix seconds. Receivers should reject timestamps more than 5 minutes from their clock.
+	WebhookTimestamp WebhookTimestampHeader `json:"webhook-timestamp"`
+
+	// WebhookSignature `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{body}` keyed with the base64-decoded secret after `whsec_`; for 24 hours after a rotation two such signatures, space-separated, one per secret (Standard Webhooks v1).
+	WebhookSignature WebhookSignatureHeader `json:"webhook-signature"`
+
+	// UserAgent The sender.
+	UserAgent WebhookUserAgent `json:"User-Agent"`
+}
+
 // TicketUpdatedWebhookParams defines parameters for TicketUpdatedWebhook.
 type TicketUpdatedWebhookParams struct {
 	// WebhookId The event's id, equal to the body's `id` and identical on every attempt and replay: the receiver's idempotency key (Standard Webhooks).
@@ -1673,6 +1939,9 @@ type UpdateCustomFieldJSONRequestBody = CustomFieldUpdateRequest
 
 // CreateTicketJSONRequestBody defines body for CreateTicket for application/json ContentType.
 type CreateTicketJSONRequestBody = TicketCreateRequest
+
+// UpdateTicketsJSONRequestBody defines body for UpdateTickets for application/json ContentType.
+type UpdateTicketsJSONRequestBody = TicketBulkUpdateRequest
 
 // UpdateTicketJSONRequestBody defines body for UpdateTicket for application/json ContentType.
 type UpdateTicketJSONRequestBody = TicketUpdateRequest
@@ -1700,6 +1969,12 @@ type TicketCreatedWebhookJSONRequestBody = TicketCreatedEvent
 
 // TicketDeletedWebhookJSONRequestBody defines body for TicketDeletedWebhook for application/json ContentType.
 type TicketDeletedWebhookJSONRequestBody = TicketDeletedEvent
+
+// TicketPurgedWebhookJSONRequestBody defines body for TicketPurgedWebhook for application/json ContentType.
+type TicketPurgedWebhookJSONRequestBody = TicketPurgedEvent
+
+// TicketRestoredWebhookJSONRequestBody defines body for TicketRestoredWebhook for application/json ContentType.
+type TicketRestoredWebhookJSONRequestBody = TicketRestoredEvent
 
 // TicketUpdatedWebhookJSONRequestBody defines body for TicketUpdatedWebhook for application/json ContentType.
 type TicketUpdatedWebhookJSONRequestBody = TicketUpdatedEvent
@@ -2084,6 +2359,74 @@ func (t *Event) MergeTicketCommentRedactedEvent(v TicketCommentRedactedEvent) er
 	return err
 }
 
+// AsTicketRestoredEvent returns the union data inside the Event as a TicketRestoredEvent
+func (t Event) AsTicketRestoredEvent() (TicketRestoredEvent, error) {
+	var body TicketRestoredEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromTicketRestoredEvent overwrites any union data inside the Event as the provided TicketRestoredEvent
+func (t *Event) FromTicketRestoredEvent(v TicketRestoredEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"ticket.restored"}`))
+	t.union = b
+	return err
+}
+
+// MergeTicketRestoredEvent performs a merge with any union data inside the Event, using the provided TicketRestoredEvent
+func (t *Event) MergeTicketRestoredEvent(v TicketRestoredEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"ticket.restored"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsTicketPurgedEvent returns the union data inside the Event as a TicketPurgedEvent
+func (t Event) AsTicketPurgedEvent() (TicketPurgedEvent, error) {
+	var body TicketPurgedEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromTicketPurgedEvent overwrites any union data inside the Event as the provided TicketPurgedEvent
+func (t *Event) FromTicketPurgedEvent(v TicketPurgedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"ticket.purged"}`))
+	t.union = b
+	return err
+}
+
+// MergeTicketPurgedEvent performs a merge with any union data inside the Event, using the provided TicketPurgedEvent
+func (t *Event) MergeTicketPurgedEvent(v TicketPurgedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"ticket.purged"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
 func (t Event) Discriminator() (string, error) {
 	var discriminator struct {
 		Discriminator string `json:"type"`
@@ -2108,6 +2451,10 @@ func (t Event) ValueByDiscriminator() (interface{}, error) {
 		return t.AsTicketCreatedEvent()
 	case "ticket.deleted":
 		return t.AsTicketDeletedEvent()
+	case "ticket.purged":
+		return t.AsTicketPurgedEvent()
+	case "ticket.restored":
+		return t.AsTicketRestoredEvent()
 	case "ticket.updated":
 		return t.AsTicketUpdatedEvent()
 	default:
@@ -2268,6 +2615,33 @@ type ClientInterface interface {
 	// Corresponds with PUT /custom_fields/{id} (the `UpdateCustomField` operationId).
 	UpdateCustomField(ctx context.Context, id CustomFieldId, body UpdateCustomFieldJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListDeletedTickets List the trash
+	//
+	// One page of the deleted tickets still in the trash, newest deletion first, each as it was when it was deleted plus `deletedAt`. A deleted ticket stays 30 days, then it is purged with its comments and history (`ticket.purged`). Follow `links.next` as it is for the next page: it carries every parameter of this request plus the cursor `after`; `page_size` may change between pages. A cursor of another list is 400. Unknown or repeated query parameters are 422.
+	//
+	// Needs the `read` permission.
+	//
+	// Corresponds with GET /deleted_tickets (the `ListDeletedTickets` operationId).
+	ListDeletedTickets(ctx context.Context, params *ListDeletedTicketsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PurgeTicket Purge a deleted ticket
+	//
+	// Deletes a ticket in the trash for good: it cannot be restored, and its comments and recorded events are deleted within seconds. `ticket.purged` is sent, naming only the ticket's id. A ticket that is not in the trash (never deleted, restored, or purged already) is 404.
+	//
+	// Needs the `admin` permission.
+	//
+	// Corresponds with DELETE /deleted_tickets/{id} (the `PurgeTicket` operationId).
+	PurgeTicket(ctx context.Context, id TicketId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RestoreTicket Restore a deleted ticket
+	//
+	// Takes no body. Puts a ticket in the trash back, with the same id, fields, comments and history; it is listed again and `ticket.restored` is sent. Its `updatedAt` becomes the time of the restore and its version (ETag) moves on. A ticket that is not in the trash (never deleted, restored already, purged, or deleted more than 30 days ago) is 404.
+	//
+	// Needs the `write` permission.
+	//
+	// Corresponds with POST /deleted_tickets/{id}/restore (the `RestoreTicket` operationId).
+	RestoreTicket(ctx context.Context, id TicketId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListEvents List the change feed
 	//
 	// Every event recorded in the last 30 days, of every ticket, oldest first. An event is the body a webhook subscriber of its type receives (this document's `webhooks`), byte for byte, whether or not anyone subscribes, and names its `actor`: the API key whose request made the change (its id and name, never the key), or `system`. `type` keeps only some event types; `ticket_id` keeps one ticket's events (an id no ticket has yields none). An event is listed once it is 5 seconds old, so that none is ever recorded behind a page already read: follow `links.next` as it is while `meta.hasMore` is true; once it is false, `links.next` is where to poll from, and it returns exactly the events recorded since, none twice and none left out. A cursor is bound to the filters it was issued for (400 otherwise); `page_size` may change between pages; a cursor older than the 30 days the feed holds is 410 (start again without `after`, or read the tickets' histories). Unknown or repeated query parameters are 422.
@@ -2315,9 +2689,31 @@ type ClientInterface interface {
 	// Corresponds with POST /tickets (the `CreateTicket` operationId).
 	CreateTicket(ctx context.Context, params *CreateTicketParams, body CreateTicketJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// UpdateTicketsWithBody Update many tickets
+	//
+	// Applies one partial update (the body of `PUT /tickets/{id}`, `addTags` and `removeTags` included) to each of 1 to 100 tickets, each exactly as its own `PUT` would (validation, custom fields, version checks, webhooks, history), up to 16 at once. A failure of one never undoes or blocks another: the answer is 200 with one result per id, in the order of `ids`. A problem with the request itself (`ids` or `ticket`) is 422 and writes nothing. `If-Match` is refused (400): update one ticket to require its version.
+	//
+	// Needs the `write` permission.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /tickets/update_many (the `UpdateTickets` operationId).
+	UpdateTicketsWithBody(ctx context.Context, params *UpdateTicketsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateTickets Update many tickets
+	//
+	// Applies one partial update (the body of `PUT /tickets/{id}`, `addTags` and `removeTags` included) to each of 1 to 100 tickets, each exactly as its own `PUT` would (validation, custom fields, version checks, webhooks, history), up to 16 at once. A failure of one never undoes or blocks another: the answer is 200 with one result per id, in the order of `ids`. A problem with the request itself (`ids` or `ticket`) is 422 and writes nothing. `If-Match` is refused (400): update one ticket to require its version.
+	//
+	// Needs the `write` permission.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /tickets/update_many (the `UpdateTickets` operationId).
+	UpdateTickets(ctx context.Context, params *UpdateTicketsParams, body UpdateTicketsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// DeleteTicket Delete a ticket
 	//
-	// Afterwards the ticket's GET, PUT and DELETE are 404.
+	// Afterwards the ticket's GET, PUT and DELETE, and its comments' routes, are 404, and it is in no list but the trash (`GET /deleted_tickets`), where it stays 30 days with its comments and history: `POST /deleted_tickets/{id}/restore` brings it back. Then it is purged. `ticket.deleted` is sent.
 	//
 	// Needs the `write` permission.
 	//
@@ -2333,7 +2729,7 @@ type ClientInterface interface {
 
 	// UpdateTicketWithBody Update a ticket
 	//
-	// A partial update: an absent field is left as it is; `null` clears `assigneeId`, `requesterEmail` and `requesterName`; `tags` replaces the list; `customFields` merges by `id`, and a `null` value removes that field's value. A request that changes nothing writes nothing and keeps `updatedAt`. A rejected request changes nothing. Concurrent updates never lose each other's changes; one that keeps losing to other writers is 409.
+	// A partial update: an absent field is left as it is; `null` clears `assigneeId`, `requesterEmail` and `requesterName`; `tags` replaces the list, while `addTags` and `removeTags` edit the stored list (removed first, then added at the end; concurrent edits of different tags all keep theirs; not with `tags`, 422); `customFields` merges by `id`, and a `null` value removes that field's value. A request that changes nothing writes nothing and keeps `updatedAt`. A rejected request changes nothing. Concurrent updates never lose each other's changes; one that keeps losing to other writers is 409.
 	//
 	// Needs the `write` permission.
 	//
@@ -2344,7 +2740,7 @@ type ClientInterface interface {
 
 	// UpdateTicket Update a ticket
 	//
-	// A partial update: an absent field is left as it is; `null` clears `assigneeId`, `requesterEmail` and `requesterName`; `tags` replaces the list; `customFields` merges by `id`, and a `null` value removes that field's value. A request that changes nothing writes nothing and keeps `updatedAt`. A rejected request changes nothing. Concurrent updates never lose each other's changes; one that keeps losing to other writers is 409.
+	// A partial update: an absent field is left as it is; `null` clears `assigneeId`, `requesterEmail` and `requesterName`; `tags` replaces the list, while `addTags` and `removeTags` edit the stored list (removed first, then added at the end; concurrent edits of different tags all keep theirs; not with `tags`, 422); `customFields` merges by `id`, and a `null` value removes that field's value. A request that changes nothing writes nothing and keeps `updatedAt`. A rejected request changes nothing. Concurrent updates never lose each other's changes; one that keeps losing to other writers is 409.
 	//
 	// Needs the `write` permission.
 	//
@@ -2649,6 +3045,63 @@ func (c *Client) UpdateCustomField(ctx context.Context, id CustomFieldId, body U
 	return c.Client.Do(req)
 }
 
+// ListDeletedTickets List the trash
+//
+// One page of the deleted tickets still in the trash, newest deletion first, each as it was when it was deleted plus `deletedAt`. A deleted ticket stays 30 days, then it is purged with its comments and history (`ticket.purged`). Follow `links.next` as it is for the next page: it carries every parameter of this request plus the cursor `after`; `page_size` may change between pages. A cursor of another list is 400. Unknown or repeated query parameters are 422.
+//
+// Needs the `read` permission.
+//
+// Corresponds with GET /deleted_tickets (the `ListDeletedTickets` operationId).
+func (c *Client) ListDeletedTickets(ctx context.Context, params *ListDeletedTicketsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListDeletedTicketsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PurgeTicket Purge a deleted ticket
+//
+// Deletes a ticket in the trash for good: it cannot be restored, and its comments and recorded events are deleted within seconds. `ticket.purged` is sent, naming only the ticket's id. A ticket that is not in the trash (never deleted, restored, or purged already) is 404.
+//
+// Needs the `admin` permission.
+//
+// Corresponds with DELETE /deleted_tickets/{id} (the `PurgeTicket` operationId).
+func (c *Client) PurgeTicket(ctx context.Context, id TicketId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPurgeTicketRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RestoreTicket Restore a deleted ticket
+//
+// Takes no body. Puts a ticket in the trash back, with the same id, fields, comments and history; it is listed again and `ticket.restored` is sent. Its `updatedAt` becomes the time of the restore and its version (ETag) moves on. A ticket that is not in the trash (never deleted, restored already, purged, or deleted more than 30 days ago) is 404.
+//
+// Needs the `write` permission.
+//
+// Corresponds with POST /deleted_tickets/{id}/restore (the `RestoreTicket` operationId).
+func (c *Client) RestoreTicket(ctx context.Context, id TicketId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRestoreTicketRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ListEvents List the change feed
 //
 // Every event recorded in the last 30 days, of every ticket, oldest first. An event is the body a webhook subscriber of its type receives (this document's `webhooks`), byte for byte, whether or not anyone subscribes, and names its `actor`: the API key whose request made the change (its id and name, never the key), or `system`. `type` keeps only some event types; `ticket_id` keeps one ticket's events (an id no ticket has yields none). An event is listed once it is 5 seconds old, so that none is ever recorded behind a page already read: follow `links.next` as it is while `meta.hasMore` is true; once it is false, `links.next` is where to poll from, and it returns exactly the events recorded since, none twice and none left out. A cursor is bound to the filters it was issued for (400 otherwise); `page_size` may change between pages; a cursor older than the 30 days the feed holds is 410 (start again without `after`, or read the tickets' histories). Unknown or repeated query parameters are 422.
@@ -2746,9 +3199,51 @@ func (c *Client) CreateTicket(ctx context.Context, params *CreateTicketParams, b
 	return c.Client.Do(req)
 }
 
+// UpdateTicketsWithBody Update many tickets
+//
+// Applies one partial update (the body of `PUT /tickets/{id}`, `addTags` and `removeTags` included) to each of 1 to 100 tickets, each exactly as its own `PUT` would (validation, custom fields, version checks, webhooks, history), up to 16 at once. A failure of one never undoes or blocks another: the answer is 200 with one result per id, in the order of `ids`. A problem with the request itself (`ids` or `ticket`) is 422 and writes nothing. `If-Match` is refused (400): update one ticket to require its version.
+//
+// Needs the `write` permission.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /tickets/update_many (the `UpdateTickets` operationId).
+func (c *Client) UpdateTicketsWithBody(ctx context.Context, params *UpdateTicketsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateTicketsRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateTickets Update many tickets
+//
+// Applies one partial update (the body of `PUT /tickets/{id}`, `addTags` and `removeTags` included) to each of 1 to 100 tickets, each exactly as its own `PUT` would (validation, custom fields, version checks, webhooks, history), up to 16 at once. A failure of one never undoes or blocks another: the answer is 200 with one result per id, in the order of `ids`. A problem with the request itself (`ids` or `ticket`) is 422 and writes nothing. `If-Match` is refused (400): update one ticket to require its version.
+//
+// Needs the `write` permission.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /tickets/update_many (the `UpdateTickets` operationId).
+func (c *Client) UpdateTickets(ctx context.Context, params *UpdateTicketsParams, body UpdateTicketsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateTicketsRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // DeleteTicket Delete a ticket
 //
-// Afterwards the ticket's GET, PUT and DELETE are 404.
+// Afterwards the ticket's GET, PUT and DELETE, and its comments' routes, are 404, and it is in no list but the trash (`GET /deleted_tickets`), where it stays 30 days with its comments and history: `POST /deleted_tickets/{id}/restore` brings it back. Then it is purged. `ticket.deleted` is sent.
 //
 // Needs the `write` permission.
 //
@@ -2784,7 +3279,7 @@ func (c *Client) GetTicket(ctx context.Context, id TicketId, reqEditors ...Reque
 
 // UpdateTicketWithBody Update a ticket
 //
-// A partial update: an absent field is left as it is; `null` clears `assigneeId`, `requesterEmail` and `requesterName`; `tags` replaces the list; `customFields` merges by `id`, and a `null` value removes that field's value. A request that changes nothing writes nothing and keeps `updatedAt`. A rejected request changes nothing. Concurrent updates never lose each other's changes; one that keeps losing to other writers is 409.
+// A partial update: an absent field is left as it is; `null` clears `assigneeId`, `requesterEmail` and `requesterName`; `tags` replaces the list, while `addTags` and `removeTags` edit the stored list (removed first, then added at the end; concurrent edits of different tags all keep theirs; not with `tags`, 422); `customFields` merges by `id`, and a `null` value removes that field's value. A request that changes nothing writes nothing and keeps `updatedAt`. A rejected request changes nothing. Concurrent updates never lose each other's changes; one that keeps losing to other writers is 409.
 //
 // Needs the `write` permission.
 //
@@ -2805,7 +3300,7 @@ func (c *Client) UpdateTicketWithBody(ctx context.Context, id TicketId, params *
 
 // UpdateTicket Update a ticket
 //
-// A partial update: an absent field is left as it is; `null` clears `assigneeId`, `requesterEmail` and `requesterName`; `tags` replaces the list; `customFields` merges by `id`, and a `null` value removes that field's value. A request that changes nothing writes nothing and keeps `updatedAt`. A rejected request changes nothing. Concurrent updates never lose each other's changes; one that keeps losing to other writers is 409.
+// A partial update: an absent field is left as it is; `null` clears `assigneeId`, `requesterEmail` and `requesterName`; `tags` replaces the list, while `addTags` and `removeTags` edit the stored list (removed first, then added at the end; concurrent edits of different tags all keep theirs; not with `tags`, 422); `customFields` merges by `id`, and a `null` value removes that field's value. A request that changes nothing writes nothing and keeps `updatedAt`. A rejected request changes nothing. Concurrent updates never lose each other's changes; one that keeps losing to other writers is 409.
 //
 // Needs the `write` permission.
 //
@@ -3337,6 +3832,140 @@ func NewUpdateCustomFieldRequestWithBody(server string, id CustomFieldId, conten
 	return req, nil
 }
 
+// NewListDeletedTicketsRequest constructs an http.Request for the ListDeletedTickets method
+func NewListDeletedTicketsRequest(server string, params *ListDeletedTicketsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/deleted_tickets")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page_size", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.After != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "after", *params.After, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewPurgeTicketRequest constructs an http.Request for the PurgeTicket method
+func NewPurgeTicketRequest(server string, id TicketId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/deleted_tickets/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewRestoreTicketRequest constructs an http.Request for the RestoreTicket method
+func NewRestoreTicketRequest(server string, id TicketId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/deleted_tickets/%s/restore", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewListEventsRequest constructs an http.Request for the ListEvents method
 func NewListEventsRequest(server string, params *ListEventsParams) (*http.Request, error) {
 	var err error
@@ -3601,6 +4230,61 @@ func NewCreateTicketRequestWithBody(server string, params *CreateTicketParams, c
 	}
 
 	operationPath := fmt.Sprintf("/tickets")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewUpdateTicketsRequest calls the generic UpdateTickets builder with application/json body
+func NewUpdateTicketsRequest(server string, params *UpdateTicketsParams, body UpdateTicketsJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateTicketsRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewUpdateTicketsRequestWithBody constructs an http.Request for the UpdateTickets method, with any body, and a specified content type
+func NewUpdateTicketsRequestWithBody(server string, params *UpdateTicketsParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/tickets/update_many")
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -4570,6 +5254,39 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PUT /custom_fields/{id} (the `UpdateCustomField` operationId).
 	UpdateCustomFieldWithResponse(ctx context.Context, id CustomFieldId, body UpdateCustomFieldJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateCustomFieldResponse, error)
 
+	// ListDeletedTicketsWithResponse List the trash
+	//
+	// One page of the deleted tickets still in the trash, newest deletion first, each as it was when it was deleted plus `deletedAt`. A deleted ticket stays 30 days, then it is purged with its comments and history (`ticket.purged`). Follow `links.next` as it is for the next page: it carries every parameter of this request plus the cursor `after`; `page_size` may change between pages. A cursor of another list is 400. Unknown or repeated query parameters are 422.
+	//
+	// Needs the `read` permission.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /deleted_tickets (the `ListDeletedTickets` operationId).
+	ListDeletedTicketsWithResponse(ctx context.Context, params *ListDeletedTicketsParams, reqEditors ...RequestEditorFn) (*ListDeletedTicketsResponse, error)
+
+	// PurgeTicketWithResponse Purge a deleted ticket
+	//
+	// Deletes a ticket in the trash for good: it cannot be restored, and its comments and recorded events are deleted within seconds. `ticket.purged` is sent, naming only the ticket's id. A ticket that is not in the trash (never deleted, restored, or purged already) is 404.
+	//
+	// Needs the `admin` permission.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /deleted_tickets/{id} (the `PurgeTicket` operationId).
+	PurgeTicketWithResponse(ctx context.Context, id TicketId, reqEditors ...RequestEditorFn) (*PurgeTicketResponse, error)
+
+	// RestoreTicketWithResponse Restore a deleted ticket
+	//
+	// Takes no body. Puts a ticket in the trash back, with the same id, fields, comments and history; it is listed again and `ticket.restored` is sent. Its `updatedAt` becomes the time of the restore and its version (ETag) moves on. A ticket that is not in the trash (never deleted, restored already, purged, or deleted more than 30 days ago) is 404.
+	//
+	// Needs the `write` permission.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /deleted_tickets/{id}/restore (the `RestoreTicket` operationId).
+	RestoreTicketWithResponse(ctx context.Context, id TicketId, reqEditors ...RequestEditorFn) (*RestoreTicketResponse, error)
+
 	// ListEventsWithResponse List the change feed
 	//
 	// Every event recorded in the last 30 days, of every ticket, oldest first. An event is the body a webhook subscriber of its type receives (this document's `webhooks`), byte for byte, whether or not anyone subscribes, and names its `actor`: the API key whose request made the change (its id and name, never the key), or `system`. `type` keeps only some event types; `ticket_id` keeps one ticket's events (an id no ticket has yields none). An event is listed once it is 5 seconds old, so that none is ever recorded behind a page already read: follow `links.next` as it is while `meta.hasMore` is true; once it is false, `links.next` is where to poll from, and it returns exactly the events recorded since, none twice and none left out. A cursor is bound to the filters it was issued for (400 otherwise); `page_size` may change between pages; a cursor older than the 30 days the feed holds is 410 (start again without `after`, or read the tickets' histories). Unknown or repeated query parameters are 422.
@@ -4623,9 +5340,31 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /tickets (the `CreateTicket` operationId).
 	CreateTicketWithResponse(ctx context.Context, params *CreateTicketParams, body CreateTicketJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateTicketResponse, error)
 
+	// UpdateTicketsWithBodyWithResponse Update many tickets
+	//
+	// Applies one partial update (the body of `PUT /tickets/{id}`, `addTags` and `removeTags` included) to each of 1 to 100 tickets, each exactly as its own `PUT` would (validation, custom fields, version checks, webhooks, history), up to 16 at once. A failure of one never undoes or blocks another: the answer is 200 with one result per id, in the order of `ids`. A problem with the request itself (`ids` or `ticket`) is 422 and writes nothing. `If-Match` is refused (400): update one ticket to require its version.
+	//
+	// Needs the `write` permission.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /tickets/update_many (the `UpdateTickets` operationId).
+	UpdateTicketsWithBodyWithResponse(ctx context.Context, params *UpdateTicketsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateTicketsResponse, error)
+
+	// UpdateTicketsWithResponse Update many tickets
+	//
+	// Applies one partial update (the body of `PUT /tickets/{id}`, `addTags` and `removeTags` included) to each of 1 to 100 tickets, each exactly as its own `PUT` would (validation, custom fields, version checks, webhooks, history), up to 16 at once. A failure of one never undoes or blocks another: the answer is 200 with one result per id, in the order of `ids`. A problem with the request itself (`ids` or `ticket`) is 422 and writes nothing. `If-Match` is refused (400): update one ticket to require its version.
+	//
+	// Needs the `write` permission.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /tickets/update_many (the `UpdateTickets` operationId).
+	UpdateTicketsWithResponse(ctx context.Context, params *UpdateTicketsParams, body UpdateTicketsJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateTicketsResponse, error)
+
 	// DeleteTicketWithResponse Delete a ticket
 	//
-	// Afterwards the ticket's GET, PUT and DELETE are 404.
+	// Afterwards the ticket's GET, PUT and DELETE, and its comments' routes, are 404, and it is in no list but the trash (`GET /deleted_tickets`), where it stays 30 days with its comments and history: `POST /deleted_tickets/{id}/restore` brings it back. Then it is purged. `ticket.deleted` is sent.
 	//
 	// Needs the `write` permission.
 	//
@@ -4645,7 +5384,7 @@ type ClientWithResponsesInterface interface {
 
 	// UpdateTicketWithBodyWithResponse Update a ticket
 	//
-	// A partial update: an absent field is left as it is; `null` clears `assigneeId`, `requesterEmail` and `requesterName`; `tags` replaces the list; `customFields` merges by `id`, and a `null` value removes that field's value. A request that changes nothing writes nothing and keeps `updatedAt`. A rejected request changes nothing. Concurrent updates never lose each other's changes; one that keeps losing to other writers is 409.
+	// A partial update: an absent field is left as it is; `null` clears `assigneeId`, `requesterEmail` and `requesterName`; `tags` replaces the list, while `addTags` and `removeTags` edit the stored list (removed first, then added at the end; concurrent edits of different tags all keep theirs; not with `tags`, 422); `customFields` merges by `id`, and a `null` value removes that field's value. A request that changes nothing writes nothing and keeps `updatedAt`. A rejected request changes nothing. Concurrent updates never lose each other's changes; one that keeps losing to other writers is 409.
 	//
 	// Needs the `write` permission.
 	//
@@ -4656,7 +5395,7 @@ type ClientWithResponsesInterface interface {
 
 	// UpdateTicketWithResponse Update a ticket
 	//
-	// A partial update: an absent field is left as it is; `null` clears `assigneeId`, `requesterEmail` and `requesterName`; `tags` replaces the list; `customFields` merges by `id`, and a `null` value removes that field's value. A request that changes nothing writes nothing and keeps `updatedAt`. A rejected request changes nothing. Concurrent updates never lose each other's changes; one that keeps losing to other writers is 409.
+	// A partial update: an absent field is left as it is; `null` clears `assigneeId`, `requesterEmail` and `requesterName`; `tags` replaces the list, while `addTags` and `removeTags` edit the stored list (removed first, then added at the end; concurrent edits of different tags all keep theirs; not with `tags`, 422); `customFields` merges by `id`, and a `null` value removes that field's value. A request that changes nothing writes nothing and keeps `updatedAt`. A rejected request changes nothing. Concurrent updates never lose each other's changes; one that keeps losing to other writers is 409.
 	//
 	// Needs the `write` permission.
 	//
@@ -5570,6 +6309,395 @@ func (r UpdateCustomFieldResponse) ContentType() string {
 	return ""
 }
 
+// ListDeletedTicketsResponse200Headers the declared response headers of an HTTP 200 response for ListDeletedTickets
+type ListDeletedTicketsResponse200Headers struct {
+	XRequestId string
+}
+
+// ListDeletedTicketsResponse400Headers the declared response headers of an HTTP 400 response for ListDeletedTickets
+type ListDeletedTicketsResponse400Headers struct {
+	XRequestId string
+}
+
+// ListDeletedTicketsResponse401Headers the declared response headers of an HTTP 401 response for ListDeletedTickets
+type ListDeletedTicketsResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestId      string
+}
+
+// ListDeletedTicketsResponse403Headers the declared response headers of an HTTP 403 response for ListDeletedTickets
+type ListDeletedTicketsResponse403Headers struct {
+	XRequestId string
+}
+
+// ListDeletedTicketsResponse422Headers the declared response headers of an HTTP 422 response for ListDeletedTickets
+type ListDeletedTicketsResponse422Headers struct {
+	XRequestId string
+}
+
+// ListDeletedTicketsResponse500Headers the declared response headers of an HTTP 500 response for ListDeletedTickets
+type ListDeletedTicketsResponse500Headers struct {
+	XRequestId string
+}
+
+// ListDeletedTicketsResponse503Headers the declared response headers of an HTTP 503 response for ListDeletedTickets
+type ListDeletedTicketsResponse503Headers struct {
+	RetryAfter int
+	XRequestId string
+}
+
+type ListDeletedTicketsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *DeletedTicketList
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadCursor
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *BadQuery
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *Throttled
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *Internal
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ListDeletedTicketsResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ListDeletedTicketsResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListDeletedTicketsResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListDeletedTicketsResponse403Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *ListDeletedTicketsResponse422Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListDeletedTicketsResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListDeletedTicketsResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListDeletedTicketsResponse) GetJSON200() *DeletedTicketList {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListDeletedTicketsResponse) GetJSON400() *BadCursor {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListDeletedTicketsResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ListDeletedTicketsResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r ListDeletedTicketsResponse) GetJSON422() *BadQuery {
+	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r ListDeletedTicketsResponse) GetJSON429() *Throttled {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ListDeletedTicketsResponse) GetJSON500() *Internal {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ListDeletedTicketsResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListDeletedTicketsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListDeletedTicketsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListDeletedTicketsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListDeletedTicketsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// PurgeTicketResponse204Headers the declared response headers of an HTTP 204 response for PurgeTicket
+type PurgeTicketResponse204Headers struct {
+	XRequestId string
+}
+
+// PurgeTicketResponse401Headers the declared response headers of an HTTP 401 response for PurgeTicket
+type PurgeTicketResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestId      string
+}
+
+// PurgeTicketResponse403Headers the declared response headers of an HTTP 403 response for PurgeTicket
+type PurgeTicketResponse403Headers struct {
+	XRequestId string
+}
+
+// PurgeTicketResponse404Headers the declared response headers of an HTTP 404 response for PurgeTicket
+type PurgeTicketResponse404Headers struct {
+	XRequestId string
+}
+
+// PurgeTicketResponse500Headers the declared response headers of an HTTP 500 response for PurgeTicket
+type PurgeTicketResponse500Headers struct {
+	XRequestId string
+}
+
+// PurgeTicketResponse503Headers the declared response headers of an HTTP 503 response for PurgeTicket
+type PurgeTicketResponse503Headers struct {
+	RetryAfter int
+	XRequestId string
+}
+
+type PurgeTicketResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *Throttled
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *Internal
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers204 the parsed response headers for an HTTP 204 response
+	Headers204 *PurgeTicketResponse204Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *PurgeTicketResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *PurgeTicketResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *PurgeTicketResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *PurgeTicketResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *PurgeTicketResponse503Headers
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r PurgeTicketResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r PurgeTicketResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r PurgeTicketResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r PurgeTicketResponse) GetJSON429() *Throttled {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r PurgeTicketResponse) GetJSON500() *Internal {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r PurgeTicketResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r PurgeTicketResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PurgeTicketResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PurgeTicketResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PurgeTicketResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// RestoreTicketResponse200Headers the declared response headers of an HTTP 200 response for RestoreTicket
+type RestoreTicketResponse200Headers struct {
+	ETag       string
+	XRequestId string
+}
+
+// RestoreTicketResponse401Headers the declared response headers of an HTTP 401 response for RestoreTicket
+type RestoreTicketResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestId      string
+}
+
+// RestoreTicketResponse403Headers the declared response headers of an HTTP 403 response for RestoreTicket
+type RestoreTicketResponse403Headers struct {
+	XRequestId string
+}
+
+// RestoreTicketResponse404Headers the declared response headers of an HTTP 404 response for RestoreTicket
+type RestoreTicketResponse404Headers struct {
+	XRequestId string
+}
+
+// RestoreTicketResponse500Headers the declared response headers of an HTTP 500 response for RestoreTicket
+type RestoreTicketResponse500Headers struct {
+	XRequestId string
+}
+
+// RestoreTicketResponse503Headers the declared response headers of an HTTP 503 response for RestoreTicket
+type RestoreTicketResponse503Headers struct {
+	RetryAfter int
+	XRequestId string
+}
+
+type RestoreTicketResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *TicketResponse
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *Throttled
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *Internal
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *RestoreTicketResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *RestoreTicketResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *RestoreTicketResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *RestoreTicketResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *RestoreTicketResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *RestoreTicketResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RestoreTicketResponse) GetJSON200() *TicketResponse {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r RestoreTicketResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r RestoreTicketResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r RestoreTicketResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r RestoreTicketResponse) GetJSON429() *Throttled {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r RestoreTicketResponse) GetJSON500() *Internal {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r RestoreTicketResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r RestoreTicketResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RestoreTicketResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RestoreTicketResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RestoreTicketResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ListEventsResponse200Headers the declared response headers of an HTTP 200 response for ListEvents
 type ListEventsResponse200Headers struct {
 	XRequestId string
@@ -6102,6 +7230,176 @@ func (r CreateTicketResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r CreateTicketResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// UpdateTicketsResponse200Headers the declared response headers of an HTTP 200 response for UpdateTickets
+type UpdateTicketsResponse200Headers struct {
+	IdempotentReplayed *string
+	XRequestId         string
+}
+
+// UpdateTicketsResponse400Headers the declared response headers of an HTTP 400 response for UpdateTickets
+type UpdateTicketsResponse400Headers struct {
+	XRequestId string
+}
+
+// UpdateTicketsResponse401Headers the declared response headers of an HTTP 401 response for UpdateTickets
+type UpdateTicketsResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestId      string
+}
+
+// UpdateTicketsResponse403Headers the declared response headers of an HTTP 403 response for UpdateTickets
+type UpdateTicketsResponse403Headers struct {
+	XRequestId string
+}
+
+// UpdateTicketsResponse409Headers the declared response headers of an HTTP 409 response for UpdateTickets
+type UpdateTicketsResponse409Headers struct {
+	XRequestId string
+}
+
+// UpdateTicketsResponse413Headers the declared response headers of an HTTP 413 response for UpdateTickets
+type UpdateTicketsResponse413Headers struct {
+	XRequestId string
+}
+
+// UpdateTicketsResponse422Headers the declared response headers of an HTTP 422 response for UpdateTickets
+type UpdateTicketsResponse422Headers struct {
+	XRequestId string
+}
+
+// UpdateTicketsResponse500Headers the declared response headers of an HTTP 500 response for UpdateTickets
+type UpdateTicketsResponse500Headers struct {
+	XRequestId string
+}
+
+// UpdateTicketsResponse503Headers the declared response headers of an HTTP 503 response for UpdateTickets
+type UpdateTicketsResponse503Headers struct {
+	RetryAfter int
+	XRequestId string
+}
+
+type UpdateTicketsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *TicketBulkUpdateResponse
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadBulkBody
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *IdempotencyInFlight
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *InvalidFieldsOrKeyReuse
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *Throttled
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *Internal
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *UpdateTicketsResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *UpdateTicketsResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *UpdateTicketsResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *UpdateTicketsResponse403Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *UpdateTicketsResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *UpdateTicketsResponse413Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *UpdateTicketsResponse422Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *UpdateTicketsResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *UpdateTicketsResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpdateTicketsResponse) GetJSON200() *TicketBulkUpdateResponse {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r UpdateTicketsResponse) GetJSON400() *BadBulkBody {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r UpdateTicketsResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r UpdateTicketsResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r UpdateTicketsResponse) GetJSON409() *IdempotencyInFlight {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r UpdateTicketsResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r UpdateTicketsResponse) GetJSON422() *InvalidFieldsOrKeyReuse {
+	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r UpdateTicketsResponse) GetJSON429() *Throttled {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r UpdateTicketsResponse) GetJSON500() *Internal {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r UpdateTicketsResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdateTicketsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdateTicketsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdateTicketsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdateTicketsResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -8599,6 +9897,57 @@ func (c *ClientWithResponses) UpdateCustomFieldWithResponse(ctx context.Context,
 	return ParseUpdateCustomFieldResponse(rsp)
 }
 
+// ListDeletedTicketsWithResponse List the trash
+//
+// One page of the deleted tickets still in the trash, newest deletion first, each as it was when it was deleted plus `deletedAt`. A deleted ticket stays 30 days, then it is purged with its comments and history (`ticket.purged`). Follow `links.next` as it is for the next page: it carries every parameter of this request plus the cursor `after`; `page_size` may change between pages. A cursor of another list is 400. Unknown or repeated query parameters are 422.
+//
+// Needs the `read` permission.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /deleted_tickets (the `ListDeletedTickets` operationId).
+func (c *ClientWithResponses) ListDeletedTicketsWithResponse(ctx context.Context, params *ListDeletedTicketsParams, reqEditors ...RequestEditorFn) (*ListDeletedTicketsResponse, error) {
+	rsp, err := c.ListDeletedTickets(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListDeletedTicketsResponse(rsp)
+}
+
+// PurgeTicketWithResponse Purge a deleted ticket
+//
+// Deletes a ticket in the trash for good: it cannot be restored, and its comments and recorded events are deleted within seconds. `ticket.purged` is sent, naming only the ticket's id. A ticket that is not in the trash (never deleted, restored, or purged already) is 404.
+//
+// Needs the `admin` permission.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /deleted_tickets/{id} (the `PurgeTicket` operationId).
+func (c *ClientWithResponses) PurgeTicketWithResponse(ctx context.Context, id TicketId, reqEditors ...RequestEditorFn) (*PurgeTicketResponse, error) {
+	rsp, err := c.PurgeTicket(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePurgeTicketResponse(rsp)
+}
+
+// RestoreTicketWithResponse Restore a deleted ticket
+//
+// Takes no body. Puts a ticket in the trash back, with the same id, fields, comments and history; it is listed again and `ticket.restored` is sent. Its `updatedAt` becomes the time of the restore and its version (ETag) moves on. A ticket that is not in the trash (never deleted, restored already, purged, or deleted more than 30 days ago) is 404.
+//
+// Needs the `write` permission.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /deleted_tickets/{id}/restore (the `RestoreTicket` operationId).
+func (c *ClientWithResponses) RestoreTicketWithResponse(ctx context.Context, id TicketId, reqEditors ...RequestEditorFn) (*RestoreTicketResponse, error) {
+	rsp, err := c.RestoreTicket(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRestoreTicketResponse(rsp)
+}
+
 // ListEventsWithResponse List the change feed
 //
 // Every event recorded in the last 30 days, of every ticket, oldest first. An event is the body a webhook subscriber of its type receives (this document's `webhooks`), byte for byte, whether or not anyone subscribes, and names its `actor`: the API key whose request made the change (its id and name, never the key), or `system`. `type` keeps only some event types; `ticket_id` keeps one ticket's events (an id no ticket has yields none). An event is listed once it is 5 seconds old, so that none is ever recorded behind a page already read: follow `links.next` as it is while `meta.hasMore` is true; once it is false, `links.next` is where to poll from, and it returns exactly the events recorded since, none twice and none left out. A cursor is bound to the filters it was issued for (400 otherwise); `page_size` may change between pages; a cursor older than the 30 days the feed holds is 410 (start again without `after`, or read the tickets' histories). Unknown or repeated query parameters are 422.
@@ -8682,9 +10031,43 @@ func (c *ClientWithResponses) CreateTicketWithResponse(ctx context.Context, para
 	return ParseCreateTicketResponse(rsp)
 }
 
+// UpdateTicketsWithBodyWithResponse Update many tickets
+//
+// Applies one partial update (the body of `PUT /tickets/{id}`, `addTags` and `removeTags` included) to each of 1 to 100 tickets, each exactly as its own `PUT` would (validation, custom fields, version checks, webhooks, history), up to 16 at once. A failure of one never undoes or blocks another: the answer is 200 with one result per id, in the order of `ids`. A problem with the request itself (`ids` or `ticket`) is 422 and writes nothing. `If-Match` is refused (400): update one ticket to require its version.
+//
+// Needs the `write` permission.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /tickets/update_many (the `UpdateTickets` operationId).
+func (c *ClientWithResponses) UpdateTicketsWithBodyWithResponse(ctx context.Context, params *UpdateTicketsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateTicketsResponse, error) {
+	rsp, err := c.UpdateTicketsWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateTicketsResponse(rsp)
+}
+
+// UpdateTicketsWithResponse Update many tickets
+//
+// Applies one partial update (the body of `PUT /tickets/{id}`, `addTags` and `removeTags` included) to each of 1 to 100 tickets, each exactly as its own `PUT` would (validation, custom fields, version checks, webhooks, history), up to 16 at once. A failure of one never undoes or blocks another: the answer is 200 with one result per id, in the order of `ids`. A problem with the request itself (`ids` or `ticket`) is 422 and writes nothing. `If-Match` is refused (400): update one ticket to require its version.
+//
+// Needs the `write` permission.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /tickets/update_many (the `UpdateTickets` operationId).
+func (c *ClientWithResponses) UpdateTicketsWithResponse(ctx context.Context, params *UpdateTicketsParams, body UpdateTicketsJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateTicketsResponse, error) {
+	rsp, err := c.UpdateTickets(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateTicketsResponse(rsp)
+}
+
 // DeleteTicketWithResponse Delete a ticket
 //
-// Afterwards the ticket's GET, PUT and DELETE are 404.
+// Afterwards the ticket's GET, PUT and DELETE, and its comments' routes, are 404, and it is in no list but the trash (`GET /deleted_tickets`), where it stays 30 days with its comments and history: `POST /deleted_tickets/{id}/restore` brings it back. Then it is purged. `ticket.deleted` is sent.
 //
 // Needs the `write` permission.
 //
@@ -8716,7 +10099,7 @@ func (c *ClientWithResponses) GetTicketWithResponse(ctx context.Context, id Tick
 
 // UpdateTicketWithBodyWithResponse Update a ticket
 //
-// A partial update: an absent field is left as it is; `null` clears `assigneeId`, `requesterEmail` and `requesterName`; `tags` replaces the list; `customFields` merges by `id`, and a `null` value removes that field's value. A request that changes nothing writes nothing and keeps `updatedAt`. A rejected request changes nothing. Concurrent updates never lose each other's changes; one that keeps losing to other writers is 409.
+// A partial update: an absent field is left as it is; `null` clears `assigneeId`, `requesterEmail` and `requesterName`; `tags` replaces the list, while `addTags` and `removeTags` edit the stored list (removed first, then added at the end; concurrent edits of different tags all keep theirs; not with `tags`, 422); `customFields` merges by `id`, and a `null` value removes that field's value. A request that changes nothing writes nothing and keeps `updatedAt`. A rejected request changes nothing. Concurrent updates never lose each other's changes; one that keeps losing to other writers is 409.
 //
 // Needs the `write` permission.
 //
@@ -8733,7 +10116,7 @@ func (c *ClientWithResponses) UpdateTicketWithBodyWithResponse(ctx context.Conte
 
 // UpdateTicketWithResponse Update a ticket
 //
-// A partial update: an absent field is left as it is; `null` clears `assigneeId`, `requesterEmail` and `requesterName`; `tags` replaces the list; `customFields` merges by `id`, and a `null` value removes that field's value. A request that changes nothing writes nothing and keeps `updatedAt`. A rejected request changes nothing. Concurrent updates never lose each other's changes; one that keeps losing to other writers is 409.
+// A partial update: an absent field is left as it is; `null` clears `assigneeId`, `requesterEmail` and `requesterName`; `tags` replaces the list, while `addTags` and `removeTags` edit the stored list (removed first, then added at the end; concurrent edits of different tags all keep theirs; not with `tags`, 422); `customFields` merges by `id`, and a `null` value removes that field's value. A request that changes nothing writes nothing and keeps `updatedAt`. A rejected request changes nothing. Concurrent updates never lose each other's changes; one that keeps losing to other writers is 409.
 //
 // Needs the `write` permission.
 //
@@ -9874,6 +11257,461 @@ func ParseUpdateCustomFieldResponse(rsp *http.Response) (*UpdateCustomFieldRespo
 	return response, nil
 }
 
+// ParseListDeletedTicketsResponse parses an HTTP response from a ListDeletedTicketsWithResponse call
+func ParseListDeletedTicketsResponse(rsp *http.Response) (*ListDeletedTicketsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListDeletedTicketsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest DeletedTicketList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadCursor
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest BadQuery
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Throttled
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ListDeletedTicketsResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers ListDeletedTicketsResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListDeletedTicketsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListDeletedTicketsResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 422:
+		var headers ListDeletedTicketsResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListDeletedTicketsResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListDeletedTicketsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParsePurgeTicketResponse parses an HTTP response from a PurgeTicketWithResponse call
+func ParsePurgeTicketResponse(rsp *http.Response) (*PurgeTicketResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PurgeTicketResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Throttled
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		var headers PurgeTicketResponse204Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers204 = &headers
+	case rsp.StatusCode == 401:
+		var headers PurgeTicketResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers PurgeTicketResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers PurgeTicketResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers PurgeTicketResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers PurgeTicketResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseRestoreTicketResponse parses an HTTP response from a RestoreTicketWithResponse call
+func ParseRestoreTicketResponse(rsp *http.Response) (*RestoreTicketResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RestoreTicketResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest TicketResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Throttled
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers RestoreTicketResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers RestoreTicketResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers RestoreTicketResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers RestoreTicketResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers RestoreTicketResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers RestoreTicketResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseListEventsResponse parses an HTTP response from a ListEventsWithResponse call
 func ParseListEventsResponse(rsp *http.Response) (*ListEventsResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -10482,6 +12320,209 @@ func ParseCreateTicketResponse(rsp *http.Response) (*CreateTicketResponse, error
 		response.Headers500 = &headers
 	case rsp.StatusCode == 503:
 		var headers CreateTicketResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseUpdateTicketsResponse parses an HTTP response from a UpdateTicketsWithResponse call
+func ParseUpdateTicketsResponse(rsp *http.Response) (*UpdateTicketsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdateTicketsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest TicketBulkUpdateResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadBulkBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest IdempotencyInFlight
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest InvalidFieldsOrKeyReuse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Throttled
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers UpdateTicketsResponse200Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers UpdateTicketsResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers UpdateTicketsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers UpdateTicketsResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 409:
+		var headers UpdateTicketsResponse409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers UpdateTicketsResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 422:
+		var headers UpdateTicketsResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 500:
+		var headers UpdateTicketsResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers UpdateTicketsResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
@@ -13372,6 +15413,16 @@ type WebhookInitiatorInterface interface {
 
 	TicketDeletedWebhook(ctx context.Context, targetURL string, params *TicketDeletedWebhookParams, body TicketDeletedWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// TicketPurgedWebhookWithBody fires the ticket.purged webhook with any body
+	TicketPurgedWebhookWithBody(ctx context.Context, targetURL string, params *TicketPurgedWebhookParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	TicketPurgedWebhook(ctx context.Context, targetURL string, params *TicketPurgedWebhookParams, body TicketPurgedWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// TicketRestoredWebhookWithBody fires the ticket.restored webhook with any body
+	TicketRestoredWebhookWithBody(ctx context.Context, targetURL string, params *TicketRestoredWebhookParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	TicketRestoredWebhook(ctx context.Context, targetURL string, params *TicketRestoredWebhookParams, body TicketRestoredWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// TicketUpdatedWebhookWithBody fires the ticket.updated webhook with any body
 	TicketUpdatedWebhookWithBody(ctx context.Context, targetURL string, params *TicketUpdatedWebhookParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
@@ -13488,6 +15539,54 @@ func (p *WebhookInitiator) TicketDeletedWebhookWithBody(ctx context.Context, tar
 
 func (p *WebhookInitiator) TicketDeletedWebhook(ctx context.Context, targetURL string, params *TicketDeletedWebhookParams, body TicketDeletedWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewTicketDeletedWebhookWebhookRequest(targetURL, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) TicketPurgedWebhookWithBody(ctx context.Context, targetURL string, params *TicketPurgedWebhookParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewTicketPurgedWebhookWebhookRequestWithBody(targetURL, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) TicketPurgedWebhook(ctx context.Context, targetURL string, params *TicketPurgedWebhookParams, body TicketPurgedWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewTicketPurgedWebhookWebhookRequest(targetURL, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) TicketRestoredWebhookWithBody(ctx context.Context, targetURL string, params *TicketRestoredWebhookParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewTicketRestoredWebhookWebhookRequestWithBody(targetURL, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) TicketRestoredWebhook(ctx context.Context, targetURL string, params *TicketRestoredWebhookParams, body TicketRestoredWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewTicketRestoredWebhookWebhookRequest(targetURL, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -13815,6 +15914,146 @@ func NewTicketDeletedWebhookWebhookRequest(targetURL string, params *TicketDelet
 
 // NewTicketDeletedWebhookWebhookRequestWithBody builds a POST request for the ticket.deleted webhook with any body
 func NewTicketDeletedWebhookWebhookRequestWithBody(targetURL string, params *TicketDeletedWebhookParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+	_ = err
+
+	reqURL, err := url.Parse(targetURL)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, reqURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "webhook-id", params.WebhookId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-id", headerParam0)
+
+		var headerParam1 string
+
+		headerParam1, err = runtime.StyleParamWithOptions("simple", false, "webhook-timestamp", params.WebhookTimestamp, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-timestamp", headerParam1)
+
+		var headerParam2 string
+
+		headerParam2, err = runtime.StyleParamWithOptions("simple", false, "webhook-signature", params.WebhookSignature, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-signature", headerParam2)
+
+		var headerParam3 string
+
+		headerParam3, err = runtime.StyleParamWithOptions("simple", false, "User-Agent", params.UserAgent, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("User-Agent", headerParam3)
+
+	}
+	return req, nil
+}
+
+// NewTicketPurgedWebhookWebhookRequest builds a application/json POST request for the ticket.purged webhook
+func NewTicketPurgedWebhookWebhookRequest(targetURL string, params *TicketPurgedWebhookParams, body TicketPurgedWebhookJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewTicketPurgedWebhookWebhookRequestWithBody(targetURL, params, "application/json", bodyReader)
+}
+
+// NewTicketPurgedWebhookWebhookRequestWithBody builds a POST request for the ticket.purged webhook with any body
+func NewTicketPurgedWebhookWebhookRequestWithBody(targetURL string, params *TicketPurgedWebhookParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+	_ = err
+
+	reqURL, err := url.Parse(targetURL)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, reqURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "webhook-id", params.WebhookId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-id", headerParam0)
+
+		var headerParam1 string
+
+		headerParam1, err = runtime.StyleParamWithOptions("simple", false, "webhook-timestamp", params.WebhookTimestamp, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-timestamp", headerParam1)
+
+		var headerParam2 string
+
+		headerParam2, err = runtime.StyleParamWithOptions("simple", false, "webhook-signature", params.WebhookSignature, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-signature", headerParam2)
+
+		var headerParam3 string
+
+		headerParam3, err = runtime.StyleParamWithOptions("simple", false, "User-Agent", params.UserAgent, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("User-Agent", headerParam3)
+
+	}
+	return req, nil
+}
+
+// NewTicketRestoredWebhookWebhookRequest builds a application/json POST request for the ticket.restored webhook
+func NewTicketRestoredWebhookWebhookRequest(targetURL string, params *TicketRestoredWebhookParams, body TicketRestoredWebhookJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewTicketRestoredWebhookWebhookRequestWithBody(targetURL, params, "application/json", bodyReader)
+}
+
+// NewTicketRestoredWebhookWebhookRequestWithBody builds a POST request for the ticket.restored webhook with any body
+func NewTicketRestoredWebhookWebhookRequestWithBody(targetURL string, params *TicketRestoredWebhookParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 	_ = err
 

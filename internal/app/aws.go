@@ -3,6 +3,7 @@ package app
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"strconv"
 	"time"
@@ -11,6 +12,8 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/acme/helpdesk/internal/helpdesk"
 )
 
 // AttemptTimeout bounds one attempt of an AWS call. DynamoDB answers in
@@ -52,7 +55,13 @@ func FunctionAWSConfig() (aws.Config, error) {
 	cfg := aws.Config{
 		Region:      region,
 		Credentials: credentials.NewStaticCredentialsProvider(id, secret, os.Getenv("AWS_SESSION_TOKEN")),
-		HTTPClient:  awshttp.NewBuildableClient().WithTimeout(AttemptTimeout),
+		// The idle pool keeps a connection for each concurrent write of a
+		// bulk update: at the SDK's default of 10 per host, the rest would
+		// be closed after each bulk request and opened again, with a TLS
+		// handshake each, by the next.
+		HTTPClient: awshttp.NewBuildableClient().WithTimeout(AttemptTimeout).WithTransportOptions(func(tr *http.Transport) {
+			tr.MaxIdleConnsPerHost = max(tr.MaxIdleConnsPerHost, helpdesk.BulkWorkers)
+		}),
 		// Zero leaves each client's default.
 		RetryMaxAttempts: attempts,
 	}

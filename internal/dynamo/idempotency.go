@@ -44,7 +44,18 @@ type idempotencyItem struct {
 	Status      int               `dynamodbav:"respStatus,omitempty"`
 	Header      map[string]string `dynamodbav:"respHeader,omitempty"`
 	Body        []byte            `dynamodbav:"respBody,omitempty"`
+	// Packed is a response body kept deflated (see
+	// CompleteIdempotencyKey); a record has Body or Packed.
+	Packed []byte `dynamodbav:"respBodyz,omitempty"`
 }
+
+// maxPackedResponse bounds a deflated response kept by
+// CompleteIdempotencyKey, well inside DynamoDB's 400 KB item with the
+// record's other attributes.
+const maxPackedResponse = 350 << 10
+
+// errResponseTooLarge answers a completion whose response cannot be kept.
+var errResponseTooLarge = helpdesk.Errorf(helpdesk.CodePayloadTooLarge, "The response is too large to keep for replays.")
 
 // idempotencyID names c's key in the table: a digest, so that any
 // printable key fits and none is readable there.
@@ -99,9 +110,15 @@ func (s *Store) ClaimIdempotencyKey(ctx context.Context, c *helpdesk.Idempotency
 		if held.Token == c.Token && held.State == stateInProgress {
 			return nil, nil // an earlier attempt of this put landed; only its answer was lost
 		}
+		body := held.Body
+		if held.Packed != nil {
+			if body, err = inflate(held.Packed); err != nil {
+				return nil, fmt.Errorf("inflate saved response: %w", err)
+			}
+		}
 		return &helpdesk.IdempotencyRecord{
 			Fingerprint: held.Fingerprint, Done: held.State == stateCompleted,
-			Response: helpdesk.SavedResponse{Status: held.Status, Header: held.Header, Body: held.Body},
+			Response: helpdesk.SavedResponse{Status: held.Status, Header: held.Header, Body: body},
 		}, nil
 	default:
 		return nil, translate(err, "claim idempotency key")
@@ -143,6 +160,52 @@ func (s *Store) completion(done *helpdesk.Completion) (types.TransactWriteItem, 
 			":body": &types.AttributeValueMemberB{Value: done.Response.Body},
 		},
 	}}, nil
+}
+
+// CompleteIdempotencyKey implements helpdesk.IdempotencyStore with one
+// update conditional on the claim being done's and in progress. The body
+// is kept deflated: a bulk update's answer holds up to a hundred tickets,
+// far beyond an item, and their JSON deflates to a fraction.
+func (s *Store) CompleteIdempotencyKey(ctx context.Context, done *helpdesk.Completion) error {
+	if len(done.Response.Body) > maxBody {
+		return errResponseTooLarge // a replay could not inflate it
+	}
+	packed := pack(done.Response.Body)
+	if len(packed) > maxPackedResponse {
+		return errResponseTooLarge
+	}
+	header, err := attributevalue.Marshal(done.Response.Header)
+	if err != nil {
+		return fmt.Errorf("marshal saved response: %w", err)
+	}
+	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                aws.String(s.table),
+		Key:                      idempotencyKey(done.Claim),
+		UpdateExpression:         aws.String("SET #st = :done, respStatus = :status, respHeader = :header, respBodyz = :body REMOVE leaseUntil"),
+		ConditionExpression:      aws.String("#st = :busy AND #tok = :token"),
+		ExpressionAttributeNames: map[string]string{"#st": "state", "#tok": "token"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":done": str(stateCompleted), ":busy": str(stateInProgress), ":token": str(done.Claim.Token),
+			":status": number(int64(done.Response.Status)), ":header": header,
+			":body": &types.AttributeValueMemberB{Value: packed},
+		},
+	})
+	switch {
+	case err == nil:
+		return nil
+	case !isConditionFailed(err):
+		return translate(err, "complete idempotency key")
+	}
+	// Either an earlier attempt of this update landed (its answer lost,
+	// the SDK retried), or the claim was lost.
+	ours, err := s.completedBy(ctx, done.Claim)
+	switch {
+	case err != nil:
+		return err
+	case !ours:
+		return errClaimLost
+	}
+	return nil
 }
 
 // completedBy reports whether c's key has been completed by c itself.

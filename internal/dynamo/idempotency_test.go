@@ -1,7 +1,9 @@
 package dynamo_test
 
 import (
+	"bytes"
 	"context"
+	"crypto/rand"
 	"testing"
 	"time"
 
@@ -116,6 +118,50 @@ func TestIdempotencyKeys(t *testing.T) {
 		}
 		if held := mustClaim(t, s, c); held == nil || !held.Done || string(held.Response.Body) != "w" {
 			t.Fatalf("webhook create left %+v", held)
+		}
+	})
+}
+
+// TestCompleteIdempotencyKey checks the completion written apart from
+// what it answers (a bulk update's): kept deflated and replayed whole, or
+// refused with nothing written when even deflated it would not fit an
+// item.
+func TestCompleteIdempotencyKey(t *testing.T) {
+	s, _ := dynamotest.NewStore(t)
+	ctx := context.Background()
+	c := claim("bulk")
+	c.Key = "bulk"
+	mustClaim(t, s, c)
+
+	// Random bytes do not deflate: 400 KB of them cannot be kept.
+	noise := make([]byte, 400<<10)
+	_, _ = rand.Read(noise)
+	if err := s.CompleteIdempotencyKey(ctx, completion(c, string(noise))); helpdesk.ErrorCode(err) != helpdesk.CodePayloadTooLarge {
+		t.Fatalf("completing with %d random bytes: %v, want PAYLOAD_TOO_LARGE", len(noise), err)
+	}
+	other := claim("other")
+	other.Key = "bulk"
+	if held := mustClaim(t, s, other); held == nil || held.Done {
+		t.Fatalf("after a refused completion the key holds %+v, want it still in progress", held)
+	}
+
+	// 2 MB of JSON that repeats deflates far below an item.
+	body := bytes.Repeat([]byte(`{"id":"tkt_aaaaaaaaaaaaaaaaaaaaaaaa","status":200},`), 2<<20/50)
+	if err := s.CompleteIdempotencyKey(ctx, completion(c, string(body))); err != nil {
+		t.Fatal(err)
+	}
+	held := mustClaim(t, s, other)
+	if held == nil || !held.Done || held.Response.Status != 201 || !bytes.Equal(held.Response.Body, body) || held.Response.Header["Location"] != "/x" {
+		t.Fatalf("after completion the key holds status %d, %d bytes", held.Response.Status, len(held.Response.Body))
+	}
+	t.Run("RetriedCompletionIsSuccess", func(t *testing.T) {
+		if err := s.CompleteIdempotencyKey(ctx, completion(c, string(body))); err != nil {
+			t.Fatalf("a completion whose first attempt landed: %v", err)
+		}
+	})
+	t.Run("LostClaim", func(t *testing.T) {
+		if err := s.CompleteIdempotencyKey(ctx, completion(other, "{}")); helpdesk.ErrorCode(err) != helpdesk.CodeConflict {
+			t.Fatalf("completing another's key: %v, want CONFLICT", err)
 		}
 	})
 }

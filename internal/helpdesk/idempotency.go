@@ -60,7 +60,9 @@ type Completion struct {
 }
 
 // IdempotencyStore keeps idempotency keys. The completion of a claim is
-// written by the create it protects (see Completion).
+// written by the create it protects (see Completion), or, for a request
+// that writes many items in writes of their own (a bulk update), after
+// them by CompleteIdempotencyKey.
 type IdempotencyStore interface {
 	// ClaimIdempotencyKey claims c's key for IdempotencyLease and returns
 	// nil, unless the key is held: by a completed request in the last
@@ -71,4 +73,9 @@ type IdempotencyStore interface {
 	// progress, after a request that failed and stored nothing, so that
 	// the key can be retried at once.
 	ReleaseIdempotencyKey(ctx context.Context, c *IdempotencyClaim) error
+	// CompleteIdempotencyKey records done's response for its claim's key,
+	// if the claim still holds it. CodePayloadTooLarge if the response is
+	// too large to keep (the caller may keep a smaller one instead),
+	// CodeConflict if the claim was lost.
+	CompleteIdempotencyKey(ctx context.Context, done *Completion) error
 }

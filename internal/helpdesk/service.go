@@ -81,6 +81,13 @@ func (s *Service) CreateTicket(ctx context.Context, p *TicketPatch, problems Pro
 	if p.Subject == nil && !problems.Has("ticket.subject") {
 		problems.Add("ticket.subject", "is required")
 	}
+	// A new ticket has no tags to edit.
+	if p.AddTags != nil {
+		problems.Add("ticket.addTags", "is for updates; a create sets tags")
+	}
+	if p.RemoveTags != nil {
+		problems.Add("ticket.removeTags", "is for updates; a create sets tags")
+	}
 	if len(p.CustomFields) <= MaxCustomFieldValues { // a longer list is refused whole by Validate
 		for i, c := range p.CustomFields {
 			if field := fmt.Sprintf("ticket.customFields[%d]", i); c.Remove && !problems.Under(field) {
@@ -113,14 +120,25 @@ func (s *Service) UpdateTicket(ctx context.Context, id string, p *TicketPatch, p
 	if !ValidTicketID(id) {
 		return nil, Errorf(CodeNotFound, "Ticket not found.")
 	}
+	if err := s.validateUpdate(ctx, p, problems); err != nil {
+		return nil, err
+	}
+	return s.update(ctx, id, p, pre)
+}
+
+// validateUpdate checks an update's patch, with the problems the caller
+// already found, before anything is written.
+func (s *Service) validateUpdate(ctx context.Context, p *TicketPatch, problems Problems) error {
 	defs, err := s.definitions(ctx, p)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	p.Validate("ticket.", defs, &problems)
-	if err := problems.Err(); err != nil {
-		return nil, err
-	}
+	return problems.Err()
+}
+
+// update applies a validated patch to one stored ticket.
+func (s *Service) update(ctx context.Context, id string, p *TicketPatch, pre Precondition) (*Ticket, error) {
 	by := ActorOf(ctx)
 	return s.Tickets.UpdateTicket(ctx, id, func(t *Ticket) (bool, error) {
 		if !pre.Allows(t.Version) {

@@ -151,6 +151,12 @@ type TicketPatch struct {
 	RequesterEmail Nullable[string]
 	RequesterName  Nullable[string]
 	Tags           *[]string
+	// AddTags and RemoveTags edit the stored tags instead of replacing
+	// them (updates only; not with Tags): Apply removes, then appends,
+	// inside the store's read-modify-write, so concurrent edits of
+	// different tags all keep theirs.
+	AddTags    *[]string
+	RemoveTags *[]string
 	// CustomFields is nil when absent. Changes merge by id.
 	CustomFields []CustomFieldChange
 }
@@ -189,14 +195,25 @@ func (p *TicketPatch) Validate(prefix string, defs map[string]*CustomField, prob
 	if p.RequesterName.Set && !p.RequesterName.Null && utf8.RuneCountInString(p.RequesterName.Value) > MaxRequesterNameLen {
 		problems.Add(prefix+"requesterName", "must be at most %d characters", MaxRequesterNameLen)
 	}
-	// A list over its length is refused as a whole, unexamined.
-	if p.Tags != nil && len(*p.Tags) > MaxTags {
-		problems.Add(prefix+"tags", "must have at most %d tags", MaxTags)
-	} else if p.Tags != nil {
-		for i, tag := range *p.Tags {
-			field := fmt.Sprintf("%stags[%d]", prefix, i)
-			if n := utf8.RuneCountInString(strings.TrimSpace(tag)); (n == 0 || n > MaxTagLen) && !problems.Has(field) {
-				problems.Add(field, "must be 1 to %d characters, not blank", MaxTagLen)
+	validateTags(prefix+"tags", p.Tags, problems)
+	validateTags(prefix+"addTags", p.AddTags, problems)
+	validateTags(prefix+"removeTags", p.RemoveTags, problems)
+	if p.Tags != nil {
+		// Replacing the list and editing it at once has no single meaning.
+		for _, f := range []struct {
+			name string
+			list *[]string
+		}{{"addTags", p.AddTags}, {"removeTags", p.RemoveTags}} {
+			if f.list != nil {
+				problems.Add(prefix+f.name, "must not be sent with tags; send either tags (the whole list) or addTags/removeTags")
+			}
+		}
+	}
+	if p.AddTags != nil && p.RemoveTags != nil {
+		for i, tag := range *p.RemoveTags {
+			field := fmt.Sprintf("%sremoveTags[%d]", prefix, i)
+			if tag = strings.TrimSpace(tag); tag != "" && slices.ContainsFunc(*p.AddTags, func(a string) bool { return strings.TrimSpace(a) == tag }) && !problems.Has(field) {
+				problems.Add(field, "is also in addTags; a tag cannot be added and removed at once")
 			}
 		}
 	}
@@ -227,6 +244,24 @@ func (p *TicketPatch) Validate(prefix string, defs map[string]*CustomField, prob
 		}
 		if msg := def.check(c.Value); msg != "" {
 			problems.Add(field+".value", "%s", msg)
+		}
+	}
+}
+
+// validateTags checks a list of tags: at most MaxTags, each 1 to MaxTagLen
+// characters and not blank. A list over its length is refused as a whole,
+// unexamined.
+func validateTags(field string, tags *[]string, problems *Problems) {
+	switch {
+	case tags == nil:
+	case len(*tags) > MaxTags:
+		problems.Add(field, "must have at most %d tags", MaxTags)
+	default:
+		for i, tag := range *tags {
+			at := fmt.Sprintf("%s[%d]", field, i)
+			if n := utf8.RuneCountInString(strings.TrimSpace(tag)); (n == 0 || n > MaxTagLen) && !problems.Has(at) {
+				problems.Add(at, "must be 1 to %d characters, not blank", MaxTagLen)
+			}
 		}
 	}
 }
@@ -274,6 +309,13 @@ func (p *TicketPatch) Apply(t *Ticket) bool {
 	if p.Tags != nil {
 		t.Tags = normalizeTags(*p.Tags)
 	}
+	if p.RemoveTags != nil {
+		drop := normalizeTags(*p.RemoveTags)
+		t.Tags = slices.DeleteFunc(t.Tags, func(tag string) bool { return slices.Contains(drop, tag) })
+	}
+	if p.AddTags != nil {
+		t.Tags = normalizeTags(append(t.Tags, *p.AddTags...))
+	}
 	for _, c := range p.CustomFields {
 		i := slices.IndexFunc(t.CustomFields, func(v CustomFieldValue) bool { return v.ID == c.ID })
 		switch {
@@ -291,9 +333,13 @@ func (p *TicketPatch) Apply(t *Ticket) bool {
 
 // CheckLimits records a problem under prefix for each limit that t as a
 // whole breaks. A patch is checked alone by Validate, but its custom field
-// values merge with those the ticket holds, so an update within the limit
-// can still take the ticket over it.
+// values merge with those the ticket holds, and its addTags join the
+// ticket's tags, so an update within the limits can still take the ticket
+// over them.
 func (t *Ticket) CheckLimits(prefix string, problems *Problems) {
+	if len(t.Tags) > MaxTags {
+		problems.Add(prefix+"addTags", "would leave the ticket with more than %d tags; remove some (removeTags) first", MaxTags)
+	}
 	if len(t.CustomFields) > MaxCustomFieldValues {
 		problems.Add(prefix+"customFields", "would leave the ticket with more than %d values; remove some (value null) first", MaxCustomFieldValues)
 	}

@@ -43,35 +43,40 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 
 // parseObject is readObject after the body has been read.
 func parseObject(body []byte, wrapper string, problems *helpdesk.Problems) (map[string]json.RawMessage, error) {
+	_, fields, err := parseMembers(body, wrapper, nil, problems)
+	return fields, err
+}
+
+// parseMembers is parseObject for a body that may hold, beside wrapper,
+// the top-level members named in others: it returns them too, in top.
+func parseMembers(body []byte, wrapper string, others []string, problems *helpdesk.Problems) (top, fields map[string]json.RawMessage, err error) {
 	body = bytes.TrimSpace(body)
 	if len(body) == 0 {
-		return nil, helpdesk.Errorf(helpdesk.CodeBadRequest, "The request body is empty; send {\"%s\": {...}}.", wrapper)
+		return nil, nil, helpdesk.Errorf(helpdesk.CodeBadRequest, "The request body is empty; send {\"%s\": {...}}.", wrapper)
 	}
 	if !json.Valid(body) {
-		return nil, helpdesk.Errorf(helpdesk.CodeBadRequest, "The request body is not valid JSON.")
+		return nil, nil, helpdesk.Errorf(helpdesk.CodeBadRequest, "The request body is not valid JSON.")
 	}
 	if depth(body) > MaxDepth {
-		return nil, &helpdesk.Error{Code: helpdesk.CodeValidation, Message: "The request has invalid fields.",
+		return nil, nil, &helpdesk.Error{Code: helpdesk.CodeValidation, Message: "The request has invalid fields.",
 			Details: []helpdesk.FieldError{{Field: wrapper, Message: fmt.Sprintf("nests deeper than %d levels", MaxDepth)}}}
 	}
-	var top map[string]json.RawMessage
 	if body[0] != '{' || json.Unmarshal(body, &top) != nil {
-		return nil, helpdesk.Errorf(helpdesk.CodeBadRequest, "The request body must be a JSON object such as {\"%s\": {...}}.", wrapper)
+		return nil, nil, helpdesk.Errorf(helpdesk.CodeBadRequest, "The request body must be a JSON object such as {\"%s\": {...}}.", wrapper)
 	}
 	inner, ok := top[wrapper]
 	if !ok || len(inner) == 0 || inner[0] != '{' {
-		return nil, helpdesk.Errorf(helpdesk.CodeBadRequest, "The request body must contain a %q object.", wrapper)
+		return nil, nil, helpdesk.Errorf(helpdesk.CodeBadRequest, "The request body must contain a %q object.", wrapper)
 	}
 	for _, k := range slices.Sorted(maps.Keys(top)) {
-		if k != wrapper {
+		if k != wrapper && !slices.Contains(others, k) {
 			problems.Add(k, "is not a known field")
 		}
 	}
-	var fields map[string]json.RawMessage
 	if err := json.Unmarshal(inner, &fields); err != nil {
-		return nil, helpdesk.Errorf(helpdesk.CodeBadRequest, "The %q member must be a JSON object.", wrapper)
+		return nil, nil, helpdesk.Errorf(helpdesk.CodeBadRequest, "The %q member must be a JSON object.", wrapper)
 	}
-	return fields, nil
+	return top, fields, nil
 }
 
 // depth returns the deepest nesting of objects and arrays in valid JSON.
@@ -191,6 +196,10 @@ func decodeTicketPatch(fields map[string]json.RawMessage, problems *helpdesk.Pro
 			p.RequesterName = decodeNullable(raw, field, problems)
 		case "tags":
 			p.Tags = decodeStrings(raw, field, problems)
+		case "addTags":
+			p.AddTags = decodeStrings(raw, field, problems)
+		case "removeTags":
+			p.RemoveTags = decodeStrings(raw, field, problems)
 		case "customFields":
 			p.CustomFields = decodeCustomValues(raw, field, problems)
 		case "id", "createdAt", "updatedAt":

@@ -76,22 +76,29 @@ func shownField(field string) string {
 // logged with their cause and answered with a generic message.
 func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	code := helpdesk.ErrorCode(err)
-	status := StatusOf(err)
-	switch code {
-	case helpdesk.CodeInternal:
-		logger(r).ErrorContext(r.Context(), "request failed", slog.String("error", err.Error()))
-	case helpdesk.CodeUnavailable:
-		logger(r).WarnContext(r.Context(), "request failed: a dependency is unavailable", slog.String("error", err.Error()))
-	}
-	body := errorBody{Error: errorJSON{Code: code, Message: helpdesk.ErrorMessage(err)}}
-	for _, d := range helpdesk.ErrorDetails(err) {
-		body.Error.Details = append(body.Error.Details, detailJSON{Field: shownField(d.Field), Message: d.Message})
-	}
 	switch code {
 	case helpdesk.CodeUnauthorized:
 		w.Header().Set("WWW-Authenticate", `Bearer realm="helpdesk"`)
 	case helpdesk.CodeUnavailable:
 		w.Header().Set("Retry-After", retryAfter)
 	}
-	writeJSON(w, status, body)
+	writeJSON(w, StatusOf(err), errorBody{Error: errorObject(r, err)})
+}
+
+// errorObject is the error object of an answer with err, as writeError
+// and each failed entry of a bulk answer show it. Internal errors are
+// logged with their cause and shown with a generic message.
+func errorObject(r *http.Request, err error) errorJSON {
+	code := helpdesk.ErrorCode(err)
+	switch code {
+	case helpdesk.CodeInternal:
+		logger(r).ErrorContext(r.Context(), "request failed", slog.String("error", err.Error()))
+	case helpdesk.CodeUnavailable:
+		logger(r).WarnContext(r.Context(), "request failed: a dependency is unavailable", slog.String("error", err.Error()))
+	}
+	obj := errorJSON{Code: code, Message: helpdesk.ErrorMessage(err)}
+	for _, d := range helpdesk.ErrorDetails(err) {
+		obj.Details = append(obj.Details, detailJSON{Field: shownField(d.Field), Message: d.Message})
+	}
+	return obj
 }

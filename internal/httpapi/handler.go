@@ -79,6 +79,7 @@ var Routes = []Route{
 	{GetTicket, http.MethodGet, "/tickets/{id}", helpdesk.PermRead, (*api).getTicket},
 	{CreateTicket, http.MethodPost, "/tickets", helpdesk.PermWrite, (*api).createTicket},
 	{UpdateTicket, http.MethodPut, "/tickets/{id}", helpdesk.PermWrite, (*api).updateTicket},
+	{UpdateTicket, http.MethodPost, "/tickets/update_many", helpdesk.PermWrite, (*api).updateTickets},
 	{DeleteTicket, http.MethodDelete, "/tickets/{id}", helpdesk.PermWrite, (*api).deleteTicket},
 	{CustomFields, http.MethodGet, "/custom_fields", helpdesk.PermRead, (*api).listCustomFields},
 	{CustomFields, http.MethodPost, "/custom_fields", helpdesk.PermAdmin, (*api).createCustomField},
@@ -131,8 +132,9 @@ type Config struct {
 	// endpoint.
 	Trash *helpdesk.Trash
 	Auth  Authenticator
-	// Idempotency keeps the Idempotency-Keys of creates; needed with the
-	// CreateTicket, CustomFields and Webhooks endpoints.
+	// Idempotency keeps the Idempotency-Keys of creates and bulk updates;
+	// needed with the CreateTicket, UpdateTicket, CustomFields and Webhooks
+	// endpoints.
 	Idempotency helpdesk.IdempotencyStore
 	Logger      *slog.Logger
 	// Endpoints are the route groups to serve; all of them when empty.
@@ -155,23 +157,25 @@ type api struct {
 func New(cfg Config) http.Handler {
 	a := &api{svc: cfg.Service, hooks: cfg.Webhooks, convo: cfg.Conversations, activity: cfg.Activity, trash: cfg.Trash, auth: cfg.Auth, idem: cfg.Idempotency}
 	mux := http.NewServeMux()
-	allowed := map[string][]string{}
+	var served []Route
 	for _, rt := range Routes {
 		if len(cfg.Endpoints) > 0 && !slices.Contains(cfg.Endpoints, rt.Endpoint) {
 			continue
 		}
-		path := BasePath + rt.Path
-		allowed[path] = append(allowed[path], rt.Method)
-		mux.Handle(rt.Method+" "+path, a.route(rt))
+		served = append(served, rt)
+		mux.Handle(rt.Method+" "+BasePath+rt.Path, a.route(rt))
 	}
-	for path, methods := range allowed {
-		allow := strings.Join(methods, ", ")
-		mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Allow", allow)
-			writeError(w, r, helpdesk.Errorf(helpdesk.CodeMethodNotAllowed, "Method %s is not allowed here; use %s.", r.Method, allow))
-		})
-	}
+	// One catch-all answers what no route takes, from the route table:
+	// method-less patterns per path would conflict with the routes
+	// (POST /tickets/update_many against GET /tickets/{id}), and the
+	// mux's own 405 is plain text.
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if allow := allowedMethods(served, r.URL.Path); len(allow) > 0 {
+			list := strings.Join(allow, ", ")
+			w.Header().Set("Allow", list)
+			writeError(w, r, helpdesk.Errorf(helpdesk.CodeMethodNotAllowed, "Method %s is not allowed here; use %s.", r.Method, list))
+			return
+		}
 		writeError(w, r, helpdesk.Errorf(helpdesk.CodeNotFound, "No such resource."))
 	})
 	logger := cfg.Logger
@@ -179,6 +183,41 @@ func New(cfg Config) http.Handler {
 		logger = slog.Default()
 	}
 	return middleware(logger, mux)
+}
+
+// allowedMethods returns the methods of the routes whose paths match
+// path, in the routes' order, each once.
+func allowedMethods(routes []Route, path string) []string {
+	rest, ok := strings.CutPrefix(path, BasePath)
+	if !ok {
+		return nil
+	}
+	var methods []string
+	for _, rt := range routes {
+		if matchPath(rt.Path, rest) && !slices.Contains(methods, rt.Method) {
+			methods = append(methods, rt.Method)
+		}
+	}
+	return methods
+}
+
+// matchPath reports whether path fits pattern, segment by segment, a
+// wildcard ({id}) taking any one non-empty segment, as the mux matches.
+func matchPath(pattern, path string) bool {
+	want, got := strings.Split(pattern, "/"), strings.Split(path, "/")
+	if len(want) != len(got) {
+		return false
+	}
+	for i, seg := range want {
+		if strings.HasPrefix(seg, "{") {
+			if got[i] == "" {
+				return false
+			}
+		} else if seg != got[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // route authenticates and authorizes a request (unless the route is

@@ -243,24 +243,26 @@ func checkCode(resp *openapi3.Response, body []byte) []string {
 	return nil
 }
 
-// methods returns the document's methods on the path of u, sorted; none
-// when no path of the document matches.
+// methods returns the document's methods on the path of u, sorted, of
+// every path that matches it (/tickets/update_many matches
+// /tickets/{id} too); none when no path of the document matches.
 func (c *contract) methods(u *url.URL) []string {
 	rel, ok := strings.CutPrefix(u.Path, httpapi.BasePath)
 	if !ok {
 		return nil
 	}
+	var out []string
 	for template, item := range c.doc.Paths.Map() {
 		if matches(template, rel) {
-			var out []string
 			for m := range item.Operations() {
-				out = append(out, m)
+				if !slices.Contains(out, m) {
+					out = append(out, m)
+				}
 			}
-			slices.Sort(out)
-			return out
 		}
 	}
-	return nil
+	slices.Sort(out)
+	return out
 }
 
 // matches reports whether path fits a path template, segment by segment.
