@@ -48,6 +48,8 @@ type System struct {
 	Subscriptions *subscription.Service
 	// Auth resolves API keys.
 	Auth *auth.Authenticator
+	// Keys carries out the API key management API.
+	Keys *helpdesk.APIKeys
 	// Guard is the SSRF guard: it vets subscription URLs, and its client
 	// makes the deliveries.
 	Guard *ssrf.Guard
@@ -74,6 +76,10 @@ func New(cfg config.Config, clients Clients, logger *slog.Logger) (*System, erro
 		store = dynamo.New(clients.DynamoDB, cfg.Table, nil)
 	}
 	guard := &ssrf.Guard{AllowPrivate: cfg.WebhookAllowPrivate}
+	authenticator := auth.NewAuthenticator(store)
+	if logger != nil {
+		authenticator.SetLogger(logger)
+	}
 	return &System{
 		Config:        cfg,
 		Logger:        logger,
@@ -82,7 +88,8 @@ func New(cfg config.Config, clients Clients, logger *slog.Logger) (*System, erro
 		Conversations: helpdesk.NewConversations(store, store),
 		Activity:      helpdesk.NewActivity(store),
 		Subscriptions: subscription.NewService(store, guard),
-		Auth:          auth.NewAuthenticator(store),
+		Auth:          authenticator,
+		Keys:          &helpdesk.APIKeys{Store: store, NewKey: auth.NewKey},
 		Guard:         guard,
 	}, nil
 }

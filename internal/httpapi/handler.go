@@ -42,17 +42,19 @@ const (
 	Events Endpoint = "events"
 	// Docs serves the OpenAPI document; it needs no API key and no table.
 	Docs Endpoint = "openapi"
+	// APIKeys serves the management of API keys.
+	APIKeys Endpoint = "apikeys"
 )
 
 // Pages reports whether the endpoint serves a list paged with sealed
 // cursors, and so needs the cursor key (its function's main calls
 // serve.PagingAPI, and the stack grants it the key's secret).
 func (e Endpoint) Pages() bool {
-	return e == ListTickets || e == Webhooks || e == Comments || e == Events
+	return e == ListTickets || e == Webhooks || e == Comments || e == Events || e == APIKeys
 }
 
 // Endpoints lists every endpoint.
-var Endpoints = []Endpoint{ListTickets, GetTicket, CreateTicket, UpdateTicket, DeleteTicket, CustomFields, Webhooks, Comments, Events, Docs}
+var Endpoints = []Endpoint{ListTickets, GetTicket, CreateTicket, UpdateTicket, DeleteTicket, CustomFields, Webhooks, Comments, Events, Docs, APIKeys}
 
 // Route is one method and path the API serves, the endpoint that serves
 // it, and the permission it needs.
@@ -98,6 +100,10 @@ var Routes = []Route{
 	{Events, http.MethodGet, "/events", helpdesk.PermRead, (*api).listEvents},
 	{Events, http.MethodGet, "/tickets/{id}/events", helpdesk.PermRead, (*api).listTicketEvents},
 	{Docs, http.MethodGet, "/openapi.json", "", (*api).serveOpenAPI},
+	{APIKeys, http.MethodGet, "/api_keys", helpdesk.PermAdmin, (*api).listAPIKeys},
+	{APIKeys, http.MethodPost, "/api_keys", helpdesk.PermAdmin, (*api).createAPIKey},
+	{APIKeys, http.MethodGet, "/api_keys/{id}", helpdesk.PermAdmin, (*api).getAPIKey},
+	{APIKeys, http.MethodDelete, "/api_keys/{id}", helpdesk.PermAdmin, (*api).deleteAPIKey},
 }
 
 // MaxBodyBytes bounds request bodies; larger ones are answered 413.
@@ -122,7 +128,10 @@ type Config struct {
 	// Activity serves the change feed and the tickets' histories; needed
 	// only with the Events endpoint.
 	Activity *helpdesk.Activity
-	Auth     Authenticator
+	// Keys serves the API key management; needed only with the APIKeys
+	// endpoint.
+	Keys *helpdesk.APIKeys
+	Auth Authenticator
 	// Idempotency keeps the Idempotency-Keys of creates; needed with the
 	// CreateTicket, CustomFields and Webhooks endpoints.
 	Idempotency helpdesk.IdempotencyStore
@@ -136,6 +145,7 @@ type api struct {
 	hooks    *subscription.Service
 	convo    *helpdesk.Conversations
 	activity *helpdesk.Activity
+	keys     *helpdesk.APIKeys
 	auth     Authenticator
 	idem     helpdesk.IdempotencyStore
 }
@@ -144,7 +154,7 @@ type api struct {
 // does not serve are answered 404 and other methods on its paths 405, both
 // with a JSON error body.
 func New(cfg Config) http.Handler {
-	a := &api{svc: cfg.Service, hooks: cfg.Webhooks, convo: cfg.Conversations, activity: cfg.Activity, auth: cfg.Auth, idem: cfg.Idempotency}
+	a := &api{svc: cfg.Service, hooks: cfg.Webhooks, convo: cfg.Conversations, activity: cfg.Activity, keys: cfg.Keys, auth: cfg.Auth, idem: cfg.Idempotency}
 	mux := http.NewServeMux()
 	allowed := map[string][]string{}
 	for _, rt := range Routes {

@@ -22,6 +22,7 @@ func Handler(sys *app.System, endpoints ...httpapi.Endpoint) http.Handler {
 		Webhooks:      sys.Subscriptions,
 		Conversations: sys.Conversations,
 		Activity:      sys.Activity,
+		Keys:          sys.Keys,
 		Auth:          sys.Auth,
 		Idempotency:   sys.Store,
 		Logger:        sys.Logger,
