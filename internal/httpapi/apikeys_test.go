@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -8,8 +9,10 @@ import (
 	"testing"
 
 	"github.com/acme/helpdesk/internal/app/serve"
+	"github.com/acme/helpdesk/internal/dynamo"
 	"github.com/acme/helpdesk/internal/dynamotest"
 	"github.com/acme/helpdesk/internal/helpdesk"
+	"github.com/acme/helpdesk/internal/openapitest"
 )
 
 // apiKey returns the "apiKey" object of a response.
@@ -140,4 +143,43 @@ func TestAPIKeys(t *testing.T) {
 		otherKey, otherID := other["key"].(string), other["id"].(string)
 		e.doKey("DELETE", base+"/api_keys/"+otherID, otherKey, nil).want(t, http.StatusConflict, helpdesk.CodeConflict)
 	})
+}
+
+// TestAPIKeyCalls counts the DynamoDB calls of the key routes once the
+// caller's key is cached and its use recorded (api-keys.md's costs):
+// a create is one transaction, a key by id two reads, a revocation of
+// another key the two reads (and an UpdateItem, which countingDB does not
+// count), a list page one Query.
+func TestAPIKeyCalls(t *testing.T) {
+	table := dynamotest.NewTable(t, dynamo.Table.CreateTableInput)
+	db := &countingDB{Client: dynamotest.Client(t)}
+	sys := newSystem(t, db, table, false, slog.New(slog.DiscardHandler))
+	key := dynamotest.AddKey(t, sys.Store, helpdesk.PermAdmin)
+	srv := httptest.NewServer(serve.Handler(sys))
+	defer srv.Close()
+	e := &env{tb: t, url: srv.URL, store: sys.Store, keys: map[helpdesk.Permission]string{helpdesk.PermAdmin: key}, client: openapitest.Client(t)}
+	e.do("GET", base+"/api_keys", helpdesk.PermAdmin, nil).want(t, http.StatusOK, "")
+	db.take()
+
+	var id string
+	steps := []struct {
+		name string
+		run  func()
+		want string
+	}{
+		{"Create", func() {
+			id = e.do("POST", base+"/api_keys", helpdesk.PermAdmin, `{"apiKey": {"name": "x", "permission": "read"}}`).apiKey(t)["id"].(string)
+		}, "[TransactWriteItems]"},
+		{"Get", func() { e.do("GET", base+"/api_keys/"+id, helpdesk.PermAdmin, nil) }, "[GetItem GetItem]"},
+		{"ListPage", func() { e.do("GET", base+"/api_keys?page_size=1", helpdesk.PermAdmin, nil) }, "[Query]"},
+		{"Revoke", func() { e.do("DELETE", base+"/api_keys/"+id, helpdesk.PermAdmin, nil) }, "[GetItem GetItem]"},
+		{"Invalid", func() { e.do("POST", base+"/api_keys", helpdesk.PermAdmin, `{"apiKey": {"name": ""}}`) }, "[]"},
+		{"MalformedID", func() { e.do("GET", base+"/api_keys/tkt_x", helpdesk.PermAdmin, nil) }, "[]"},
+	}
+	for _, s := range steps {
+		s.run()
+		if got := fmt.Sprint(db.take()); got != s.want {
+			t.Errorf("%s: %s, want %s", s.name, got, s.want)
+		}
+	}
 }
