@@ -128,10 +128,10 @@ type Config struct {
 	// Activity serves the change feed and the tickets' histories; needed
 	// only with the Events endpoint.
 	Activity *helpdesk.Activity
+	Auth     Authenticator
 	// Keys serves the API key management; needed only with the APIKeys
 	// endpoint.
 	Keys *helpdesk.APIKeys
-	Auth Authenticator
 	// Idempotency keeps the Idempotency-Keys of creates; needed with the
 	// CreateTicket, CustomFields and Webhooks endpoints.
 	Idempotency helpdesk.IdempotencyStore
