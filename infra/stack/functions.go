@@ -62,17 +62,29 @@ type tableAccess struct {
 	queryTable, queryIndexes bool
 	// indexes: Query on these indexes only (names of dynamo.Table's).
 	indexes []string
+	// recordsKeyUse: UpdateItem of API key items' lastUsedAt only (the
+	// authenticator's use record, dynamo.Store.TouchAPIKey), granted on
+	// conditions that confine it to those items and that attribute.
+	recordsKeyUse bool
 }
+
+// Attributes and leading keys the use record of an API key may touch: the
+// key item's primary key and lastUsedAt (internal/dynamo: apikeys.go,
+// item.go).
+var (
+	keyUseAttributes  = []string{"pk", "sk", "lastUsedAt"}
+	keyUseLeadingKeys = []string{"KEY#*"}
+)
 
 // none reports whether the function does not touch the table at all.
 func (acc tableAccess) none() bool {
-	return len(acc.items) == 0 && !acc.queryTable && !acc.queryIndexes && len(acc.indexes) == 0
+	return len(acc.items) == 0 && !acc.queryTable && !acc.queryIndexes && len(acc.indexes) == 0 && !acc.recordsKeyUse
 }
 
 // endpointAccess is, per HTTP endpoint, what its code calls beyond the
-// GetItem of the API key lookup that every endpoint with an authenticated
-// route makes (internal/dynamo: store.go, customfields.go, webhooks.go,
-// list.go).
+// GetItem of the API key lookup and the UpdateItem of the key's use record
+// (recordsKeyUse) that every endpoint with an authenticated route makes
+// (internal/dynamo: store.go, customfields.go, webhooks.go, list.go).
 var endpointAccess = map[httpapi.Endpoint]tableAccess{
 	// ListTickets: one Query per page segment, on a ticket index.
 	httpapi.ListTickets: {queryIndexes: true},
@@ -122,6 +134,12 @@ var endpointAccess = map[httpapi.Endpoint]tableAccess{
 	// puts the ticket in one transaction; a purge marks the tombstone
 	// (UpdateItem), then deletes it.
 	httpapi.Trash: {items: []string{deleteItem, putItem, updateItem}, indexes: []string{"kind-created"}},
+	// API keys (internal/dynamo/apikeys.go): a key by id is a GetItem of
+	// its id's pointer then of the key; a create puts both in one
+	// transaction; a revocation is an UpdateItem; the list, the last
+	// admin check and the lookup of a key without a pointer are Queries
+	// of the kind index.
+	httpapi.APIKeys: {items: []string{putItem, updateItem}, indexes: []string{"kind-created"}},
 }
 
 // authenticated reports whether any route of the endpoint takes an API key,
@@ -165,6 +183,7 @@ func functionSpecs() []functionSpec {
 		}
 		if authenticated(e) {
 			acc.items = append([]string{getItem}, acc.items...) // API key lookup
+			acc.recordsKeyUse = true
 		}
 		var paths []string
 		for _, rt := range httpapi.Routes {
@@ -290,6 +309,18 @@ func (b *builder) grantTable(role awsiam.Role, acc tableAccess) {
 			Sid:       jsii.String("TableItems"),
 			Actions:   jsii.Strings(items...),
 			Resources: &[]*string{b.table.TableArn()},
+		}))
+	}
+	if acc.recordsKeyUse {
+		role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:       jsii.String("KeyUseRecord"),
+			Actions:   jsii.Strings(updateItem),
+			Resources: &[]*string{b.table.TableArn()},
+			Conditions: &map[string]any{
+				"ForAllValues:StringLike":   map[string]any{"dynamodb:LeadingKeys": keyUseLeadingKeys},
+				"ForAllValues:StringEquals": map[string]any{"dynamodb:Attributes": keyUseAttributes},
+				"StringEqualsIfExists":      map[string]any{"dynamodb:ReturnValues": "NONE"},
+			},
 		}))
 	}
 	var queried []*string

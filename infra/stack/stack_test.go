@@ -710,11 +710,34 @@ var wantDynamo = map[string]map[string][]string{
 		"stream": {"DescribeStream", "GetRecords", "GetShardIterator", "ListStreams"},
 	},
 	"retry": {"table": {"BatchWriteItem", "GetItem", "PutItem", "UpdateItem"}, "index": {"Query"}},
+	// A key and its id's pointer are put in one transaction; a
+	// revocation updates; the list is a Query of the kind index only.
+	"apikeys": {"table": {"GetItem", "PutItem", "UpdateItem"}, "index:kind-created": {"Query"}},
 }
 
 // cursorSecretReaders are the functions that page with sealed cursors: the
 // only ones given the cursor key secret (environment and GetSecretValue).
-var cursorSecretReaders = []string{string(httpapi.ListTickets), string(httpapi.Webhooks), string(httpapi.Comments), string(httpapi.Events), string(httpapi.Trash)}
+var cursorSecretReaders = []string{string(httpapi.ListTickets), string(httpapi.Webhooks), string(httpapi.Comments), string(httpapi.Events), string(httpapi.Trash), string(httpapi.APIKeys)}
+
+// keyUseRecorders are the functions that record API keys' use (every one
+// with an authenticated route): each has one KeyUseRecord statement, an
+// UpdateItem confined by its conditions to the lastUsedAt of key items,
+// which wantDynamo leaves out.
+var keyUseRecorders = []string{"list", "get", "create", "update", "delete", "customfields", "webhooks", "comments", "events", "trash", "apikeys"}
+
+// checkKeyUseRecord fails unless st grants UpdateItem on the table only,
+// on the conditions that confine it to the lastUsedAt of API key items.
+func checkKeyUseRecord(t *testing.T, name, tableID string, st map[string]any) {
+	t.Helper()
+	actions, resources := list(st["Action"]), list(st["Resource"])
+	if len(actions) != 1 || actions[0] != "dynamodb:UpdateItem" || len(resources) != 1 || scope(tableID, resources[0]) != "table" {
+		t.Errorf("%s: KeyUseRecord grants %v on %v, want UpdateItem on the table", name, actions, resources)
+	}
+	want := `{"ForAllValues:StringEquals":{"dynamodb:Attributes":["pk","sk","lastUsedAt"]},"ForAllValues:StringLike":{"dynamodb:LeadingKeys":["KEY#*"]},"StringEqualsIfExists":{"dynamodb:ReturnValues":"NONE"}}`
+	if got, _ := json.Marshal(st["Condition"]); string(got) != want {
+		t.Errorf("%s: KeyUseRecord conditions %s, want %s", name, got, want)
+	}
+}
 
 var writeActions = []string{"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems", "PartiQLInsert", "PartiQLUpdate", "PartiQLDelete"}
 
@@ -788,8 +811,14 @@ func TestIAM(t *testing.T) {
 			}
 			got := map[string][]string{}
 			var secrets []any
+			keyUse := 0
 			for _, st := range s.tmpl.statements(roleID) {
 				if st["Effect"] != "Allow" {
+					continue
+				}
+				if st["Sid"] == "KeyUseRecord" {
+					keyUse++
+					checkKeyUseRecord(t, name, tableID, st)
 					continue
 				}
 				for _, a := range list(st["Action"]) {
@@ -821,6 +850,9 @@ func TestIAM(t *testing.T) {
 			for where := range got {
 				slices.Sort(got[where])
 				got[where] = slices.Compact(got[where])
+			}
+			if want := map[bool]int{true: 1}[slices.Contains(keyUseRecorders, name)]; keyUse != want {
+				t.Errorf("%s: %d KeyUseRecord statements, want %d", name, keyUse, want)
 			}
 			if fmt.Sprint(got) != fmt.Sprint(wantDynamo[name]) {
 				t.Errorf("%s: DynamoDB actions %v, want %v", name, got, wantDynamo[name])
@@ -865,6 +897,8 @@ var functionLogicalIDs = map[string]string{
 	"events": "EventsFunctionDE45FBEF",
 	// Added with the trash.
 	"trash": "TrashFunctionFCA66782",
+	// Added with the apikeys endpoint.
+	"apikeys": "ApikeysFunctionF1D22176",
 }
 
 // TestLogicalIDs guards deployed stacks against replacements: a resource

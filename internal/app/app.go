@@ -50,6 +50,8 @@ type System struct {
 	Subscriptions *subscription.Service
 	// Auth resolves API keys.
 	Auth *auth.Authenticator
+	// Keys carries out the API key management API.
+	Keys *helpdesk.APIKeys
 	// Guard is the SSRF guard: it vets subscription URLs, and its client
 	// makes the deliveries.
 	Guard *ssrf.Guard
@@ -76,6 +78,10 @@ func New(cfg config.Config, clients Clients, logger *slog.Logger) (*System, erro
 		store = dynamo.New(clients.DynamoDB, cfg.Table, nil)
 	}
 	guard := &ssrf.Guard{AllowPrivate: cfg.WebhookAllowPrivate}
+	authenticator := auth.NewAuthenticator(store)
+	if logger != nil {
+		authenticator.SetLogger(logger)
+	}
 	return &System{
 		Config:        cfg,
 		Logger:        logger,
@@ -85,7 +91,8 @@ func New(cfg config.Config, clients Clients, logger *slog.Logger) (*System, erro
 		Activity:      helpdesk.NewActivity(store),
 		Trash:         helpdesk.NewTrash(store),
 		Subscriptions: subscription.NewService(store, guard),
-		Auth:          auth.NewAuthenticator(store),
+		Auth:          authenticator,
+		Keys:          &helpdesk.APIKeys{Store: store, NewKey: auth.NewKey},
 		Guard:         guard,
 	}, nil
 }

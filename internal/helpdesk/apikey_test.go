@@ -3,6 +3,7 @@ package helpdesk_test
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -83,6 +84,47 @@ func TestAPIKeyRevoked(t *testing.T) {
 			k := &helpdesk.APIKey{ID: "key_a", Permission: helpdesk.PermRead, RevokedAt: tc.at}
 			if got := k.Revoked(); got != tc.want {
 				t.Errorf("Revoked() = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestAPIKeyDraftValidate(t *testing.T) {
+	str := func(s string) *string { return &s }
+	perm := func(p helpdesk.Permission) *helpdesk.Permission { return &p }
+	rate := func(n int64) *int64 { return &n }
+	cases := []struct {
+		name  string
+		draft helpdesk.APIKeyDraft
+		want  []string
+	}{
+		{"Valid", helpdesk.APIKeyDraft{Name: str("CI"), Permission: perm("read")}, nil},
+		{"ValidWithLimits", helpdesk.APIKeyDraft{Name: str(strings.Repeat("é", 100)), Permission: perm("admin"), RateLimit: rate(1000000)}, nil},
+		{"LowestLimit", helpdesk.APIKeyDraft{Name: str(" x "), Permission: perm("write"), RateLimit: rate(1)}, nil},
+		{"Missing", helpdesk.APIKeyDraft{}, []string{"k.name", "k.permission"}},
+		{"Blank", helpdesk.APIKeyDraft{Name: str(" \t"), Permission: perm("Admin")}, []string{"k.name", "k.permission"}},
+		{"TooLong", helpdesk.APIKeyDraft{Name: str(strings.Repeat("a", 101)), Permission: perm("read")}, []string{"k.name"}},
+		{"ZeroLimit", helpdesk.APIKeyDraft{Name: str("x"), Permission: perm("read"), RateLimit: rate(0)}, []string{"k.rateLimit"}},
+		{"HighLimit", helpdesk.APIKeyDraft{Name: str("x"), Permission: perm("read"), RateLimit: rate(1000001)}, []string{"k.rateLimit"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var problems helpdesk.Problems
+			tc.draft.Validate("k.", &problems)
+			var got []string
+			for _, p := range problems {
+				got = append(got, p.Field)
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Fatalf("problems %v, want fields %v", problems, tc.want)
+			}
+			if len(got) > 0 {
+				return
+			}
+			k := &helpdesk.APIKey{RateLimit: 7}
+			tc.draft.Apply(k)
+			if k.Name != strings.TrimSpace(*tc.draft.Name) || k.Permission != *tc.draft.Permission || (tc.draft.RateLimit == nil) != (k.RateLimit == 0) {
+				t.Fatalf("Apply made %+v", k)
 			}
 		})
 	}

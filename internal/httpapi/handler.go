@@ -44,17 +44,19 @@ const (
 	Docs Endpoint = "openapi"
 	// Trash serves the deleted tickets: their list, restore and purge.
 	Trash Endpoint = "trash"
+	// APIKeys serves the management of API keys.
+	APIKeys Endpoint = "apikeys"
 )
 
 // Pages reports whether the endpoint serves a list paged with sealed
 // cursors, and so needs the cursor key (its function's main calls
 // serve.PagingAPI, and the stack grants it the key's secret).
 func (e Endpoint) Pages() bool {
-	return e == ListTickets || e == Webhooks || e == Comments || e == Events || e == Trash
+	return e == ListTickets || e == Webhooks || e == Comments || e == Events || e == Trash || e == APIKeys
 }
 
 // Endpoints lists every endpoint.
-var Endpoints = []Endpoint{ListTickets, GetTicket, CreateTicket, UpdateTicket, DeleteTicket, CustomFields, Webhooks, Comments, Events, Docs, Trash}
+var Endpoints = []Endpoint{ListTickets, GetTicket, CreateTicket, UpdateTicket, DeleteTicket, CustomFields, Webhooks, Comments, Events, Docs, Trash, APIKeys}
 
 // Route is one method and path the API serves, the endpoint that serves
 // it, and the permission it needs.
@@ -104,6 +106,10 @@ var Routes = []Route{
 	{Trash, http.MethodGet, "/deleted_tickets", helpdesk.PermRead, (*api).listDeletedTickets},
 	{Trash, http.MethodPost, "/deleted_tickets/{id}/restore", helpdesk.PermWrite, (*api).restoreTicket},
 	{Trash, http.MethodDelete, "/deleted_tickets/{id}", helpdesk.PermAdmin, (*api).purgeTicket},
+	{APIKeys, http.MethodGet, "/api_keys", helpdesk.PermAdmin, (*api).listAPIKeys},
+	{APIKeys, http.MethodPost, "/api_keys", helpdesk.PermAdmin, (*api).createAPIKey},
+	{APIKeys, http.MethodGet, "/api_keys/{id}", helpdesk.PermAdmin, (*api).getAPIKey},
+	{APIKeys, http.MethodDelete, "/api_keys/{id}", helpdesk.PermAdmin, (*api).deleteAPIKey},
 }
 
 // MaxBodyBytes bounds request bodies; larger ones are answered 413.
@@ -131,7 +137,10 @@ type Config struct {
 	// Trash serves the deleted tickets; needed only with the Trash
 	// endpoint.
 	Trash *helpdesk.Trash
-	Auth  Authenticator
+	// Keys serves the API key management; needed only with the APIKeys
+	// endpoint.
+	Keys *helpdesk.APIKeys
+	Auth Authenticator
 	// Idempotency keeps the Idempotency-Keys of creates and bulk updates;
 	// needed with the CreateTicket, UpdateTicket, CustomFields and Webhooks
 	// endpoints.
@@ -147,6 +156,7 @@ type api struct {
 	convo    *helpdesk.Conversations
 	activity *helpdesk.Activity
 	trash    *helpdesk.Trash
+	keys     *helpdesk.APIKeys
 	auth     Authenticator
 	idem     helpdesk.IdempotencyStore
 }
@@ -155,7 +165,7 @@ type api struct {
 // does not serve are answered 404 and other methods on its paths 405, both
 // with a JSON error body.
 func New(cfg Config) http.Handler {
-	a := &api{svc: cfg.Service, hooks: cfg.Webhooks, convo: cfg.Conversations, activity: cfg.Activity, trash: cfg.Trash, auth: cfg.Auth, idem: cfg.Idempotency}
+	a := &api{svc: cfg.Service, hooks: cfg.Webhooks, convo: cfg.Conversations, activity: cfg.Activity, trash: cfg.Trash, keys: cfg.Keys, auth: cfg.Auth, idem: cfg.Idempotency}
 	mux := http.NewServeMux()
 	var served []Route
 	for _, rt := range Routes {

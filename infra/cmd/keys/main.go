@@ -2,7 +2,7 @@
 // any DynamoDB endpoint: AWS (with the usual AWS credentials and region) or
 // a local one through AWS_ENDPOINT_URL. HELPDESK_TABLE names the table.
 //
-//	keys create -name NAME -permission read|write|admin
+//	keys create -name NAME -permission read|write|admin [-rate-limit N]
 //	keys list
 //	keys revoke KEY_ID
 //	keys new        (prints a fresh key without storing it)
@@ -26,7 +26,7 @@ import (
 )
 
 const usage = `usage:
-  keys create -name NAME -permission read|write|admin
+  keys create -name NAME -permission read|write|admin [-rate-limit N]
   keys list
   keys revoke KEY_ID
   keys new
@@ -62,14 +62,23 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		fs := flag.NewFlagSet("create", flag.ContinueOnError)
 		name := fs.String("name", "", "what the key is for")
 		perm := fs.String("permission", "read", "read, write or admin")
+		rate := fs.Int64("rate-limit", 0, "requests per minute; 0 for the stack's default")
 		if err := fs.Parse(args[1:]); err != nil {
 			return err
 		}
-		if *name == "" || !helpdesk.Permission(*perm).Valid() {
-			return fmt.Errorf("create needs -name and a -permission of read, write or admin\n%s", usage)
+		// The API's own rules (helpdesk.APIKeyDraft), so that a key made
+		// here is one the API could have made.
+		d := &helpdesk.APIKeyDraft{Name: name, Permission: (*helpdesk.Permission)(perm)}
+		if *rate != 0 {
+			d.RateLimit = rate
+		}
+		var problems helpdesk.Problems
+		if d.Validate("", &problems); len(problems) > 0 {
+			return fmt.Errorf("create: %s %s\n%s", problems[0].Field, problems[0].Message, usage)
 		}
 		key, hash, id := auth.NewKey()
-		k := &helpdesk.APIKey{ID: id, Name: *name, Permission: helpdesk.Permission(*perm), Hash: hash, CreatedAt: time.Now().UTC()}
+		k := &helpdesk.APIKey{ID: id, Hash: hash, CreatedAt: helpdesk.Clock(nil).Now()}
+		d.Apply(k)
 		if err := store.CreateAPIKey(ctx, k); err != nil {
 			return err
 		}
@@ -81,13 +90,19 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 			return err
 		}
 		tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tPERMISSION\tCREATED\tREVOKED\tNAME")
+		fmt.Fprintln(tw, "ID\tPERMISSION\tRATE LIMIT\tCREATED\tLAST USED\tREVOKED\tNAME")
 		for _, k := range keys {
-			revoked := "-"
+			rate, used, revoked := "default", "-", "-"
+			if k.RateLimit > 0 {
+				rate = fmt.Sprintf("%d/min", k.RateLimit)
+			}
+			if !k.LastUsedAt.IsZero() {
+				used = k.LastUsedAt.Format(time.RFC3339)
+			}
 			if k.Revoked() {
 				revoked = k.RevokedAt.Format(time.RFC3339)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", k.ID, k.Permission, k.CreatedAt.Format(time.RFC3339), revoked, k.Name)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", k.ID, k.Permission, rate, k.CreatedAt.Format(time.RFC3339), used, revoked, k.Name)
 		}
 		return tw.Flush()
 	case "revoke":

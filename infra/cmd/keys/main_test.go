@@ -18,7 +18,7 @@ func TestCreateListRevoke(t *testing.T) {
 	dynamotest.CommandEnv(t, table)
 	ctx := context.Background()
 	var out bytes.Buffer
-	if err := run(ctx, []string{"create", "-name", "zapier", "-permission", "write"}, &out); err != nil {
+	if err := run(ctx, []string{"create", "-name", "zapier", "-permission", "write", "-rate-limit", "600"}, &out); err != nil {
 		t.Fatal(err)
 	}
 	var id, key string
@@ -34,7 +34,7 @@ func TestCreateListRevoke(t *testing.T) {
 		t.Fatalf("create printed %q", out.String())
 	}
 	stored, err := dynamo.New(dynamotest.Client(t), table, nil).APIKeyByHash(ctx, hash)
-	if err != nil || stored.ID != id || stored.Permission != "write" {
+	if err != nil || stored.ID != id || stored.Permission != "write" || stored.RateLimit != 600 {
 		t.Fatalf("stored %+v, %v", stored, err)
 	}
 	out.Reset()
@@ -47,7 +47,14 @@ func TestCreateListRevoke(t *testing.T) {
 	if k, _ := dynamo.New(dynamotest.Client(t), table, nil).APIKeyByHash(ctx, hash); !k.Revoked() {
 		t.Fatal("revoke did not revoke")
 	}
-	for _, bad := range [][]string{{}, {"create", "-permission", "root", "-name", "x"}, {"revoke"}, {"rotate"}} {
+	if err := run(ctx, []string{"revoke", id}, &out); err == nil {
+		t.Fatal("a second revoke of the same key succeeded")
+	}
+	out.Reset()
+	if err := run(ctx, []string{"list"}, &out); err != nil || !strings.Contains(out.String(), id) || !strings.Contains(out.String(), "600/min") {
+		t.Fatalf("list after revoke: %v\n%s", err, out.String())
+	}
+	for _, bad := range [][]string{{}, {"create", "-permission", "root", "-name", "x"}, {"create", "-name", " "}, {"create", "-name", "x", "-rate-limit", "1000001"}, {"revoke"}, {"rotate"}} {
 		if err := run(ctx, bad, &out); err == nil {
 			t.Errorf("%v: no error", bad)
 		}

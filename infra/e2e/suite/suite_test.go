@@ -570,7 +570,8 @@ func TestColdStartsUnderEmulator(t *testing.T) {
 		"list": "GET /tickets", "get": "GET /tickets/x", "create": "POST /tickets", "update": "PUT /tickets/x",
 		"delete": "DELETE /tickets/x", "customfields": "GET /custom_fields", "webhooks": "GET /webhooks",
 		"openapi": "GET /openapi.json", "comments": "GET /tickets/x/comments", "events": "GET /events",
-		"trash": "GET /deleted_tickets",
+		"trash":   "GET /deleted_tickets",
+		"apikeys": "GET /api_keys",
 	}
 	for _, fn := range e2e.Functions {
 		probe, isAPI := probes[fn]

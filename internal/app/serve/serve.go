@@ -23,6 +23,7 @@ func Handler(sys *app.System, endpoints ...httpapi.Endpoint) http.Handler {
 		Conversations: sys.Conversations,
 		Activity:      sys.Activity,
 		Trash:         sys.Trash,
+		Keys:          sys.Keys,
 		Auth:          sys.Auth,
 		Idempotency:   sys.Store,
 		Logger:        sys.Logger,
