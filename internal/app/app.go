@@ -13,6 +13,7 @@ import (
 	"github.com/acme/helpdesk/internal/cursor"
 	"github.com/acme/helpdesk/internal/dynamo"
 	"github.com/acme/helpdesk/internal/helpdesk"
+	"github.com/acme/helpdesk/internal/ratelimit"
 	"github.com/acme/helpdesk/internal/ssrf"
 	"github.com/acme/helpdesk/internal/subscription"
 )
@@ -48,6 +49,9 @@ type System struct {
 	Subscriptions *subscription.Service
 	// Auth resolves API keys.
 	Auth *auth.Authenticator
+	// Limiter holds each API key to its requests per minute, counted in
+	// the table; nil when Config.RateLimit is zero.
+	Limiter *ratelimit.Limiter
 	// Guard is the SSRF guard: it vets subscription URLs, and its client
 	// makes the deliveries.
 	Guard *ssrf.Guard
@@ -74,6 +78,10 @@ func New(cfg config.Config, clients Clients, logger *slog.Logger) (*System, erro
 		store = dynamo.New(clients.DynamoDB, cfg.Table, nil)
 	}
 	guard := &ssrf.Guard{AllowPrivate: cfg.WebhookAllowPrivate}
+	var limiter *ratelimit.Limiter
+	if cfg.RateLimit > 0 {
+		limiter = ratelimit.New(store, cfg.RateLimit, ratelimit.Options{})
+	}
 	return &System{
 		Config:        cfg,
 		Logger:        logger,
@@ -83,6 +91,7 @@ func New(cfg config.Config, clients Clients, logger *slog.Logger) (*System, erro
 		Activity:      helpdesk.NewActivity(store),
 		Subscriptions: subscription.NewService(store, guard),
 		Auth:          auth.NewAuthenticator(store),
+		Limiter:       limiter,
 		Guard:         guard,
 	}, nil
 }

@@ -23,6 +23,7 @@ func Handler(sys *app.System, endpoints ...httpapi.Endpoint) http.Handler {
 		Conversations: sys.Conversations,
 		Activity:      sys.Activity,
 		Auth:          sys.Auth,
+		Limiter:       sys.Limiter,
 		Idempotency:   sys.Store,
 		Logger:        sys.Logger,
 		Endpoints:     endpoints,
