@@ -74,8 +74,6 @@ type Options struct {
 	// BlockDivisor sizes the leased blocks (the limit divided by it, at
 	// least one token); zero means DefaultBlockDivisor.
 	BlockDivisor int
-	// Now is the clock; nil means time.Now.
-	Now func() time.Time
 }
 
 // New returns a Limiter that counts on counter and allows a key without a
@@ -85,18 +83,19 @@ func New(counter Counter, def int, opts Options) *Limiter {
 	if def <= 0 {
 		panic(fmt.Sprintf("ratelimit: default limit %d is not positive", def))
 	}
-	l := &Limiter{counter: counter, def: def, window: opts.Window, divisor: opts.BlockDivisor, now: opts.Now, keys: map[string]*keyState{}}
+	l := &Limiter{counter: counter, def: def, window: opts.Window, divisor: opts.BlockDivisor, now: time.Now, keys: map[string]*keyState{}}
 	if l.window <= 0 {
 		l.window = DefaultWindow
 	}
 	if l.divisor <= 0 {
 		l.divisor = DefaultBlockDivisor
 	}
-	if l.now == nil {
-		l.now = time.Now
-	}
 	return l
 }
+
+// SetClock replaces the clock (tests; the default is time.Now). Call it
+// before the Limiter is used.
+func (l *Limiter) SetClock(now func() time.Time) { l.now = now }
 
 // Default returns the limit of a key without its own.
 func (l *Limiter) Default() int { return l.def }
