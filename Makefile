@@ -120,11 +120,11 @@ bench: $(DDB_STAMP) $(RIE_STAMP) bench-tools
 	@for f in $(FUNCTIONS) hello sdkonly sdkconfig; do mkdir -p $(BENCH_BIN)/$$f && mv $(BENCH_BIN)/.out/$$f $(BENCH_BIN)/$$f/bootstrap || exit 1; done; rmdir $(BENCH_BIN)/.out
 	@: > $(BENCH_OUT)/results.txt
 ifdef BENCH_QUICK
-	$(BENCH_GO_TEST) -short -bench 'ColdStart|Request|Load|FeedLag|ListCost|ItemCost|CommentCost|EventCost|WorkloadCost|FanOut' -benchtime 1x -count 1 \
+	$(BENCH_GO_TEST) -short -bench 'ColdStart|Request|RateLimit|Load|FeedLag|ListCost|ItemCost|CommentCost|EventCost|WorkloadCost|FanOut' -benchtime 1x -count 1 \
 	  ./infra/bench/ ./internal/dynamo/ ./internal/webhook/ | tee -a $(BENCH_OUT)/results.txt
 else
 	$(BENCH_GO_TEST) -bench ColdStart -benchtime 20x -count 3 ./infra/bench/ | tee -a $(BENCH_OUT)/results.txt
-	$(BENCH_GO_TEST) -bench Request -benchtime 2s -count 5 ./infra/bench/ | tee -a $(BENCH_OUT)/results.txt
+	$(BENCH_GO_TEST) -bench 'Request|RateLimit' -benchtime 2s -count 5 ./infra/bench/ | tee -a $(BENCH_OUT)/results.txt
 	$(BENCH_GO_TEST) -bench 'ListCost|ItemCost|CommentCost|EventCost|WorkloadCost' -benchtime 1x -count 1 ./internal/dynamo/ | tee -a $(BENCH_OUT)/results.txt
 	$(BENCH_GO_TEST) -bench Load -benchtime 1x -count 1 ./infra/bench/ | tee -a $(BENCH_OUT)/results.txt
 	$(BENCH_GO_TEST) -bench FanOut -benchtime 3x -count 3 ./internal/webhook/ | tee -a $(BENCH_OUT)/results.txt
