@@ -200,7 +200,8 @@ func TestRateLimitPerKey(t *testing.T) {
 }
 
 // TestRateLimitFailsOpen: when the counter cannot be written, requests are
-// served, and a warning says why without the key; once DynamoDB answers
+// served, and a warning says why without the key; for a second after, the
+// key's requests are served without asking again; once DynamoDB answers
 // again, the limit holds again.
 func TestRateLimitFailsOpen(t *testing.T) {
 	db, faults := dynamotest.FaultyClient(t, time.Second)
@@ -209,16 +210,27 @@ func TestRateLimitFailsOpen(t *testing.T) {
 	in := newLimitedInstance(t, db, table, 2, clock)
 	key := dynamotest.AddKey(t, in.clean, helpdesk.PermRead)
 	faults.Add(dynamotest.Rule{Op: "UpdateItem", Fault: dynamotest.ServerError})
-	for range 4 {
+	var attempts int
+	for i := range 4 {
 		res := in.doKey("GET", base+"/tickets", key, nil)
 		res.want(t, http.StatusOK, "")
 		rateHeaders(t, res)
+		if i == 0 {
+			attempts = faults.Seen("UpdateItem")
+		}
 	}
 	logs := in.logs.String()
 	if !strings.Contains(logs, "rate limit not enforced") || strings.Contains(logs, key) || strings.Contains(logs, key[len(key)-20:]) {
 		t.Fatalf("logs:\n%s", logs)
 	}
+	if n := strings.Count(logs, "rate limit not enforced"); n != 1 {
+		t.Fatalf("%d warnings; want one for the failed lease, the others admitted within its pause", n)
+	}
+	if n := faults.Seen("UpdateItem"); n != attempts {
+		t.Fatalf("%d UpdateItem attempts, %d of them after the failed lease, within its pause", n, n-attempts)
+	}
 	faults.Clear()
+	clock.add(time.Second)
 	for range 2 {
 		in.doKey("GET", base+"/tickets", key, nil).want(t, http.StatusOK, "")
 	}

@@ -46,6 +46,12 @@ const endgameShare = 4
 // another process took tokens, so the bound is seldom reached.
 const maxTakes = 4
 
+// failPause is how long a process admits a key's requests without asking
+// the counter after asking failed: while DynamoDB is failing, each request
+// would otherwise wait out the SDK's retries for a lease it cannot get,
+// and add to the load on a struggling table.
+const failPause = time.Second
+
 // maxKeys bounds the keys a Limiter remembers; past it, the keys whose
 // window has ended are forgotten.
 const maxKeys = 10000
@@ -114,6 +120,9 @@ type keyState struct {
 	// lease is the lease in flight, which concurrent requests wait for
 	// instead of each making their own.
 	lease *lease
+	// pausedUntil: the last lease failed, and until then requests are
+	// admitted without asking the counter again.
+	pausedUntil time.Time
 }
 
 type lease struct {
@@ -135,7 +144,10 @@ type Decision struct {
 	// Reset is the time left until the window ends.
 	Reset time.Duration
 	// Err, when set, is why the counter could not be asked: the request
-	// was admitted without it (fail open).
+	// was admitted without it (fail open). The requests of the key that
+	// follow within a second are admitted without asking, and without an
+	// Err, so that an outage is reported once a second per key and
+	// process, not once a request.
 	Err error
 }
 
@@ -167,6 +179,9 @@ func (l *Limiter) Allow(ctx context.Context, key string, limit int) Decision {
 			return d
 		case s.exhausted:
 			return d
+		case now.Before(s.pausedUntil):
+			d.Allowed, d.Remaining = true, s.remaining()
+			return d
 		case s.lease != nil:
 			ls := s.lease
 			l.mu.Unlock()
@@ -195,6 +210,7 @@ func (l *Limiter) Allow(ctx context.Context, key string, limit int) Decision {
 			ls.err = err
 			close(ls.done)
 			if err != nil {
+				s.pausedUntil = now.Add(failPause)
 				d.Allowed, d.Remaining, d.Err = true, s.remaining(), err
 				return d
 			}
