@@ -145,9 +145,9 @@ type Decision struct {
 	Reset time.Duration
 	// Err, when set, is why the counter could not be asked: the request
 	// was admitted without it (fail open). The requests of the key that
-	// follow within a second are admitted without asking, and without an
-	// Err, so that an outage is reported once a second per key and
-	// process, not once a request.
+	// waited for that lease, or follow within a second, are admitted
+	// without asking, and without an Err, so that an outage is reported
+	// once a second per key and process, not once a request.
 	Err error
 }
 
@@ -188,17 +188,22 @@ func (l *Limiter) Allow(ctx context.Context, key string, limit int) Decision {
 			select {
 			case <-ls.done:
 			case <-ctx.Done():
+				// The request is over anyway; nothing to count or report.
 				l.mu.Lock()
-				d.Allowed, d.Err = true, fmt.Errorf("waiting for a token lease: %w", ctx.Err())
+				d.Allowed = true
 				return d
 			}
 			l.mu.Lock()
 			if ls.err != nil {
-				d.Allowed, d.Remaining, d.Err = true, s.remaining(), ls.err
+				// Fail open too; the request that leased reports why.
+				d.Allowed, d.Remaining = true, s.remaining()
 				return d
 			}
-			// The window may have moved on while waiting.
-			s = l.state(key, w, limit)
+			// Another request may have moved the key on to a later window
+			// meanwhile; this one stays in its own.
+			if cur := l.keys[key]; cur != nil && cur.window == w && cur.limit == limit {
+				s = cur
+			}
 		default:
 			ls := &lease{done: make(chan struct{})}
 			s.lease = ls
