@@ -120,11 +120,11 @@ bench: $(DDB_STAMP) $(RIE_STAMP) bench-tools
 	@for f in $(FUNCTIONS) hello sdkonly sdkconfig; do mkdir -p $(BENCH_BIN)/$$f && mv $(BENCH_BIN)/.out/$$f $(BENCH_BIN)/$$f/bootstrap || exit 1; done; rmdir $(BENCH_BIN)/.out
 	@: > $(BENCH_OUT)/results.txt
 ifdef BENCH_QUICK
-	$(BENCH_GO_TEST) -short -bench 'ColdStart|Request|BulkUpdate|Load|FeedLag|ListCost|ItemCost|CommentCost|EventCost|WorkloadCost|FanOut' -benchtime 1x -count 1 \
+	$(BENCH_GO_TEST) -short -bench 'ColdStart|Request|RateLimit|BulkUpdate|Load|FeedLag|ListCost|ItemCost|CommentCost|EventCost|WorkloadCost|FanOut' -benchtime 1x -count 1 \
 	  ./infra/bench/ ./internal/dynamo/ ./internal/webhook/ | tee -a $(BENCH_OUT)/results.txt
 else
 	$(BENCH_GO_TEST) -bench ColdStart -benchtime 20x -count 3 ./infra/bench/ | tee -a $(BENCH_OUT)/results.txt
-	$(BENCH_GO_TEST) -bench Request -benchtime 2s -count 5 ./infra/bench/ | tee -a $(BENCH_OUT)/results.txt
+	$(BENCH_GO_TEST) -bench 'Request|RateLimit' -benchtime 2s -count 5 ./infra/bench/ | tee -a $(BENCH_OUT)/results.txt
 	$(BENCH_GO_TEST) -bench BulkUpdate -benchtime 20x -count 1 ./infra/bench/ | tee -a $(BENCH_OUT)/results.txt
 	$(BENCH_GO_TEST) -bench 'ListCost|ItemCost|CommentCost|EventCost|WorkloadCost' -benchtime 1x -count 1 ./internal/dynamo/ | tee -a $(BENCH_OUT)/results.txt
 	$(BENCH_GO_TEST) -bench Load -benchtime 1x -count 1 ./infra/bench/ | tee -a $(BENCH_OUT)/results.txt
@@ -159,7 +159,8 @@ build:
 # Context from make variables: STAGE (default dev), EPHEMERAL=true, THROTTLE_RATE, THROTTLE_BURST,
 # CORS_ORIGINS (comma-separated), LOG_LEVEL, ALARM_TOPIC_ARN, WITHOUT_INDEXES (comma-separated, for an
 # upgrade that adds several GSIs), KEEP_INDEXES (comma-separated retired indexes the table still has, for
-# an upgrade that drops several; both: docs/operating.md); e.g. make deploy STAGE=prod
+# an upgrade that drops several; both: docs/operating.md), RATE_LIMIT (a key's default requests per minute,
+# docs/rate-limits.md); e.g. make deploy STAGE=prod
 .PHONY: cdk-deps synth deploy destroy migrate
 STAGE ?= dev
 CDK_STAMP := node_modules/.cdk-deps-installed
@@ -170,7 +171,7 @@ CDK_CONTEXT := -c stage=$(STAGE) $(if $(EPHEMERAL),-c ephemeral=$(EPHEMERAL)) \
   $(if $(THROTTLE_RATE),-c throttleRate=$(THROTTLE_RATE)) $(if $(THROTTLE_BURST),-c throttleBurst=$(THROTTLE_BURST)) \
   $(if $(CORS_ORIGINS),-c corsOrigins=$(CORS_ORIGINS)) $(if $(LOG_LEVEL),-c logLevel=$(LOG_LEVEL)) \
   $(if $(ALARM_TOPIC_ARN),-c alarmTopicArn=$(ALARM_TOPIC_ARN)) $(if $(WITHOUT_INDEXES),-c withoutIndexes=$(WITHOUT_INDEXES)) \
-  $(if $(KEEP_INDEXES),-c keepIndexes=$(KEEP_INDEXES))
+  $(if $(KEEP_INDEXES),-c keepIndexes=$(KEEP_INDEXES)) $(if $(RATE_LIMIT),-c rateLimit=$(RATE_LIMIT))
 
 ## cdk-deps: install the pinned AWS CDK CLI (package.json, package-lock.json) under node_modules/
 cdk-deps: $(CDK_STAMP)

@@ -25,7 +25,10 @@
 //  2. Request overhead — BenchmarkRequest (here): a payload 2.0 event
 //     through the adapter, router, cached key check, store and DynamoDB
 //     Local, ÷ the bare SDK calls the request made (recorded from it,
-//     replayed with the same client, interleaved).
+//     replayed with the same client, interleaved). BenchmarkRateLimit
+//     (here): GET ticket with the per-key rate limiter ÷ without it, the
+//     key at its limit: the write units it adds a request (target ≤ 0.1)
+//     and the ratio of the medians (target ≤ 1.05).
 //  3. DynamoDB cost — BenchmarkListCost, BenchmarkItemCost,
 //     BenchmarkCommentCost and BenchmarkEventCost (internal/dynamo, on the
 //     measurements of its amplification tests): read amplification and

@@ -16,6 +16,8 @@ var (
 	sizeTarget          = &Target{Limit: 2}    // binary ÷ hello world
 	overheadTarget      = &Target{Limit: 1.15} // request ÷ bare SDK calls, at the median
 	noErrors            = &Target{Limit: 0, Hard: true}
+	rateWritesTarget    = &Target{Limit: 0.1}  // write units the rate limiter adds per request, a key at its limit
+	rateLatencyTarget   = &Target{Limit: 1.05} // request with the rate limiter ÷ without, at the median
 )
 
 // noDynamoDB is the set of functions (e2e.Functions entries) that make no
@@ -120,6 +122,18 @@ func sections() []sectionSpec {
 						{header: "p50 ms", unit: "p50-ms", digits: 3},
 						{header: "p99 ms", unit: "p99-ms", digits: 2},
 						{header: "round trips", unit: "calls/op", digits: 0},
+					},
+				},
+				{
+					title: "GET ticket with the per-key rate limiter ÷ without it (both from app.New, interleaved), the key at exactly its limit of 1,200 a minute (docs/rate-limits.md)",
+					bench: "BenchmarkRateLimit", rows: []string{""}, first: "",
+					cols: []column{
+						{header: "extra WCU/request", unit: "extra-wcu/op", digits: 4, target: rateWritesTarget},
+						{header: "leases/request", unit: "leases/op", digits: 4},
+						{header: "p50 ms", unit: "p50-ms", digits: 3},
+						{header: "off p50 ms", unit: "off-p50-ms", digits: 3},
+						{header: "÷ off p50", unit: "x-off-p50", digits: 3, target: rateLatencyTarget},
+						{header: "÷ off p99", unit: "x-off-p99", digits: 2},
 					},
 				},
 				{

@@ -15,6 +15,7 @@ const (
 	ctxAssetsDir     = "assetsDir"
 	ctxThrottleRate  = "throttleRate"
 	ctxThrottleBurst = "throttleBurst"
+	ctxRateLimit     = "rateLimit"
 	ctxCorsOrigins   = "corsOrigins"
 	ctxLogLevel      = "logLevel"
 	ctxAlarmTopicArn = "alarmTopicArn"
@@ -63,6 +64,13 @@ func propsFrom(get func(key string) any) (*stack.Props, error) {
 	}
 	if p.ThrottleBurst, err = number(ctxThrottleBurst, get(ctxThrottleBurst)); err != nil {
 		return nil, err
+	}
+	rate, err := number(ctxRateLimit, get(ctxRateLimit))
+	if err != nil {
+		return nil, err
+	}
+	if p.RateLimit = int(rate); float64(p.RateLimit) != rate {
+		return nil, fmt.Errorf("context %s: want a whole number of requests per minute, got %v", ctxRateLimit, rate)
 	}
 	if p.CorsOrigins, err = list(ctxCorsOrigins, get(ctxCorsOrigins)); err != nil {
 		return nil, err

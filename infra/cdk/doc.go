@@ -11,6 +11,7 @@
 //	assetsDir      directory of <function>/bootstrap, default "bin" (make build)
 //	throttleRate   $default stage requests per second, default 50
 //	throttleBurst  $default stage burst, default 100
+//	rateLimit      a key's requests per minute unless it has its own (HELPDESK_RATE_LIMIT), default 1200
 //	corsOrigins    comma-separated allowed origins, none by default
 //	logLevel       HELPDESK_LOG_LEVEL of every function (debug, info, warn, error)
 //	alarmTopicArn  an SNS topic the alarms notify

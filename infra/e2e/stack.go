@@ -70,6 +70,9 @@ type Options struct {
 	RIE string
 	// LogLevel is the functions' HELPDESK_LOG_LEVEL; empty means info.
 	LogLevel string
+	// RateLimit is the functions' HELPDESK_RATE_LIMIT; zero leaves it
+	// unset, which means the deployed default.
+	RateLimit int
 	// PollInterval is how often the stream is read; zero means 100 ms.
 	PollInterval time.Duration
 	// RetryInterval is how often the retry function is invoked; zero
@@ -156,6 +159,9 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	var errs []error
 	for _, fn := range Functions {
 		env := functionEnv(fn, s.ddb.Endpoint(), base64.StdEncoding.EncodeToString(cursorKey), opts.LogLevel)
+		if opts.RateLimit > 0 {
+			env = append(env, "HELPDESK_RATE_LIMIT="+strconv.Itoa(opts.RateLimit))
+		}
 		wg.Go(func() {
 			e, err := startEmulator(ctx, rie, bootstraps[fn], fn, env)
 			mu.Lock()

@@ -62,6 +62,9 @@ type Options struct {
 	// WebhookAllowPrivate lets webhooks reach http and loopback or private
 	// receivers, e.g. a developer's receiver on 127.0.0.1.
 	WebhookAllowPrivate bool
+	// RateLimit is the requests per minute of a key without its own
+	// limit; zero means config.DefaultRateLimit.
+	RateLimit int
 	// PollInterval is how often the stream is read and due deliveries are
 	// attempted; zero means DefaultPollInterval.
 	PollInterval time.Duration
@@ -100,7 +103,11 @@ func Run(ctx context.Context, opts Options) error {
 	if err != nil {
 		return err
 	}
-	cfg := config.Config{Table: TableName, CursorKey: key, WebhookAllowPrivate: opts.WebhookAllowPrivate}
+	rateLimit := opts.RateLimit
+	if rateLimit == 0 {
+		rateLimit = config.DefaultRateLimit
+	}
+	cfg := config.Config{Table: TableName, CursorKey: key, WebhookAllowPrivate: opts.WebhookAllowPrivate, RateLimit: rateLimit}
 	sys, err := app.New(cfg, app.Clients{DynamoDB: db}, opts.Logger)
 	if err != nil {
 		return err

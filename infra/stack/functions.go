@@ -3,6 +3,7 @@ package stack
 import (
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -255,6 +256,10 @@ func (b *builder) newFunction(spec functionSpec) *function {
 	if b.props.LogLevel != "" {
 		env["HELPDESK_LOG_LEVEL"] = jsii.String(b.props.LogLevel)
 	}
+	limited := spec.endpoint != "" && authenticated(spec.endpoint)
+	if limited {
+		env["HELPDESK_RATE_LIMIT"] = jsii.String(strconv.Itoa(b.props.RateLimit))
+	}
 	props := &awslambda.FunctionProps{
 		Description:   jsii.String(spec.description),
 		Runtime:       awslambda.Runtime_PROVIDED_AL2023(),
@@ -277,6 +282,9 @@ func (b *builder) newFunction(spec functionSpec) *function {
 	awscdk.Tags_Of(fn).Add(jsii.String(FunctionTag), jsii.String(spec.name), nil)
 
 	b.grantTable(role, spec.access)
+	if limited {
+		b.grantRateCounters(role)
+	}
 	if spec.cursorSecret {
 		role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 			Sid:       jsii.String("ReadCursorKeySecret"),
@@ -285,6 +293,24 @@ func (b *builder) newFunction(spec functionSpec) *function {
 		}))
 	}
 	return &function{spec: spec, fn: fn, role: role}
+}
+
+// RateLimitSid is the Sid of the statement that lets a function with
+// authenticated routes count its keys' requests: UpdateItem on the rate
+// limit counters (partition keys dynamo.RateKeyPrefix…) and nothing else,
+// apart from the function's other grants.
+const RateLimitSid = "RateLimitCounters"
+
+// grantRateCounters adds the rate limit counters' statement to role.
+func (b *builder) grantRateCounters(role awsiam.Role) {
+	role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:       jsii.String(RateLimitSid),
+		Actions:   jsii.Strings(updateItem),
+		Resources: &[]*string{b.table.TableArn()},
+		Conditions: &map[string]any{
+			"ForAllValues:StringLike": map[string]any{"dynamodb:LeadingKeys": []string{dynamo.RateKeyPrefix + "*"}},
+		},
+	}))
 }
 
 // indexArns is the ARN pattern of every index of the table.

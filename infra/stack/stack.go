@@ -16,6 +16,7 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/acme/helpdesk/internal/config"
 	"github.com/acme/helpdesk/internal/dynamo"
 	"github.com/acme/helpdesk/internal/httpapi"
 )
@@ -51,6 +52,10 @@ type Props struct {
 	// requests per second and burst. Defaults DefaultThrottleRate and
 	// DefaultThrottleBurst.
 	ThrottleRate, ThrottleBurst float64
+	// RateLimit is the requests per minute an API key may make unless it
+	// has a limit of its own: HELPDESK_RATE_LIMIT of every function with
+	// an authenticated route. Default config.DefaultRateLimit.
+	RateLimit int
 	// CorsOrigins are the origins browsers may call the API from (CORS);
 	// none when empty, and then the API sends no CORS headers.
 	CorsOrigins []string
@@ -99,6 +104,9 @@ func (p *Props) withDefaults() Props {
 	if out.ThrottleBurst == 0 {
 		out.ThrottleBurst = DefaultThrottleBurst
 	}
+	if out.RateLimit == 0 {
+		out.RateLimit = config.DefaultRateLimit
+	}
 	if out.LogRetention == "" {
 		out.LogRetention = DefaultLogRetention
 	}
@@ -116,6 +124,8 @@ func (p *Props) Validate() error {
 		return fmt.Errorf("stage %q: want a letter, then up to 31 letters, digits or dashes", c.Stage)
 	case c.ThrottleRate < 0 || c.ThrottleBurst < 0:
 		return fmt.Errorf("throttling must be positive (rate %g, burst %g)", c.ThrottleRate, c.ThrottleBurst)
+	case c.RateLimit < 0:
+		return fmt.Errorf("rate limit must be a positive number of requests per minute, not %d", c.RateLimit)
 	case c.ThrottleBurst != math.Trunc(c.ThrottleBurst):
 		return fmt.Errorf("throttle burst must be a whole number of requests, not %g", c.ThrottleBurst)
 	}

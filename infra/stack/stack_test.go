@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -19,6 +20,7 @@ import (
 
 	"github.com/acme/helpdesk/infra/stack"
 	_ "github.com/acme/helpdesk/infra/stack/internal/quietnode" // before the jsii kernel starts
+	"github.com/acme/helpdesk/internal/config"
 	"github.com/acme/helpdesk/internal/dynamo"
 	"github.com/acme/helpdesk/internal/httpapi"
 )
@@ -501,6 +503,9 @@ func TestFunctions(t *testing.T) {
 					t.Errorf("%s: HELPDESK_CURSOR_KEY_SECRET_ARN = %v, want the cursor secret", name, env["HELPDESK_CURSOR_KEY_SECRET_ARN"])
 				}
 			}
+			if name != string(httpapi.Docs) && name != stack.DispatchFunction && name != stack.RetryFunction {
+				want = append(want, "HELPDESK_RATE_LIMIT") // TestRateLimitGrant checks its value
+			}
 			if s.props.LogLevel != "" {
 				want = append(want, "HELPDESK_LOG_LEVEL")
 				if env["HELPDESK_LOG_LEVEL"] != s.props.LogLevel {
@@ -813,8 +818,8 @@ func TestIAM(t *testing.T) {
 			var secrets []any
 			keyUse := 0
 			for _, st := range s.tmpl.statements(roleID) {
-				if st["Effect"] != "Allow" {
-					continue
+				if st["Effect"] != "Allow" || st["Sid"] == stack.RateLimitSid {
+					continue // TestRateLimitGrant checks the counters' statement
 				}
 				if st["Sid"] == "KeyUseRecord" {
 					keyUse++
@@ -872,6 +877,49 @@ func TestIAM(t *testing.T) {
 				}
 			} else if len(secrets) > 0 {
 				t.Errorf("%s may read secrets %v", name, secrets)
+			}
+		}
+	})
+}
+
+// TestRateLimitGrant: every function with an authenticated route may
+// update the rate limit counters, and only them (a condition on the
+// partition key), in a statement of its own, and gets the stack's default
+// limit; the others neither.
+func TestRateLimitGrant(t *testing.T) {
+	both(t, func(t *testing.T, s *synthesized) {
+		tableID := only(t, s.tmpl.ofType("AWS::DynamoDB::Table"))
+		for name, id := range s.tmpl.functions(t) {
+			roleID, _ := getAtt(s.tmpl.Resources[id].Properties["Role"])
+			var grants []map[string]any
+			for _, st := range s.tmpl.statements(roleID) {
+				if st["Sid"] == stack.RateLimitSid {
+					grants = append(grants, st)
+				}
+			}
+			env := path(s.tmpl.Resources[id].Properties, "Environment", "Variables")
+			limit := path(s.tmpl.Resources[id].Properties, "Environment", "Variables", "HELPDESK_RATE_LIMIT")
+			authenticated := slices.ContainsFunc(httpapi.Routes, func(rt httpapi.Route) bool { return string(rt.Endpoint) == name && !rt.Public() })
+			if !authenticated {
+				if len(grants) > 0 || limit != nil {
+					t.Errorf("%s serves no API key, yet has %v and a rate limit %v", name, grants, env)
+				}
+				continue
+			}
+			if limit != strconv.Itoa(config.DefaultRateLimit) {
+				t.Errorf("%s: HELPDESK_RATE_LIMIT %v, want the default %d", name, limit, config.DefaultRateLimit)
+			}
+			if len(grants) != 1 {
+				t.Fatalf("%s: %d rate limit statements, want one", name, len(grants))
+			}
+			st := grants[0]
+			res := list(st["Resource"])
+			if st["Effect"] != "Allow" || fmt.Sprint(list(st["Action"])) != "[dynamodb:UpdateItem]" || len(res) != 1 || scope(tableID, res[0]) != "table" {
+				t.Errorf("%s: rate limit statement %v, want UpdateItem on the table", name, st)
+			}
+			keys := list(path(st, "Condition", "ForAllValues:StringLike", "dynamodb:LeadingKeys"))
+			if fmt.Sprint(keys) != "["+dynamo.RateKeyPrefix+"*]" {
+				t.Errorf("%s: rate limit statement's leading keys %v, want only %s*", name, keys, dynamo.RateKeyPrefix)
 			}
 		}
 	})

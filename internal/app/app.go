@@ -13,6 +13,7 @@ import (
 	"github.com/acme/helpdesk/internal/cursor"
 	"github.com/acme/helpdesk/internal/dynamo"
 	"github.com/acme/helpdesk/internal/helpdesk"
+	"github.com/acme/helpdesk/internal/ratelimit"
 	"github.com/acme/helpdesk/internal/ssrf"
 	"github.com/acme/helpdesk/internal/subscription"
 )
@@ -52,6 +53,9 @@ type System struct {
 	Auth *auth.Authenticator
 	// Keys carries out the API key management API.
 	Keys *helpdesk.APIKeys
+	// Limiter holds each API key to its requests per minute, counted in
+	// the table; nil when Config.RateLimit is zero.
+	Limiter *ratelimit.Limiter
 	// Guard is the SSRF guard: it vets subscription URLs, and its client
 	// makes the deliveries.
 	Guard *ssrf.Guard
@@ -82,6 +86,10 @@ func New(cfg config.Config, clients Clients, logger *slog.Logger) (*System, erro
 	if logger != nil {
 		authenticator.SetLogger(logger)
 	}
+	var limiter *ratelimit.Limiter
+	if cfg.RateLimit > 0 {
+		limiter = ratelimit.New(store, cfg.RateLimit, ratelimit.Options{})
+	}
 	return &System{
 		Config:        cfg,
 		Logger:        logger,
@@ -93,6 +101,7 @@ func New(cfg config.Config, clients Clients, logger *slog.Logger) (*System, erro
 		Subscriptions: subscription.NewService(store, guard),
 		Auth:          authenticator,
 		Keys:          &helpdesk.APIKeys{Store: store, NewKey: auth.NewKey},
+		Limiter:       limiter,
 		Guard:         guard,
 	}, nil
 }

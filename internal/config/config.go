@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strconv"
 
 	"github.com/acme/helpdesk/internal/cursor"
 )
@@ -28,6 +29,12 @@ type Config struct {
 	// development (HELPDESK_WEBHOOK_ALLOW_PRIVATE=1): http URLs and
 	// loopback or private addresses. Deployed stacks never set it.
 	WebhookAllowPrivate bool
+	// RateLimit is the requests per minute an API key may make unless it
+	// has a limit of its own (HELPDESK_RATE_LIMIT, a positive integer;
+	// DefaultRateLimit when unset). Zero turns rate limiting off: FromEnv
+	// never leaves it zero, but tests and benchmarks that build a Config
+	// measure without it.
+	RateLimit int
 	// DispatchWorkers is how many webhook deliveries one dispatcher
 	// attempts at once; zero means DefaultDispatchWorkers. Not read from
 	// the environment: tests lower it to make the order of attempts
@@ -38,6 +45,23 @@ type Config struct {
 // DefaultDispatchWorkers is the dispatcher's concurrency when
 // Config.DispatchWorkers is zero.
 const DefaultDispatchWorkers = 16
+
+// DefaultRateLimit is the requests per minute of a key without a limit of
+// its own when HELPDESK_RATE_LIMIT is unset.
+const DefaultRateLimit = 1200
+
+// ParseRateLimit reads a HELPDESK_RATE_LIMIT value: DefaultRateLimit when
+// empty, otherwise a positive integer.
+func ParseRateLimit(v string) (int, error) {
+	if v == "" {
+		return DefaultRateLimit, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("HELPDESK_RATE_LIMIT must be a positive whole number of requests per minute, not %q", v)
+	}
+	return n, nil
+}
 
 // Workers is the dispatcher's concurrency.
 func (c Config) Workers() int {
@@ -90,6 +114,10 @@ func FromEnv(needs ...Need) (Config, error) {
 		cfg.WebhookAllowPrivate = true
 	default:
 		errs = append(errs, fmt.Errorf("HELPDESK_WEBHOOK_ALLOW_PRIVATE must be 1 or 0, not %q", v))
+	}
+	var err error
+	if cfg.RateLimit, err = ParseRateLimit(os.Getenv("HELPDESK_RATE_LIMIT")); err != nil {
+		errs = append(errs, err)
 	}
 	if lvl := os.Getenv("HELPDESK_LOG_LEVEL"); lvl != "" {
 		if err := cfg.LogLevel.UnmarshalText([]byte(lvl)); err != nil {

@@ -38,6 +38,20 @@ func TestFromEnv(t *testing.T) {
 			t.Fatalf("both set: %v", err)
 		}
 	})
+	t.Run("RateLimit", func(t *testing.T) {
+		for v, want := range map[string]int{"": config.DefaultRateLimit, "1": 1, "600": 600} {
+			t.Setenv("HELPDESK_RATE_LIMIT", v)
+			if cfg, err := config.FromEnv(); err != nil || cfg.RateLimit != want {
+				t.Fatalf("%q: %+v, %v", v, cfg, err)
+			}
+		}
+		for _, v := range []string{"0", "-5", "1.5", "lots", " 60"} {
+			t.Setenv("HELPDESK_RATE_LIMIT", v)
+			if _, err := config.FromEnv(); err == nil || !strings.Contains(err.Error(), "HELPDESK_RATE_LIMIT") {
+				t.Fatalf("%q: %v", v, err)
+			}
+		}
+	})
 	t.Run("AllowPrivate", func(t *testing.T) {
 		for v, want := range map[string]bool{"": false, "0": false, "1": true} {
 			t.Setenv("HELPDESK_WEBHOOK_ALLOW_PRIVATE", v)

@@ -53,6 +53,17 @@ func AddKey(tb testing.TB, store *dynamo.Store, perm helpdesk.Permission) string
 	return key
 }
 
+// AddLimitedKey registers a new API key with perm and its own rate limit
+// (requests per minute) and returns the key.
+func AddLimitedKey(tb testing.TB, store *dynamo.Store, perm helpdesk.Permission, limit int) string {
+	tb.Helper()
+	key, hash, id := auth.NewKey()
+	if err := store.CreateAPIKey(tb.Context(), &helpdesk.APIKey{ID: id, Name: "limited " + string(perm), Permission: perm, Hash: hash, RateLimit: limit, CreatedAt: Now()}); err != nil {
+		tb.Fatalf("CreateAPIKey: %v", err)
+	}
+	return key
+}
+
 // Now is the current time as the store keeps it.
 func Now() time.Time { return helpdesk.Clock(nil).Now() }
 

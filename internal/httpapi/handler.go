@@ -17,6 +17,7 @@ import (
 	"github.com/awslabs/aws-lambda-go-api-proxy/core"
 
 	"github.com/acme/helpdesk/internal/helpdesk"
+	"github.com/acme/helpdesk/internal/ratelimit"
 	"github.com/acme/helpdesk/internal/subscription"
 )
 
@@ -145,7 +146,10 @@ type Config struct {
 	// needed with the CreateTicket, UpdateTicket, CustomFields and Webhooks
 	// endpoints.
 	Idempotency helpdesk.IdempotencyStore
-	Logger      *slog.Logger
+	// Limiter holds each API key to its rate limit; nil serves without
+	// one.
+	Limiter *ratelimit.Limiter
+	Logger  *slog.Logger
 	// Endpoints are the route groups to serve; all of them when empty.
 	Endpoints []Endpoint
 }
@@ -159,13 +163,14 @@ type api struct {
 	keys     *helpdesk.APIKeys
 	auth     Authenticator
 	idem     helpdesk.IdempotencyStore
+	limiter  *ratelimit.Limiter
 }
 
 // New returns the API's handler for the configured endpoints. Paths it
 // does not serve are answered 404 and other methods on its paths 405, both
 // with a JSON error body.
 func New(cfg Config) http.Handler {
-	a := &api{svc: cfg.Service, hooks: cfg.Webhooks, convo: cfg.Conversations, activity: cfg.Activity, trash: cfg.Trash, keys: cfg.Keys, auth: cfg.Auth, idem: cfg.Idempotency}
+	a := &api{svc: cfg.Service, hooks: cfg.Webhooks, convo: cfg.Conversations, activity: cfg.Activity, trash: cfg.Trash, keys: cfg.Keys, auth: cfg.Auth, idem: cfg.Idempotency, limiter: cfg.Limiter}
 	mux := http.NewServeMux()
 	var served []Route
 	for _, rt := range Routes {
@@ -236,7 +241,7 @@ func (a *api) route(rt Route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ri := info(r)
 		ri.route = rt.Method + " " + rt.Path
-		err := a.authorize(r, ri, rt)
+		err := a.authorize(w, r, ri, rt)
 		if err == nil {
 			if !rt.Public() {
 				// What the request changes is recorded as the key's doing.
@@ -250,14 +255,17 @@ func (a *api) route(rt Route) http.Handler {
 	})
 }
 
-// authorize checks that the request's API key has the route's permission;
-// a public route takes any request.
-func (a *api) authorize(r *http.Request, ri *reqInfo, rt Route) error {
+// authorize checks that the request's API key is within its rate limit
+// and has the route's permission; a public route takes any request.
+func (a *api) authorize(w http.ResponseWriter, r *http.Request, ri *reqInfo, rt Route) error {
 	if rt.Public() {
 		return nil
 	}
 	var err error
 	ri.caller, err = a.auth.Authenticate(r.Context(), r.Header.Get("Authorization"))
+	if err == nil {
+		err = a.limit(w, r, ri.caller)
+	}
 	if err == nil && !ri.caller.Permission.Allows(rt.Needs) {
 		err = helpdesk.Errorf(helpdesk.CodeForbidden, "This API key lacks the %s permission.", rt.Needs)
 	}

@@ -6,7 +6,8 @@
 // HELPDESK_LOCAL_ADMIN_KEY, HELPDESK_LOCAL_WRITE_KEY, HELPDESK_LOCAL_READ_KEY
 // to register known keys instead of generated ones, and
 // HELPDESK_WEBHOOK_ALLOW_PRIVATE=1 to let webhooks reach receivers on this
-// machine (make run sets it).
+// machine (make run sets it), and HELPDESK_RATE_LIMIT, the requests per
+// minute of a key without its own limit (default 1,200, as deployed).
 package main
 
 import (
@@ -18,6 +19,7 @@ import (
 	"syscall"
 
 	"github.com/acme/helpdesk/infra/local"
+	"github.com/acme/helpdesk/internal/config"
 	"github.com/acme/helpdesk/internal/helpdesk"
 )
 
@@ -37,11 +39,16 @@ func main() {
 			keys[perm] = k
 		}
 	}
+	rateLimit, err := config.ParseRateLimit(os.Getenv("HELPDESK_RATE_LIMIT"))
+	if err != nil {
+		logger.Error("configuration", slog.String("error", err.Error()))
+		os.Exit(1)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	err := local.Run(ctx, local.Options{
+	err = local.Run(ctx, local.Options{
 		Addr: "127.0.0.1:" + port, DataDir: dataDir, Keys: keys, Out: os.Stdout, Logger: logger,
-		WebhookAllowPrivate: os.Getenv("HELPDESK_WEBHOOK_ALLOW_PRIVATE") == "1",
+		WebhookAllowPrivate: os.Getenv("HELPDESK_WEBHOOK_ALLOW_PRIVATE") == "1", RateLimit: rateLimit,
 	})
 	if err != nil {
 		logger.Error("local stack failed", slog.String("error", err.Error()))

@@ -25,6 +25,7 @@ func Handler(sys *app.System, endpoints ...httpapi.Endpoint) http.Handler {
 		Trash:         sys.Trash,
 		Keys:          sys.Keys,
 		Auth:          sys.Auth,
+		Limiter:       sys.Limiter,
 		Idempotency:   sys.Store,
 		Logger:        sys.Logger,
 		Endpoints:     endpoints,
