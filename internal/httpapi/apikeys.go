@@ -47,9 +47,6 @@ func newAPIKeyJSON(k *helpdesk.APIKey, key string) apiKeyJSON {
 	return out
 }
 
-// apiKeysParams are the query parameters of the key list.
-var apiKeysParams = []string{"page_size", "after"}
-
 // errKeyNotReplayable refuses an Idempotency-Key on a key's creation: the
 // answer holds the key, which is stored nowhere, so it cannot be saved for
 // a replay.
@@ -115,13 +112,7 @@ func (a *api) listAPIKeys(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var problems helpdesk.Problems
-	checkParams(values, apiKeysParams, &problems)
-	size := pageSize(values, helpdesk.DefaultPageSize, helpdesk.MaxPageSize, &problems)
-	if err := problems.Err(); err != nil {
-		return err
-	}
-	after, err := cursorParam(values)
+	size, after, err := parsePage(values)
 	if err != nil {
 		return err
 	}

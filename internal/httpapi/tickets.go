@@ -121,6 +121,23 @@ func cursorParam(values url.Values) (string, error) {
 	return v[0], nil
 }
 
+// pageParams are the query parameters of a list that only pages.
+var pageParams = []string{"page_size", "after"}
+
+// parsePage validates the query string of a list that only pages (the
+// trash, the API keys, a subscription's delivery log): page_size (the
+// default page size unless given) and the cursor after, nothing else.
+func parsePage(values url.Values) (size int, after string, err error) {
+	var problems helpdesk.Problems
+	checkParams(values, pageParams, &problems)
+	size = pageSize(values, helpdesk.DefaultPageSize, helpdesk.MaxPageSize, &problems)
+	if err := problems.Err(); err != nil {
+		return 0, "", err
+	}
+	after, err = cursorParam(values)
+	return size, after, err
+}
+
 // nextLink is the link to the next page (pageLink); nil when there is no
 // next page.
 func nextLink(r *http.Request, values url.Values, path, cursor string) *string {

@@ -9,9 +9,6 @@ import (
 	"github.com/acme/helpdesk/internal/view"
 )
 
-// trashParams are the query parameters of the trash's list.
-var trashParams = []string{"page_size", "after"}
-
 // deletedTicket is a ticket as the trash shows it: as the API showed it
 // when it was deleted, and when that was.
 type deletedTicket struct {
@@ -27,16 +24,8 @@ type trashBody struct {
 
 // parseTrashQuery validates the query string of the trash's list.
 func parseTrashQuery(values url.Values) (helpdesk.TrashQuery, error) {
-	var q helpdesk.TrashQuery
-	var problems helpdesk.Problems
-	checkParams(values, trashParams, &problems)
-	q.PageSize = pageSize(values, helpdesk.DefaultPageSize, helpdesk.MaxPageSize, &problems)
-	if err := problems.Err(); err != nil {
-		return q, err
-	}
-	var err error
-	q.After, err = cursorParam(values)
-	return q, err
+	size, after, err := parsePage(values)
+	return helpdesk.TrashQuery{PageSize: size, After: after}, err
 }
 
 func (a *api) listDeletedTickets(w http.ResponseWriter, r *http.Request) error {

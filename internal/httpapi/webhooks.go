@@ -10,9 +10,6 @@ import (
 	"github.com/acme/helpdesk/internal/view"
 )
 
-// deliveriesParams are the query parameters of the delivery log.
-var deliveriesParams = []string{"page_size", "after"}
-
 // decodeWebhookPatch decodes the members of a "webhook" object.
 func decodeWebhookPatch(fields map[string]json.RawMessage, problems *helpdesk.Problems) *helpdesk.WebhookPatch {
 	const prefix = "webhook."
@@ -111,13 +108,7 @@ func (a *api) listDeliveries(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var problems helpdesk.Problems
-	checkParams(values, deliveriesParams, &problems)
-	size := pageSize(values, helpdesk.DefaultPageSize, helpdesk.MaxPageSize, &problems)
-	if err := problems.Err(); err != nil {
-		return err
-	}
-	after, err := cursorParam(values)
+	size, after, err := parsePage(values)
 	if err != nil {
 		return err
 	}
