@@ -44,8 +44,8 @@ type idempotencyItem struct {
 	Status      int               `dynamodbav:"respStatus,omitempty"`
 	Header      map[string]string `dynamodbav:"respHeader,omitempty"`
 	Body        []byte            `dynamodbav:"respBody,omitempty"`
-	// Packed is a response body kept deflated (see
-	// CompleteIdempotencyKey); a record has Body or Packed.
+	// Packed is a response body kept deflated (see completion); records
+	// completed before bodies were deflated have Body instead.
 	Packed []byte `dynamodbav:"respBodyz,omitempty"`
 }
 
@@ -141,44 +141,24 @@ func (s *Store) ReleaseIdempotencyKey(ctx context.Context, c *helpdesk.Idempoten
 	return nil
 }
 
-// completion is the transaction item that completes done's claim: only
-// the claim's holder, while it holds it, may.
-func (s *Store) completion(done *helpdesk.Completion) (types.TransactWriteItem, error) {
-	header, err := attributevalue.Marshal(done.Response.Header)
-	if err != nil {
-		return types.TransactWriteItem{}, fmt.Errorf("marshal saved response: %w", err)
-	}
-	return types.TransactWriteItem{Update: &types.Update{
-		TableName:                aws.String(s.table),
-		Key:                      idempotencyKey(done.Claim),
-		UpdateExpression:         aws.String("SET #st = :done, respStatus = :status, respHeader = :header, respBody = :body REMOVE leaseUntil"),
-		ConditionExpression:      aws.String("#st = :busy AND #tok = :token"),
-		ExpressionAttributeNames: map[string]string{"#st": "state", "#tok": "token"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":done": str(stateCompleted), ":busy": str(stateInProgress), ":token": str(done.Claim.Token),
-			":status": number(int64(done.Response.Status)), ":header": header,
-			":body": &types.AttributeValueMemberB{Value: done.Response.Body},
-		},
-	}}, nil
-}
-
-// CompleteIdempotencyKey implements helpdesk.IdempotencyStore with one
-// update conditional on the claim being done's and in progress. The body
-// is kept deflated: a bulk update's answer holds up to a hundred tickets,
-// far beyond an item, and their JSON deflates to a fraction.
-func (s *Store) CompleteIdempotencyKey(ctx context.Context, done *helpdesk.Completion) error {
+// completion is the update that completes done's claim: only the claim's
+// holder, while it holds it, may. The body is kept deflated: a bulk
+// update's answer holds up to a hundred tickets, far beyond an item, and
+// JSON deflates to a fraction. A creation's transaction writes it; a bulk
+// update's CompleteIdempotencyKey, after its writes.
+func (s *Store) completion(done *helpdesk.Completion) (*types.Update, error) {
 	if len(done.Response.Body) > maxBody {
-		return errResponseTooLarge // a replay could not inflate it
+		return nil, errResponseTooLarge // a replay could not inflate it
 	}
 	packed := pack(done.Response.Body)
 	if len(packed) > maxPackedResponse {
-		return errResponseTooLarge
+		return nil, errResponseTooLarge
 	}
 	header, err := attributevalue.Marshal(done.Response.Header)
 	if err != nil {
-		return fmt.Errorf("marshal saved response: %w", err)
+		return nil, fmt.Errorf("marshal saved response: %w", err)
 	}
-	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+	return &types.Update{
 		TableName:                aws.String(s.table),
 		Key:                      idempotencyKey(done.Claim),
 		UpdateExpression:         aws.String("SET #st = :done, respStatus = :status, respHeader = :header, respBodyz = :body REMOVE leaseUntil"),
@@ -189,6 +169,19 @@ func (s *Store) CompleteIdempotencyKey(ctx context.Context, done *helpdesk.Compl
 			":status": number(int64(done.Response.Status)), ":header": header,
 			":body": &types.AttributeValueMemberB{Value: packed},
 		},
+	}, nil
+}
+
+// CompleteIdempotencyKey implements helpdesk.IdempotencyStore with the
+// completion's update alone.
+func (s *Store) CompleteIdempotencyKey(ctx context.Context, done *helpdesk.Completion) error {
+	u, err := s.completion(done)
+	if err != nil {
+		return err
+	}
+	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: u.TableName, Key: u.Key, UpdateExpression: u.UpdateExpression, ConditionExpression: u.ConditionExpression,
+		ExpressionAttributeNames: u.ExpressionAttributeNames, ExpressionAttributeValues: u.ExpressionAttributeValues,
 	})
 	switch {
 	case err == nil:
@@ -233,11 +226,11 @@ func (s *Store) completedBy(ctx context.Context, c *helpdesk.IdempotencyClaim) (
 func (s *Store) transact(ctx context.Context, what string, items []types.TransactWriteItem, done *helpdesk.Completion) ([]types.CancellationReason, error) {
 	n := len(items)
 	if done != nil {
-		c, err := s.completion(done)
+		u, err := s.completion(done)
 		if err != nil {
 			return nil, err
 		}
-		items = append(items, c)
+		items = append(items, types.TransactWriteItem{Update: u})
 	}
 	_, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
 	var tce *types.TransactionCanceledException
