@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"slices"
 	"sync"
@@ -327,9 +328,12 @@ func TestMigrateResumes(t *testing.T) {
 	toV1(t, dynamotest.Client(t), table)
 	db, faults := dynamotest.FaultyClient(t, 5*time.Second)
 
+	// The first run stops, as a crash would, once every segment has saved
+	// a page: stopping after a fixed time saved nothing on a slow machine,
+	// and then there was nothing to resume.
 	ctx, cancel := context.WithCancel(t.Context())
-	time.AfterFunc(time.Second, cancel)
-	first, err := dynamo.Migrate(ctx, db, table, dynamo.MigrateOptions{Rate: 200, PageSize: 10})
+	saved := &segmentsSaved{want: 4, done: cancel, seen: map[int64]bool{}}
+	first, err := dynamo.Migrate(ctx, db, table, dynamo.MigrateOptions{Rate: 200, PageSize: 10, Log: slog.New(saved)})
 	if err == nil || first.Rewritten == 0 || first.Rewritten >= 600 {
 		t.Fatalf("the interrupted run: %+v, %v; want some tickets rewritten, then the cancellation", first, err)
 	}
@@ -355,3 +359,33 @@ func TestMigrateResumes(t *testing.T) {
 		}
 	}
 }
+
+// segmentsSaved is a log handler that calls done once the migration has
+// logged a saved page of want distinct segments.
+type segmentsSaved struct {
+	want int
+	done func()
+	mu   sync.Mutex
+	seen map[int64]bool
+}
+
+func (h *segmentsSaved) Enabled(context.Context, slog.Level) bool { return true }
+
+func (h *segmentsSaved) Handle(_ context.Context, r slog.Record) error {
+	r.Attrs(func(a slog.Attr) bool {
+		if a.Key == "segment" {
+			h.mu.Lock()
+			h.seen[a.Value.Int64()] = true
+			if len(h.seen) == h.want {
+				h.done()
+			}
+			h.mu.Unlock()
+		}
+		return true
+	})
+	return nil
+}
+
+func (h *segmentsSaved) WithAttrs([]slog.Attr) slog.Handler { return h }
+
+func (h *segmentsSaved) WithGroup(string) slog.Handler { return h }
