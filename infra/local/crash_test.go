@@ -95,7 +95,10 @@ type dispatcherProcess struct {
 // called before the process reads the stream (to add fault rules, say).
 func startDispatcher(t *testing.T, table, checkpoint string, now func() time.Time, setup func(*dispatcherProcess)) *dispatcherProcess {
 	t.Helper()
-	db, faults := dynamotest.FaultyClient(t, 200*time.Millisecond)
+	// The deployed attempt timeout: a shorter one failed a starved
+	// machine's slow answers (the whole suite at once on two cores), and
+	// the frozen process's requests end with its context anyway.
+	db, faults := dynamotest.FaultyClient(t, app.AttemptTimeout)
 	streams, err := ddblocal.NewStreamsClient(t.Context(), dynamotest.Endpoint(t))
 	if err != nil {
 		t.Fatal(err)
