@@ -49,16 +49,7 @@ func BenchmarkBulkUpdate(b *testing.B) {
 		n = 10
 	}
 	ctx := context.Background()
-	srv := dynamoLocal(b)
-	b.Setenv("AWS_ENDPOINT_URL", srv.Endpoint())
-	b.Setenv("AWS_REGION", "us-east-1")
-	b.Setenv("AWS_ACCESS_KEY_ID", "bench")
-	b.Setenv("AWS_SECRET_ACCESS_KEY", "bench")
-	b.Setenv("AWS_SESSION_TOKEN", "")
-	db, err := app.DynamoDB()
-	if err != nil {
-		b.Fatal(err)
-	}
+	db := productionClient(b)
 	if err := local.EnsureTable(ctx, db, bulkTable); err != nil {
 		b.Fatal(err)
 	}

@@ -52,18 +52,7 @@ const fixtures = "../../internal/httpapi/testdata/events/"
 //	go test -run '^$' -bench Request -benchtime 2s -count 5 ./infra/bench/
 func BenchmarkRequest(b *testing.B) {
 	ctx := context.Background()
-	srv := dynamoLocal(b)
-	// The production client: app.DynamoDB reads the endpoint, region and
-	// credentials from the environment as a function does.
-	b.Setenv("AWS_ENDPOINT_URL", srv.Endpoint())
-	b.Setenv("AWS_REGION", "us-east-1")
-	b.Setenv("AWS_ACCESS_KEY_ID", "bench")
-	b.Setenv("AWS_SECRET_ACCESS_KEY", "bench")
-	b.Setenv("AWS_SESSION_TOKEN", "")
-	base, err := app.DynamoDB()
-	if err != nil {
-		b.Fatal(err)
-	}
+	base := productionClient(b)
 	calls := &sdkCalls{}
 	db := calls.client(base)
 	if err := local.EnsureTable(ctx, base, requestTable); err != nil {
@@ -153,7 +142,7 @@ func BenchmarkRequest(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	recordFeed(b, srv.Endpoint(), base, helpdesk.DefaultEventPageSize+1)
+	recordFeed(b, dynamoLocal(b).Endpoint(), base, helpdesk.DefaultEventPageSize+1)
 	b.Run("op=events", func(b *testing.B) {
 		// The first page of the feed, its four shards merged. The baseline
 		// makes the page's calls all at once, though the store makes them
@@ -180,6 +169,23 @@ func BenchmarkRequest(b *testing.B) {
 			return withMethod(get, http.MethodDelete, "/tickets/{id}", "/tickets/"+t.ID, "", vars["write"])
 		}, http.StatusNoContent, nil, false)
 	})
+}
+
+// productionClient is the functions' own DynamoDB client on the bench's
+// DynamoDB Local: app.DynamoDB reads the endpoint, region and credentials
+// from the environment as a function does.
+func productionClient(b *testing.B) *dynamodb.Client {
+	b.Helper()
+	b.Setenv("AWS_ENDPOINT_URL", dynamoLocal(b).Endpoint())
+	b.Setenv("AWS_REGION", "us-east-1")
+	b.Setenv("AWS_ACCESS_KEY_ID", "bench")
+	b.Setenv("AWS_SECRET_ACCESS_KEY", "bench")
+	b.Setenv("AWS_SESSION_TOKEN", "")
+	db, err := app.DynamoDB()
+	if err != nil {
+		b.Fatal(err)
+	}
+	return db
 }
 
 // recordFeed runs the local stack's stream consumer on the request table
