@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -25,6 +26,7 @@ func FuzzDecodeBulk(f *testing.F) {
 		`{"ticket": {"addTags": [" ", "a", "a"], "removeTags": ["a "]}}`,
 		`{"ids": [], "ticket": {"addTags": null}, "extra": 1}`,
 		`{"ids": ["tkt_a"]}`, `{"ids": ["tkt_a"], "ticket": []}`, ``, `[`,
+		`{"ids": ["tkt_a"], "ids": ["tkt_b"], "ticket": {}}`,
 	} {
 		f.Add([]byte(seed))
 	}
@@ -36,6 +38,7 @@ func FuzzDecodeBulk(f *testing.F) {
 			checkParseError(t, err, "ticket")
 			return
 		}
+		checkNoRepeatedKeys(t, bytes.TrimPrefix(body, []byte("\xef\xbb\xbf")))
 		ids := decodeIDs(top, &problems)
 		p := decodeTicketPatch(fields, &problems)
 		helpdesk.CheckBulkIDs("ids", ids, &problems)

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -41,6 +42,9 @@ func FuzzDecodeTicket(f *testing.F) {
 		`{"ticket": {"subject": "s", "customFields": [{"id": "cf_a", "value": 1}, {"id": "cf_a", "value": null}]}}`,
 		`[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]`,
 		`{"ticket": "nope"}`, ``, `{`, `null`,
+		`{"ticket": {"subject": "a", "subject": "b"}}`,
+		`{"ticket": {"subject": "s", "customFields": [{"id": "cf_a", "value": 1, "\u0076alue": 2}]}}`,
+		"\xef\xbb\xbf{\"ticket\": {\"subject\": \"with a byte-order mark\"}}",
 	} {
 		f.Add([]byte(seed))
 	}
@@ -332,16 +336,63 @@ func checkParseError(t *testing.T, err error, wrapper string) {
 // of the wrapped object or another member of the body's top level.
 func checkProblems(t *testing.T, body []byte, wrapper string, problems helpdesk.Problems) {
 	t.Helper()
+	body = bytes.TrimPrefix(body, []byte("\xef\xbb\xbf")) // accepted, as RFC 8259 allows
 	var top map[string]json.RawMessage
 	if err := json.Unmarshal(body, &top); err != nil {
 		t.Fatalf("parseObject accepted a body that is not an object: %v", err)
 	}
+	checkNoRepeatedKeys(t, body)
 	for _, p := range problems {
 		_, member := top[p.Field]
 		if p.Message == "" || !strings.HasPrefix(p.Field, wrapper+".") && (!member || p.Field == wrapper) {
 			t.Fatalf("problem %+v names no field of the body", p)
 		}
 	}
+}
+
+// checkNoRepeatedKeys fails when an accepted body repeats a key in one of
+// its objects: every colon outside a string separates a key from its
+// value, so a body without repeats has as many colons as its decoded
+// objects have members.
+func checkNoRepeatedKeys(t *testing.T, body []byte) {
+	t.Helper()
+	colons, inString, escaped := 0, false, false
+	for _, c := range body {
+		switch {
+		case escaped:
+			escaped = false
+		case inString && c == '\\':
+			escaped = true
+		case c == '"':
+			inString = !inString
+		case !inString && c == ':':
+			colons++
+		}
+	}
+	var v any
+	if err := json.Unmarshal(body, &v); err != nil {
+		t.Fatalf("accepted a body that is not JSON: %v", err)
+	}
+	if members := countMembers(v); members != colons {
+		t.Fatalf("accepted a body with a repeated key (%d keys, %d distinct): %q", colons, members, body)
+	}
+}
+
+// countMembers counts the members of every object in a decoded value.
+func countMembers(v any) int {
+	n := 0
+	switch x := v.(type) {
+	case map[string]any:
+		n += len(x)
+		for _, m := range x {
+			n += countMembers(m)
+		}
+	case []any:
+		for _, m := range x {
+			n += countMembers(m)
+		}
+	}
+	return n
 }
 
 // definitionsFor returns what the service would load for changes: a

@@ -255,14 +255,26 @@ func (c *contract) methods(u *url.URL) []string {
 	for template, item := range c.doc.Paths.Map() {
 		if matches(template, rel) {
 			for m := range item.Operations() {
-				if !slices.Contains(out, m) {
-					out = append(out, m)
+				// HEAD is GET without the body (RFC 9110); the
+				// document does not repeat it.
+				for _, m := range append([]string{m}, headOf(m)...) {
+					if !slices.Contains(out, m) {
+						out = append(out, m)
+					}
 				}
 			}
 		}
 	}
 	slices.Sort(out)
 	return out
+}
+
+// headOf is HEAD for GET, which answers HEAD too, and nothing otherwise.
+func headOf(method string) []string {
+	if method == http.MethodGet {
+		return []string{http.MethodHead}
+	}
+	return nil
 }
 
 // matches reports whether path fits a path template, segment by segment.
