@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -134,4 +135,23 @@ func TestByteOrderMark(t *testing.T) {
 		t.Fatalf("subject %v", got)
 	}
 	e.do("POST", base+"/tickets", helpdesk.PermWrite, "\xef\xbb\xbf").want(t, http.StatusBadRequest, helpdesk.CodeBadRequest)
+}
+
+// TestLimitHeaders: past MaxHeaderBytes of request line and headers, the
+// JSON 431; within, the API.
+func TestLimitHeaders(t *testing.T) {
+	h := httpapi.LimitHeaders(httpapi.NewDocs(nil))
+	for _, c := range []struct {
+		padding, status int
+	}{{httpapi.MaxHeaderBytes - 512, http.StatusOK}, {httpapi.MaxHeaderBytes, http.StatusRequestHeaderFieldsTooLarge}} {
+		req := httptest.NewRequest("GET", base+"/openapi.json", nil)
+		req.Header.Set("X-Padding", strings.Repeat("p", c.padding))
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		var body struct{ Error struct{ Code string } }
+		_ = json.Unmarshal(rec.Body.Bytes(), &body)
+		if rec.Code != c.status || c.status != http.StatusOK && (body.Error.Code != "HEADERS_TOO_LARGE" || rec.Header().Get("Content-Type") != "application/json") {
+			t.Fatalf("padding %d: %d %s", c.padding, rec.Code, rec.Body)
+		}
+	}
 }

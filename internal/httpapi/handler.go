@@ -127,6 +127,41 @@ var Routes = []Route{
 // MaxBodyBytes bounds request bodies; larger ones are answered 413.
 const MaxBodyBytes = 256 << 10
 
+// MaxHeaderBytes bounds a request's line and headers together, as API
+// Gateway's HTTP API bounds them (10,240 bytes); LimitHeaders answers 431
+// beyond.
+const MaxHeaderBytes = 10 << 10
+
+// LimitHeaders answers a request whose line and headers (names, values
+// and the separators of HTTP/1.1, Host included) exceed MaxHeaderBytes
+// with the JSON 431 HEADERS_TOO_LARGE, and passes others to next. It is
+// for a server with no API Gateway in front, the local stack's, which
+// must take larger headers itself (http.Server.MaxHeaderBytes) for this
+// answer, not its own plain-text 431, to reach the client.
+func LimitHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if n := headerBytes(r); n > MaxHeaderBytes {
+			writeError(w, r, helpdesk.Errorf(helpdesk.CodeHeadersTooLarge,
+				"The request line and headers take %d bytes; at most %d are accepted.", n, MaxHeaderBytes))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// headerBytes is the size of r's request line and headers as HTTP/1.1
+// sends them.
+func headerBytes(r *http.Request) int {
+	n := len(r.Method) + 1 + len(r.RequestURI) + 1 + len(r.Proto) + 2
+	n += len("Host: ") + len(r.Host) + 2
+	for name, values := range r.Header {
+		for _, v := range values {
+			n += len(name) + 2 + len(v) + 2
+		}
+	}
+	return n
+}
+
 // Authenticator returns who holds the key in an Authorization header
 // value. auth.Authenticator implements it.
 type Authenticator interface {
