@@ -107,8 +107,8 @@ type Data struct {
 	// old values of the fields that changed, keyed by JSON field name, for
 	// example {"status": "new", "assigneeId": nil}. A nil value means the
 	// field was null. Values decode as encoding/json decodes into any:
-	// strings, float64, bool, []any and map[string]any. It is absent for the
-	// other types.
+	// strings, float64 (json.Number with json.Decoder.UseNumber), bool, []any
+	// and map[string]any. It is absent for the other types.
 	Previous map[string]any `json:"previous,omitempty"`
 }
 
@@ -146,8 +146,11 @@ type Ticket struct {
 type CustomFieldValue struct {
 	// ID is the custom field definition's id, "cf_…".
 	ID string `json:"id"`
-	// Value is a string (text, date and dropdown fields), a float64 (number
-	// fields) or a bool (checkbox fields).
+	// Value is a string (text, date and dropdown fields), a number (number
+	// fields) or a bool (checkbox fields). The API writes a number as the
+	// exact decimal it holds (up to 38 significant digits); decoded into
+	// any it is a float64, the nearest, or with json.Decoder.UseNumber a
+	// json.Number, exact.
 	Value any `json:"value"`
 }
 

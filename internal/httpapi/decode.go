@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"math"
 	"net/http"
 	"slices"
 
@@ -203,23 +202,27 @@ func decodeStrings(raw json.RawMessage, field string, problems *helpdesk.Problem
 	return &out
 }
 
-// decodeScalar decodes a custom field value: a string, a finite number or
-// a boolean.
+// decodeScalar decodes a custom field value: a string, a number (kept
+// exactly, a helpdesk.Number, or a problem when DynamoDB could not hold
+// it) or a boolean.
 func decodeScalar(raw json.RawMessage, field string, problems *helpdesk.Problems) (any, bool) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
 	var v any
-	if err := json.Unmarshal(raw, &v); err != nil {
-		problems.Add(field, "must be a string, a finite number or a boolean")
-		return nil, false
-	}
-	switch x := v.(type) {
-	case string, bool:
-		return x, true
-	case float64:
-		if !math.IsInf(x, 0) && !math.IsNaN(x) {
+	if err := dec.Decode(&v); err == nil {
+		switch x := v.(type) {
+		case string, bool:
 			return x, true
+		case json.Number:
+			n, err := helpdesk.ParseNumber(string(x))
+			if err != nil {
+				problems.Add(field, "%s", helpdesk.ErrorMessage(err))
+				return nil, false
+			}
+			return n, true
 		}
 	}
-	problems.Add(field, "must be a string, a finite number or a boolean")
+	problems.Add(field, "must be a string, a number or a boolean")
 	return nil, false
 }
 
