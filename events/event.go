@@ -106,8 +106,8 @@ type Data struct {
 	// Previous holds, for ticket.updated and ticket.assignment.changed, the
 	// old values of the fields that changed, keyed by JSON field name, for
 	// example {"status": "new", "assigneeId": nil}. A nil value means the
-	// field was null. Values decode as encoding/json decodes into any:
-	// strings, float64 (json.Number with json.Decoder.UseNumber), bool, []any
+	// field was null. Values decode as encoding/json decodes into any, with
+	// numbers as json.Number in [Parse]: strings, json.Number, bool, []any
 	// and map[string]any. It is absent for the other types.
 	Previous map[string]any `json:"previous,omitempty"`
 }
@@ -148,9 +148,9 @@ type CustomFieldValue struct {
 	ID string `json:"id"`
 	// Value is a string (text, date and dropdown fields), a number (number
 	// fields) or a bool (checkbox fields). The API writes a number as the
-	// exact decimal it holds (up to 38 significant digits); decoded into
-	// any it is a float64, the nearest, or with json.Decoder.UseNumber a
-	// json.Number, exact.
+	// exact decimal it holds (up to 38 significant digits); [Parse]
+	// decodes it as a json.Number, exact (json.Unmarshal into any would
+	// make it the nearest float64).
 	Value any `json:"value"`
 }
 

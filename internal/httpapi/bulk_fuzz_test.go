@@ -112,7 +112,7 @@ func TestBulkAnswerWorstCase(t *testing.T) {
 	typical := helpdesk.NewTicket("tkt_"+strings.Repeat("a", 24), time.Now())
 	typical.Subject, typical.AssigneeID, typical.RequesterEmail, typical.RequesterName = "Printer on fire in room 4.12", "usr_jane", "joe@example.com", "Joe Bloggs"
 	typical.Tags = []string{"printer", "fire", "vip"}
-	typical.CustomFields = []helpdesk.CustomFieldValue{{ID: "cf_" + strings.Repeat("b", 24), Value: "third floor"}, {ID: "cf_" + strings.Repeat("c", 24), Value: 3.0}}
+	typical.CustomFields = []helpdesk.CustomFieldValue{{ID: "cf_" + strings.Repeat("b", 24), Value: "third floor"}, {ID: "cf_" + strings.Repeat("c", 24), Value: helpdesk.Number("3")}}
 
 	worst := typical.Clone()
 	esc := "\x01"

@@ -155,3 +155,38 @@ func TestLimitHeaders(t *testing.T) {
 		}
 	}
 }
+
+// TestExactNumbers: a number custom field keeps the exact value sent,
+// through DynamoDB and back, in every answer; one DynamoDB cannot hold
+// exactly is refused with 422 naming the field.
+func TestExactNumbers(t *testing.T) {
+	e, _ := newAPI(t)
+	res := e.do("POST", base+"/custom_fields", helpdesk.PermAdmin, `{"customField": {"name": "Account", "type": "number"}}`)
+	res.want(t, http.StatusCreated, "")
+	cf := res.body["customField"].(map[string]any)["id"].(string)
+	body := func(value string) string {
+		return `{"ticket": {"subject": "big", "customFields": [{"id": "` + cf + `", "value": ` + value + `}]}}`
+	}
+	for _, c := range []struct{ sent, shown string }{
+		{"12345678901234567890123", "12345678901234567890123"},
+		{"12345678901234567890123456789012345678", "12345678901234567890123456789012345678"},
+		{"-1.50", "-1.5"},
+		{"1e125", "1e+125"},
+		{"0.000000000000000000000000000001", "1e-30"},
+	} {
+		created := e.do("POST", base+"/tickets", helpdesk.PermWrite, body(c.sent))
+		created.want(t, http.StatusCreated, "")
+		want := `"value":` + c.shown + `}`
+		if !strings.Contains(string(created.raw), want) {
+			t.Errorf("%s: created %s, want %s", c.sent, created.raw, want)
+		}
+		id := created.ticket(t)["id"].(string)
+		if got := e.do("GET", base+"/tickets/"+id, helpdesk.PermRead, nil); !strings.Contains(string(got.raw), want) {
+			t.Errorf("%s: read back %s, want %s", c.sent, got.raw, want)
+		}
+	}
+	for _, sent := range []string{"1234567890123456789012345678901234567890", "1e200", "1e-200", "-1e126"} {
+		e.do("POST", base+"/tickets", helpdesk.PermWrite, body(sent)).
+			want(t, http.StatusUnprocessableEntity, helpdesk.CodeValidation, "ticket.customFields[0].value")
+	}
+}

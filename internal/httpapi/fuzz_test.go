@@ -39,6 +39,7 @@ func FuzzDecodeTicket(f *testing.F) {
 		`{"ticket": {"subject": 1, "tags": [1, "", null]}, "x": []}`,
 		`{"ticket": {"subject": "\u00e9\ud800", "customFields": [{"id": "cf_a", "value": {"deep": [[[]]]}}]}}`,
 		`{"ticket": {"subject": " s ", "customFields": [{"id": "cf_new", "value": "2026-01-31"}, {"id": "cf_b", "value": 1.5}, {"id": "cf_c", "value": true}]}}`,
+		`{"ticket": {"subject": "s", "customFields": [{"id": "cf_a", "value": 12345678901234567890123}, {"id": "cf_b", "value": -1.50e-3}, {"id": "cf_c", "value": 1e200}]}}`,
 		`{"ticket": {"subject": "s", "customFields": [{"id": "cf_a", "value": 1}, {"id": "cf_a", "value": null}]}}`,
 		`[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]`,
 		`{"ticket": "nope"}`, ``, `{`, `null`,
@@ -407,7 +408,7 @@ func definitionsFor(changes []helpdesk.CustomFieldChange) map[string]*helpdesk.C
 		}
 		typ := helpdesk.FieldText
 		switch v := c.Value.(type) {
-		case float64:
+		case helpdesk.Number:
 			typ = helpdesk.FieldNumber
 		case bool:
 			typ = helpdesk.FieldCheckbox
@@ -478,14 +479,25 @@ func checkTicket(t *testing.T, tk *helpdesk.Ticket) {
 			if !utf8.ValidString(v) || utf8.RuneCountInString(v) > 1000 {
 				t.Fatalf("accepted custom field value %q", v)
 			}
-		case float64:
-			if math.IsNaN(v) || math.IsInf(v, 0) {
-				t.Fatalf("accepted custom field value %v", v)
-			}
+		case helpdesk.Number:
+			checkNumber(t, v)
 		case bool:
 		default:
 			t.Fatalf("accepted custom field value %#v", v)
 		}
+	}
+}
+
+// checkNumber fails unless n is a JSON number that DynamoDB holds
+// exactly: at most 38 significant digits, 0 or a magnitude from 1e-130 to
+// below 1e126 (a float64 rounds the top to 1e126).
+func checkNumber(t *testing.T, n helpdesk.Number) {
+	t.Helper()
+	mantissa, _, _ := strings.Cut(strings.ToLower(strings.TrimPrefix(string(n), "-")), "e")
+	digits := strings.Trim(strings.Replace(mantissa, ".", "", 1), "0")
+	f, err := strconv.ParseFloat(string(n), 64)
+	if !json.Valid([]byte(n)) || len(digits) > 38 || err != nil || f != 0 && (math.Abs(f) < 1e-130 || math.Abs(f) > 1e126) {
+		t.Fatalf("accepted custom field value %s", n)
 	}
 }
 
