@@ -43,6 +43,7 @@ const (
 	CONFLICT           ErrorCode = "CONFLICT"
 	FORBIDDEN          ErrorCode = "FORBIDDEN"
 	GONE               ErrorCode = "GONE"
+	HEADERSTOOLARGE    ErrorCode = "HEADERS_TOO_LARGE"
 	INTERNAL           ErrorCode = "INTERNAL"
 	METHODNOTALLOWED   ErrorCode = "METHOD_NOT_ALLOWED"
 	NOTFOUND           ErrorCode = "NOT_FOUND"
@@ -64,6 +65,8 @@ func (e ErrorCode) Valid() bool {
 	case FORBIDDEN:
 		return true
 	case GONE:
+		return true
+	case HEADERSTOOLARGE:
 		return true
 	case INTERNAL:
 		return true
@@ -832,7 +835,7 @@ type CustomFieldResponse struct {
 	CustomField CustomField `json:"customField"`
 }
 
-// CustomFieldScalar A custom field value: a string, a number or a boolean, by the definition's type.
+// CustomFieldScalar A custom field value: a string, a number or a boolean, by the definition's type. A number is kept exactly as sent (in a canonical spelling: `1.50` is `1.5`), up to 38 significant digits, 0 or a magnitude from 1e-130 to below 1e126, what DynamoDB holds; beyond, 422 `VALIDATION_ERROR`.
 type CustomFieldScalar struct {
 	union json.RawMessage
 }
@@ -871,7 +874,7 @@ type CustomFieldValue struct {
 	// Examples: cf_32ixy7v4ucc6p2svipjqtvoc
 	Id CustomFieldId `json:"id"`
 
-	// Value A custom field value: a string, a number or a boolean, by the definition's type.
+	// Value A custom field value: a string, a number or a boolean, by the definition's type. A number is kept exactly as sent (in a canonical spelling: `1.50` is `1.5`), up to 38 significant digits, 0 or a magnitude from 1e-130 to below 1e126, what DynamoDB holds; beyond, 422 `VALIDATION_ERROR`.
 	Value CustomFieldScalar `json:"value"`
 }
 
@@ -976,12 +979,12 @@ type Error struct {
 	Error ErrorObject `json:"error"`
 }
 
-// ErrorCode What went wrong; each code has one status: BAD_REQUEST 400, UNAUTHORIZED 401, FORBIDDEN 403, NOT_FOUND 404, METHOD_NOT_ALLOWED 405, CONFLICT 409, GONE 410, PRECONDITION_FAILED 412, PAYLOAD_TOO_LARGE 413, VALIDATION_ERROR 422, RATE_LIMITED 429, INTERNAL 500, UNAVAILABLE 503.
+// ErrorCode What went wrong; each code has one status: BAD_REQUEST 400, UNAUTHORIZED 401, FORBIDDEN 403, NOT_FOUND 404, METHOD_NOT_ALLOWED 405, CONFLICT 409, GONE 410, PRECONDITION_FAILED 412, PAYLOAD_TOO_LARGE 413, VALIDATION_ERROR 422, HEADERS_TOO_LARGE 431, RATE_LIMITED 429, INTERNAL 500, UNAVAILABLE 503.
 type ErrorCode string
 
 // ErrorObject What went wrong: the `error` of an error body, and of each failed entry of a bulk update.
 type ErrorObject struct {
-	// Code What went wrong; each code has one status: BAD_REQUEST 400, UNAUTHORIZED 401, FORBIDDEN 403, NOT_FOUND 404, METHOD_NOT_ALLOWED 405, CONFLICT 409, GONE 410, PRECONDITION_FAILED 412, PAYLOAD_TOO_LARGE 413, VALIDATION_ERROR 422, RATE_LIMITED 429, INTERNAL 500, UNAVAILABLE 503.
+	// Code What went wrong; each code has one status: BAD_REQUEST 400, UNAUTHORIZED 401, FORBIDDEN 403, NOT_FOUND 404, METHOD_NOT_ALLOWED 405, CONFLICT 409, GONE 410, PRECONDITION_FAILED 412, PAYLOAD_TOO_LARGE 413, VALIDATION_ERROR 422, HEADERS_TOO_LARGE 431, RATE_LIMITED 429, INTERNAL 500, UNAVAILABLE 503.
 	Code ErrorCode `json:"code"`
 
 	// Details One entry per bad field; only for field errors.
@@ -1047,7 +1050,7 @@ type FieldOptions = []string
 // FieldType The type of a custom field's values: `text` (a string of at most 1000 characters), `number`, `checkbox` (true or false), `date` (`YYYY-MM-DD`, a real date), `dropdown` (one of the options).
 type FieldType string
 
-// GatewayError API Gateway's own error body, for what it answers before any function runs (deployed only): e.g. 404 `{"message": "Not Found"}` for a request that matches no route, 429 `{"message": "Too Many Requests"}` when throttled.
+// GatewayError API Gateway's own error body, for what it answers before any function runs (deployed only): e.g. 429 `{"message": "Too Many Requests"}` when throttled.
 type GatewayError struct {
 	Message string `json:"message"`
 }
