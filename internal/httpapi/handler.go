@@ -280,9 +280,9 @@ func cleanPath(p string) string {
 }
 
 // allowedMethods returns the methods of the routes whose paths match
-// path, in the routes' order, each once.
-func allowedMethods(routes []Route, path string) []string {
-	rest, ok := strings.CutPrefix(path, BasePath)
+// urlPath, in the routes' order, each once.
+func allowedMethods(routes []Route, urlPath string) []string {
+	rest, ok := strings.CutPrefix(urlPath, BasePath)
 	if !ok {
 		return nil
 	}

@@ -635,3 +635,31 @@ func TestColdStartsUnderEmulator(t *testing.T) {
 		}
 	}
 }
+
+// TestExactNumbers: a number custom field's value comes back exactly as
+// sent through the functions and the table; one a DynamoDB number cannot
+// hold is 422.
+func TestExactNumbers(t *testing.T) {
+	needTarget(t)
+	k := target.keys
+	field := do(t, "POST", api("/custom_fields"), k.Admin, map[string]any{"customField": map[string]any{"name": "E2E Account " + unique(), "type": "number"}}).
+		want(t, http.StatusCreated).object(t, "customField")
+	id, _ := field["id"].(string)
+	t.Cleanup(func() {
+		req, _ := http.NewRequest("DELETE", api("/custom_fields/"+id), nil)
+		req.Header.Set("Authorization", "Bearer "+k.Admin)
+		if res, err := checked(t).Do(req); err == nil {
+			res.Body.Close()
+		}
+	})
+	body := func(value string) string {
+		return `{"ticket": {"subject": "exact", "customFields": [{"id": "` + id + `", "value": ` + value + `}]}}`
+	}
+	created := do(t, "POST", api("/tickets"), k.Write, body("12345678901234567890123")).want(t, http.StatusCreated)
+	want := `"value":12345678901234567890123}`
+	ticket, _ := created.object(t, "ticket")["id"].(string)
+	if got := do(t, "GET", api("/tickets/"+ticket), k.Read, nil).want(t, http.StatusOK); !strings.Contains(string(created.raw), want) || !strings.Contains(string(got.raw), want) {
+		t.Fatalf("created %s, read back %s; want %s", created.raw, got.raw, want)
+	}
+	do(t, "POST", api("/tickets"), k.Write, body("1e200")).wantError(t, http.StatusUnprocessableEntity, "VALIDATION_ERROR", "ticket.customFields[0].value")
+}
