@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
+
 	"github.com/acme/helpdesk/internal/app"
 	"github.com/acme/helpdesk/internal/app/serve"
 	"github.com/acme/helpdesk/internal/config"
@@ -267,5 +269,23 @@ func TestCORSFailures(t *testing.T) {
 			}
 			wantAllowed(t, res, pageOrigin)
 		})
+	}
+}
+
+// TestCORSThroughLambdaAdapter: a preflight that API Gateway hands a
+// function (the $default route takes OPTIONS) is answered 204 through the
+// adapter the functions use, here the openapi function's handler.
+func TestCORSThroughLambdaAdapter(t *testing.T) {
+	proxy := httpadapter.NewV2(httpapi.NewDocs(slog.New(slog.DiscardHandler), []string{pageOrigin})).ProxyWithContext
+	ev := loadEvent(t, "list-tickets.json", map[string]string{"read": ""})
+	ev.RequestContext.HTTP.Method = http.MethodOptions
+	ev.Headers = map[string]string{"origin": pageOrigin, "access-control-request-method": "PUT"}
+	res, err := proxy(context.Background(), ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.StatusCode != http.StatusNoContent || res.Body != "" || res.Headers["Access-Control-Allow-Origin"] != pageOrigin ||
+		!slices.Contains(list(res.Headers["Access-Control-Allow-Methods"]), "PUT") {
+		t.Fatalf("preflight: %d %v %q", res.StatusCode, res.Headers, res.Body)
 	}
 }
