@@ -150,6 +150,9 @@ type Config struct {
 	// one.
 	Limiter *ratelimit.Limiter
 	Logger  *slog.Logger
+	// CORSOrigins are the origins whose pages may call the API (see
+	// CORS); none when empty.
+	CORSOrigins []string
 	// Endpoints are the route groups to serve; all of them when empty.
 	Endpoints []Endpoint
 }
@@ -168,7 +171,8 @@ type api struct {
 
 // New returns the API's handler for the configured endpoints. Paths it
 // does not serve are answered 404 and other methods on its paths 405, both
-// with a JSON error body.
+// with a JSON error body. Pages of cfg.CORSOrigins may call it from a
+// browser, as CORS sets out.
 func New(cfg Config) http.Handler {
 	a := &api{svc: cfg.Service, hooks: cfg.Webhooks, convo: cfg.Conversations, activity: cfg.Activity, trash: cfg.Trash, keys: cfg.Keys, auth: cfg.Auth, idem: cfg.Idempotency, limiter: cfg.Limiter}
 	mux := http.NewServeMux()
@@ -197,7 +201,7 @@ func New(cfg Config) http.Handler {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	return middleware(logger, mux)
+	return withCORS(cfg.CORSOrigins, middleware(logger, mux))
 }
 
 // allowedMethods returns the methods of the routes whose paths match
@@ -402,7 +406,8 @@ func (rp reply) write(w http.ResponseWriter) {
 func writeJSON(w http.ResponseWriter, status int, v any) { jsonReply(status, v).write(w) }
 
 // NewDocs is the handler of the openapi function: the OpenAPI document,
-// served without a key, and JSON 404s and 405s for everything else.
-func NewDocs(logger *slog.Logger) http.Handler {
-	return New(Config{Logger: logger, Endpoints: []Endpoint{Docs}})
+// served without a key, and JSON 404s and 405s for everything else; pages
+// of corsOrigins may read it from a browser.
+func NewDocs(logger *slog.Logger, corsOrigins []string) http.Handler {
+	return New(Config{Logger: logger, CORSOrigins: corsOrigins, Endpoints: []Endpoint{Docs}})
 }

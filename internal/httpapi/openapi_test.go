@@ -223,7 +223,7 @@ func TestOpenAPIServed(t *testing.T) {
 	})
 	t.Run("DocsEndpointAlone", func(t *testing.T) {
 		// As the openapi function wires it: no service, no authenticator.
-		h := httpapi.NewDocs(slog.New(slog.DiscardHandler))
+		h := httpapi.NewDocs(slog.New(slog.DiscardHandler), nil)
 		req, _ := http.NewRequest("GET", base+"/openapi.json", nil)
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, req)
