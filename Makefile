@@ -93,9 +93,28 @@ redoc-check:
 apiclient:
 	$(APICLIENT_GEN) -o $(APICLIENT) $(OPENAPI)
 
-## unit: every Go test of the module (go test ./...); the tests start DynamoDB Local where they need it
-unit: $(DDB_STAMP)
-	$(GO) test -count=1 -timeout 20m ./...
+# Files tests keep (t.ArtifactDir: the reference page's screenshot) land under $(ARTIFACTS)/_artifacts/,
+# emptied at each run. HELPDESK_BROWSER makes a browser test fail, not skip, when the browser cannot start.
+ARTIFACTS := $(LOCAL)/test-artifacts
+
+## unit: every Go test of the module (go test ./...); the tests start DynamoDB Local and headless Chromium where they need them
+unit: $(DDB_STAMP) browser
+	@rm -rf $(ARTIFACTS) && mkdir -p $(ARTIFACTS)
+	HELPDESK_BROWSER=$$(command -v $(BROWSER)) $(GO) test -count=1 -timeout 20m -artifacts -outputdir=$(abspath $(ARTIFACTS)) ./...
+	@find $(ARTIFACTS) -type f | sed 's/^/test artifact: /'
+
+# Headless Chromium for the browser tests (internal/browser): a Debian package, installed with apt-get
+# when running as root, as wrk is.
+BROWSER := chromium-headless-shell
+
+## browser: install headless Chromium (Debian chromium-headless-shell) for the browser tests (apt-get as root; otherwise says how)
+browser:
+	@command -v $(BROWSER) >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing $(BROWSER) (apt-get)"; \
+	    apt-get install -y -qq $(BROWSER) >/dev/null || { apt-get update -qq && apt-get install -y -qq $(BROWSER) >/dev/null; } || \
+	      { echo "could not install $(BROWSER) with apt-get; the browser tests need it"; exit 1; }; \
+	  else echo "the browser tests need headless Chromium: install the Debian package (sudo apt-get install $(BROWSER)) or put $(BROWSER) on PATH"; exit 1; fi; }
 
 # The fuzz loop is infra/scripts/fuzz.sh, whose header explains it. FUZZTIME, FUZZPARALLEL and
 # FUZZMINIMIZETIME reach it from the environment or the make command line, its defaults otherwise.
