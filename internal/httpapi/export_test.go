@@ -10,3 +10,7 @@ func SetMaxBulkTickets(tb testing.TB, n int64) {
 	maxBulkTickets = n
 	tb.Cleanup(func() { maxBulkTickets = saved })
 }
+
+// AcceptsGzip exposes acceptsGzip to the table test of Accept-Encoding
+// values.
+var AcceptsGzip = acceptsGzip

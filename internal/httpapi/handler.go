@@ -41,7 +41,8 @@ const (
 	// Events serves the activity record: the change feed and each
 	// ticket's history.
 	Events Endpoint = "events"
-	// Docs serves the OpenAPI document; it needs no API key and no table.
+	// Docs serves the OpenAPI document and the reference page that
+	// renders it; it needs no API key and no table.
 	Docs Endpoint = "openapi"
 	// Trash serves the deleted tickets: their list, restore and purge.
 	Trash Endpoint = "trash"
@@ -104,6 +105,8 @@ var Routes = []Route{
 	{Events, http.MethodGet, "/events", helpdesk.PermRead, (*api).listEvents},
 	{Events, http.MethodGet, "/tickets/{id}/events", helpdesk.PermRead, (*api).listTicketEvents},
 	{Docs, http.MethodGet, "/openapi.json", "", (*api).serveOpenAPI},
+	{Docs, http.MethodGet, "/docs", "", (*api).serveReference},
+	{Docs, http.MethodGet, redocPath, "", (*api).serveRedoc},
 	{Trash, http.MethodGet, "/deleted_tickets", helpdesk.PermRead, (*api).listDeletedTickets},
 	{Trash, http.MethodPost, "/deleted_tickets/{id}/restore", helpdesk.PermWrite, (*api).restoreTicket},
 	{Trash, http.MethodDelete, "/deleted_tickets/{id}", helpdesk.PermAdmin, (*api).purgeTicket},
@@ -405,9 +408,9 @@ func (rp reply) write(w http.ResponseWriter) {
 // writeJSON writes v as the JSON body of a response with the given status.
 func writeJSON(w http.ResponseWriter, status int, v any) { jsonReply(status, v).write(w) }
 
-// NewDocs is the handler of the openapi function: the OpenAPI document,
-// served without a key, and JSON 404s and 405s for everything else; pages
-// of corsOrigins may read it from a browser.
+// NewDocs is the handler of the openapi function: the OpenAPI document
+// and its reference page, served without a key, and JSON 404s and 405s for
+// everything else; pages of corsOrigins may read them from a browser.
 func NewDocs(logger *slog.Logger, corsOrigins []string) http.Handler {
 	return New(Config{Logger: logger, CORSOrigins: corsOrigins, Endpoints: []Endpoint{Docs}})
 }
