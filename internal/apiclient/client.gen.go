@@ -855,7 +855,7 @@ type CustomFieldScalar struct {
 // CustomFieldScalar0 defines model for CustomFieldScalar.0.
 type CustomFieldScalar0 = string
 
-// CustomFieldScalar1 defines model for CustomFieldScalar.1.
+// CustomFieldScalar1 Held as an IEEE 754 double: a finite JSON number is rounded to the nearest one (15 to 17 significant digits are kept, so `12345678901234567890123` is answered as `1.2345678901234568e+22`); one beyond ±1.7976931348623157e308 is 422.
 type CustomFieldScalar1 = float64
 
 // CustomFieldScalar2 defines model for CustomFieldScalar.2.
@@ -1070,6 +1070,8 @@ type GatewayError struct {
 
 // OpenAPIDocument An OpenAPI 3.1 document.
 type OpenAPIDocument struct {
+	// Info The document's title, version and description.
+	Info    map[string]interface{} `json:"info"`
 	Openapi OpenAPIDocumentOpenapi `json:"openapi"`
 }
 
@@ -1797,9 +1799,6 @@ type InvalidFieldsOrKeyReuse = Error
 
 // LastAdminKey The body of every error the API itself answers.
 type LastAdminKey = Error
-
-// MethodNotAllowed The body of every error the API itself answers.
-type MethodNotAllowed = Error
 
 // NameTakenOrContention The body of every error the API itself answers.
 type NameTakenOrContention = Error

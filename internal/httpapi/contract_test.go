@@ -58,6 +58,13 @@ func TestOpenAPIContractLint(t *testing.T) {
 			l.operation("webhooks."+name+"."+strings.ToLower(method), op, true)
 		}
 	}
+	unrouted, err := openapitest.Unrouted(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, status := range slices.Sorted(maps.Keys(unrouted)) {
+		l.response("x-unrouted.responses."+status, &openapi3.ResponseRef{Value: unrouted[status]})
+	}
 	l.unused(httpapi.OpenAPI())
 	for _, p := range l.problems {
 		t.Error(p)
@@ -95,7 +102,7 @@ func (l *contractLint) schema(at string, ref *openapi3.SchemaRef) {
 		if s.Format != "int32" && s.Format != "int64" {
 			l.errorf("%s: an integer without format int32 or int64", at)
 		}
-		if (s.Min == nil || s.Max == nil) && !bounded {
+		if s.Min == nil || s.Max == nil {
 			l.errorf("%s: an integer without minimum and maximum", at)
 		}
 	}
@@ -383,6 +390,7 @@ func TestOpenAPILimitsMatchCode(t *testing.T) {
 		{s + "FieldError/properties/field/maxLength", httpapi.MaxFieldShown + 1 /* the "…" */},
 		{s + "FieldError/properties/message/maxLength", httpapi.MaxMessageShown},
 		{s + "DeliveryAttempt/properties/error/maxLength", view.MaxAttemptErrorLen},
+		{s + "DeliveryAttempt/properties/response/maxLength", webhook.ResponseLogBytes},
 		{s + "Timestamp/maxLength", len(view.FormatTime(now))},
 		{s + "EventTimestamp/maxLength", len(view.FormatTime(now))},
 		{s + "Comment/properties/redactedAt/maxLength", len(view.FormatTime(now))},
@@ -407,7 +415,7 @@ func TestOpenAPILimitsMatchCode(t *testing.T) {
 		{p + "WebhookUserAgent/schema/maxLength", len(webhook.UserAgent)},
 		{h + "Location/schema/maxLength", stagePrefix + longestLocation},
 		{h + "ETag/schema/maxLength", len(strconv.Quote(strconv.FormatInt(math.MaxInt64, 10)))},
-		{h + "Allow/schema/maxLength", longestAllow},
+		{"/x-unrouted/responses/405/headers/Allow/schema/maxLength", longestAllow},
 		{h + "RateLimit-Limit/schema/maximum", helpdesk.MaxRateLimit},
 		{h + "RateLimit-Remaining/schema/maximum", helpdesk.MaxRateLimit},
 	}
