@@ -21,6 +21,7 @@ import (
 	"github.com/acme/helpdesk/internal/helpdesk"
 	"github.com/acme/helpdesk/internal/httpapi"
 	"github.com/acme/helpdesk/internal/openapitest"
+	"github.com/acme/helpdesk/internal/ratelimit"
 	"github.com/acme/helpdesk/internal/view"
 	"github.com/acme/helpdesk/internal/webhook"
 )
@@ -416,6 +417,10 @@ func TestOpenAPILimitsMatchCode(t *testing.T) {
 		{h + "Location/schema/maxLength", stagePrefix + longestLocation},
 		{h + "ETag/schema/maxLength", len(strconv.Quote(strconv.FormatInt(math.MaxInt64, 10)))},
 		{"/x-unrouted/responses/405/headers/Allow/schema/maxLength", longestAllow},
+		{h + "Retry-After/schema/minimum", httpapi.RetryAfterUnavailable},
+		{h + "Retry-After/schema/maximum", httpapi.RetryAfterUnavailable},
+		{h + "RateLimit-Reset/schema/maximum", int(ratelimit.DefaultWindow / time.Second)},
+		{"/components/responses/Throttled/headers/Retry-After/schema/maximum", int(ratelimit.DefaultWindow / time.Second)},
 		{h + "RateLimit-Limit/schema/maximum", helpdesk.MaxRateLimit},
 		{h + "RateLimit-Remaining/schema/maximum", helpdesk.MaxRateLimit},
 	}

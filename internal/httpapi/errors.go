@@ -3,6 +3,7 @@ package httpapi
 import (
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -28,10 +29,11 @@ var statuses = map[helpdesk.Code]int{
 	helpdesk.CodeInternal:           http.StatusInternalServerError,
 }
 
-// retryAfter is the Retry-After of an UNAVAILABLE answer, in seconds: by
-// then the SDK has already retried with back-off for about a second, so
-// one more second is a fair wait before the client's own retry.
-const retryAfter = "1"
+// RetryAfterUnavailable is the Retry-After of an UNAVAILABLE answer, in
+// seconds: by then the SDK has already retried with back-off for about a
+// second, so one more second is a fair wait before the client's own retry.
+// The OpenAPI document states it.
+const RetryAfterUnavailable = 1
 
 // StatusOf returns the HTTP status for an error.
 func StatusOf(err error) int {
@@ -97,7 +99,7 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	case helpdesk.CodeUnauthorized:
 		w.Header().Set("WWW-Authenticate", `Bearer realm="helpdesk"`)
 	case helpdesk.CodeUnavailable:
-		w.Header().Set("Retry-After", retryAfter)
+		w.Header().Set("Retry-After", strconv.Itoa(RetryAfterUnavailable))
 	}
 	writeJSON(w, StatusOf(err), errorBody{Error: errorObject(r, err)})
 }
