@@ -18,6 +18,7 @@ import (
 
 	"github.com/acme/helpdesk/internal/config"
 	"github.com/acme/helpdesk/internal/dynamo"
+	"github.com/acme/helpdesk/internal/helpdesk"
 	"github.com/acme/helpdesk/internal/httpapi"
 )
 
@@ -127,8 +128,9 @@ func (p *Props) Validate() error {
 		return fmt.Errorf("stage %q: want a letter, then up to 31 letters, digits or dashes", c.Stage)
 	case c.ThrottleRate < 0 || c.ThrottleBurst < 0:
 		return fmt.Errorf("throttling must be positive (rate %g, burst %g)", c.ThrottleRate, c.ThrottleBurst)
-	case c.RateLimit < 0:
-		return fmt.Errorf("rate limit must be a positive number of requests per minute, not %d", c.RateLimit)
+	case c.RateLimit < 0 || c.RateLimit > helpdesk.MaxRateLimit:
+		// The functions refuse more at start (config.ParseRateLimit).
+		return fmt.Errorf("rate limit must be a positive number of requests per minute up to %d, not %d", helpdesk.MaxRateLimit, c.RateLimit)
 	case c.ThrottleBurst != math.Trunc(c.ThrottleBurst):
 		return fmt.Errorf("throttle burst must be a whole number of requests, not %g", c.ThrottleBurst)
 	}

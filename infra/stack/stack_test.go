@@ -1365,7 +1365,7 @@ func TestValidate(t *testing.T) {
 	for _, p := range []stack.Props{
 		{Stage: "1dev"}, {Stage: "dev_1"}, {ThrottleRate: -1}, {ThrottleBurst: 2.5},
 		{CorsOrigins: []string{"desk.example.com"}}, {CorsOrigins: []string{"https://x/path"}}, {CorsOrigins: []string{"*", "https://x"}},
-		{LogLevel: "verbose"}, {WithoutIndexes: []string{"nope"}},
+		{LogLevel: "verbose"}, {WithoutIndexes: []string{"nope"}}, {RateLimit: 1_000_001},
 		{KeepIndexes: []string{"nope"}},
 		{KeepIndexes: []string{"status-updated"}},  // an index of the table, not a retired one
 		{WithoutIndexes: []string{"kind-updated"}}, // a retired index, not the table's

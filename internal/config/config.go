@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/acme/helpdesk/internal/cursor"
+	"github.com/acme/helpdesk/internal/helpdesk"
 )
 
 // Config is the system's configuration. FromEnv reads it in a function;
@@ -60,14 +61,15 @@ const DefaultDispatchWorkers = 16
 const DefaultRateLimit = 1200
 
 // ParseRateLimit reads a HELPDESK_RATE_LIMIT value: DefaultRateLimit when
-// empty, otherwise a positive integer.
+// empty, otherwise a positive integer no larger than a key's own limit may
+// be (helpdesk.MaxRateLimit), so that RateLimit-Limit has one bound.
 func ParseRateLimit(v string) (int, error) {
 	if v == "" {
 		return DefaultRateLimit, nil
 	}
 	n, err := strconv.Atoi(v)
-	if err != nil || n <= 0 {
-		return 0, fmt.Errorf("HELPDESK_RATE_LIMIT must be a positive whole number of requests per minute, not %q", v)
+	if err != nil || n <= 0 || n > helpdesk.MaxRateLimit {
+		return 0, fmt.Errorf("HELPDESK_RATE_LIMIT must be a whole number of requests per minute from 1 to %d, not %q", helpdesk.MaxRateLimit, v)
 	}
 	return n, nil
 }

@@ -40,13 +40,13 @@ func TestFromEnv(t *testing.T) {
 		}
 	})
 	t.Run("RateLimit", func(t *testing.T) {
-		for v, want := range map[string]int{"": config.DefaultRateLimit, "1": 1, "600": 600} {
+		for v, want := range map[string]int{"": config.DefaultRateLimit, "1": 1, "600": 600, "1000000": 1_000_000} {
 			t.Setenv("HELPDESK_RATE_LIMIT", v)
 			if cfg, err := config.FromEnv(); err != nil || cfg.RateLimit != want {
 				t.Fatalf("%q: %+v, %v", v, cfg, err)
 			}
 		}
-		for _, v := range []string{"0", "-5", "1.5", "lots", " 60"} {
+		for _, v := range []string{"0", "-5", "1.5", "lots", " 60", "1000001"} {
 			t.Setenv("HELPDESK_RATE_LIMIT", v)
 			if _, err := config.FromEnv(); err == nil || !strings.Contains(err.Error(), "HELPDESK_RATE_LIMIT") {
 				t.Fatalf("%q: %v", v, err)

@@ -15,7 +15,7 @@
 //
 // A request that matches no operation must be answered 404 NOT_FOUND, or
 // 405 METHOD_NOT_ALLOWED with the path's methods in Allow, as the
-// document's NotFound and MethodNotAllowed responses describe, or with API
+// document's x-unrouted answers describe (Unrouted), or with API
 // Gateway's own 404 (GatewayError) when deployed. The Bearer key itself
 // is not checked against the document (only the API knows keys), nor is
 // the request's Content-Type: the API reads every body as JSON, so a body
