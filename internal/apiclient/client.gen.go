@@ -1102,6 +1102,12 @@ type Priority string
 // RateLimit The key's own limit in requests per minute; `null` when it follows the stack's default.
 type RateLimit = int32
 
+// ReferencePage The HTML of the reference page: a shell that loads the renderer and this document.
+type ReferencePage = string
+
+// ReferenceRenderer Redoc's standalone bundle, as its npm package ships it (its length here uncompressed).
+type ReferenceRenderer = string
+
 // ReplayResponse defines model for ReplayResponse.
 type ReplayResponse struct {
 	Delivery struct {

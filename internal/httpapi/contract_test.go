@@ -3,9 +3,11 @@ package httpapi_test
 import (
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"maps"
 	"math"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strconv"
 	"strings"
@@ -327,6 +329,16 @@ func TestOpenAPILimitsMatchCode(t *testing.T) {
 		}
 		return len(prefix) + n
 	}
+	// The reference page and its renderer are stated as long as they are
+	// served.
+	served := func(path string) int {
+		rec := httptest.NewRecorder()
+		httpapi.NewDocs(slog.New(slog.DiscardHandler), nil).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, httpapi.BasePath+path, nil))
+		if rec.Code != http.StatusOK {
+			t.Fatalf("GET %s: %d", path, rec.Code)
+		}
+		return rec.Body.Len()
+	}
 	const s = "/components/schemas/"
 	const p = "/components/parameters/"
 	const h = "/components/headers/"
@@ -334,6 +346,8 @@ func TestOpenAPILimitsMatchCode(t *testing.T) {
 		at   string // a JSON pointer into the document
 		code int
 	}{
+		{s + "ReferencePage/maxLength", served("/docs")},
+		{s + "ReferenceRenderer/maxLength", served("/docs/redoc-" + httpapi.RedocVersion + ".standalone.js")},
 		{s + "Subject/maxLength", helpdesk.MaxSubjectLen},
 		{s + "RequesterName/maxLength", helpdesk.MaxRequesterNameLen},
 		{s + "RequesterEmail/maxLength", helpdesk.MaxRequesterEmailLen},
