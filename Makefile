@@ -16,7 +16,7 @@ APICLIENT_GEN = $(GO) run $(OAPI_CODEGEN) -config internal/apiclient/oapi-codege
 FUNCTIONS := $(notdir $(wildcard functions/*))
 LAMBDA_FLAGS := -tags lambda.norpc -trimpath -ldflags "-s -w"
 
-.PHONY: all help run test lint unit build dynamodb-local clean-local clean amplification keys apiclient
+.PHONY: all help run test lint unit build dynamodb-local clean-local clean amplification keys apiclient redoc redoc-check browser
 
 all: test
 
@@ -54,14 +54,67 @@ lint:
 	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
 	  $(APICLIENT_GEN) -o "$$tmp/client.gen.go" $(OPENAPI) || exit 1; \
 	  if ! cmp -s "$$tmp/client.gen.go" $(APICLIENT); then echo "$(APICLIENT) does not match $(OPENAPI): run make apiclient"; exit 1; fi
+	@$(MAKE) --no-print-directory redoc-check
+
+# The API reference page (GET /docs, docs/api-reference.md) renders the document with Redoc's standalone
+# bundle, vendored gzip-compressed in $(REDOC_ASSET) and embedded in the openapi function. It comes from the
+# npm tarball pinned here by version and by the sha512 of the registry's dist.integrity (in hex), so that a
+# fresh clone builds without npm and the vendored files (the bundle and its two licence files) cannot drift:
+# make lint re-derives them and compares.
+REDOC_VERSION := 2.5.4
+REDOC_SHA512 := 33a8d6846d6aa019c7e93166cc99ecb72099f3b1e6398fd4cc39bbf261e262284476557f61c4bda203a8d4d94496724c78bb32c4715edb215ce2c3631d3ac005
+REDOC_DIR := internal/httpapi/reference
+REDOC_ASSET := $(REDOC_DIR)/redoc-$(REDOC_VERSION).standalone.js.gz
+# REDOC_UNPACK fetches the pinned tarball into the folder $$tmp, checks it, and extracts the bundle and the
+# licence files into $$tmp/package/bundles.
+REDOC_UNPACK = command -v npm >/dev/null || { echo "the Redoc bundle comes from npm: put npm (Node 20) on PATH"; exit 1; }; \
+  (cd "$$tmp" && npm pack --silent --loglevel=error redoc@$(REDOC_VERSION) >/dev/null) || exit 1; \
+  echo "$(REDOC_SHA512)  $$tmp/redoc-$(REDOC_VERSION).tgz" | sha512sum -c --quiet - || { echo "redoc@$(REDOC_VERSION): the tarball's sha512 is not REDOC_SHA512"; exit 1; }; \
+  tar xzf "$$tmp/redoc-$(REDOC_VERSION).tgz" -C "$$tmp" package/LICENSE package/bundles/redoc.standalone.js package/bundles/redoc.standalone.js.LICENSE.txt || exit 1; \
+  mv "$$tmp/package/LICENSE" "$$tmp/package/bundles/"
+
+## redoc: re-derive the vendored Redoc bundle of the reference page from its pinned npm tarball (REDOC_VERSION, REDOC_SHA512)
+redoc:
+	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; $(REDOC_UNPACK); \
+	  rm -f $(REDOC_DIR)/* && gzip -9 -n -c "$$tmp/package/bundles/redoc.standalone.js" > $(REDOC_ASSET) && \
+	  cp "$$tmp/package/bundles/LICENSE" "$$tmp/package/bundles/redoc.standalone.js.LICENSE.txt" $(REDOC_DIR)/ && ls -l $(REDOC_DIR)
+
+# The gzip stream may differ between gzip builds; what it holds may not.
+redoc-check:
+	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; $(REDOC_UNPACK); \
+	  if [ "$$(LC_ALL=C ls $(REDOC_DIR) | tr '\n' ' ')" != "LICENSE $(notdir $(REDOC_ASSET)) redoc.standalone.js.LICENSE.txt " ]; then \
+	    echo "$(REDOC_DIR) must hold LICENSE, $(notdir $(REDOC_ASSET)) and redoc.standalone.js.LICENSE.txt alone: run make redoc"; exit 1; fi; \
+	  gunzip -c $(REDOC_ASSET) | cmp -s - "$$tmp/package/bundles/redoc.standalone.js" && \
+	  cmp -s $(REDOC_DIR)/LICENSE "$$tmp/package/bundles/LICENSE" && \
+	  cmp -s $(REDOC_DIR)/redoc.standalone.js.LICENSE.txt "$$tmp/package/bundles/redoc.standalone.js.LICENSE.txt" || \
+	    { echo "$(REDOC_DIR) is not what redoc@$(REDOC_VERSION) yields: run make redoc"; exit 1; }
 
 ## apiclient: regenerate the typed client (internal/apiclient) from the OpenAPI document with oapi-codegen
 apiclient:
 	$(APICLIENT_GEN) -o $(APICLIENT) $(OPENAPI)
 
-## unit: every Go test of the module (go test ./...); the tests start DynamoDB Local where they need it
-unit: $(DDB_STAMP)
-	$(GO) test -count=1 -timeout 20m ./...
+# Files tests keep (t.ArtifactDir: the reference page's screenshot) land under $(ARTIFACTS)/_artifacts/,
+# emptied at each run. HELPDESK_BROWSER makes a browser test fail, not skip, when the browser cannot start.
+ARTIFACTS := $(LOCAL)/test-artifacts
+
+## unit: every Go test of the module (go test ./...); the tests start DynamoDB Local and headless Chromium where they need them
+unit: $(DDB_STAMP) browser
+	@rm -rf $(ARTIFACTS) && mkdir -p $(ARTIFACTS)
+	HELPDESK_BROWSER=$$(command -v $(BROWSER)) $(GO) test -count=1 -timeout 20m -artifacts -outputdir=$(abspath $(ARTIFACTS)) ./...
+	@find $(ARTIFACTS) -type f | sed 's/^/test artifact: /'
+
+# Headless Chromium for the browser tests (internal/browser): a Debian package, installed with apt-get
+# when running as root, as wrk is.
+BROWSER := chromium-headless-shell
+
+## browser: install headless Chromium (Debian chromium-headless-shell) for the browser tests (apt-get as root; otherwise says how)
+browser:
+	@command -v $(BROWSER) >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing $(BROWSER) (apt-get)"; \
+	    apt-get install -y -qq $(BROWSER) >/dev/null || { apt-get update -qq && apt-get install -y -qq $(BROWSER) >/dev/null; } || \
+	      { echo "could not install $(BROWSER) with apt-get; the browser tests need it"; exit 1; }; \
+	  else echo "the browser tests need headless Chromium: install the Debian package (sudo apt-get install $(BROWSER)) or put $(BROWSER) on PATH"; exit 1; fi; }
 
 # The fuzz loop is infra/scripts/fuzz.sh, whose header explains it. FUZZTIME, FUZZPARALLEL and
 # FUZZMINIMIZETIME reach it from the environment or the make command line, its defaults otherwise.

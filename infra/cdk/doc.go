@@ -12,7 +12,7 @@
 //	throttleRate   $default stage requests per second, default 50
 //	throttleBurst  $default stage burst, default 100
 //	rateLimit      a key's requests per minute unless it has its own (HELPDESK_RATE_LIMIT), default 1200
-//	corsOrigins    comma-separated allowed origins, none by default
+//	corsOrigins    comma-separated origins browsers may call the API from, or *; none by default (docs/cors.md)
 //	logLevel       HELPDESK_LOG_LEVEL of every function (debug, info, warn, error)
 //	alarmTopicArn  an SNS topic the alarms notify
 //	withoutIndexes comma-separated indexes to leave out, for an upgrade that adds several (docs/operating.md)

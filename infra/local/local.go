@@ -73,6 +73,9 @@ type Options struct {
 	// RateLimit is the requests per minute of a key without its own
 	// limit; zero means config.DefaultRateLimit.
 	RateLimit int
+	// CORSOrigins are the origins whose pages may call the API from a
+	// browser (config.Config.CORSOrigins); none when empty.
+	CORSOrigins []string
 	// PollInterval is how often the stream is read and due deliveries are
 	// attempted; zero means DefaultPollInterval.
 	PollInterval time.Duration
@@ -87,6 +90,9 @@ const DefaultPollInterval = 250 * time.Millisecond
 // Run starts DynamoDB Local and the API and serves until ctx ends, then
 // stops everything it started.
 func Run(ctx context.Context, opts Options) error {
+	if err := config.CheckCORSOrigins(opts.CORSOrigins); err != nil {
+		return err
+	}
 	if err := os.MkdirAll(filepath.Join(opts.DataDir, "dynamodb"), 0o700); err != nil {
 		return fmt.Errorf("data folder: %w", err)
 	}
@@ -115,7 +121,7 @@ func Run(ctx context.Context, opts Options) error {
 	if rateLimit == 0 {
 		rateLimit = config.DefaultRateLimit
 	}
-	cfg := config.Config{Table: TableName, CursorKey: key, WebhookAllowPrivate: opts.WebhookAllowPrivate, RateLimit: rateLimit}
+	cfg := config.Config{Table: TableName, CursorKey: key, WebhookAllowPrivate: opts.WebhookAllowPrivate, RateLimit: rateLimit, CORSOrigins: opts.CORSOrigins}
 	sys, err := app.New(cfg, app.Clients{DynamoDB: db}, opts.Logger)
 	if err != nil {
 		return err

@@ -44,6 +44,23 @@ var accessLogFormat = map[string]string{
 	"error":              "$context.error.message",
 }
 
+// corsPreflight is the HTTP API's CORS configuration: httpapi.CORS, the
+// policy the local server applies, for origins. It never allows
+// credentials (see httpapi.CORS).
+func corsPreflight(origins []string) *awsapigatewayv2.CorsPreflightOptions {
+	methods := make([]awsapigatewayv2.CorsHttpMethod, len(httpapi.CORS.AllowMethods))
+	for i, m := range httpapi.CORS.AllowMethods {
+		methods[i] = awsapigatewayv2.CorsHttpMethod(m)
+	}
+	return &awsapigatewayv2.CorsPreflightOptions{
+		AllowOrigins:  jsii.Strings(origins...),
+		AllowMethods:  &methods,
+		AllowHeaders:  jsii.Strings(httpapi.CORS.AllowHeaders...),
+		ExposeHeaders: jsii.Strings(httpapi.CORS.ExposeHeaders...),
+		MaxAge:        awscdk.Duration_Seconds(jsii.Number(httpapi.CORS.MaxAge.Seconds())),
+	}
+}
+
 // newAPI defines the HTTP API: a route per entry of httpapi.Routes and
 // method it answers (HEAD beside GET) to the function of its endpoint
 // (payload 2.0), the $default route to the docs function, and the $default
@@ -56,16 +73,7 @@ func (b *builder) newAPI() {
 		CreateDefaultStage: jsii.Bool(false),
 	}
 	if len(p.CorsOrigins) > 0 {
-		props.CorsPreflight = &awsapigatewayv2.CorsPreflightOptions{
-			AllowOrigins: jsii.Strings(p.CorsOrigins...),
-			AllowMethods: &[]awsapigatewayv2.CorsHttpMethod{
-				awsapigatewayv2.CorsHttpMethod_GET, awsapigatewayv2.CorsHttpMethod_POST,
-				awsapigatewayv2.CorsHttpMethod_PUT, awsapigatewayv2.CorsHttpMethod_DELETE,
-			},
-			AllowHeaders:  jsii.Strings("Authorization", "Content-Type", "Idempotency-Key", "If-Match"),
-			ExposeHeaders: jsii.Strings("ETag", "Idempotent-Replayed", "Location", "Retry-After", "WWW-Authenticate", "X-Request-Id"),
-			MaxAge:        awscdk.Duration_Hours(jsii.Number(1)),
-		}
+		props.CorsPreflight = corsPreflight(p.CorsOrigins)
 	}
 	api := awsapigatewayv2.NewHttpApi(b.stack, jsii.String("Api"), props)
 	b.api.api = api

@@ -256,6 +256,13 @@ func (b *builder) newFunction(spec functionSpec) *function {
 	if b.props.LogLevel != "" {
 		env["HELPDESK_LOG_LEVEL"] = jsii.String(b.props.LogLevel)
 	}
+	if spec.endpoint != "" && len(b.props.CorsOrigins) > 0 {
+		// API Gateway answers preflights and sets the CORS headers itself,
+		// but routes an OPTIONS that a route takes (the $default route
+		// takes every method) to its function: that function answers the
+		// preflight 204, as make run does.
+		env["HELPDESK_CORS_ORIGINS"] = jsii.String(strings.Join(b.props.CorsOrigins, ","))
+	}
 	limited := spec.endpoint != "" && authenticated(spec.endpoint)
 	if limited {
 		env["HELPDESK_RATE_LIMIT"] = jsii.String(strconv.Itoa(b.props.RateLimit))

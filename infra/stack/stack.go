@@ -18,6 +18,7 @@ import (
 
 	"github.com/acme/helpdesk/internal/config"
 	"github.com/acme/helpdesk/internal/dynamo"
+	"github.com/acme/helpdesk/internal/helpdesk"
 	"github.com/acme/helpdesk/internal/httpapi"
 )
 
@@ -56,8 +57,11 @@ type Props struct {
 	// has a limit of its own: HELPDESK_RATE_LIMIT of every function with
 	// an authenticated route. Default config.DefaultRateLimit.
 	RateLimit int
-	// CorsOrigins are the origins browsers may call the API from (CORS);
-	// none when empty, and then the API sends no CORS headers.
+	// CorsOrigins are the origins browsers may call the API from
+	// (config.CheckCORSOrigins says which are valid): the HTTP API's CORS
+	// configuration, with httpapi.CORS for the rest, and
+	// HELPDESK_CORS_ORIGINS of the functions behind it. None when empty,
+	// and then the API sends no CORS headers.
 	CorsOrigins []string
 	// LogLevel sets HELPDESK_LOG_LEVEL on every function (debug, info,
 	// warn, error); unset when empty, which means info.
@@ -124,15 +128,14 @@ func (p *Props) Validate() error {
 		return fmt.Errorf("stage %q: want a letter, then up to 31 letters, digits or dashes", c.Stage)
 	case c.ThrottleRate < 0 || c.ThrottleBurst < 0:
 		return fmt.Errorf("throttling must be positive (rate %g, burst %g)", c.ThrottleRate, c.ThrottleBurst)
-	case c.RateLimit < 0:
-		return fmt.Errorf("rate limit must be a positive number of requests per minute, not %d", c.RateLimit)
+	case c.RateLimit < 0 || c.RateLimit > helpdesk.MaxRateLimit:
+		// The functions refuse more at start (config.ParseRateLimit).
+		return fmt.Errorf("rate limit must be a positive number of requests per minute up to %d, not %d", helpdesk.MaxRateLimit, c.RateLimit)
 	case c.ThrottleBurst != math.Trunc(c.ThrottleBurst):
 		return fmt.Errorf("throttle burst must be a whole number of requests, not %g", c.ThrottleBurst)
 	}
-	for _, o := range c.CorsOrigins {
-		if !corsOrigin.MatchString(o) {
-			return fmt.Errorf("CORS origin %q: want * or scheme://host[:port]", o)
-		}
+	if err := config.CheckCORSOrigins(c.CorsOrigins); err != nil {
+		return err
 	}
 	switch c.LogLevel {
 	case "", "debug", "info", "warn", "error":
@@ -159,8 +162,6 @@ func (p *Props) Validate() error {
 func hasIndex(ixs []dynamo.Index, name string) bool {
 	return slices.ContainsFunc(ixs, func(ix dynamo.Index) bool { return ix.Name == name })
 }
-
-var corsOrigin = regexp.MustCompile(`^(\*|https?://[^/\s]+)$`)
 
 // Output names of the stack.
 const (

@@ -4,10 +4,15 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/url"
 	"os"
+	"regexp"
 	"strconv"
+	"strings"
 
 	"github.com/acme/helpdesk/internal/cursor"
+	"github.com/acme/helpdesk/internal/helpdesk"
 )
 
 // Config is the system's configuration. FromEnv reads it in a function;
@@ -35,6 +40,11 @@ type Config struct {
 	// never leaves it zero, but tests and benchmarks that build a Config
 	// measure without it.
 	RateLimit int
+	// CORSOrigins are the origins whose pages may call the API from a
+	// browser (HELPDESK_CORS_ORIGINS: comma-separated, each
+	// scheme://host[:port] as a browser sends it, or * alone for any);
+	// none when empty, and then no answer carries CORS headers.
+	CORSOrigins []string
 	// DispatchWorkers is how many webhook deliveries one dispatcher
 	// attempts at once; zero means DefaultDispatchWorkers. Not read from
 	// the environment: tests lower it to make the order of attempts
@@ -51,16 +61,78 @@ const DefaultDispatchWorkers = 16
 const DefaultRateLimit = 1200
 
 // ParseRateLimit reads a HELPDESK_RATE_LIMIT value: DefaultRateLimit when
-// empty, otherwise a positive integer.
+// empty, otherwise a positive integer no larger than a key's own limit may
+// be (helpdesk.MaxRateLimit), so that RateLimit-Limit has one bound.
 func ParseRateLimit(v string) (int, error) {
 	if v == "" {
 		return DefaultRateLimit, nil
 	}
 	n, err := strconv.Atoi(v)
-	if err != nil || n <= 0 {
-		return 0, fmt.Errorf("HELPDESK_RATE_LIMIT must be a positive whole number of requests per minute, not %q", v)
+	if err != nil || n <= 0 || n > helpdesk.MaxRateLimit {
+		return 0, fmt.Errorf("HELPDESK_RATE_LIMIT must be a whole number of requests per minute from 1 to %d, not %q", helpdesk.MaxRateLimit, v)
 	}
 	return n, nil
+}
+
+// ParseCORSOrigins reads a HELPDESK_CORS_ORIGINS value: a comma-separated
+// list of origins, checked by CheckCORSOrigins; none when empty.
+func ParseCORSOrigins(v string) ([]string, error) {
+	var origins []string
+	for o := range strings.SplitSeq(v, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			origins = append(origins, o)
+		}
+	}
+	if err := CheckCORSOrigins(origins); err != nil {
+		return nil, fmt.Errorf("HELPDESK_CORS_ORIGINS: %w", err)
+	}
+	return origins, nil
+}
+
+// CheckCORSOrigins reports the first origin a browser could never send as
+// written, since a near miss would fail every call without a word: each
+// must be scheme://host[:port], http or https, lowercase, without a path
+// or a default port; or * (any origin), then alone.
+func CheckCORSOrigins(origins []string) error {
+	for _, o := range origins {
+		if o == "*" {
+			if len(origins) > 1 {
+				return errors.New("* allows every origin; list no other origin with it")
+			}
+			continue
+		}
+		if err := checkOrigin(o); err != nil {
+			return fmt.Errorf("CORS origin %q: %w", o, err)
+		}
+	}
+	return nil
+}
+
+var originHost = regexp.MustCompile(`^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$`)
+
+func checkOrigin(o string) error {
+	u, err := url.Parse(o)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" || u.Scheme+"://"+u.Host != o {
+		return errors.New("want scheme://host[:port] with http or https, no path, and no trailing slash (e.g. https://desk.example.com or http://localhost:5173)")
+	}
+	if o != strings.ToLower(o) {
+		return errors.New("write it in lowercase, as browsers send it")
+	}
+	if host := u.Hostname(); !originHost.MatchString(host) && net.ParseIP(host) == nil {
+		return errors.New("the host takes letters, digits, dots and dashes only: no wildcard")
+	}
+	switch port := u.Port(); {
+	case port == "" && strings.HasSuffix(u.Host, ":"):
+		return errors.New("the port is empty")
+	case port == "":
+	case (u.Scheme == "http" && port == "80") || (u.Scheme == "https" && port == "443"):
+		return errors.New("leave the default port out, as browsers do")
+	default:
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 || port[0] == '0' {
+			return fmt.Errorf("port %q: want 1 to 65535", port)
+		}
+	}
+	return nil
 }
 
 // Workers is the dispatcher's concurrency.
@@ -116,6 +188,9 @@ func FromEnv(needs ...Need) (Config, error) {
 		errs = append(errs, fmt.Errorf("HELPDESK_WEBHOOK_ALLOW_PRIVATE must be 1 or 0, not %q", v))
 	}
 	var err error
+	if cfg.CORSOrigins, err = ParseCORSOrigins(os.Getenv("HELPDESK_CORS_ORIGINS")); err != nil {
+		errs = append(errs, err)
+	}
 	if cfg.RateLimit, err = ParseRateLimit(os.Getenv("HELPDESK_RATE_LIMIT")); err != nil {
 		errs = append(errs, err)
 	}

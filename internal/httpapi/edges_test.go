@@ -75,7 +75,7 @@ func TestHEAD(t *testing.T) {
 // route table: 405 with Allow for another method on any route's path,
 // 404 for any other path, both as JSON, through the Lambda adapter.
 func TestDefaultRouteAnswers(t *testing.T) {
-	proxy := httpadapter.NewV2(httpapi.NewDocs(nil)).ProxyWithContext
+	proxy := httpadapter.NewV2(httpapi.NewDocs(nil, nil)).ProxyWithContext
 	for _, c := range []struct {
 		method, path string
 		status       int
@@ -140,7 +140,7 @@ func TestByteOrderMark(t *testing.T) {
 // TestLimitHeaders: past MaxHeaderBytes of request line and headers, the
 // JSON 431; within, the API.
 func TestLimitHeaders(t *testing.T) {
-	h := httpapi.LimitHeaders(httpapi.NewDocs(nil))
+	h := httpapi.LimitHeaders(httpapi.NewDocs(nil, nil))
 	for _, c := range []struct {
 		padding, status int
 	}{{httpapi.MaxHeaderBytes - 512, http.StatusOK}, {httpapi.MaxHeaderBytes, http.StatusRequestHeaderFieldsTooLarge}} {

@@ -3,7 +3,9 @@ package httpapi
 import (
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/acme/helpdesk/events"
 	"github.com/acme/helpdesk/internal/auth"
@@ -28,10 +30,11 @@ var statuses = map[helpdesk.Code]int{
 	helpdesk.CodeInternal:           http.StatusInternalServerError,
 }
 
-// retryAfter is the Retry-After of an UNAVAILABLE answer, in seconds: by
-// then the SDK has already retried with back-off for about a second, so
-// one more second is a fair wait before the client's own retry.
-const retryAfter = "1"
+// RetryAfterUnavailable is the Retry-After of an UNAVAILABLE answer, in
+// seconds: by then the SDK has already retried with back-off for about a
+// second, so one more second is a fair wait before the client's own retry.
+// The OpenAPI document states it.
+const RetryAfterUnavailable = 1
 
 // StatusOf returns the HTTP status for an error.
 func StatusOf(err error) int {
@@ -56,8 +59,15 @@ type detailJSON struct {
 	Message string `json:"message"`
 }
 
-// maxFieldShown bounds a field path echoed in an answer.
-const maxFieldShown = 200
+// MaxFieldShown bounds, in bytes, a field path echoed in an answer; a
+// longer one is cut there and ends in "…". The OpenAPI document states it.
+const MaxFieldShown = 200
+
+// MaxMessageShown bounds, in characters, an error message or a field
+// error's message in an answer, "…" included: most are fixed sentences,
+// but some name what the client sent, and the document states one bound
+// for all of them.
+const MaxMessageShown = 1024
 
 // shownField is a field path as an answer names it: as the client wrote
 // it, but never a name that holds what looks like an API key or a webhook
@@ -67,10 +77,19 @@ func shownField(field string) string {
 	if strings.Contains(field, auth.Prefix) || strings.Contains(field, events.SecretPrefix) {
 		return "(a name that looks like an API key or a secret)"
 	}
-	if len(field) > maxFieldShown {
-		return strings.ToValidUTF8(field[:maxFieldShown], "") + "…"
+	if len(field) > MaxFieldShown {
+		return strings.ToValidUTF8(field[:MaxFieldShown], "") + "…"
 	}
 	return field
+}
+
+// shownMessage is a message as an answer shows it: cut to MaxMessageShown
+// characters.
+func shownMessage(msg string) string {
+	if utf8.RuneCountInString(msg) <= MaxMessageShown {
+		return msg
+	}
+	return string([]rune(msg)[:MaxMessageShown-1]) + "…"
 }
 
 // writeError answers with err's status and error body. Internal errors are
@@ -81,7 +100,7 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	case helpdesk.CodeUnauthorized:
 		w.Header().Set("WWW-Authenticate", `Bearer realm="helpdesk"`)
 	case helpdesk.CodeUnavailable:
-		w.Header().Set("Retry-After", retryAfter)
+		w.Header().Set("Retry-After", strconv.Itoa(RetryAfterUnavailable))
 	}
 	writeJSON(w, StatusOf(err), errorBody{Error: errorObject(r, err)})
 }
@@ -97,9 +116,9 @@ func errorObject(r *http.Request, err error) errorJSON {
 	case helpdesk.CodeUnavailable:
 		logger(r).WarnContext(r.Context(), "request failed: a dependency is unavailable", slog.String("error", err.Error()))
 	}
-	obj := errorJSON{Code: code, Message: helpdesk.ErrorMessage(err)}
+	obj := errorJSON{Code: code, Message: shownMessage(helpdesk.ErrorMessage(err))}
 	for _, d := range helpdesk.ErrorDetails(err) {
-		obj.Details = append(obj.Details, detailJSON{Field: shownField(d.Field), Message: d.Message})
+		obj.Details = append(obj.Details, detailJSON{Field: shownField(d.Field), Message: shownMessage(d.Message)})
 	}
 	return obj
 }

@@ -10,3 +10,11 @@ func SetMaxBulkTickets(tb testing.TB, n int64) {
 	maxBulkTickets = n
 	tb.Cleanup(func() { maxBulkTickets = saved })
 }
+
+// AcceptsGzip exposes acceptsGzip to the table test of Accept-Encoding
+// values.
+var AcceptsGzip = acceptsGzip
+
+// AllowedMethods exposes allowedMethods, for the longest Allow the
+// document must admit.
+var AllowedMethods = allowedMethods

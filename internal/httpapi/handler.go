@@ -42,7 +42,8 @@ const (
 	// Events serves the activity record: the change feed and each
 	// ticket's history.
 	Events Endpoint = "events"
-	// Docs serves the OpenAPI document; it needs no API key and no table.
+	// Docs serves the OpenAPI document and the reference page that
+	// renders it; it needs no API key and no table.
 	Docs Endpoint = "openapi"
 	// Trash serves the deleted tickets: their list, restore and purge.
 	Trash Endpoint = "trash"
@@ -115,6 +116,8 @@ var Routes = []Route{
 	{Events, http.MethodGet, "/events", helpdesk.PermRead, (*api).listEvents},
 	{Events, http.MethodGet, "/tickets/{id}/events", helpdesk.PermRead, (*api).listTicketEvents},
 	{Docs, http.MethodGet, "/openapi.json", "", (*api).serveOpenAPI},
+	{Docs, http.MethodGet, "/docs", "", (*api).serveReference},
+	{Docs, http.MethodGet, redocPath, "", (*api).serveRedoc},
 	{Trash, http.MethodGet, "/deleted_tickets", helpdesk.PermRead, (*api).listDeletedTickets},
 	{Trash, http.MethodPost, "/deleted_tickets/{id}/restore", helpdesk.PermWrite, (*api).restoreTicket},
 	{Trash, http.MethodDelete, "/deleted_tickets/{id}", helpdesk.PermAdmin, (*api).purgeTicket},
@@ -196,6 +199,9 @@ type Config struct {
 	// one.
 	Limiter *ratelimit.Limiter
 	Logger  *slog.Logger
+	// CORSOrigins are the origins whose pages may call the API (see
+	// CORS); none when empty.
+	CORSOrigins []string
 	// Endpoints are the route groups to serve; all of them when empty.
 	Endpoints []Endpoint
 }
@@ -217,6 +223,7 @@ type api struct {
 // with Allow, both with a JSON error body. Both come from the whole route
 // table, not only the configured endpoints: deployed, the function of
 // API Gateway's $default route answers for paths other functions serve.
+// Pages of cfg.CORSOrigins may call it from a browser, as CORS sets out.
 func New(cfg Config) http.Handler {
 	a := &api{svc: cfg.Service, hooks: cfg.Webhooks, convo: cfg.Conversations, activity: cfg.Activity, trash: cfg.Trash, keys: cfg.Keys, auth: cfg.Auth, idem: cfg.Idempotency, limiter: cfg.Limiter}
 	mux := http.NewServeMux()
@@ -235,7 +242,7 @@ func New(cfg Config) http.Handler {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	return middleware(logger, cleanPaths(mux))
+	return withCORS(cfg.CORSOrigins, middleware(logger, cleanPaths(mux)))
 }
 
 // unrouted answers a request no route of the handler takes: 405 with
@@ -491,8 +498,9 @@ func (rp reply) write(w http.ResponseWriter) {
 // writeJSON writes v as the JSON body of a response with the given status.
 func writeJSON(w http.ResponseWriter, status int, v any) { jsonReply(status, v).write(w) }
 
-// NewDocs is the handler of the openapi function: the OpenAPI document,
-// served without a key, and JSON 404s and 405s for everything else.
-func NewDocs(logger *slog.Logger) http.Handler {
-	return New(Config{Logger: logger, Endpoints: []Endpoint{Docs}})
+// NewDocs is the handler of the openapi function: the OpenAPI document
+// and its reference page, served without a key, and JSON 404s and 405s for
+// everything else; pages of corsOrigins may read them from a browser.
+func NewDocs(logger *slog.Logger, corsOrigins []string) http.Handler {
+	return New(Config{Logger: logger, CORSOrigins: corsOrigins, Endpoints: []Endpoint{Docs}})
 }

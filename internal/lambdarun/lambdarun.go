@@ -27,11 +27,12 @@ func HTTP(h http.Handler) { lambda.Start(httpadapter.NewV2(h).ProxyWithContext) 
 
 // Serve is the entry of a function with nothing to assemble (the openapi
 // function): it reads the configuration, which it needs only for the log
-// level, and serves the handler handler builds. It never returns.
-func Serve(handler func(*slog.Logger) http.Handler) {
+// level and the CORS origins, and serves the handler handler builds. It
+// never returns.
+func Serve(handler func(logger *slog.Logger, corsOrigins []string) http.Handler) {
 	cfg, err := config.FromEnv()
 	if err != nil {
 		Fail(nil, err)
 	}
-	HTTP(handler(cfg.Logger()))
+	HTTP(handler(cfg.Logger(), cfg.CORSOrigins))
 }

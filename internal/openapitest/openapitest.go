@@ -22,10 +22,12 @@ import (
 	"github.com/acme/helpdesk/internal/httpapi"
 )
 
-// contract is the loaded document and a router over its paths.
+// contract is the loaded document, a router over its paths, and its
+// answers to requests that match no path (Unrouted).
 type contract struct {
-	doc    *openapi3.T
-	router routers.Router
+	doc      *openapi3.T
+	router   routers.Router
+	unrouted map[string]*openapi3.Response
 }
 
 // load parses and validates the document once per test binary. The
@@ -45,8 +47,67 @@ var load = sync.OnceValues(func() (*contract, error) {
 	if err != nil {
 		return nil, fmt.Errorf("route the OpenAPI document: %w", err)
 	}
-	return &contract{doc: doc, router: router}, nil
+	unrouted, err := Unrouted(doc)
+	if err != nil {
+		return nil, err
+	}
+	return &contract{doc: doc, router: router, unrouted: unrouted}, nil
 })
+
+// Unrouted returns the document's answers to a request that matches no
+// operation, by status, from its x-unrouted extension: no operation has
+// them, so they cannot be components (which must all be used), and kin-
+// openapi leaves an extension as JSON, so its references to components
+// are resolved here.
+func Unrouted(doc *openapi3.T) (map[string]*openapi3.Response, error) {
+	raw, err := json.Marshal(doc.Extensions["x-unrouted"])
+	if err != nil {
+		return nil, fmt.Errorf("x-unrouted: %w", err)
+	}
+	var ext struct {
+		Responses map[string]*openapi3.ResponseRef `json:"responses"`
+	}
+	if err := json.Unmarshal(raw, &ext); err != nil {
+		return nil, fmt.Errorf("x-unrouted: %w", err)
+	}
+	out := map[string]*openapi3.Response{}
+	for status, ref := range ext.Responses {
+		resp := ref.Value
+		if ref.Ref != "" {
+			c := doc.Components.Responses[component(ref.Ref)]
+			if c == nil {
+				return nil, fmt.Errorf("x-unrouted %s: no component %s", status, ref.Ref)
+			}
+			resp = c.Value
+		}
+		for name, h := range resp.Headers {
+			if h.Ref != "" {
+				c := doc.Components.Headers[component(h.Ref)]
+				if c == nil {
+					return nil, fmt.Errorf("x-unrouted %s header %s: no component %s", status, name, h.Ref)
+				}
+				h.Value = c.Value
+			}
+		}
+		for _, media := range resp.Content {
+			if media.Schema != nil && media.Schema.Ref != "" {
+				c := doc.Components.Schemas[component(media.Schema.Ref)]
+				if c == nil {
+					return nil, fmt.Errorf("x-unrouted %s: no component %s", status, media.Schema.Ref)
+				}
+				media.Schema.Value = c.Value
+			}
+		}
+		out[status] = resp
+	}
+	if out["404"] == nil || out["405"] == nil {
+		return nil, errors.New("x-unrouted: want the 404 and 405 answers")
+	}
+	return out, nil
+}
+
+// component is the name a component reference ends with.
+func component(ref string) string { return ref[strings.LastIndex(ref, "/")+1:] }
 
 func parse() (*openapi3.T, error) {
 	doc, err := openapi3.NewLoader().LoadFromData(httpapi.OpenAPI())
@@ -225,9 +286,9 @@ func (c *contract) checkUnrouted(req *http.Request, res *http.Response, resBody 
 		if gatewayNotFound(res, resBody) {
 			return nil
 		}
-		return c.checkComponent("NotFound", res, resBody)
+		return c.checkUnroutedAnswer("404", res, resBody)
 	case http.StatusMethodNotAllowed:
-		return append(c.checkComponent("MethodNotAllowed", res, resBody), c.checkAllow(req, res)...)
+		return append(c.checkUnroutedAnswer("405", res, resBody), c.checkAllow(req, res)...)
 	default:
 		return []string{"no operation of the document matches the request, so the answer must be 404 or 405"}
 	}
@@ -245,22 +306,22 @@ func (c *contract) checkAllow(req *http.Request, res *http.Response) []string {
 	return nil
 }
 
-// checkComponent checks a response against one of the document's
-// component responses.
-func (c *contract) checkComponent(name string, res *http.Response, resBody []byte) []string {
-	resp := c.doc.Components.Responses[name].Value
+// checkUnroutedAnswer checks a response against the document's answer
+// with that status to a request that matches no operation.
+func (c *contract) checkUnroutedAnswer(status string, res *http.Response, resBody []byte) []string {
+	resp := c.unrouted[status]
 	var problems []string
 	for h, ref := range resp.Headers {
 		if ref.Value.Required && res.Header.Get(h) == "" {
-			problems = append(problems, fmt.Sprintf("no %s header (%s)", h, name))
+			problems = append(problems, fmt.Sprintf("no %s header (%s)", h, status))
 		}
 	}
 	media := resp.Content.Get(res.Header.Get("Content-Type"))
 	if media == nil {
-		return append(problems, fmt.Sprintf("Content-Type %q, not one of response %s", res.Header.Get("Content-Type"), name))
+		return append(problems, fmt.Sprintf("Content-Type %q, not one of response %s", res.Header.Get("Content-Type"), status))
 	}
 	if err := visit(media.Schema.Value, resBody); err != nil {
-		problems = append(problems, fmt.Sprintf("the body does not match response %s: %v", name, err))
+		problems = append(problems, fmt.Sprintf("the body does not match response %s: %v", status, err))
 	}
 	return append(problems, checkCode(resp, resBody)...)
 }

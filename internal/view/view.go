@@ -3,6 +3,7 @@ package view
 import (
 	"encoding/json"
 	"time"
+	"unicode/utf8"
 
 	"github.com/acme/helpdesk/events"
 	"github.com/acme/helpdesk/internal/helpdesk"
@@ -122,10 +123,19 @@ type Attempt struct {
 	At         string `json:"at"`
 }
 
+// MaxAttemptErrorLen bounds, in characters, an attempt's error as the log
+// shows it, "…" included: it may quote a network error, whose length is
+// not the API's to choose, and the OpenAPI document states a bound.
+const MaxAttemptErrorLen = 1024
+
 // NewAttempt shows a.
 func NewAttempt(a *helpdesk.Attempt) Attempt {
+	msg := a.Error
+	if utf8.RuneCountInString(msg) > MaxAttemptErrorLen {
+		msg = string([]rune(msg)[:MaxAttemptErrorLen-1]) + "…"
+	}
 	out := Attempt{EventID: a.EventID, EventType: a.EventType, Attempt: a.Attempt,
-		DurationMS: a.Duration.Milliseconds(), Error: a.Error, Response: a.Response, At: FormatTime(a.At)}
+		DurationMS: a.Duration.Milliseconds(), Error: msg, Response: a.Response, At: FormatTime(a.At)}
 	if a.StatusCode != 0 {
 		code := a.StatusCode
 		out.StatusCode = &code

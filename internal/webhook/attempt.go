@@ -91,7 +91,7 @@ func (d *Dispatcher) post(ctx context.Context, hook *helpdesk.Webhook, ev *helpd
 	}
 	defer res.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(res.Body, maxResponse))
-	out := outcome{status: res.StatusCode, response: truncate(body, responseLog)}
+	out := outcome{status: res.StatusCode, response: truncate(body, ResponseLogBytes)}
 	if res.StatusCode == http.StatusTooManyRequests || res.StatusCode == http.StatusServiceUnavailable {
 		out.retryAfter = retryAfter(res.Header.Get("Retry-After"), at)
 	}

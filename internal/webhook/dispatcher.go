@@ -24,10 +24,11 @@ const (
 	// lease is how long an attempt holds its delivery before another
 	// process may pick it up.
 	lease = 2 * time.Minute
-	// maxResponse is how much of a response body is read; responseLog is
-	// how much of it the delivery log keeps.
+	// maxResponse is how much of a response body is read.
 	maxResponse = 16 << 10
-	responseLog = 1 << 10
+	// ResponseLogBytes is how much of it the delivery log keeps, as the
+	// OpenAPI document states.
+	ResponseLogBytes = 1 << 10
 	// dueBatch is how many due deliveries one ProcessDue pass takes.
 	dueBatch = 100
 	// inlineBudget bounds how long a stream batch spends starting

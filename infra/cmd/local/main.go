@@ -6,8 +6,10 @@
 // HELPDESK_LOCAL_ADMIN_KEY, HELPDESK_LOCAL_WRITE_KEY, HELPDESK_LOCAL_READ_KEY
 // to register known keys instead of generated ones, and
 // HELPDESK_WEBHOOK_ALLOW_PRIVATE=1 to let webhooks reach receivers on this
-// machine (make run sets it), and HELPDESK_RATE_LIMIT, the requests per
-// minute of a key without its own limit (default 1,200, as deployed).
+// machine (make run sets it), HELPDESK_RATE_LIMIT, the requests per
+// minute of a key without its own limit (default 1,200, as deployed), and
+// HELPDESK_CORS_ORIGINS, the origins whose pages may call the API
+// (docs/cors.md).
 package main
 
 import (
@@ -44,11 +46,17 @@ func main() {
 		logger.Error("configuration", slog.String("error", err.Error()))
 		os.Exit(1)
 	}
+	corsOrigins, err := config.ParseCORSOrigins(os.Getenv("HELPDESK_CORS_ORIGINS"))
+	if err != nil {
+		logger.Error("configuration", slog.String("error", err.Error()))
+		os.Exit(1)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	err = local.Run(ctx, local.Options{
 		Addr: "127.0.0.1:" + port, DataDir: dataDir, Keys: keys, Out: os.Stdout, Logger: logger,
 		WebhookAllowPrivate: os.Getenv("HELPDESK_WEBHOOK_ALLOW_PRIVATE") == "1", RateLimit: rateLimit,
+		CORSOrigins: corsOrigins,
 	})
 	if err != nil {
 		logger.Error("local stack failed", slog.String("error", err.Error()))

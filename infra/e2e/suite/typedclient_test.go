@@ -99,7 +99,7 @@ func TestTypedClient(t *testing.T) {
 		t.Fatalf("a blank subject: %v %d %s", err, bad.StatusCode(), bad.Body)
 	}
 
-	list, err := reader.ListTicketsWithResponse(ctx, &apiclient.ListTicketsParams{AssigneeId: &assignee, Status: new(apiclient.Pending), PageSize: new(10)})
+	list, err := reader.ListTicketsWithResponse(ctx, &apiclient.ListTicketsParams{AssigneeId: &assignee, Status: new(apiclient.Pending), PageSize: new(apiclient.PageSize(10))})
 	if err != nil || list.JSON200 == nil || len(list.JSON200.Tickets) != 1 || list.JSON200.Tickets[0].Id != id ||
 		list.JSON200.Meta.HasMore || list.JSON200.Links.Next != nil {
 		t.Fatalf("list: %v %s", err, list.Body)
@@ -162,7 +162,7 @@ func typedConversation(t *testing.T, writer, reader *apiclient.ClientWithRespons
 	// Newest first, two a page: the second page through the cursor of
 	// links.next.
 	var listed []apiclient.Comment
-	params := &apiclient.ListCommentsParams{SortOrder: new(apiclient.ListCommentsParamsSortOrderDesc), PageSize: new(2)}
+	params := &apiclient.ListCommentsParams{SortOrder: new(apiclient.ListCommentsParamsSortOrderDesc), PageSize: new(apiclient.PageSize(2))}
 	for pages := 0; ; pages++ {
 		page, err := reader.ListCommentsWithResponse(ctx, id, params)
 		if err != nil || page.JSON200 == nil || pages > 2 {
@@ -185,7 +185,7 @@ func typedConversation(t *testing.T, writer, reader *apiclient.ClientWithRespons
 	if err != nil || notes.JSON200 == nil || len(notes.JSON200.Comments) != 1 || notes.JSON200.Comments[0].Id != made[1].Id || notes.JSON200.Meta.HasMore {
 		t.Fatalf("internal notes: %v %s", err, notes.Body)
 	}
-	badQuery, err := reader.ListCommentsWithResponse(ctx, id, &apiclient.ListCommentsParams{PageSize: new(0)})
+	badQuery, err := reader.ListCommentsWithResponse(ctx, id, &apiclient.ListCommentsParams{PageSize: new(apiclient.PageSize(0))})
 	if err != nil || badQuery.JSON422 == nil || badQuery.JSON422.Error.Details == nil || (*badQuery.JSON422.Error.Details)[0].Field != "page_size" {
 		t.Fatalf("page_size=0: %v %d %s", err, badQuery.StatusCode(), badQuery.Body)
 	}

@@ -28,6 +28,7 @@ func Handler(sys *app.System, endpoints ...httpapi.Endpoint) http.Handler {
 		Limiter:       sys.Limiter,
 		Idempotency:   sys.Store,
 		Logger:        sys.Logger,
+		CORSOrigins:   sys.Config.CORSOrigins,
 		Endpoints:     endpoints,
 	})
 }
