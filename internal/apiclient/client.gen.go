@@ -850,7 +850,7 @@ type CustomFieldResponse struct {
 	CustomField CustomField `json:"customField"`
 }
 
-// CustomFieldScalar A custom field value: a string, a number or a boolean, by the definition's type. A number is kept exactly as sent (in a canonical spelling: `1.50` is `1.5`), up to 38 significant digits, 0 or a magnitude from 1e-130 to below 1e126, what DynamoDB holds; beyond, 422 `VALIDATION_ERROR`.
+// CustomFieldScalar A custom field value: a string, a number or a boolean, by the definition's type.
 type CustomFieldScalar struct {
 	union json.RawMessage
 }
@@ -858,7 +858,7 @@ type CustomFieldScalar struct {
 // CustomFieldScalar0 defines model for CustomFieldScalar.0.
 type CustomFieldScalar0 = string
 
-// CustomFieldScalar1 Held as an IEEE 754 double: a finite JSON number is rounded to the nearest one (15 to 17 significant digits are kept, so `12345678901234567890123` is answered as `1.2345678901234568e+22`); one beyond ±1.7976931348623157e308 is 422.
+// CustomFieldScalar1 Kept exactly as sent, in a canonical spelling (`1.50` is answered as `1.5`, `1e2` as `100`, `12345678901234567890123` as itself): up to 38 significant digits, 0 or a magnitude from 1e-130 to below 1e126, what a DynamoDB number holds; beyond, 422. A client that decodes it as a double rounds it.
 type CustomFieldScalar1 = float64
 
 // CustomFieldScalar2 defines model for CustomFieldScalar.2.
@@ -889,7 +889,7 @@ type CustomFieldValue struct {
 	// Examples: cf_32ixy7v4ucc6p2svipjqtvoc
 	Id CustomFieldId `json:"id"`
 
-	// Value A custom field value: a string, a number or a boolean, by the definition's type. A number is kept exactly as sent (in a canonical spelling: `1.50` is `1.5`), up to 38 significant digits, 0 or a magnitude from 1e-130 to below 1e126, what DynamoDB holds; beyond, 422 `VALIDATION_ERROR`.
+	// Value A custom field value: a string, a number or a boolean, by the definition's type.
 	Value CustomFieldScalar `json:"value"`
 }
 
