@@ -168,7 +168,8 @@ func TestRunServesAndPersists(t *testing.T) {
 			raw, _ := io.ReadAll(res.Body)
 			res.Body.Close()
 			var body struct{ Error struct{ Code string } }
-			isJSON := res.Header.Get("Content-Type") == "application/json" && json.Unmarshal(raw, &body) == nil && body.Error.Code == "HEADERS_TOO_LARGE"
+			isJSON := res.Header.Get("Content-Type") == "application/json" && json.Unmarshal(raw, &body) == nil && body.Error.Code == "HEADERS_TOO_LARGE" &&
+				res.Header.Get("X-Request-Id") != ""
 			if res.StatusCode != http.StatusRequestHeaderFieldsTooLarge || isJSON != c.json {
 				t.Fatalf("headers of %d bytes: %d %q %s, want 431 (JSON %v)", c.padding, res.StatusCode, res.Header.Get("Content-Type"), raw, c.json)
 			}

@@ -138,7 +138,7 @@ func TestByteOrderMark(t *testing.T) {
 }
 
 // TestLimitHeaders: past MaxHeaderBytes of request line and headers, the
-// JSON 431; within, the API.
+// JSON 431, with a request id as every answer; within, the API.
 func TestLimitHeaders(t *testing.T) {
 	h := httpapi.LimitHeaders(httpapi.NewDocs(nil, nil))
 	for _, c := range []struct {
@@ -150,7 +150,8 @@ func TestLimitHeaders(t *testing.T) {
 		h.ServeHTTP(rec, req)
 		var body struct{ Error struct{ Code string } }
 		_ = json.Unmarshal(rec.Body.Bytes(), &body)
-		if rec.Code != c.status || c.status != http.StatusOK && (body.Error.Code != "HEADERS_TOO_LARGE" || rec.Header().Get("Content-Type") != "application/json") {
+		if rec.Code != c.status || c.status != http.StatusOK && (body.Error.Code != "HEADERS_TOO_LARGE" ||
+			rec.Header().Get("Content-Type") != "application/json" || rec.Header().Get("X-Request-Id") == "") {
 			t.Fatalf("padding %d: %d %s", c.padding, rec.Code, rec.Body)
 		}
 	}

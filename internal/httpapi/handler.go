@@ -135,15 +135,29 @@ const MaxBodyBytes = 256 << 10
 // beyond.
 const MaxHeaderBytes = 10 << 10
 
-// LimitHeaders answers a request whose line and headers (names, values
-// and the separators of HTTP/1.1, Host included) exceed MaxHeaderBytes
-// with the JSON 431 HEADERS_TOO_LARGE, and passes others to next. It is
-// for a server with no API Gateway in front, the local stack's, which
-// must take larger headers itself (http.Server.MaxHeaderBytes) for this
-// answer, not its own plain-text 431, to reach the client.
+// LimitHeaders marks a request whose line and headers (names, values and
+// the separators of HTTP/1.1, Host included) exceed MaxHeaderBytes, and
+// next, a handler of New, answers it with the JSON 431 HEADERS_TOO_LARGE,
+// carrying X-Request-Id and the CORS headers like any answer. It is for a
+// server with no API Gateway in front, the local stack's, which must take
+// larger headers itself (http.Server.MaxHeaderBytes) for this answer, not
+// its own plain-text 431, to reach the client.
 func LimitHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if n := headerBytes(r); n > MaxHeaderBytes {
+			r = r.WithContext(context.WithValue(r.Context(), headersTooLarge{}, n))
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// headersTooLarge keys the size of headers LimitHeaders found too large.
+type headersTooLarge struct{}
+
+// refuseLargeHeaders answers the requests LimitHeaders marked.
+func refuseLargeHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if n, ok := r.Context().Value(headersTooLarge{}).(int); ok {
 			writeError(w, r, helpdesk.Errorf(helpdesk.CodeHeadersTooLarge,
 				"The request line and headers take %d bytes; at most %d are accepted.", n, MaxHeaderBytes))
 			return
@@ -242,7 +256,7 @@ func New(cfg Config) http.Handler {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	return withCORS(cfg.CORSOrigins, middleware(logger, cleanPaths(mux)))
+	return withCORS(cfg.CORSOrigins, middleware(logger, refuseLargeHeaders(cleanPaths(mux))))
 }
 
 // unrouted answers a request no route of the handler takes: 405 with
