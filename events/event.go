@@ -106,9 +106,9 @@ type Data struct {
 	// Previous holds, for ticket.updated and ticket.assignment.changed, the
 	// old values of the fields that changed, keyed by JSON field name, for
 	// example {"status": "new", "assigneeId": nil}. A nil value means the
-	// field was null. Values decode as encoding/json decodes into any:
-	// strings, float64, bool, []any and map[string]any. It is absent for the
-	// other types.
+	// field was null. Values decode as encoding/json decodes into any, with
+	// numbers as json.Number in [Parse]: strings, json.Number, bool, []any
+	// and map[string]any. It is absent for the other types.
 	Previous map[string]any `json:"previous,omitempty"`
 }
 
@@ -146,8 +146,11 @@ type Ticket struct {
 type CustomFieldValue struct {
 	// ID is the custom field definition's id, "cf_…".
 	ID string `json:"id"`
-	// Value is a string (text, date and dropdown fields), a float64 (number
-	// fields) or a bool (checkbox fields).
+	// Value is a string (text, date and dropdown fields), a number (number
+	// fields) or a bool (checkbox fields). The API writes a number as the
+	// exact decimal it holds (up to 38 significant digits); [Parse]
+	// decodes it as a json.Number, exact (json.Unmarshal into any would
+	// make it the nearest float64).
 	Value any `json:"value"`
 }
 

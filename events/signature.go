@@ -1,6 +1,7 @@
 package events
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -8,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -185,14 +187,21 @@ func VerifyAt(secret string, header http.Header, body []byte, now time.Time) err
 // [Event]. Unknown JSON fields are ignored, so that the API can add fields;
 // unknown event types are returned as they are (see [Known]). Errors from
 // verification wrap the sentinel errors of [VerifyAt]; a verified body that
-// is not a JSON event gives an error wrapping none of them.
+// is not a JSON event gives an error wrapping none of them. Numbers in
+// values of type any (a number custom field's value, Previous) decode as
+// json.Number, exactly as the API sent them.
 func Parse(secret string, header http.Header, body []byte) (*Event, error) {
 	if err := Verify(secret, header, body); err != nil {
 		return nil, err
 	}
 	ev := new(Event)
-	if err := json.Unmarshal(body, ev); err != nil {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	if err := dec.Decode(ev); err != nil {
 		return nil, fmt.Errorf("events: decoding event: %w", err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errors.New("events: decoding event: data after the event")
 	}
 	return ev, nil
 }

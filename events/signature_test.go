@@ -2,6 +2,7 @@ package events_test
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
@@ -361,8 +362,9 @@ func TestVerifyClock(t *testing.T) {
 
 func TestParse(t *testing.T) {
 	body := []byte(`{"id":"evt_5nwxwizwpweklajt7xyitgvzge","type":"ticket.updated","timestamp":"2026-11-25T10:42:17.456Z",` +
-		`"data":{"ticket":{"id":"tkt_kokoknite3yzp7htixhgxn7w","status":"open","assigneeId":null,"tags":["a"],"futureField":1},` +
-		`"previous":{"status":"new"}},"futureTopLevel":true}`)
+		`"data":{"ticket":{"id":"tkt_kokoknite3yzp7htixhgxn7w","status":"open","assigneeId":null,"tags":["a"],"futureField":1,` +
+		`"customFields":[{"id":"cf_a","value":12345678901234567890123}]},` +
+		`"previous":{"status":"new","customFields":[{"id":"cf_a","value":1.50}]}},"futureTopLevel":true}`)
 	d := signed(t, testSecret, time.Now(), body)
 	ev, err := events.Parse(testSecret, d.header, d.body)
 	if err != nil {
@@ -373,6 +375,13 @@ func TestParse(t *testing.T) {
 		ev.Data.Ticket.ID != "tkt_kokoknite3yzp7htixhgxn7w" || ev.Data.Ticket.Status != "open" ||
 		ev.Data.Ticket.AssigneeID != nil || len(ev.Data.Ticket.Tags) != 1 || ev.Data.Previous["status"] != "new" {
 		t.Errorf("Parse = %+v", ev)
+	}
+	// Numbers stay as sent, not the nearest float64.
+	if v := ev.Data.Ticket.CustomFields[0].Value; v != json.Number("12345678901234567890123") {
+		t.Errorf("custom field value %#v", v)
+	}
+	if v := ev.Data.Previous["customFields"].([]any)[0].(map[string]any)["value"]; v != json.Number("1.50") {
+		t.Errorf("previous custom field value %#v", v)
 	}
 
 	// Verification comes first: a tampered body is not decoded.

@@ -8,9 +8,10 @@
 //
 // Front is that stand-in: an http.Handler that routes a request the way the
 // deployed HTTP API does (one route per entry of httpapi.Routes, method and
-// path; anything else is API Gateway's own 404 {"message":"Not Found"}),
-// turns it into a payload 2.0 event (events.APIGatewayV2HTTPRequest),
-// invokes the route's function and writes back the function's
+// path, HEAD beside GET; anything else goes to the $default route's
+// function, the docs function), turns it into a payload 2.0 event
+// (events.APIGatewayV2HTTPRequest), invokes the route's function and
+// writes back the function's
 // events.APIGatewayV2HTTPResponse.
 //
 // Start assembles the whole stack on loopback: DynamoDB Local with the

@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -53,9 +54,10 @@ const (
 // endpoint's name is the function's), invokes it with a payload 2.0 event
 // and writes back the function's response. A request that matches no
 // route — an unknown path, or another method on a known path, since the
-// deployed API has one route per method and path — is answered as API
-// Gateway answers it, 404 {"message":"Not Found"}, without invoking
-// anything. Front is safe for concurrent use.
+// deployed API has one route per method and path — goes, as the stack's
+// $default route sends it, to the docs function (DefaultRoute), which
+// answers the API's JSON 404, or 405 with Allow. Front is safe for
+// concurrent use.
 type Front struct {
 	// Invoker runs the functions.
 	Invoker Invoker
@@ -81,8 +83,7 @@ func (f *Front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	requestID := newRequestID()
 	rt, params, ok := Match(r.Method, r.URL.EscapedPath())
 	if !ok {
-		gatewayError(w, requestID, http.StatusNotFound, "Not Found")
-		return
+		rt, params = DefaultRoute, nil
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, MaxPayload+1))
 	if err != nil {
@@ -157,7 +158,7 @@ func (f *Front) logf(ctx context.Context, msg, requestID string, rt httpapi.Rout
 		return
 	}
 	f.Logger.ErrorContext(ctx, msg, slog.String("request_id", requestID),
-		slog.String("function", string(rt.Endpoint)), slog.String("route", rt.Method+" "+rt.Path), slog.String("error", err.Error()))
+		slog.String("function", string(rt.Endpoint)), slog.String("route", keyOf(rt, rt.Method)), slog.String("error", err.Error()))
 }
 
 // ErrFunction is the error ParseResponse returns for a function that
@@ -203,8 +204,22 @@ func inferred(result []byte) events.APIGatewayV2HTTPResponse {
 	}
 }
 
+// DefaultRoute is the route Front invokes for a request that matches no
+// other: API Gateway's $default route, to the docs function, as the stack
+// defines it. Its Method and Path are empty: its route key is $default.
+var DefaultRoute = httpapi.Route{Endpoint: httpapi.Docs}
+
+// keyOf is the route key of rt as API Gateway names it, for a request
+// with method.
+func keyOf(rt httpapi.Route, method string) string {
+	if rt.Path == "" {
+		return "$default"
+	}
+	return method + " " + httpapi.BasePath + rt.Path
+}
+
 // Match finds the route of a request as the deployed HTTP API does: the
-// route with the same method whose path, BasePath included, matches the
+// route answering the method (HEAD beside GET) whose path, BasePath included, matches the
 // raw (escaped) path segment by segment, a {name} segment matching any
 // non-empty segment. Where several match, the one with the most literal
 // segments wins. params holds the {name} segments, unescaped.
@@ -212,7 +227,7 @@ func Match(method, rawPath string) (rt httpapi.Route, params map[string]string, 
 	segs := strings.Split(rawPath, "/")
 	best := -1
 	for _, cand := range httpapi.Routes {
-		if cand.Method != method {
+		if !slices.Contains(cand.Methods(), method) {
 			continue
 		}
 		tmpl := strings.Split(httpapi.BasePath+cand.Path, "/")
@@ -252,12 +267,12 @@ func Match(method, rawPath string) (rt httpapi.Route, params map[string]string, 
 }
 
 // NewEvent is the payload 2.0 event API Gateway makes of a request for
-// route rt: header names lower-cased and repeated values joined with
+// route rt (DefaultRoute for $default): header names lower-cased and repeated values joined with
 // commas, cookies apart, query parameters decoded (repeats joined with
 // commas), the body base64-encoded unless it is UTF-8, and the request
 // context of the $default stage.
 func NewEvent(r *http.Request, body []byte, rt httpapi.Route, params map[string]string, requestID string, now time.Time) events.APIGatewayV2HTTPRequest {
-	routeKey := rt.Method + " " + httpapi.BasePath + rt.Path
+	routeKey := keyOf(rt, r.Method)
 	rawPath := r.URL.EscapedPath()
 	sourceIP, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {

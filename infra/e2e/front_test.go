@@ -54,6 +54,15 @@ func TestMatchUnescapesParams(t *testing.T) {
 	}
 }
 
+// TestMatchHEAD: the stack routes HEAD beside every GET to the same
+// function; nothing else answers HEAD.
+func TestMatchHEAD(t *testing.T) {
+	rt, params, ok := Match("HEAD", httpapi.BasePath+"/tickets/tkt_a")
+	if !ok || rt.Endpoint != httpapi.GetTicket || params["id"] != "tkt_a" {
+		t.Fatalf("Match(HEAD /tickets/tkt_a) = %s %s (%s), %v, %v", rt.Method, rt.Path, rt.Endpoint, params, ok)
+	}
+}
+
 func TestMatchRejects(t *testing.T) {
 	b := httpapi.BasePath
 	for _, c := range []struct{ method, path string }{
@@ -61,18 +70,18 @@ func TestMatchRejects(t *testing.T) {
 		{"GET", b},
 		{"GET", b + "/"},
 		{"GET", b + "/ticket"},
-		{"GET", b + "/tickets/"},            // {id} needs a non-empty segment
-		{"GET", b + "//tickets"},            // no empty segments
-		{"GET", b + "/tickets/x/y"},         // one segment per parameter
-		{"GET", b + "/Tickets"},             // paths are case-sensitive
-		{"GET", "/v2" + b + "/tickets"},     // outside the base path
-		{"PATCH", b + "/tickets/x"},         // no route for the method
-		{"POST", b + "/tickets/x"},          // another method of the path
-		{"DELETE", b + "/tickets"},          // likewise
-		{"get", b + "/tickets"},             // methods are case-sensitive
-		{"GET", b + "/webhooks/x/replay"},   // a route's tail alone
-		{"HEAD", b + "/tickets"},            // no implicit HEAD
-		{"OPTIONS", b + "/custom_fields/x"}, // no CORS preflight route
+		{"GET", b + "/tickets/"},                     // {id} needs a non-empty segment
+		{"GET", b + "//tickets"},                     // no empty segments
+		{"GET", b + "/tickets/x/y"},                  // one segment per parameter
+		{"GET", b + "/Tickets"},                      // paths are case-sensitive
+		{"GET", "/v2" + b + "/tickets"},              // outside the base path
+		{"PATCH", b + "/tickets/x"},                  // no route for the method
+		{"POST", b + "/tickets/x"},                   // another method of the path
+		{"DELETE", b + "/tickets"},                   // likewise
+		{"get", b + "/tickets"},                      // methods are case-sensitive
+		{"GET", b + "/webhooks/x/replay"},            // a route's tail alone
+		{"HEAD", b + "/tickets/x/comments/y/redact"}, // HEAD only beside GET
+		{"OPTIONS", b + "/custom_fields/x"},          // no CORS preflight route
 	} {
 		if rt, _, ok := Match(c.method, c.path); ok {
 			t.Errorf("Match(%s %s) = %s %s, want no route", c.method, c.path, rt.Method, rt.Path)
@@ -309,11 +318,34 @@ func TestFrontResponse(t *testing.T) {
 	}
 }
 
+// TestFrontDefaultRoute: what matches no route — an unknown or unclean
+// path, another method on a known path — goes to the docs function with
+// the $default route key, as the stack's $default route sends it.
+func TestFrontDefaultRoute(t *testing.T) {
+	for _, c := range []struct{ method, path string }{
+		{"GET", "/nowhere"},
+		{"PATCH", httpapi.BasePath + "/tickets/x"},
+		{"GET", httpapi.BasePath + "//tickets"},
+		{"OPTIONS", httpapi.BasePath + "/tickets"},
+	} {
+		t.Run(c.method+" "+c.path, func(t *testing.T) {
+			fake := &fakeFunctions{respond: respondWith(events.APIGatewayV2HTTPResponse{StatusCode: 404, Body: `{"error":{}}`})}
+			srv := newFront(t, fake, 0)
+			res, out := send(t, c.method, srv.URL+c.path, nil, nil)
+			fn, ev := fake.last(t)
+			if fn != string(httpapi.Docs) || ev.RouteKey != "$default" || ev.RequestContext.RouteKey != "$default" ||
+				ev.RawPath != c.path || ev.RequestContext.HTTP.Method != c.method || ev.PathParameters != nil {
+				t.Errorf("invoked %s with %s %s %s %v", fn, ev.RouteKey, ev.RequestContext.HTTP.Method, ev.RawPath, ev.PathParameters)
+			}
+			if res.StatusCode != 404 || string(out) != `{"error":{}}` {
+				t.Errorf("%d %s", res.StatusCode, out)
+			}
+		})
+	}
+}
+
 func TestFrontGatewayAnswers(t *testing.T) {
-	const (
-		notFound = `{"message":"Not Found"}`
-		internal = `{"message":"Internal Server Error"}`
-	)
+	const internal = `{"message":"Internal Server Error"}`
 	block := func(ctx context.Context, _ events.APIGatewayV2HTTPRequest) ([]byte, error) {
 		<-ctx.Done()
 		return nil, ctx.Err()
@@ -329,8 +361,6 @@ func TestFrontGatewayAnswers(t *testing.T) {
 		invoked  bool
 		jsonBody bool
 	}{
-		{"UnknownPath", "GET", "/nowhere", nil, respondRaw(`{}`), 404, notFound, false, true},
-		{"OtherMethod", "PATCH", httpapi.BasePath + "/tickets/x", nil, respondRaw(`{}`), 404, notFound, false, true},
 		{"FunctionError", "GET", httpapi.BasePath + "/tickets", nil, respondRaw(`{"errorMessage":"boom","errorType":"wrapError"}`), 500, internal, true, true},
 		{"NotJSON", "GET", httpapi.BasePath + "/tickets", nil, respondRaw(`not json`), 500, internal, true, true},
 		{"BadStatus", "GET", httpapi.BasePath + "/tickets", nil, respondRaw(`{"statusCode":0}`), 500, internal, true, true},

@@ -33,6 +33,17 @@ func TestRunCORS(t *testing.T) {
 	if res.StatusCode != http.StatusNoContent || res.Header.Get("Access-Control-Allow-Origin") != origin {
 		t.Fatalf("preflight: %d %v", res.StatusCode, res.Header)
 	}
+	// The JSON 431 of oversized headers is an answer the page can read.
+	req, _ = http.NewRequest(http.MethodGet, base+"/helpdesk/api/v1/tickets", nil)
+	req.Header.Set("Origin", origin)
+	req.Header.Set("X-Padding", strings.Repeat("p", local.MaxHeaderBytes))
+	if res, err = http.DefaultClient.Do(req); err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusRequestHeaderFieldsTooLarge || res.Header.Get("Access-Control-Allow-Origin") != origin {
+		t.Fatalf("oversized headers: %d %v", res.StatusCode, res.Header)
+	}
 
 	err = local.Run(context.Background(), local.Options{Addr: "127.0.0.1:0", DataDir: t.TempDir(), Out: io.Discard,
 		Logger: slog.New(slog.DiscardHandler), CORSOrigins: []string{origin + "/"}})

@@ -29,14 +29,22 @@ import (
 	"github.com/acme/helpdesk/internal/ddblocal"
 	"github.com/acme/helpdesk/internal/dynamo"
 	"github.com/acme/helpdesk/internal/helpdesk"
+	"github.com/acme/helpdesk/internal/httpapi"
 )
 
 // TableName is the table the local stack uses.
 const TableName = "helpdesk"
 
-// MaxHeaderBytes bounds the request line and headers the local API reads,
-// as API Gateway's HTTP API does (10,240 bytes).
-const MaxHeaderBytes = 10 << 10
+// MaxHeaderBytes bounds the request line and headers the local API takes,
+// as API Gateway's HTTP API does (10,240 bytes): beyond, the API answers
+// its JSON 431 (httpapi.LimitHeaders).
+const MaxHeaderBytes = httpapi.MaxHeaderBytes
+
+// ServerMaxHeaderBytes is the local server's own bound on the request line
+// and headers, well above MaxHeaderBytes so that the API, not the server,
+// answers what exceeds that. Beyond it (plus the 4 KiB Go's server adds),
+// the server answers 431 in plain text before any handler runs.
+const ServerMaxHeaderBytes = 64 << 10
 
 // generatedKeySuffix ends the names of the keys Run makes up when none are
 // configured ("local write (generated)": the names the activity record
@@ -157,8 +165,8 @@ func Run(ctx context.Context, opts Options) error {
 		return fmt.Errorf("listen on %s: %w", opts.Addr, err)
 	}
 	// Headers are bounded as API Gateway bounds them when deployed (10 KiB
-	// of request line and headers); the server answers 431 beyond.
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: MaxHeaderBytes}
+	// of request line and headers), with the API's JSON 431 beyond.
+	srv := &http.Server{Handler: httpapi.LimitHeaders(h), ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: ServerMaxHeaderBytes}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	base := "http://" + ln.Addr().String()

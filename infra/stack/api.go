@@ -16,6 +16,8 @@ import (
 type apiResources struct {
 	api    awsapigatewayv2.HttpApi
 	routes []apiRoute
+	// fallback is the $default route, to the docs function.
+	fallback awsapigatewayv2.HttpRoute
 }
 
 // apiRoute is a route of the HTTP API and the httpapi.Routes entry it
@@ -59,9 +61,10 @@ func corsPreflight(origins []string) *awsapigatewayv2.CorsPreflightOptions {
 	}
 }
 
-// newAPI defines the HTTP API: a route per entry of httpapi.Routes to the
-// function of its endpoint (payload 2.0), and the $default stage with
-// throttling and JSON access logs.
+// newAPI defines the HTTP API: a route per entry of httpapi.Routes and
+// method it answers (HEAD beside GET) to the function of its endpoint
+// (payload 2.0), the $default route to the docs function, and the $default
+// stage with throttling and JSON access logs.
 func (b *builder) newAPI() {
 	p := b.props
 	props := &awsapigatewayv2.HttpApiProps{
@@ -89,14 +92,30 @@ func (b *builder) newAPI() {
 			if rt.Endpoint != f.spec.endpoint {
 				continue
 			}
+			var methods []awsapigatewayv2.HttpMethod
+			for _, m := range rt.Methods() {
+				methods = append(methods, awsapigatewayv2.HttpMethod(m))
+			}
 			routes := api.AddRoutes(&awsapigatewayv2.AddRoutesOptions{
 				Path:        jsii.String(httpapi.BasePath + rt.Path),
-				Methods:     &[]awsapigatewayv2.HttpMethod{awsapigatewayv2.HttpMethod(rt.Method)},
+				Methods:     &methods,
 				Integration: integration,
 			})
 			for _, r := range *routes {
 				b.api.routes = append(b.api.routes, apiRoute{route: r, spec: rt})
 			}
+		}
+		if f.spec.endpoint == httpapi.Docs {
+			// What no route matches goes to the docs function, public and
+			// table-less, which answers the API's JSON 404, or 405 with
+			// Allow from the route table, instead of API Gateway's own
+			// {"message":"Not Found"}.
+			fallback := awsapigatewayv2.NewHttpRoute(b.stack, jsii.String("DefaultRoute"), &awsapigatewayv2.HttpRouteProps{
+				HttpApi:     api,
+				RouteKey:    awsapigatewayv2.HttpRouteKey_DEFAULT(),
+				Integration: integration,
+			})
+			b.api.fallback = fallback
 		}
 	}
 

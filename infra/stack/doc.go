@@ -1,6 +1,7 @@
 // Package stack defines the Helpdesk AWS CDK stack: the DynamoDB table of
 // dynamo.Table with its stream, one Lambda function per httpapi.Endpoint
-// behind an API Gateway HTTP API (a route per entry of httpapi.Routes), the
+// behind an API Gateway HTTP API (a route per entry of httpapi.Routes and
+// method it answers, and the $default route to the docs function), the
 // dispatch function on the table's stream, the retry function on a
 // one-minute schedule, the cursor key secret, alarms, and the cdk-nag
 // AwsSolutions suppressions, each with its reason.

@@ -349,9 +349,17 @@ func TestRoutes(t *testing.T) {
 				t.Errorf("route %s: authorization %v; the functions authenticate API keys themselves", key, r.Properties["AuthorizationType"])
 			}
 		}
-		want := map[string]string{}
+		// A route per method each entry answers (HEAD beside GET, which
+		// API Gateway does not match by itself), and $default, for what
+		// no route matches, to the docs function: its JSON 404 and 405.
+		want := map[string]string{"$default": string(httpapi.Docs)}
 		for _, rt := range httpapi.Routes {
-			want[rt.Method+" "+httpapi.BasePath+rt.Path] = string(rt.Endpoint)
+			for _, m := range rt.Methods() {
+				want[m+" "+httpapi.BasePath+rt.Path] = string(rt.Endpoint)
+			}
+		}
+		if got["HEAD "+httpapi.BasePath+"/tickets/{id}"] != string(httpapi.GetTicket) {
+			t.Errorf("HEAD /tickets/{id} goes to %q", got["HEAD "+httpapi.BasePath+"/tickets/{id}"])
 		}
 		for key, fn := range want {
 			if got[key] != fn {
@@ -376,9 +384,9 @@ func TestRoutes(t *testing.T) {
 				perms[fnNames[fn]]++
 			}
 		}
-		wantPerms := map[string]int{}
+		wantPerms := map[string]int{string(httpapi.Docs): 1} // $default
 		for _, rt := range httpapi.Routes {
-			wantPerms[string(rt.Endpoint)]++
+			wantPerms[string(rt.Endpoint)] += len(rt.Methods())
 		}
 		if !maps.Equal(perms, wantPerms) {
 			t.Errorf("API Gateway invoke permissions per function %v, want one per route %v", perms, wantPerms)

@@ -43,6 +43,7 @@ const (
 	CONFLICT           ErrorCode = "CONFLICT"
 	FORBIDDEN          ErrorCode = "FORBIDDEN"
 	GONE               ErrorCode = "GONE"
+	HEADERSTOOLARGE    ErrorCode = "HEADERS_TOO_LARGE"
 	INTERNAL           ErrorCode = "INTERNAL"
 	METHODNOTALLOWED   ErrorCode = "METHOD_NOT_ALLOWED"
 	NOTFOUND           ErrorCode = "NOT_FOUND"
@@ -64,6 +65,8 @@ func (e ErrorCode) Valid() bool {
 	case FORBIDDEN:
 		return true
 	case GONE:
+		return true
+	case HEADERSTOOLARGE:
 		return true
 	case INTERNAL:
 		return true
@@ -855,7 +858,7 @@ type CustomFieldScalar struct {
 // CustomFieldScalar0 defines model for CustomFieldScalar.0.
 type CustomFieldScalar0 = string
 
-// CustomFieldScalar1 Held as an IEEE 754 double: a finite JSON number is rounded to the nearest one (15 to 17 significant digits are kept, so `12345678901234567890123` is answered as `1.2345678901234568e+22`); one beyond ±1.7976931348623157e308 is 422.
+// CustomFieldScalar1 Kept exactly as sent, in a canonical spelling (`1.50` is answered as `1.5`, `1e2` as `100`, `12345678901234567890123` as itself): up to 38 significant digits, 0 or a magnitude from 1e-130 to below 1e126, what a DynamoDB number holds; beyond, 422. A client that decodes it as a double rounds it.
 type CustomFieldScalar1 = float64
 
 // CustomFieldScalar2 defines model for CustomFieldScalar.2.
@@ -991,12 +994,12 @@ type Error struct {
 	Error ErrorObject `json:"error"`
 }
 
-// ErrorCode What went wrong; each code has one status: BAD_REQUEST 400, UNAUTHORIZED 401, FORBIDDEN 403, NOT_FOUND 404, METHOD_NOT_ALLOWED 405, CONFLICT 409, GONE 410, PRECONDITION_FAILED 412, PAYLOAD_TOO_LARGE 413, VALIDATION_ERROR 422, RATE_LIMITED 429, INTERNAL 500, UNAVAILABLE 503.
+// ErrorCode What went wrong; each code has one status: BAD_REQUEST 400, UNAUTHORIZED 401, FORBIDDEN 403, NOT_FOUND 404, METHOD_NOT_ALLOWED 405, CONFLICT 409, GONE 410, PRECONDITION_FAILED 412, PAYLOAD_TOO_LARGE 413, VALIDATION_ERROR 422, HEADERS_TOO_LARGE 431, RATE_LIMITED 429, INTERNAL 500, UNAVAILABLE 503.
 type ErrorCode string
 
 // ErrorObject What went wrong: the `error` of an error body, and of each failed entry of a bulk update.
 type ErrorObject struct {
-	// Code What went wrong; each code has one status: BAD_REQUEST 400, UNAUTHORIZED 401, FORBIDDEN 403, NOT_FOUND 404, METHOD_NOT_ALLOWED 405, CONFLICT 409, GONE 410, PRECONDITION_FAILED 412, PAYLOAD_TOO_LARGE 413, VALIDATION_ERROR 422, RATE_LIMITED 429, INTERNAL 500, UNAVAILABLE 503.
+	// Code What went wrong; each code has one status: BAD_REQUEST 400, UNAUTHORIZED 401, FORBIDDEN 403, NOT_FOUND 404, METHOD_NOT_ALLOWED 405, CONFLICT 409, GONE 410, PRECONDITION_FAILED 412, PAYLOAD_TOO_LARGE 413, VALIDATION_ERROR 422, HEADERS_TOO_LARGE 431, RATE_LIMITED 429, INTERNAL 500, UNAVAILABLE 503.
 	Code ErrorCode `json:"code"`
 
 	// Details One entry per bad field, the first 100 of them; only for field errors.
@@ -1062,7 +1065,7 @@ type FieldOptions = []string
 // FieldType The type of a custom field's values: `text` (a string of at most 1000 characters), `number`, `checkbox` (true or false), `date` (`YYYY-MM-DD`, a real date), `dropdown` (one of the options).
 type FieldType string
 
-// GatewayError API Gateway's own error body, for what it answers before any function runs (deployed only): e.g. 404 `{"message": "Not Found"}` for a request that matches no route, 429 `{"message": "Too Many Requests"}` when throttled.
+// GatewayError API Gateway's own error body, for what it answers before any function runs (deployed only): e.g. 429 `{"message": "Too Many Requests"}` when throttled.
 type GatewayError struct {
 	// Message One of API Gateway's fixed phrases, e.g. `Not Found`; not the API's, so its bound is this document's, allowing for all of them (the longest is under 30 characters).
 	Message string `json:"message"`

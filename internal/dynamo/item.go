@@ -104,7 +104,12 @@ func marshalTicket(t *helpdesk.Ticket) (map[string]types.AttributeValue, error) 
 		it.IxAS = joinKey(t.AssigneeID, string(t.Status))
 	}
 	for i, v := range t.CustomFields {
-		it.CustomFields[i] = valueItem(v)
+		it.CustomFields[i] = valueItem{ID: v.ID, Value: v.Value}
+		if n, ok := v.Value.(helpdesk.Number); ok {
+			// An N attribute, of the exact decimal: ParseNumber admitted
+			// only what DynamoDB holds.
+			it.CustomFields[i].Value = attributevalue.Number(n)
+		}
 	}
 	av, err := attributevalue.MarshalMap(it)
 	if err != nil {
@@ -115,7 +120,9 @@ func marshalTicket(t *helpdesk.Ticket) (map[string]types.AttributeValue, error) 
 
 func unmarshalTicket(av map[string]types.AttributeValue) (*helpdesk.Ticket, error) {
 	var it ticketItem
-	if err := attributevalue.UnmarshalMap(av, &it); err != nil {
+	// Numbers in values stay decimal strings (attributevalue.Number), not
+	// float64s, which would round them.
+	if err := attributevalue.UnmarshalMapWithOptions(av, &it, func(o *attributevalue.DecoderOptions) { o.UseNumber = true }); err != nil {
 		return nil, fmt.Errorf("unmarshal ticket: %w", err)
 	}
 	created, err := parseTime(it.CreatedAt)
@@ -138,7 +145,14 @@ func unmarshalTicket(av map[string]types.AttributeValue) (*helpdesk.Ticket, erro
 		t.Tags = []string{}
 	}
 	for i, v := range it.CustomFields {
-		t.CustomFields[i] = helpdesk.CustomFieldValue(v)
+		t.CustomFields[i] = helpdesk.CustomFieldValue{ID: v.ID, Value: v.Value}
+		if n, ok := v.Value.(attributevalue.Number); ok {
+			// Canonical again: DynamoDB spells numbers its own way, and
+			// values stored as float64s before Numbers read the same.
+			if t.CustomFields[i].Value, err = helpdesk.ParseNumber(string(n)); err != nil {
+				return nil, fmt.Errorf("ticket %s custom field %s: number %q: %w", it.ID, v.ID, n, err)
+			}
+		}
 	}
 	return t, nil
 }

@@ -33,7 +33,7 @@ func sampleTicket(id string, at time.Time) *helpdesk.Ticket {
 	t.AssigneeID = "usr_abc"
 	t.RequesterEmail = "jane@example.com"
 	t.Tags = []string{"billing", "vip"}
-	t.CustomFields = []helpdesk.CustomFieldValue{{ID: "cf_a", Value: "Pro"}, {ID: "cf_b", Value: 42.5}, {ID: "cf_c", Value: true}}
+	t.CustomFields = []helpdesk.CustomFieldValue{{ID: "cf_a", Value: "Pro"}, {ID: "cf_b", Value: helpdesk.Number("42.5")}, {ID: "cf_c", Value: true}}
 	return t
 }
 

@@ -145,7 +145,7 @@ func (f *CustomField) check(v any) string {
 			return fmt.Sprintf("must be at most %d characters", MaxTextValueLen)
 		}
 	case FieldNumber:
-		if _, ok := v.(float64); !ok {
+		if _, ok := v.(Number); !ok {
 			return "must be a number"
 		}
 	case FieldCheckbox:

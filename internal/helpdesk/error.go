@@ -19,8 +19,12 @@ const (
 	CodeConflict           Code = "CONFLICT"
 	CodePreconditionFailed Code = "PRECONDITION_FAILED"
 	CodePayloadTooLarge    Code = "PAYLOAD_TOO_LARGE"
-	CodeValidation         Code = "VALIDATION_ERROR"
-	CodeGone               Code = "GONE"
+	// CodeHeadersTooLarge answers a request whose request line and headers
+	// exceed the 10 KiB API Gateway takes; the local server answers it,
+	// API Gateway answers its own error deployed.
+	CodeHeadersTooLarge Code = "HEADERS_TOO_LARGE"
+	CodeValidation      Code = "VALIDATION_ERROR"
+	CodeGone            Code = "GONE"
 	// CodeRateLimited answers a request beyond its API key's rate limit.
 	CodeRateLimited Code = "RATE_LIMITED"
 	CodeUnavailable Code = "UNAVAILABLE"

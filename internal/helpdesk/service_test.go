@@ -224,7 +224,7 @@ func TestServiceCreateTicketWithEverything(t *testing.T) {
 		RequesterName:  set("Jane"),
 		Tags:           new([]string{" fire", "fire", "printer"}),
 		CustomFields: []helpdesk.CustomFieldChange{
-			{ID: "cf_num", Value: 3.0},
+			{ID: "cf_num", Value: helpdesk.Number("3")},
 			{ID: "cf_drop", Value: "apac"},
 		},
 	}
@@ -243,7 +243,7 @@ func TestServiceCreateTicketWithEverything(t *testing.T) {
 		RequesterName:  "Jane",
 		Tags:           []string{"fire", "printer"},
 		CustomFields: []helpdesk.CustomFieldValue{
-			{ID: "cf_num", Value: 3.0},
+			{ID: "cf_num", Value: helpdesk.Number("3")},
 			{ID: "cf_drop", Value: "apac"},
 		},
 		CreatedAt: clockWant,
@@ -366,7 +366,7 @@ func TestServiceCreateTicketCustomFieldLookups(t *testing.T) {
 		{"Empty", []helpdesk.CustomFieldChange{}, nil},
 		{"One", []helpdesk.CustomFieldChange{{ID: "cf_text", Value: "a"}}, [][]string{{"cf_text"}}},
 		{"Several", []helpdesk.CustomFieldChange{
-			{ID: "cf_text", Value: "a"}, {ID: "cf_num", Value: 1.0}, {ID: "cf_drop", Value: "emea"},
+			{ID: "cf_text", Value: "a"}, {ID: "cf_num", Value: helpdesk.Number("1")}, {ID: "cf_drop", Value: "emea"},
 		}, [][]string{{"cf_text", "cf_num", "cf_drop"}}},
 	}
 	for _, tc := range cases {
@@ -425,7 +425,7 @@ func TestServiceUpdateTicket(t *testing.T) {
 		{"SameStatus", &helpdesk.TicketPatch{Status: new(helpdesk.StatusOpen)}, baseTicket(), false},
 		{"SameTags", &helpdesk.TicketPatch{Tags: new([]string{"printer", " fire", "printer"})}, baseTicket(), false},
 		{"SameCustomFieldAndRemoveMissing", &helpdesk.TicketPatch{CustomFields: []helpdesk.CustomFieldChange{
-			{ID: "cf_num", Value: 2.0}, {ID: "cf_drop", Remove: true},
+			{ID: "cf_num", Value: helpdesk.Number("2")}, {ID: "cf_drop", Remove: true},
 		}}, baseTicket(), false},
 		{"Status", &helpdesk.TicketPatch{Status: new(helpdesk.StatusPending)},
 			edited(func(t *helpdesk.Ticket) { t.Status = helpdesk.StatusPending }), true},
@@ -435,7 +435,7 @@ func TestServiceUpdateTicket(t *testing.T) {
 			{ID: "cf_text", Value: "flames"}, {ID: "cf_drop", Value: "emea"}, {ID: "cf_check", Remove: true},
 		}}, edited(func(t *helpdesk.Ticket) {
 			t.CustomFields = []helpdesk.CustomFieldValue{
-				{ID: "cf_text", Value: "flames"}, {ID: "cf_num", Value: 2.0}, {ID: "cf_drop", Value: "emea"},
+				{ID: "cf_text", Value: "flames"}, {ID: "cf_num", Value: helpdesk.Number("2")}, {ID: "cf_drop", Value: "emea"},
 			}
 		}), true},
 	}
@@ -537,9 +537,9 @@ func TestServiceUpdateTicketCustomFieldLimit(t *testing.T) {
 		patch *helpdesk.TicketPatch
 		ok    bool
 	}{
-		{"OneMore", value("cf_num", 5.0), false},
+		{"OneMore", value("cf_num", helpdesk.Number("5")), false},
 		{"Replace", value("cf_text", "ash"), true},
-		{"RemoveOneAddOne", &helpdesk.TicketPatch{CustomFields: []helpdesk.CustomFieldChange{{ID: "cf_oldaa", Remove: true}, {ID: "cf_num", Value: 5.0}}}, true},
+		{"RemoveOneAddOne", &helpdesk.TicketPatch{CustomFields: []helpdesk.CustomFieldChange{{ID: "cf_oldaa", Remove: true}, {ID: "cf_num", Value: helpdesk.Number("5")}}}, true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -575,7 +575,7 @@ func TestServiceUpdateTicketLookups(t *testing.T) {
 	t.Run("CustomFields", func(t *testing.T) {
 		old := baseTicket()
 		fx := newFixture(t, old)
-		p := &helpdesk.TicketPatch{CustomFields: []helpdesk.CustomFieldChange{{ID: "cf_num", Value: 5.0}, {ID: "cf_text", Remove: true}}}
+		p := &helpdesk.TicketPatch{CustomFields: []helpdesk.CustomFieldChange{{ID: "cf_num", Value: helpdesk.Number("5")}, {ID: "cf_text", Remove: true}}}
 		if _, err := fx.svc.UpdateTicket(context.Background(), old.ID, p, nil, helpdesk.Precondition{}); err != nil {
 			t.Fatalf("UpdateTicket: %v", err)
 		}

@@ -114,7 +114,7 @@ type Ticket struct {
 }
 
 // CustomFieldValue is a ticket's value for one custom field definition. Value
-// is a string (text, date, dropdown), a float64 (number) or a bool
+// is a string (text, date, dropdown), a Number (number) or a bool
 // (checkbox).
 type CustomFieldValue struct {
 	ID    string

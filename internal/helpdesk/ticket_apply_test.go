@@ -28,7 +28,7 @@ func baseTicket() *helpdesk.Ticket {
 		Tags:           []string{"printer", "fire"},
 		CustomFields: []helpdesk.CustomFieldValue{
 			{ID: "cf_text", Value: "smoke"},
-			{ID: "cf_num", Value: 2.0},
+			{ID: "cf_num", Value: helpdesk.Number("2")},
 			{ID: "cf_check", Value: true},
 		},
 		CreatedAt: created,
@@ -100,8 +100,8 @@ func TestTicketPatchApply(t *testing.T) {
 			edited(func(t *helpdesk.Ticket) { t.Tags = []string{} }), true},
 
 		{"CustomFieldUpdatedInPlace", &helpdesk.TicketPatch{CustomFields: []helpdesk.CustomFieldChange{
-			{ID: "cf_num", Value: 3.0},
-		}}, edited(func(t *helpdesk.Ticket) { t.CustomFields[1].Value = 3.0 }), true},
+			{ID: "cf_num", Value: helpdesk.Number("3")},
+		}}, edited(func(t *helpdesk.Ticket) { t.CustomFields[1].Value = helpdesk.Number("3") }), true},
 		{"CustomFieldAppended", &helpdesk.TicketPatch{CustomFields: []helpdesk.CustomFieldChange{
 			{ID: "cf_date", Value: "2026-03-01"},
 		}}, edited(func(t *helpdesk.Ticket) {
@@ -114,7 +114,7 @@ func TestTicketPatchApply(t *testing.T) {
 			{ID: "cf_drop", Remove: true},
 		}}, baseTicket(), false},
 		{"CustomFieldSameValue", &helpdesk.TicketPatch{CustomFields: []helpdesk.CustomFieldChange{
-			{ID: "cf_num", Value: 2.0}, {ID: "cf_check", Value: true},
+			{ID: "cf_num", Value: helpdesk.Number("2")}, {ID: "cf_check", Value: true},
 		}}, baseTicket(), false},
 		{"CustomFieldsMerged", &helpdesk.TicketPatch{CustomFields: []helpdesk.CustomFieldChange{
 			{ID: "cf_drop", Value: "emea"},
@@ -124,7 +124,7 @@ func TestTicketPatchApply(t *testing.T) {
 			{ID: "cf_missing", Remove: true},
 		}}, edited(func(t *helpdesk.Ticket) {
 			t.CustomFields = []helpdesk.CustomFieldValue{
-				{ID: "cf_num", Value: 2.0},
+				{ID: "cf_num", Value: helpdesk.Number("2")},
 				{ID: "cf_check", Value: false},
 				{ID: "cf_drop", Value: "emea"},
 				{ID: "cf_date", Value: "2026-03-01"},

@@ -160,13 +160,13 @@ func TestTicketPatchValidate(t *testing.T) {
 		{"CustomFields100", &helpdesk.TicketPatch{CustomFields: removals(100)}, nil},
 		{"CustomFields101", &helpdesk.TicketPatch{CustomFields: removals(101)}, []string{"ticket.customFields"}},
 		{"CustomFieldDuplicateID", &helpdesk.TicketPatch{CustomFields: []helpdesk.CustomFieldChange{
-			{ID: "cf_text", Value: "a"}, {ID: "cf_num", Value: 1.0}, {ID: "cf_text", Value: "b"},
+			{ID: "cf_text", Value: "a"}, {ID: "cf_num", Value: helpdesk.Number("1")}, {ID: "cf_text", Value: "b"},
 		}}, []string{"ticket.customFields[2].id"}},
 		{"CustomFieldDuplicateIDOfRemoval", &helpdesk.TicketPatch{CustomFields: []helpdesk.CustomFieldChange{
 			{ID: "cf_text", Remove: true}, {ID: "cf_text", Value: "b"},
 		}}, []string{"ticket.customFields[1].id"}},
 		{"CustomFieldDuplicateIDReportedOnce", &helpdesk.TicketPatch{CustomFields: []helpdesk.CustomFieldChange{
-			{ID: "cf_num", Value: 1.0}, {ID: "cf_num", Value: "not a number"},
+			{ID: "cf_num", Value: helpdesk.Number("1")}, {ID: "cf_num", Value: "not a number"},
 		}}, []string{"ticket.customFields[1].id"}},
 		{"CustomFieldUnknownID", &helpdesk.TicketPatch{CustomFields: []helpdesk.CustomFieldChange{
 			{ID: "cf_text", Value: "a"}, {ID: "cf_nope", Value: "a"},
@@ -185,14 +185,16 @@ func TestTicketPatchValidate(t *testing.T) {
 		{"Text1001", value("cf_text", repeat("x", 1001)), []string{"ticket.customFields[0].value"}},
 		{"Text1000MultiByte", value("cf_text", repeat("é", 1000)), nil},
 		{"Text1001MultiByte", value("cf_text", repeat("é", 1001)), []string{"ticket.customFields[0].value"}},
-		{"TextNumber", value("cf_text", 1.0), []string{"ticket.customFields[0].value"}},
+		{"TextNumber", value("cf_text", helpdesk.Number("1")), []string{"ticket.customFields[0].value"}},
 		{"TextBool", value("cf_text", true), []string{"ticket.customFields[0].value"}},
 		{"TextNil", value("cf_text", nil), []string{"ticket.customFields[0].value"}},
 
-		// number: a float64.
-		{"NumberFloat", value("cf_num", 3.5), nil},
-		{"NumberZero", value("cf_num", 0.0), nil},
-		{"NumberNegative", value("cf_num", -2.0), nil},
+		// number: a Number (exact; a float64 is not one).
+		{"NumberFloat", value("cf_num", helpdesk.Number("3.5")), nil},
+		{"NumberZero", value("cf_num", helpdesk.Number("0")), nil},
+		{"NumberNegative", value("cf_num", helpdesk.Number("-2")), nil},
+		{"NumberHuge", value("cf_num", helpdesk.Number("12345678901234567890123")), nil},
+		{"NumberFloat64", value("cf_num", 3.5), []string{"ticket.customFields[0].value"}},
 		{"NumberInt", value("cf_num", 3), []string{"ticket.customFields[0].value"}},
 		{"NumberFloat32", value("cf_num", float32(3)), []string{"ticket.customFields[0].value"}},
 		{"NumberString", value("cf_num", "3"), []string{"ticket.customFields[0].value"}},
@@ -202,7 +204,7 @@ func TestTicketPatchValidate(t *testing.T) {
 		{"CheckboxTrue", value("cf_check", true), nil},
 		{"CheckboxFalse", value("cf_check", false), nil},
 		{"CheckboxString", value("cf_check", "true"), []string{"ticket.customFields[0].value"}},
-		{"CheckboxNumber", value("cf_check", 1.0), []string{"ticket.customFields[0].value"}},
+		{"CheckboxNumber", value("cf_check", helpdesk.Number("1")), []string{"ticket.customFields[0].value"}},
 
 		// date: YYYY-MM-DD naming a real day.
 		{"Date", value("cf_date", "2026-02-28"), nil},
@@ -215,14 +217,14 @@ func TestTicketPatchValidate(t *testing.T) {
 		{"DateWithTime", value("cf_date", "2026-01-05T00:00:00Z"), []string{"ticket.customFields[0].value"}},
 		{"DateOtherOrder", value("cf_date", "05/01/2026"), []string{"ticket.customFields[0].value"}},
 		{"DateEmpty", value("cf_date", ""), []string{"ticket.customFields[0].value"}},
-		{"DateNumber", value("cf_date", 20260105.0), []string{"ticket.customFields[0].value"}},
+		{"DateNumber", value("cf_date", helpdesk.Number("20260105")), []string{"ticket.customFields[0].value"}},
 
 		// dropdown: one of the definition's options.
 		{"DropdownOption", value("cf_drop", "apac"), nil},
 		{"DropdownNotOption", value("cf_drop", "amer"), []string{"ticket.customFields[0].value"}},
 		{"DropdownWrongCase", value("cf_drop", "EMEA"), []string{"ticket.customFields[0].value"}},
 		{"DropdownEmpty", value("cf_drop", ""), []string{"ticket.customFields[0].value"}},
-		{"DropdownNumber", value("cf_drop", 1.0), []string{"ticket.customFields[0].value"}},
+		{"DropdownNumber", value("cf_drop", helpdesk.Number("1")), []string{"ticket.customFields[0].value"}},
 
 		// Every bad field is reported, once each, in field order.
 		{"SeveralBadFields", &helpdesk.TicketPatch{
@@ -238,7 +240,7 @@ func TestTicketPatchValidate(t *testing.T) {
 				{ID: "cf_text", Value: "fine"},
 				{ID: "cf_num", Value: "x"},
 				{ID: "cf_unknown", Value: "x"},
-				{ID: "cf_num", Value: 1.0},
+				{ID: "cf_num", Value: helpdesk.Number("1")},
 				{ID: "cf_gone", Remove: true},
 				{ID: "cf_date", Value: "2026-02-30"},
 			},
@@ -260,7 +262,7 @@ func TestTicketPatchValidate(t *testing.T) {
 			Tags:           new([]string{"printer", "fire"}),
 			CustomFields: []helpdesk.CustomFieldChange{
 				{ID: "cf_text", Value: "smoke"},
-				{ID: "cf_num", Value: 2.0},
+				{ID: "cf_num", Value: helpdesk.Number("2")},
 				{ID: "cf_check", Value: true},
 				{ID: "cf_date", Value: "2026-03-01"},
 				{ID: "cf_drop", Value: "emea"},

@@ -102,15 +102,19 @@ func testAuthentication(t *testing.T) {
 }
 
 // TestOnlyOwnRoutes: a handler built for one endpoint serves only its
-// routes; other methods on its path are 405, other paths 404.
+// routes. A method no route takes on a path is 405 with every method the
+// whole route table takes there, as the $default function answers it for
+// paths other functions serve; another function's route is 404, as is any
+// other path.
 func TestOnlyOwnRoutes(t *testing.T) {
 	e, _ := newAPI(t, httpapi.GetTicket)
 	e.do("GET", base+"/tickets/tkt_missing", helpdesk.PermAdmin, nil).want(t, http.StatusNotFound, helpdesk.CodeNotFound)
-	res := e.do("PUT", base+"/tickets/tkt_missing", helpdesk.PermAdmin, `{"ticket":{}}`)
+	res := e.do("PATCH", base+"/tickets/tkt_missing", helpdesk.PermAdmin, `{"ticket":{}}`)
 	res.want(t, http.StatusMethodNotAllowed, helpdesk.CodeMethodNotAllowed)
-	if res.header.Get("Allow") != "GET" {
+	if res.header.Get("Allow") != "GET, HEAD, PUT, DELETE" {
 		t.Fatalf("Allow %q", res.header.Get("Allow"))
 	}
+	e.do("PUT", base+"/tickets/tkt_missing", helpdesk.PermAdmin, `{"ticket":{}}`).want(t, http.StatusNotFound, helpdesk.CodeNotFound)
 	e.do("POST", base+"/tickets", helpdesk.PermAdmin, `{"ticket":{"subject":"x"}}`).want(t, http.StatusNotFound, helpdesk.CodeNotFound)
 	e.do("GET", base+"/custom_fields", helpdesk.PermAdmin, nil).want(t, http.StatusNotFound, helpdesk.CodeNotFound)
 }

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -25,6 +26,7 @@ func FuzzDecodeBulk(f *testing.F) {
 		`{"ticket": {"addTags": [" ", "a", "a"], "removeTags": ["a "]}}`,
 		`{"ids": [], "ticket": {"addTags": null}, "extra": 1}`,
 		`{"ids": ["tkt_a"]}`, `{"ids": ["tkt_a"], "ticket": []}`, ``, `[`,
+		`{"ids": ["tkt_a"], "ids": ["tkt_b"], "ticket": {}}`,
 	} {
 		f.Add([]byte(seed))
 	}
@@ -36,6 +38,7 @@ func FuzzDecodeBulk(f *testing.F) {
 			checkParseError(t, err, "ticket")
 			return
 		}
+		checkNoRepeatedKeys(t, bytes.TrimPrefix(body, []byte("\xef\xbb\xbf")))
 		ids := decodeIDs(top, &problems)
 		p := decodeTicketPatch(fields, &problems)
 		helpdesk.CheckBulkIDs("ids", ids, &problems)
@@ -109,7 +112,7 @@ func TestBulkAnswerWorstCase(t *testing.T) {
 	typical := helpdesk.NewTicket("tkt_"+strings.Repeat("a", 24), time.Now())
 	typical.Subject, typical.AssigneeID, typical.RequesterEmail, typical.RequesterName = "Printer on fire in room 4.12", "usr_jane", "joe@example.com", "Joe Bloggs"
 	typical.Tags = []string{"printer", "fire", "vip"}
-	typical.CustomFields = []helpdesk.CustomFieldValue{{ID: "cf_" + strings.Repeat("b", 24), Value: "third floor"}, {ID: "cf_" + strings.Repeat("c", 24), Value: 3.0}}
+	typical.CustomFields = []helpdesk.CustomFieldValue{{ID: "cf_" + strings.Repeat("b", 24), Value: "third floor"}, {ID: "cf_" + strings.Repeat("c", 24), Value: helpdesk.Number("3")}}
 
 	worst := typical.Clone()
 	esc := "\x01"

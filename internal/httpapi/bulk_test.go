@@ -148,7 +148,7 @@ func TestUpdateManyRefusedWhole(t *testing.T) {
 		e.do("GET", base+"/tickets/update_many", helpdesk.PermRead, nil).want(t, http.StatusNotFound, helpdesk.CodeNotFound)
 		res := e.do("PATCH", base+"/tickets/update_many", helpdesk.PermWrite, nil)
 		res.want(t, http.StatusMethodNotAllowed, helpdesk.CodeMethodNotAllowed)
-		if allow := res.header.Get("Allow"); allow != "GET, PUT, POST, DELETE" {
+		if allow := res.header.Get("Allow"); allow != "GET, HEAD, PUT, POST, DELETE" {
 			t.Fatalf("Allow %q", allow)
 		}
 	})

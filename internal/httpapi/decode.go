@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"math"
 	"net/http"
 	"slices"
 
@@ -50,7 +49,9 @@ func parseObject(body []byte, wrapper string, problems *helpdesk.Problems) (map[
 // parseMembers is parseObject for a body that may hold, beside wrapper,
 // the top-level members named in others: it returns them too, in top.
 func parseMembers(body []byte, wrapper string, others []string, problems *helpdesk.Problems) (top, fields map[string]json.RawMessage, err error) {
-	body = bytes.TrimSpace(body)
+	// RFC 8259 lets a parser ignore a leading byte-order mark; some
+	// Windows tools write one.
+	body = bytes.TrimSpace(bytes.TrimPrefix(body, utf8BOM))
 	if len(body) == 0 {
 		return nil, nil, helpdesk.Errorf(helpdesk.CodeBadRequest, "The request body is empty; send {\"%s\": {...}}.", wrapper)
 	}
@@ -60,6 +61,11 @@ func parseMembers(body []byte, wrapper string, others []string, problems *helpde
 	if depth(body) > MaxDepth {
 		return nil, nil, &helpdesk.Error{Code: helpdesk.CodeValidation, Message: "The request has invalid fields.",
 			Details: []helpdesk.FieldError{{Field: wrapper, Message: fmt.Sprintf("nests deeper than %d levels", MaxDepth)}}}
+	}
+	// encoding/json keeps the last of repeated keys; a client that sent
+	// two values meant one of them, and the API cannot tell which.
+	if at, dup := duplicateKey(body); dup {
+		return nil, nil, helpdesk.Errorf(helpdesk.CodeBadRequest, "The request body repeats the key %q; send each key of an object once.", shownField(at))
 	}
 	if body[0] != '{' || json.Unmarshal(body, &top) != nil {
 		return nil, nil, helpdesk.Errorf(helpdesk.CodeBadRequest, "The request body must be a JSON object such as {\"%s\": {...}}.", wrapper)
@@ -77,6 +83,60 @@ func parseMembers(body []byte, wrapper string, others []string, problems *helpde
 		return nil, nil, helpdesk.Errorf(helpdesk.CodeBadRequest, "The %q member must be a JSON object.", wrapper)
 	}
 	return top, fields, nil
+}
+
+// utf8BOM is the UTF-8 byte-order mark.
+var utf8BOM = []byte("\xef\xbb\xbf")
+
+// duplicateKey reports the first key that an object of valid JSON holds
+// twice (compared after unescaping, as a decoder sees them), with its
+// path: "ticket.customFields[1].id".
+func duplicateKey(body []byte) (string, bool) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber() // no number conversions: only the keys matter
+	at, dup, _ := repeatedKey(dec, "")
+	return at, dup
+}
+
+// repeatedKey reads one value from dec and reports its first repeated
+// key. The nesting is bounded by MaxDepth, checked before.
+func repeatedKey(dec *json.Decoder, at string) (string, bool, error) {
+	tok, err := dec.Token()
+	if err != nil {
+		return "", false, err
+	}
+	switch tok {
+	case json.Delim('{'):
+		seen := map[string]bool{}
+		for dec.More() {
+			tok, err := dec.Token()
+			if err != nil {
+				return "", false, err
+			}
+			key, _ := tok.(string)
+			member := key
+			if at != "" {
+				member = at + "." + key
+			}
+			if seen[key] {
+				return member, true, nil
+			}
+			seen[key] = true
+			if where, dup, err := repeatedKey(dec, member); dup || err != nil {
+				return where, dup, err
+			}
+		}
+	case json.Delim('['):
+		for i := 0; dec.More(); i++ {
+			if where, dup, err := repeatedKey(dec, fmt.Sprintf("%s[%d]", at, i)); dup || err != nil {
+				return where, dup, err
+			}
+		}
+	default:
+		return "", false, nil
+	}
+	_, err = dec.Token() // the closing delimiter
+	return "", false, err
 }
 
 // depth returns the deepest nesting of objects and arrays in valid JSON.
@@ -142,23 +202,27 @@ func decodeStrings(raw json.RawMessage, field string, problems *helpdesk.Problem
 	return &out
 }
 
-// decodeScalar decodes a custom field value: a string, a finite number or
-// a boolean.
+// decodeScalar decodes a custom field value: a string, a number (kept
+// exactly, a helpdesk.Number, or a problem when DynamoDB could not hold
+// it) or a boolean.
 func decodeScalar(raw json.RawMessage, field string, problems *helpdesk.Problems) (any, bool) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
 	var v any
-	if err := json.Unmarshal(raw, &v); err != nil {
-		problems.Add(field, "must be a string, a finite number or a boolean")
-		return nil, false
-	}
-	switch x := v.(type) {
-	case string, bool:
-		return x, true
-	case float64:
-		if !math.IsInf(x, 0) && !math.IsNaN(x) {
+	if err := dec.Decode(&v); err == nil {
+		switch x := v.(type) {
+		case string, bool:
 			return x, true
+		case json.Number:
+			n, err := helpdesk.ParseNumber(string(x))
+			if err != nil {
+				problems.Add(field, "%s", helpdesk.ErrorMessage(err))
+				return nil, false
+			}
+			return n, true
 		}
 	}
-	problems.Add(field, "must be a string, a finite number or a boolean")
+	problems.Add(field, "must be a string, a number or a boolean")
 	return nil, false
 }
 

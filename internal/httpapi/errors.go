@@ -22,6 +22,7 @@ var statuses = map[helpdesk.Code]int{
 	helpdesk.CodeConflict:           http.StatusConflict,
 	helpdesk.CodePreconditionFailed: http.StatusPreconditionFailed,
 	helpdesk.CodePayloadTooLarge:    http.StatusRequestEntityTooLarge,
+	helpdesk.CodeHeadersTooLarge:    http.StatusRequestHeaderFieldsTooLarge,
 	helpdesk.CodeValidation:         http.StatusUnprocessableEntity,
 	helpdesk.CodeGone:               http.StatusGone,
 	helpdesk.CodeRateLimited:        http.StatusTooManyRequests,

@@ -14,3 +14,7 @@ func SetMaxBulkTickets(tb testing.TB, n int64) {
 // AcceptsGzip exposes acceptsGzip to the table test of Accept-Encoding
 // values.
 var AcceptsGzip = acceptsGzip
+
+// AllowedMethods exposes allowedMethods, for the longest Allow the
+// document must admit.
+var AllowedMethods = allowedMethods

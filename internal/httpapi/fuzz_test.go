@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -38,9 +39,13 @@ func FuzzDecodeTicket(f *testing.F) {
 		`{"ticket": {"subject": 1, "tags": [1, "", null]}, "x": []}`,
 		`{"ticket": {"subject": "\u00e9\ud800", "customFields": [{"id": "cf_a", "value": {"deep": [[[]]]}}]}}`,
 		`{"ticket": {"subject": " s ", "customFields": [{"id": "cf_new", "value": "2026-01-31"}, {"id": "cf_b", "value": 1.5}, {"id": "cf_c", "value": true}]}}`,
+		`{"ticket": {"subject": "s", "customFields": [{"id": "cf_a", "value": 12345678901234567890123}, {"id": "cf_b", "value": -1.50e-3}, {"id": "cf_c", "value": 1e200}]}}`,
 		`{"ticket": {"subject": "s", "customFields": [{"id": "cf_a", "value": 1}, {"id": "cf_a", "value": null}]}}`,
 		`[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]`,
 		`{"ticket": "nope"}`, ``, `{`, `null`,
+		`{"ticket": {"subject": "a", "subject": "b"}}`,
+		`{"ticket": {"subject": "s", "customFields": [{"id": "cf_a", "value": 1, "\u0076alue": 2}]}}`,
+		"\xef\xbb\xbf{\"ticket\": {\"subject\": \"with a byte-order mark\"}}",
 	} {
 		f.Add([]byte(seed))
 	}
@@ -332,16 +337,63 @@ func checkParseError(t *testing.T, err error, wrapper string) {
 // of the wrapped object or another member of the body's top level.
 func checkProblems(t *testing.T, body []byte, wrapper string, problems helpdesk.Problems) {
 	t.Helper()
+	body = bytes.TrimPrefix(body, []byte("\xef\xbb\xbf")) // accepted, as RFC 8259 allows
 	var top map[string]json.RawMessage
 	if err := json.Unmarshal(body, &top); err != nil {
 		t.Fatalf("parseObject accepted a body that is not an object: %v", err)
 	}
+	checkNoRepeatedKeys(t, body)
 	for _, p := range problems {
 		_, member := top[p.Field]
 		if p.Message == "" || !strings.HasPrefix(p.Field, wrapper+".") && (!member || p.Field == wrapper) {
 			t.Fatalf("problem %+v names no field of the body", p)
 		}
 	}
+}
+
+// checkNoRepeatedKeys fails when an accepted body repeats a key in one of
+// its objects: every colon outside a string separates a key from its
+// value, so a body without repeats has as many colons as its decoded
+// objects have members.
+func checkNoRepeatedKeys(t *testing.T, body []byte) {
+	t.Helper()
+	colons, inString, escaped := 0, false, false
+	for _, c := range body {
+		switch {
+		case escaped:
+			escaped = false
+		case inString && c == '\\':
+			escaped = true
+		case c == '"':
+			inString = !inString
+		case !inString && c == ':':
+			colons++
+		}
+	}
+	var v any
+	if err := json.Unmarshal(body, &v); err != nil {
+		t.Fatalf("accepted a body that is not JSON: %v", err)
+	}
+	if members := countMembers(v); members != colons {
+		t.Fatalf("accepted a body with a repeated key (%d keys, %d distinct): %q", colons, members, body)
+	}
+}
+
+// countMembers counts the members of every object in a decoded value.
+func countMembers(v any) int {
+	n := 0
+	switch x := v.(type) {
+	case map[string]any:
+		n += len(x)
+		for _, m := range x {
+			n += countMembers(m)
+		}
+	case []any:
+		for _, m := range x {
+			n += countMembers(m)
+		}
+	}
+	return n
 }
 
 // definitionsFor returns what the service would load for changes: a
@@ -356,7 +408,7 @@ func definitionsFor(changes []helpdesk.CustomFieldChange) map[string]*helpdesk.C
 		}
 		typ := helpdesk.FieldText
 		switch v := c.Value.(type) {
-		case float64:
+		case helpdesk.Number:
 			typ = helpdesk.FieldNumber
 		case bool:
 			typ = helpdesk.FieldCheckbox
@@ -427,14 +479,25 @@ func checkTicket(t *testing.T, tk *helpdesk.Ticket) {
 			if !utf8.ValidString(v) || utf8.RuneCountInString(v) > 1000 {
 				t.Fatalf("accepted custom field value %q", v)
 			}
-		case float64:
-			if math.IsNaN(v) || math.IsInf(v, 0) {
-				t.Fatalf("accepted custom field value %v", v)
-			}
+		case helpdesk.Number:
+			checkNumber(t, v)
 		case bool:
 		default:
 			t.Fatalf("accepted custom field value %#v", v)
 		}
+	}
+}
+
+// checkNumber fails unless n is a JSON number that DynamoDB holds
+// exactly: at most 38 significant digits, 0 or a magnitude from 1e-130 to
+// below 1e126 (a float64 rounds the top to 1e126).
+func checkNumber(t *testing.T, n helpdesk.Number) {
+	t.Helper()
+	mantissa, _, _ := strings.Cut(strings.ToLower(strings.TrimPrefix(string(n), "-")), "e")
+	digits := strings.Trim(strings.Replace(mantissa, ".", "", 1), "0")
+	f, err := strconv.ParseFloat(string(n), 64)
+	if !json.Valid([]byte(n)) || len(digits) > 38 || err != nil || f != 0 && (math.Abs(f) < 1e-130 || math.Abs(f) > 1e126) {
+		t.Fatalf("accepted custom field value %s", n)
 	}
 }
 

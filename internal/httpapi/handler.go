@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"path"
 	"runtime/debug"
 	"slices"
 	"strings"
@@ -76,6 +77,16 @@ type Route struct {
 // Public reports whether the route is served without an API key.
 func (rt Route) Public() bool { return rt.Needs == "" }
 
+// Methods are the methods the route answers: its own, and HEAD beside
+// GET, which Go's mux serves locally and the stack routes deployed (API
+// Gateway matches HEAD to no GET route by itself).
+func (rt Route) Methods() []string {
+	if rt.Method == http.MethodGet {
+		return []string{http.MethodGet, http.MethodHead}
+	}
+	return []string{rt.Method}
+}
+
 // Routes lists every route of the API, as the CDK stack maps them to
 // functions.
 var Routes = []Route{
@@ -118,6 +129,55 @@ var Routes = []Route{
 
 // MaxBodyBytes bounds request bodies; larger ones are answered 413.
 const MaxBodyBytes = 256 << 10
+
+// MaxHeaderBytes bounds a request's line and headers together, as API
+// Gateway's HTTP API bounds them (10,240 bytes); LimitHeaders answers 431
+// beyond.
+const MaxHeaderBytes = 10 << 10
+
+// LimitHeaders marks a request whose line and headers (names, values and
+// the separators of HTTP/1.1, Host included) exceed MaxHeaderBytes, and
+// next, a handler of New, answers it with the JSON 431 HEADERS_TOO_LARGE,
+// carrying X-Request-Id and the CORS headers like any answer. It is for a
+// server with no API Gateway in front, the local stack's, which must take
+// larger headers itself (http.Server.MaxHeaderBytes) for this answer, not
+// its own plain-text 431, to reach the client.
+func LimitHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if n := headerBytes(r); n > MaxHeaderBytes {
+			r = r.WithContext(context.WithValue(r.Context(), headersTooLarge{}, n))
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// headersTooLarge keys the size of headers LimitHeaders found too large.
+type headersTooLarge struct{}
+
+// refuseLargeHeaders answers the requests LimitHeaders marked.
+func refuseLargeHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if n, ok := r.Context().Value(headersTooLarge{}).(int); ok {
+			writeError(w, r, helpdesk.Errorf(helpdesk.CodeHeadersTooLarge,
+				"The request line and headers take %d bytes; at most %d are accepted.", n, MaxHeaderBytes))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// headerBytes is the size of r's request line and headers as HTTP/1.1
+// sends them.
+func headerBytes(r *http.Request) int {
+	n := len(r.Method) + 1 + len(r.RequestURI) + 1 + len(r.Proto) + 2
+	n += len("Host: ") + len(r.Host) + 2
+	for name, values := range r.Header {
+		for _, v := range values {
+			n += len(name) + 2 + len(v) + 2
+		}
+	}
+	return n
+}
 
 // Authenticator returns who holds the key in an Authorization header
 // value. auth.Authenticator implements it.
@@ -172,52 +232,90 @@ type api struct {
 	limiter  *ratelimit.Limiter
 }
 
-// New returns the API's handler for the configured endpoints. Paths it
-// does not serve are answered 404 and other methods on its paths 405, both
-// with a JSON error body. Pages of cfg.CORSOrigins may call it from a
-// browser, as CORS sets out.
+// New returns the API's handler for the configured endpoints. Paths no
+// route has are answered 404, and other methods on a route's path 405
+// with Allow, both with a JSON error body. Both come from the whole route
+// table, not only the configured endpoints: deployed, the function of
+// API Gateway's $default route answers for paths other functions serve.
+// Pages of cfg.CORSOrigins may call it from a browser, as CORS sets out.
 func New(cfg Config) http.Handler {
 	a := &api{svc: cfg.Service, hooks: cfg.Webhooks, convo: cfg.Conversations, activity: cfg.Activity, trash: cfg.Trash, keys: cfg.Keys, auth: cfg.Auth, idem: cfg.Idempotency, limiter: cfg.Limiter}
 	mux := http.NewServeMux()
-	var served []Route
 	for _, rt := range Routes {
 		if len(cfg.Endpoints) > 0 && !slices.Contains(cfg.Endpoints, rt.Endpoint) {
 			continue
 		}
-		served = append(served, rt)
 		mux.Handle(rt.Method+" "+BasePath+rt.Path, a.route(rt))
 	}
 	// One catch-all answers what no route takes, from the route table:
 	// method-less patterns per path would conflict with the routes
 	// (POST /tickets/update_many against GET /tickets/{id}), and the
 	// mux's own 405 is plain text.
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		if allow := allowedMethods(served, r.URL.Path); len(allow) > 0 {
-			list := strings.Join(allow, ", ")
-			w.Header().Set("Allow", list)
-			writeError(w, r, helpdesk.Errorf(helpdesk.CodeMethodNotAllowed, "Method %s is not allowed here; use %s.", r.Method, list))
-			return
-		}
-		writeError(w, r, helpdesk.Errorf(helpdesk.CodeNotFound, "No such resource."))
-	})
+	mux.HandleFunc("/", unrouted)
 	logger := cfg.Logger
 	if logger == nil {
 		logger = slog.Default()
 	}
-	return withCORS(cfg.CORSOrigins, middleware(logger, mux))
+	return withCORS(cfg.CORSOrigins, middleware(logger, refuseLargeHeaders(cleanPaths(mux))))
+}
+
+// unrouted answers a request no route of the handler takes: 405 with
+// Allow when other methods have a route for the path, 404 otherwise, also
+// when the route is another function's (which API Gateway never sends
+// here).
+func unrouted(w http.ResponseWriter, r *http.Request) {
+	if allow := allowedMethods(Routes, r.URL.Path); len(allow) > 0 && !slices.Contains(allow, r.Method) {
+		list := strings.Join(allow, ", ")
+		w.Header().Set("Allow", list)
+		writeError(w, r, helpdesk.Errorf(helpdesk.CodeMethodNotAllowed, "Method %s is not allowed here; use %s.", r.Method, list))
+		return
+	}
+	writeError(w, r, helpdesk.Errorf(helpdesk.CodeNotFound, "No such resource."))
+}
+
+// cleanPaths answers a path the mux would redirect to its clean form
+// (//tickets, /./tickets, /tickets/../x) with the JSON 404 instead of the
+// mux's redirect with an HTML body: deployed, such a path matches no API
+// Gateway route and reaches $default, which answers 404 too.
+func cleanPaths(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p := r.URL.Path; p == "" || p != cleanPath(p) {
+			unrouted(w, r)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// cleanPath is the path as the mux cleans it: path.Clean, keeping a
+// trailing slash.
+func cleanPath(p string) string {
+	if p == "" || p[0] != '/' {
+		p = "/" + p
+	}
+	np := path.Clean(p)
+	if p[len(p)-1] == '/' && np != "/" {
+		np += "/"
+	}
+	return np
 }
 
 // allowedMethods returns the methods of the routes whose paths match
-// path, in the routes' order, each once.
-func allowedMethods(routes []Route, path string) []string {
-	rest, ok := strings.CutPrefix(path, BasePath)
+// urlPath, in the routes' order, each once.
+func allowedMethods(routes []Route, urlPath string) []string {
+	rest, ok := strings.CutPrefix(urlPath, BasePath)
 	if !ok {
 		return nil
 	}
 	var methods []string
 	for _, rt := range routes {
-		if matchPath(rt.Path, rest) && !slices.Contains(methods, rt.Method) {
-			methods = append(methods, rt.Method)
+		if !matchPath(rt.Path, rest) {
+			continue
+		}
+		for _, m := range rt.Methods() {
+			if !slices.Contains(methods, m) {
+				methods = append(methods, m)
+			}
 		}
 	}
 	return methods
@@ -300,10 +398,13 @@ func info(r *http.Request) *reqInfo {
 
 func logger(r *http.Request) *slog.Logger { return info(r).logger }
 
-// statusWriter remembers the status a handler wrote.
+// statusWriter remembers the status a handler wrote, and drops the body
+// of an answer to HEAD: Go's server drops it too, but through the Lambda
+// adapter it would reach API Gateway.
 type statusWriter struct {
 	http.ResponseWriter
 	status int
+	head   bool
 }
 
 // WriteHeader records the status and passes it on.
@@ -314,10 +415,13 @@ func (w *statusWriter) WriteHeader(status int) {
 	w.ResponseWriter.WriteHeader(status)
 }
 
-// Write records an implicit 200 and passes b on.
+// Write records an implicit 200 and passes b on, but for HEAD.
 func (w *statusWriter) Write(b []byte) (int, error) {
 	if w.status == 0 {
-		w.status = http.StatusOK
+		w.WriteHeader(http.StatusOK)
+	}
+	if w.head {
+		return len(b), nil
 	}
 	return w.ResponseWriter.Write(b)
 }
@@ -331,7 +435,7 @@ func middleware(base *slog.Logger, next http.Handler) http.Handler {
 		ri.logger = base.With(slog.String("request_id", ri.id))
 		r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, ri))
 		stripStage(r, ri)
-		sw := &statusWriter{ResponseWriter: w}
+		sw := &statusWriter{ResponseWriter: w, head: r.Method == http.MethodHead}
 		sw.Header().Set("X-Request-Id", ri.id)
 		// API answers are not to be cached; a handler may allow it (the
 		// OpenAPI document).

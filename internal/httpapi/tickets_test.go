@@ -194,7 +194,7 @@ func TestBadInput(t *testing.T) {
 	})
 	t.Run("AllowHeader", func(t *testing.T) {
 		res := e.do("POST", base+"/tickets/"+id, helpdesk.PermAdmin, `{}`)
-		if allow := res.header.Get("Allow"); allow != "GET, PUT, DELETE" {
+		if allow := res.header.Get("Allow"); allow != "GET, HEAD, PUT, DELETE" {
 			t.Fatalf("Allow %q", allow)
 		}
 	})

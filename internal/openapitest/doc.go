@@ -14,12 +14,13 @@
 //     body carries the code that response names (x-error-code).
 //
 // A request that matches no operation must be answered 404 NOT_FOUND, or
-// 405 METHOD_NOT_ALLOWED with the path's methods in Allow, as the
-// document's x-unrouted answers describe (Unrouted), or with API
-// Gateway's own 404 (GatewayError) when deployed. The Bearer key itself
-// is not checked against the document (only the API knows keys), nor is
-// the request's Content-Type: the API reads every body as JSON, so a body
-// sent without one is checked as JSON.
+// 405 METHOD_NOT_ALLOWED with the path's methods in Allow (HEAD beside
+// GET, which the document leaves implied), as the document's x-unrouted
+// answers describe (Unrouted), or with API Gateway's own 404
+// (GatewayError), which a stack without a $default route answers. The
+// Bearer key itself is not checked against the document (only the API
+// knows keys), nor is the request's Content-Type: the API reads every
+// body as JSON, so a body sent without one is checked as JSON.
 //
 // CheckDelivery and CheckEvent do the same for webhook deliveries and
 // event payloads against the document's webhooks.

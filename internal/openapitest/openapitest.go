@@ -197,6 +197,9 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 
 // check returns what is wrong with an exchange, by the document.
 func (c *contract) check(req *http.Request, reqBody []byte, res *http.Response, resBody []byte) []string {
+	if req.Method == http.MethodHead {
+		return c.checkHead(req, res)
+	}
 	ctx := context.Background()
 	rel, routed := relative(req.URL)
 	var route *routers.Route
@@ -247,6 +250,35 @@ func (c *contract) check(req *http.Request, reqBody []byte, res *http.Response, 
 	return problems
 }
 
+// checkHead checks the answer to a HEAD request, which is GET's answer
+// without the body (RFC 9110) and so is not in the document: its status
+// must be one the GET operation documents.
+func (c *contract) checkHead(req *http.Request, res *http.Response) []string {
+	get := req.Clone(context.Background())
+	get.Method = http.MethodGet
+	rel, routed := relative(get.URL)
+	var route *routers.Route
+	if routed {
+		r := rel(get, nil)
+		var err error
+		route, _, err = c.router.FindRoute(r)
+		routed = err == nil && matches(route.Path, r.URL.Path)
+	}
+	if !routed {
+		switch res.StatusCode {
+		case http.StatusNotFound:
+			return nil
+		case http.StatusMethodNotAllowed:
+			return c.checkAllow(req, res)
+		}
+		return []string{"no GET operation of the document matches the request, so the answer must be 404 or 405"}
+	}
+	if route.Operation.Responses.Status(res.StatusCode) == nil && route.Operation.Responses.Default() == nil {
+		return []string{fmt.Sprintf("HEAD is GET without the body, and GET %s does not document %d", route.Path, res.StatusCode)}
+	}
+	return nil
+}
+
 // checkUnrouted checks the answer to a request that matches no operation.
 func (c *contract) checkUnrouted(req *http.Request, res *http.Response, resBody []byte) []string {
 	switch res.StatusCode {
@@ -256,17 +288,22 @@ func (c *contract) checkUnrouted(req *http.Request, res *http.Response, resBody 
 		}
 		return c.checkUnroutedAnswer("404", res, resBody)
 	case http.StatusMethodNotAllowed:
-		problems := c.checkUnroutedAnswer("405", res, resBody)
-		methods := c.methods(req.URL)
-		allow := strings.Split(res.Header.Get("Allow"), ", ")
-		slices.Sort(allow)
-		if len(methods) == 0 || !slices.Equal(allow, methods) || slices.Contains(methods, req.Method) {
-			problems = append(problems, fmt.Sprintf("Allow %q, but the document's operations on this path are %v", res.Header.Get("Allow"), methods))
-		}
-		return problems
+		return append(c.checkUnroutedAnswer("405", res, resBody), c.checkAllow(req, res)...)
 	default:
 		return []string{"no operation of the document matches the request, so the answer must be 404 or 405"}
 	}
+}
+
+// checkAllow checks the Allow of a 405: the path's methods, without the
+// request's.
+func (c *contract) checkAllow(req *http.Request, res *http.Response) []string {
+	methods := c.methods(req.URL)
+	allow := strings.Split(res.Header.Get("Allow"), ", ")
+	slices.Sort(allow)
+	if len(methods) == 0 || !slices.Equal(allow, methods) || slices.Contains(methods, req.Method) {
+		return []string{fmt.Sprintf("Allow %q, but the document's operations on this path are %v", res.Header.Get("Allow"), methods)}
+	}
+	return nil
 }
 
 // checkUnroutedAnswer checks a response against the document's answer
@@ -316,14 +353,26 @@ func (c *contract) methods(u *url.URL) []string {
 	for template, item := range c.doc.Paths.Map() {
 		if matches(template, rel) {
 			for m := range item.Operations() {
-				if !slices.Contains(out, m) {
-					out = append(out, m)
+				// HEAD is GET without the body (RFC 9110); the
+				// document does not repeat it.
+				for _, m := range append([]string{m}, headOf(m)...) {
+					if !slices.Contains(out, m) {
+						out = append(out, m)
+					}
 				}
 			}
 		}
 	}
 	slices.Sort(out)
 	return out
+}
+
+// headOf is HEAD for GET, which answers HEAD too, and nothing otherwise.
+func headOf(method string) []string {
+	if method == http.MethodGet {
+		return []string{http.MethodHead}
+	}
+	return nil
 }
 
 // matches reports whether path fits a path template, segment by segment.
@@ -364,7 +413,11 @@ func relative(u *url.URL) (func(*http.Request, []byte) *http.Request, bool) {
 	return func(req *http.Request, body []byte) *http.Request {
 		r := req.Clone(context.Background())
 		r.URL = &url.URL{Path: path, RawPath: raw, RawQuery: u.RawQuery}
+		// The API ignores a leading byte-order mark, as RFC 8259 allows.
+		body = bytes.TrimPrefix(body, []byte("\xef\xbb\xbf"))
 		r.Body = io.NopCloser(bytes.NewReader(body))
+		r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+		r.ContentLength = int64(len(body))
 		if len(body) > 0 && r.Header.Get("Content-Type") == "" {
 			r.Header.Set("Content-Type", "application/json")
 		}

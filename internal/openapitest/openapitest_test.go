@@ -77,7 +77,8 @@ func TestTransport(t *testing.T) {
 		{"UnroutedAnswered200", "GET", "/tickets/tkt_kokoknite3yzp7htixhgxn7w/attachments", key, "", answer{200, ok, `{}`}, "must be 404 or 405"},
 		{"UnroutedNotFound", "GET", "/ticket", key, "", answer{404, ok, errBody("NOT_FOUND")}, ""},
 		{"UnroutedGatewayNotFound", "GET", "/ticket", key, "", answer{404, map[string]string{"Content-Type": "application/json"}, `{"message":"Not Found"}`}, ""},
-		{"MethodNotAllowed", "PATCH", "/tickets/tkt_kokoknite3yzp7htixhgxn7w", key, "{}", answer{405, with(map[string]string{"Allow": "GET, PUT, DELETE"}), errBody("METHOD_NOT_ALLOWED")}, ""},
+		{"MethodNotAllowed", "PATCH", "/tickets/tkt_kokoknite3yzp7htixhgxn7w", key, "{}", answer{405, with(map[string]string{"Allow": "GET, HEAD, PUT, DELETE"}), errBody("METHOD_NOT_ALLOWED")}, ""},
+		{"AllowWithoutHEAD", "PATCH", "/tickets/tkt_kokoknite3yzp7htixhgxn7w", key, "{}", answer{405, with(map[string]string{"Allow": "GET, PUT, DELETE"}), errBody("METHOD_NOT_ALLOWED")}, "Allow"},
 		{"WrongAllow", "PATCH", "/tickets/tkt_kokoknite3yzp7htixhgxn7w", key, "{}", answer{405, with(map[string]string{"Allow": "GET"}), errBody("METHOD_NOT_ALLOWED")}, "Allow"},
 		{"TrailingSlash", "GET", "/tickets/", key, "", answer{200, ok, `{"tickets":[],"meta":{"pageSize":25,"hasMore":false},"links":{"next":null}}`}, "must be 404 or 405"},
 	}

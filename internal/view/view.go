@@ -1,6 +1,7 @@
 package view
 
 import (
+	"encoding/json"
 	"time"
 	"unicode/utf8"
 
@@ -37,7 +38,16 @@ func Ticket(t *helpdesk.Ticket) events.Ticket {
 		CreatedAt: FormatTime(t.CreatedAt), UpdatedAt: FormatTime(t.UpdatedAt),
 	}
 	for i, c := range t.CustomFields {
-		v.CustomFields[i] = events.CustomFieldValue{ID: c.ID, Value: c.Value}
+		v.CustomFields[i] = events.CustomFieldValue{ID: c.ID, Value: customValue(c.Value)}
+	}
+	return v
+}
+
+// customValue is a custom field value as JSON shows it: a number as the
+// exact decimal it is, a json.Number, not a float.
+func customValue(v any) any {
+	if n, ok := v.(helpdesk.Number); ok {
+		return json.Number(n)
 	}
 	return v
 }

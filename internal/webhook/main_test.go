@@ -150,6 +150,7 @@ func decodeEvent(tb testing.TB, body []byte) events.Event {
 	var ev events.Event
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
+	dec.UseNumber() // numbers as the event spells them, as view.Ticket holds them
 	if err := dec.Decode(&ev); err != nil {
 		tb.Fatalf("decode event %s: %v", body, err)
 	}

@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/base32"
 	"encoding/json"
@@ -142,7 +143,7 @@ func changed(old, cur events.Ticket) map[string]any {
 		dst *map[string]any
 	}{{old, &o}, {cur, &c}} {
 		b, _ := json.Marshal(v.src) // a struct of plain fields always encodes
-		_ = json.Unmarshal(b, v.dst)
+		_ = decodeExact(b, v.dst)
 	}
 	previous := map[string]any{}
 	for k, ov := range o {
@@ -211,12 +212,21 @@ func commentEventID(commentID, typ string) string { return eventID("COMMENT#"+co
 // the comment as redaction left it and the ticket as it was.
 func RedactedCreation(recorded []byte, c *helpdesk.Comment) ([]byte, error) {
 	var ev events.Event
-	if err := json.Unmarshal(recorded, &ev); err != nil {
+	if err := decodeExact(recorded, &ev); err != nil {
 		return nil, fmt.Errorf("decode the recorded ticket.comment.created: %w", err)
 	}
 	comment := view.Comment(c)
 	ev.Data.Comment = &comment
 	return json.Marshal(ev)
+}
+
+// decodeExact decodes JSON into v keeping numbers in values of type any
+// as json.Number: a number custom field's value is an exact decimal that a
+// float64 would round when the event is encoded again.
+func decodeExact(b []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	return dec.Decode(v)
 }
 
 // CreationEventID is the id of the ticket.comment.created of a comment.

@@ -34,7 +34,7 @@ func TestProduceFromStream(t *testing.T) {
 		tk.RequesterName = "Ada"
 		tk.CustomFields = []helpdesk.CustomFieldValue{
 			{ID: "cf_aaaaaaaaaaaaaaaaaaaaaaaa", Value: "floor 3"},
-			{ID: "cf_bbbbbbbbbbbbbbbbbbbbbbbb", Value: 2.5},
+			{ID: "cf_bbbbbbbbbbbbbbbbbbbbbbbb", Value: helpdesk.Number("2.5")},
 			{ID: "cf_cccccccccccccccccccccccc", Value: true},
 		}
 	})

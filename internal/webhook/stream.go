@@ -2,7 +2,6 @@ package webhook
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -193,7 +192,7 @@ func (d *Dispatcher) commentTicket(ctx context.Context, rec lambdaevents.DynamoD
 		return events.Ticket{}, false, &lookupError{err}
 	}
 	var body events.Event
-	if err := json.Unmarshal(ev.Body, &body); err != nil {
+	if err := decodeExact(ev.Body, &body); err != nil {
 		return events.Ticket{}, false, fmt.Errorf("decode recorded event %s: %w", ev.ID, err)
 	}
 	shown = body.Data.Ticket

@@ -220,16 +220,6 @@ func (r *response) wantError(t *testing.T, status int, code string, fields ...st
 	}
 }
 
-// wantGatewayNotFound checks API Gateway's own answer to a request that
-// matches no route: no function was invoked.
-func (r *response) wantGatewayNotFound(t *testing.T) {
-	t.Helper()
-	r.want(t, http.StatusNotFound)
-	if string(bytes.TrimSpace(r.raw)) != `{"message":"Not Found"}` {
-		t.Fatalf(`body %s, want API Gateway's {"message":"Not Found"}`, r.raw)
-	}
-}
-
 // object returns the body's member name as an object.
 func (r *response) object(t *testing.T, name string) map[string]any {
 	t.Helper()

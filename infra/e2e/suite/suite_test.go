@@ -392,8 +392,8 @@ func sameSet(a, b []string) bool {
 }
 
 // TestErrors checks the error statuses as a client meets them through the
-// HTTP API: the functions' JSON errors, and API Gateway's own 404 for
-// what matches no route.
+// HTTP API: the functions' JSON errors, also for what matches no route
+// (the $default route's function).
 func TestErrors(t *testing.T) {
 	needTarget(t)
 	id := createTicket(t, map[string]any{"subject": "errors"})["id"].(string)
@@ -427,17 +427,54 @@ func TestErrors(t *testing.T) {
 		do(t, "GET", api("/custom_fields/cf_"+strings.Repeat("a", 24)), k.Read, nil).wantError(t, http.StatusNotFound, "NOT_FOUND")
 	})
 	t.Run("404UnknownRoute", func(t *testing.T) {
-		for _, u := range []string{api("/ticket"), api("/tickets/"), api("/tickets/" + id + "/comment"), api("/tickets/" + id + "/comments/"), follow(t, "/"), follow(t, "/helpdesk/api/v2/tickets")} {
-			do(t, "GET", u, k.Read, nil).wantGatewayNotFound(t)
+		// No route matches: the $default route's function answers, as
+		// JSON, never API Gateway's {"message":"Not Found"}; unclean
+		// paths too, never a redirect.
+		for _, u := range []string{api("/ticket"), api("/tickets/"), api("/tickets/" + id + "/comment"), api("/tickets/" + id + "/comments/"),
+			follow(t, "/"), follow(t, "/helpdesk/api/v2/tickets"), api("//tickets"), api("/./tickets"), api("/tickets//" + id)} {
+			do(t, "GET", u, k.Read, nil).wantError(t, http.StatusNotFound, "NOT_FOUND")
 		}
 	})
-	t.Run("OtherMethodOnAKnownPath", func(t *testing.T) {
+	t.Run("405OtherMethodOnAKnownPath", func(t *testing.T) {
 		// The HTTP API has a route per method and path; no route matches
-		// PATCH /tickets/{id}, so API Gateway answers, not a function.
-		do(t, "PATCH", api("/tickets/"+id), k.Write, `{}`).wantGatewayNotFound(t)
-		do(t, "POST", api("/tickets/"+id), k.Write, `{}`).wantGatewayNotFound(t)
-		do(t, "DELETE", api("/tickets"), k.Write, nil).wantGatewayNotFound(t)
-		do(t, "PUT", api("/tickets/"+id+"/comments"), k.Write, `{}`).wantGatewayNotFound(t)
+		// PATCH /tickets/{id}, so $default takes it to the docs function,
+		// which answers 405 with the methods of the whole route table.
+		for _, c := range []struct{ method, path, allow string }{
+			{"PATCH", "/tickets/" + id, "GET, HEAD, PUT, DELETE"},
+			{"POST", "/tickets/" + id, "GET, HEAD, PUT, DELETE"},
+			{"DELETE", "/tickets", "GET, HEAD, POST"},
+			{"PUT", "/tickets/" + id + "/comments", "GET, HEAD, POST"},
+			{"HEAD", "/tickets/" + id + "/comments/cmt_x/redact", "POST"},
+		} {
+			res := do(t, c.method, api(c.path), k.Write, nil)
+			if c.method == "HEAD" {
+				res.want(t, http.StatusMethodNotAllowed)
+			} else {
+				res.wantError(t, http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED")
+			}
+			if allow := res.header.Get("Allow"); allow != c.allow {
+				t.Errorf("%s %s: Allow %q, want %q", c.method, c.path, allow, c.allow)
+			}
+		}
+	})
+	t.Run("HEAD", func(t *testing.T) {
+		// Deployed, a HEAD route beside each GET route; the function
+		// answers without a body.
+		res := do(t, "HEAD", api("/tickets/"+id), k.Read, nil).want(t, http.StatusOK)
+		if len(res.raw) != 0 || res.header.Get("ETag") == "" {
+			t.Fatalf("HEAD: %v %q", res.header, res.raw)
+		}
+		do(t, "HEAD", api("/tickets"), "", nil).want(t, http.StatusUnauthorized)
+	})
+	t.Run("400RepeatedKey", func(t *testing.T) {
+		res := do(t, "POST", api("/tickets"), k.Write, `{"ticket": {"subject": "a", "subject": "b"}}`)
+		res.wantError(t, http.StatusBadRequest, "BAD_REQUEST")
+		if msg, _ := res.body["error"].(map[string]any)["message"].(string); !strings.Contains(msg, `"ticket.subject"`) {
+			t.Fatalf("message %q does not name the key", msg)
+		}
+	})
+	t.Run("ByteOrderMark", func(t *testing.T) {
+		do(t, "POST", api("/tickets"), k.Write, "\xef\xbb\xbf{\"ticket\": {\"subject\": \"bom\"}}").want(t, http.StatusCreated)
 	})
 	t.Run("413OverMaxBody", func(t *testing.T) {
 		big := `{"ticket": {"subject": "` + strings.Repeat("a", 256<<10) + `"}}`
@@ -458,7 +495,8 @@ func TestErrors(t *testing.T) {
 
 // Test405InsideTheFunction invokes the update binary directly with a PATCH
 // event, as a route the deployed API does not have would send it: the
-// function answers its own 405 with Allow.
+// function answers its own 405 with Allow, the methods the whole route
+// table takes on the path.
 func Test405InsideTheFunction(t *testing.T) {
 	stack := needLocal(t, "it invokes a function directly, under the emulator")
 	ev := lambdaevents.APIGatewayV2HTTPRequest{
@@ -487,7 +525,7 @@ func Test405InsideTheFunction(t *testing.T) {
 		Error struct{ Code string } `json:"error"`
 	}
 	_ = json.Unmarshal([]byte(res.Body), &body)
-	if res.StatusCode != http.StatusMethodNotAllowed || res.Headers["Allow"] != "PUT" || body.Error.Code != "METHOD_NOT_ALLOWED" {
+	if res.StatusCode != http.StatusMethodNotAllowed || res.Headers["Allow"] != "GET, HEAD, PUT, DELETE" || body.Error.Code != "METHOD_NOT_ALLOWED" {
 		t.Fatalf("%d %v %s", res.StatusCode, res.Headers, res.Body)
 	}
 }
@@ -596,4 +634,32 @@ func TestColdStartsUnderEmulator(t *testing.T) {
 			t.Errorf("function %s: %d INIT REPORT lines after %d invocations, want 1; its log:\n%s", fn, n, stack.Invocations(fn), stack.Log(fn, 4<<10))
 		}
 	}
+}
+
+// TestExactNumbers: a number custom field's value comes back exactly as
+// sent through the functions and the table; one a DynamoDB number cannot
+// hold is 422.
+func TestExactNumbers(t *testing.T) {
+	needTarget(t)
+	k := target.keys
+	field := do(t, "POST", api("/custom_fields"), k.Admin, map[string]any{"customField": map[string]any{"name": "E2E Account " + unique(), "type": "number"}}).
+		want(t, http.StatusCreated).object(t, "customField")
+	id, _ := field["id"].(string)
+	t.Cleanup(func() {
+		req, _ := http.NewRequest("DELETE", api("/custom_fields/"+id), nil)
+		req.Header.Set("Authorization", "Bearer "+k.Admin)
+		if res, err := checked(t).Do(req); err == nil {
+			res.Body.Close()
+		}
+	})
+	body := func(value string) string {
+		return `{"ticket": {"subject": "exact", "customFields": [{"id": "` + id + `", "value": ` + value + `}]}}`
+	}
+	created := do(t, "POST", api("/tickets"), k.Write, body("12345678901234567890123")).want(t, http.StatusCreated)
+	want := `"value":12345678901234567890123}`
+	ticket, _ := created.object(t, "ticket")["id"].(string)
+	if got := do(t, "GET", api("/tickets/"+ticket), k.Read, nil).want(t, http.StatusOK); !strings.Contains(string(created.raw), want) || !strings.Contains(string(got.raw), want) {
+		t.Fatalf("created %s, read back %s; want %s", created.raw, got.raw, want)
+	}
+	do(t, "POST", api("/tickets"), k.Write, body("1e200")).wantError(t, http.StatusUnprocessableEntity, "VALIDATION_ERROR", "ticket.customFields[0].value")
 }

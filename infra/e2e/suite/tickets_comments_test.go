@@ -525,14 +525,23 @@ func TestCommentErrors(t *testing.T) {
 	})
 	t.Run("NoRouteForOtherMethods", func(t *testing.T) {
 		// Comments are never edited nor deleted, only redacted; the HTTP
-		// API has no route for it, so API Gateway answers.
-		do(t, "PUT", commentsURL(id, cid), k.Write, `{"comment": {"body": "edited"}}`).wantGatewayNotFound(t)
-		do(t, "PATCH", commentsURL(id, cid), k.Write, `{"comment": {"body": "edited"}}`).wantGatewayNotFound(t)
-		do(t, "DELETE", commentsURL(id, cid), k.Write, nil).wantGatewayNotFound(t)
-		do(t, "DELETE", commentsURL(id), k.Write, nil).wantGatewayNotFound(t)
-		do(t, "GET", commentsURL(id, cid, "redact"), k.Read, nil).wantGatewayNotFound(t)
-		do(t, "POST", commentsURL(id, cid, "unredact"), k.Write, nil).wantGatewayNotFound(t)
-		do(t, "GET", commentsURL(id)+"/", k.Read, nil).wantGatewayNotFound(t)
+		// API has no route for it, so its $default route's function
+		// answers: 405 with the path's methods, or 404.
+		notAllowed := func(method, u, body, allow string) {
+			t.Helper()
+			res := do(t, method, u, k.Write, body)
+			res.wantError(t, http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED")
+			if got := res.header.Get("Allow"); got != allow {
+				t.Errorf("%s %s: Allow %q, want %q", method, u, got, allow)
+			}
+		}
+		notAllowed("PUT", commentsURL(id, cid), `{"comment": {"body": "edited"}}`, "GET, HEAD")
+		notAllowed("PATCH", commentsURL(id, cid), `{"comment": {"body": "edited"}}`, "GET, HEAD")
+		notAllowed("DELETE", commentsURL(id, cid), "", "GET, HEAD")
+		notAllowed("DELETE", commentsURL(id), "", "GET, HEAD, POST")
+		notAllowed("GET", commentsURL(id, cid, "redact"), "", "POST")
+		do(t, "POST", commentsURL(id, cid, "unredact"), k.Write, nil).wantError(t, http.StatusNotFound, "NOT_FOUND")
+		do(t, "GET", commentsURL(id)+"/", k.Read, nil).wantError(t, http.StatusNotFound, "NOT_FOUND")
 	})
 }
 
