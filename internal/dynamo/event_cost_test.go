@@ -435,7 +435,7 @@ func planWrites(rng *rand.Rand, blocks int) writePlan {
 		if rng.IntN(3) > 0 {
 			assignee = agents[rng.IntN(len(agents))]
 		}
-		plan, seats, vip := plans[rng.IntN(len(plans))], float64(1+rng.IntN(200)), rng.IntN(4) == 0
+		plan, seats, vip := plans[rng.IntN(len(plans))], helpdesk.Number(strconv.Itoa(1+rng.IntN(200))), rng.IntN(4) == 0
 		statuses[i], prios[i], assignees[i] = helpdesk.StatusNew, prio, assignee
 		p.creates = append(p.creates, ticketSpec{patch: func(fields []string) *helpdesk.TicketPatch {
 			tp := &helpdesk.TicketPatch{
