@@ -426,7 +426,7 @@ func runWrk(b *testing.B, wrk, script, api string, d time.Duration) loadResult {
 	return loadResult{}
 }
 
-// loadRateLimit is the keys' limit under load: far above what wrk sends in
-// a minute, so that the limiter runs (leasing a block now and then) but
-// never refuses.
-const loadRateLimit = 100_000_000
+// loadRateLimit is the keys' limit under load: the highest a stack takes,
+// far above what wrk sends in a minute, so that the limiter runs (leasing a
+// block now and then) but never refuses.
+const loadRateLimit = helpdesk.MaxRateLimit
