@@ -309,5 +309,6 @@ func printBanner(w io.Writer, base string, keys []shownKey) {
 			fmt.Fprintf(w, "  %-5s key: %s\n", k.Permission, k.Key)
 		}
 	}
+	fmt.Fprintf(w, "Reference: %s/helpdesk/api/v1/docs (in a browser, no key)\n", base)
 	fmt.Fprintf(w, "Try: curl -H 'Authorization: Bearer <read key>' %s/helpdesk/api/v1/tickets\nCtrl-C stops the API and DynamoDB Local.\n\n", base)
 }

@@ -202,8 +202,8 @@ func TestGeneratedKeys(t *testing.T) {
 			printed[fields[0]] = fields[2]
 		}
 	}
-	if len(printed) != 3 {
-		t.Fatalf("banner: %s", out.String())
+	if len(printed) != 3 || !strings.Contains(out.String(), baseURL+"/helpdesk/api/v1/docs") {
+		t.Fatalf("banner (three keys and the reference page): %s", out.String())
 	}
 	if status, _ := call(t, "POST", baseURL+"/helpdesk/api/v1/custom_fields", printed["admin"], `{"customField":{"name":"A","type":"text"}}`); status != http.StatusCreated {
 		t.Fatalf("admin key: %d", status)
