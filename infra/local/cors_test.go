@@ -36,7 +36,7 @@ func TestRunCORS(t *testing.T) {
 	// The JSON 431 of oversized headers is an answer the page can read.
 	req, _ = http.NewRequest(http.MethodGet, base+"/helpdesk/api/v1/tickets", nil)
 	req.Header.Set("Origin", origin)
-	req.Header.Set("X-Padding", strings.Repeat("p", local.MaxHeaderBytes))
+	req.Header.Set("X-Padding", strings.Repeat("p", httpapi.MaxHeaderBytes))
 	if res, err = http.DefaultClient.Do(req); err != nil {
 		t.Fatal(err)
 	}

@@ -35,13 +35,8 @@ import (
 // TableName is the table the local stack uses.
 const TableName = "helpdesk"
 
-// MaxHeaderBytes bounds the request line and headers the local API takes,
-// as API Gateway's HTTP API does (10,240 bytes): beyond, the API answers
-// its JSON 431 (httpapi.LimitHeaders).
-const MaxHeaderBytes = httpapi.MaxHeaderBytes
-
 // ServerMaxHeaderBytes is the local server's own bound on the request line
-// and headers, well above MaxHeaderBytes so that the API, not the server,
+// and headers, well above httpapi.MaxHeaderBytes (API Gateway's 10 KiB) so that the API, not the server,
 // answers what exceeds that. Beyond it (plus the 4 KiB Go's server adds),
 // the server answers 431 in plain text before any handler runs.
 const ServerMaxHeaderBytes = 64 << 10

@@ -23,6 +23,7 @@ import (
 	"github.com/acme/helpdesk/internal/ddblocal"
 	"github.com/acme/helpdesk/internal/dynamo"
 	"github.com/acme/helpdesk/internal/helpdesk"
+	"github.com/acme/helpdesk/internal/httpapi"
 	"github.com/acme/helpdesk/internal/openapitest"
 )
 
@@ -157,7 +158,7 @@ func TestRunServesAndPersists(t *testing.T) {
 		for _, c := range []struct {
 			padding int
 			json    bool
-		}{{local.MaxHeaderBytes, true}, {2 * local.MaxHeaderBytes, true}, {2 * local.ServerMaxHeaderBytes, false}} {
+		}{{httpapi.MaxHeaderBytes, true}, {2 * httpapi.MaxHeaderBytes, true}, {2 * local.ServerMaxHeaderBytes, false}} {
 			req, _ := http.NewRequest("GET", baseURL+"/helpdesk/api/v1/tickets", nil)
 			req.Header.Set("Authorization", "Bearer "+keys[helpdesk.PermRead])
 			req.Header.Set("X-Padding", strings.Repeat("p", c.padding))
@@ -177,7 +178,7 @@ func TestRunServesAndPersists(t *testing.T) {
 		// Just under the bound is served.
 		req, _ := http.NewRequest("GET", baseURL+"/helpdesk/api/v1/tickets", nil)
 		req.Header.Set("Authorization", "Bearer "+keys[helpdesk.PermRead])
-		req.Header.Set("X-Padding", strings.Repeat("p", local.MaxHeaderBytes-1024))
+		req.Header.Set("X-Padding", strings.Repeat("p", httpapi.MaxHeaderBytes-1024))
 		if res, err := http.DefaultClient.Do(req); err != nil || res.StatusCode != http.StatusOK {
 			t.Fatalf("headers under the bound: %v %v", res, err)
 		} else {

@@ -17,7 +17,6 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 
 	"github.com/acme/helpdesk/events"
-	"github.com/acme/helpdesk/infra/local"
 	"github.com/acme/helpdesk/internal/auth"
 	"github.com/acme/helpdesk/internal/cursor"
 	"github.com/acme/helpdesk/internal/helpdesk"
@@ -311,7 +310,7 @@ func TestOpenAPILimitsMatchCode(t *testing.T) {
 	// path fits: /tickets/update_many fits /tickets/{id} too).
 	longestAllow := 0
 	for _, rt := range httpapi.Routes {
-		longestAllow = max(longestAllow, len(strings.Join(httpapi.AllowedMethods(httpapi.Routes, httpapi.BasePath+rt.Path), ", ")))
+		longestAllow = max(longestAllow, len(strings.Join(httpapi.AllowedMethods(httpapi.BasePath+rt.Path), ", ")))
 	}
 	// A named API Gateway stage (at most 128 characters) and its slash
 	// may prefix the paths the API answers with.
@@ -320,7 +319,7 @@ func TestOpenAPILimitsMatchCode(t *testing.T) {
 	// A next link: the request's parameters, which fit in its request
 	// line, encoded again (each byte at most as three), the cursor, and
 	// 512 characters for the stage, the path and the separators.
-	longestLink := 3*local.MaxHeaderBytes + cursor.MaxTokenLen + 512
+	longestLink := 3*httpapi.MaxHeaderBytes + cursor.MaxTokenLen + 512
 	// The longest id a shape check takes, found by asking it.
 	longestID := func(prefix string, valid func(string) bool) int {
 		n := 0
@@ -421,10 +420,10 @@ func TestOpenAPILimitsMatchCode(t *testing.T) {
 		{p + "EventPageSize/schema/default", helpdesk.DefaultEventPageSize},
 		{p + "After/schema/maxLength", cursor.MaxTokenLen},
 		{p + "EventCursor/schema/maxLength", cursor.MaxTokenLen},
-		{p + "EventTypeFilter/schema/maxLength", local.MaxHeaderBytes},
+		{p + "EventTypeFilter/schema/maxLength", httpapi.MaxHeaderBytes},
 		{p + "EventTicketFilter/schema/maxLength", longestID("tkt_", helpdesk.ValidTicketID)},
 		{p + "IdempotencyKey/schema/maxLength", helpdesk.MaxIdempotencyKeyLen},
-		{p + "IfMatch/schema/maxLength", local.MaxHeaderBytes},
+		{p + "IfMatch/schema/maxLength", httpapi.MaxHeaderBytes},
 		{p + "WebhookTimestampHeader/schema/maxLength", len(strconv.FormatInt(math.MaxInt64, 10))},
 		{p + "WebhookSignatureHeader/schema/maxLength", 2*len(sig) + 1},
 		{p + "WebhookUserAgent/schema/maxLength", len(webhook.UserAgent)},

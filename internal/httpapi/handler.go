@@ -264,7 +264,7 @@ func New(cfg Config) http.Handler {
 // when the route is another function's (which API Gateway never sends
 // here).
 func unrouted(w http.ResponseWriter, r *http.Request) {
-	if allow := allowedMethods(Routes, r.URL.Path); len(allow) > 0 && !slices.Contains(allow, r.Method) {
+	if allow := allowedMethods(r.URL.Path); len(allow) > 0 && !slices.Contains(allow, r.Method) {
 		list := strings.Join(allow, ", ")
 		w.Header().Set("Allow", list)
 		writeError(w, r, helpdesk.Errorf(helpdesk.CodeMethodNotAllowed, "Method %s is not allowed here; use %s.", r.Method, list))
@@ -300,15 +300,15 @@ func cleanPath(p string) string {
 	return np
 }
 
-// allowedMethods returns the methods of the routes whose paths match
-// urlPath, in the routes' order, each once.
-func allowedMethods(routes []Route, urlPath string) []string {
+// allowedMethods returns the methods of the routes of the whole table
+// whose paths match urlPath, in the table's order, each once.
+func allowedMethods(urlPath string) []string {
 	rest, ok := strings.CutPrefix(urlPath, BasePath)
 	if !ok {
 		return nil
 	}
 	var methods []string
-	for _, rt := range routes {
+	for _, rt := range Routes {
 		if !matchPath(rt.Path, rest) {
 			continue
 		}
