@@ -175,4 +175,25 @@ type Comment struct {
 	CreatedAt string `json:"createdAt"`
 	// RedactedAt is when the body was redacted, or nil.
 	RedactedAt *string `json:"redactedAt"`
+	// Attachments are the comment's files, in order; empty once redacted.
+	Attachments []Attachment `json:"attachments"`
+}
+
+// Attachment is a file on a comment. Events carry what describes it, not
+// URL and URLExpiresAt: a download URL is valid for minutes, so the API
+// issues one with each read of the comment.
+type Attachment struct {
+	// ID is "att_" followed by 24 characters.
+	ID string `json:"id"`
+	// Filename is the file's name as uploaded.
+	Filename string `json:"filename"`
+	// ContentType is the type it is served with: the declared one when on
+	// the API's allow-list, "application/octet-stream" otherwise.
+	ContentType string `json:"contentType"`
+	// Size is its length in bytes.
+	Size int64 `json:"size"`
+	// URL downloads it, in API answers only.
+	URL string `json:"url,omitempty"`
+	// URLExpiresAt is when URL stops working, in API answers only.
+	URLExpiresAt string `json:"urlExpiresAt,omitempty"`
 }

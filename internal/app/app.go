@@ -26,6 +26,9 @@ type Clients struct {
 	// CursorKey reads the cursor key when Config.CursorSecretARN names
 	// one, on the first page that needs it (see KeyLoader); nil otherwise.
 	CursorKey func(context.Context) ([]byte, error)
+	// Files is the bucket of uploads and attachments; nil in a process
+	// that serves no files (a comment with uploads is then refused).
+	Files helpdesk.FileStore
 }
 
 // System is the whole helpdesk, assembled once: the store, the services
@@ -42,6 +45,10 @@ type System struct {
 	Tickets *helpdesk.Service
 	// Conversations carries out the comment operations.
 	Conversations *helpdesk.Conversations
+	// Uploads carries out the upload operation.
+	Uploads *helpdesk.Uploads
+	// Files is the bucket of uploads and attachments, or nil.
+	Files helpdesk.FileStore
 	// Activity reads the activity record: the change feed and the
 	// tickets' histories.
 	Activity *helpdesk.Activity
@@ -90,12 +97,16 @@ func New(cfg config.Config, clients Clients, logger *slog.Logger) (*System, erro
 	if cfg.RateLimit > 0 {
 		limiter = ratelimit.New(store, cfg.RateLimit, ratelimit.Options{})
 	}
+	conversations := helpdesk.NewConversations(store, store)
+	conversations.Uploads, conversations.Files = store, clients.Files
 	return &System{
 		Config:        cfg,
 		Logger:        logger,
 		Store:         store,
 		Tickets:       helpdesk.NewService(store, store),
-		Conversations: helpdesk.NewConversations(store, store),
+		Conversations: conversations,
+		Uploads:       &helpdesk.Uploads{Store: store, Files: clients.Files},
+		Files:         clients.Files,
 		Activity:      helpdesk.NewActivity(store),
 		Trash:         helpdesk.NewTrash(store),
 		Subscriptions: subscription.NewService(store, guard),
@@ -112,15 +123,24 @@ func New(cfg config.Config, clients Clients, logger *slog.Logger) (*System, erro
 // function.
 type KeyLoader func(awsCfg aws.Config, arn string) func(context.Context) ([]byte, error)
 
+// FilesOpener makes the store of the files bucket (filestore.Open). It is
+// passed in by the mains that serve or discard files, so that the S3
+// client is linked into no other function.
+type FilesOpener func(awsCfg aws.Config, bucket string, logger *slog.Logger) helpdesk.FileStore
+
 // Load assembles the system of a Lambda function from its environment:
 // the configuration (config.FromEnv) and the AWS clients
 // (FunctionAWSConfig). A function that pages passes loader, and then needs
-// a cursor key or its secret; the others pass nil. The logger is returned
-// even with an error, to report it.
-func Load(loader KeyLoader) (*System, *slog.Logger, error) {
+// a cursor key or its secret; one that serves or discards files passes
+// files, and then needs the bucket; the others pass nil. The logger is
+// returned even with an error, to report it.
+func Load(loader KeyLoader, files FilesOpener) (*System, *slog.Logger, error) {
 	needs := []config.Need{config.NeedTable}
 	if loader != nil {
 		needs = append(needs, config.NeedCursorKey)
+	}
+	if files != nil {
+		needs = append(needs, config.NeedFiles)
 	}
 	cfg, err := config.FromEnv(needs...)
 	logger := cfg.Logger()
@@ -132,6 +152,9 @@ func Load(loader KeyLoader) (*System, *slog.Logger, error) {
 		return nil, logger, err
 	}
 	clients := Clients{DynamoDB: newDynamoDB(awsCfg)}
+	if files != nil {
+		clients.Files = files(awsCfg, cfg.FilesBucket, logger)
+	}
 	if cfg.CursorSecretARN != "" && loader != nil {
 		// The secret is read when a page first needs the key, not here: a
 		// cold start then makes no Secrets Manager call, requests that

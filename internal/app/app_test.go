@@ -2,12 +2,14 @@ package app_test
 
 import (
 	"context"
+	"log/slog"
 	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/acme/helpdesk/internal/app"
+	"github.com/acme/helpdesk/internal/helpdesk"
 )
 
 // TestLoad reads a function's environment: every process needs the
@@ -23,22 +25,27 @@ func TestLoad(t *testing.T) {
 		t.Setenv("HELPDESK_CURSOR_KEY_SECRET_ARN", "")
 		t.Setenv("HELPDESK_LOG_LEVEL", "error")
 	}
+	files := func(aws.Config, string, *slog.Logger) helpdesk.FileStore { return nil }
 	cases := []struct {
-		name, table, cursorKey string
-		loader                 app.KeyLoader
-		wantErr                []string
+		name, table, cursorKey, bucket string
+		loader                         app.KeyLoader
+		files                          app.FilesOpener
+		wantErr                        []string
 	}{
-		{"Pages", "helpdesk", key, loader, nil},
-		{"NoTable", "", key, nil, []string{"HELPDESK_TABLE"}},
-		{"PagingNeedsCursorKey", "t", "", loader, []string{"HELPDESK_CURSOR_KEY"}},
-		{"OthersNeedNoCursorKey", "t", "", nil, nil},
+		{"Pages", "helpdesk", key, "", loader, nil, nil},
+		{"NoTable", "", key, "", nil, nil, []string{"HELPDESK_TABLE"}},
+		{"PagingNeedsCursorKey", "t", "", "", loader, nil, []string{"HELPDESK_CURSOR_KEY"}},
+		{"OthersNeedNoCursorKey", "t", "", "", nil, nil, nil},
+		{"FilesNeedBucket", "t", key, "", loader, files, []string{"HELPDESK_FILES_BUCKET"}},
+		{"Files", "t", key, "files", loader, files, nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			lambdaEnv(t)
 			t.Setenv("HELPDESK_TABLE", tc.table)
 			t.Setenv("HELPDESK_CURSOR_KEY", tc.cursorKey)
-			sys, _, err := app.Load(tc.loader)
+			t.Setenv("HELPDESK_FILES_BUCKET", tc.bucket)
+			sys, _, err := app.Load(tc.loader, tc.files)
 			if len(tc.wantErr) == 0 {
 				if err != nil || sys.Config.Table != tc.table {
 					t.Fatalf("Load = %+v, %v", sys, err)

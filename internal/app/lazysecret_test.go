@@ -56,10 +56,10 @@ func TestCursorSecretReadOnFirstPage(t *testing.T) {
 		t.Setenv(k, v)
 	}
 	ctx := context.Background()
-	if _, _, err := app.Load(nil); err == nil || !strings.Contains(err.Error(), "KeyLoader") {
+	if _, _, err := app.Load(nil, nil); err == nil || !strings.Contains(err.Error(), "KeyLoader") {
 		t.Fatalf("a function that reads no secrets started with a secret to read: %v", err)
 	}
-	sys, _, err := app.Load(cursorsecret.Loader)
+	sys, _, err := app.Load(cursorsecret.Loader, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

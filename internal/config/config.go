@@ -45,6 +45,10 @@ type Config struct {
 	// scheme://host[:port] as a browser sends it, or * alone for any);
 	// none when empty, and then no answer carries CORS headers.
 	CORSOrigins []string
+	// FilesBucket is the S3 bucket of uploads and attachments
+	// (HELPDESK_FILES_BUCKET), for the processes that serve or discard
+	// them.
+	FilesBucket string
 	// DispatchWorkers is how many webhook deliveries one dispatcher
 	// attempts at once; zero means DefaultDispatchWorkers. Not read from
 	// the environment: tests lower it to make the order of attempts
@@ -153,6 +157,9 @@ const (
 	// NeedCursorKey: the processes that page (HELPDESK_CURSOR_KEY or
 	// HELPDESK_CURSOR_KEY_SECRET_ARN, not both).
 	NeedCursorKey
+	// NeedFiles: the processes that serve or discard files
+	// (HELPDESK_FILES_BUCKET).
+	NeedFiles
 )
 
 // FromEnv reads every setting from the environment and checks that those
@@ -179,6 +186,9 @@ func FromEnv(needs ...Need) (Config, error) {
 		if cfg.CursorKey, err = cursor.ParseKey(key); err != nil {
 			errs = append(errs, fmt.Errorf("HELPDESK_CURSOR_KEY (or HELPDESK_CURSOR_KEY_SECRET_ARN): %w", err))
 		}
+	}
+	if cfg.FilesBucket = os.Getenv("HELPDESK_FILES_BUCKET"); cfg.FilesBucket == "" && need[NeedFiles] {
+		errs = append(errs, errors.New("HELPDESK_FILES_BUCKET must name the S3 bucket of uploads and attachments"))
 	}
 	switch v := os.Getenv("HELPDESK_WEBHOOK_ALLOW_PRIVATE"); v {
 	case "", "0":

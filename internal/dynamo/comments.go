@@ -3,6 +3,7 @@ package dynamo
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 
@@ -38,7 +39,21 @@ type commentItem struct {
 	AuthorName  string `dynamodbav:"authorName,omitempty"`
 	CreatedAt   string `dynamodbav:"createdAt"`
 	RedactedAt  string `dynamodbav:"redactedAt,omitempty"`
+	// Attachments is removed when the comment is redacted.
+	Attachments []attachmentItem `dynamodbav:"attachments,omitempty"`
 	actorAttrs
+}
+
+// attrAttachments holds a comment's attachments.
+const attrAttachments = "attachments"
+
+// attachmentItem is an attachment as its comment stores it.
+type attachmentItem struct {
+	ID          string `dynamodbav:"id"`
+	Filename    string `dynamodbav:"filename"`
+	ContentType string `dynamodbav:"contentType"`
+	Size        int64  `dynamodbav:"size"`
+	UploadID    string `dynamodbav:"uploadId"`
 }
 
 func commentKey(ticketID, commentID string) map[string]types.AttributeValue {
@@ -57,6 +72,9 @@ func marshalComment(c *helpdesk.Comment) (map[string]types.AttributeValue, error
 	}
 	if c.Redacted() {
 		it.RedactedAt = formatTime(c.RedactedAt)
+	}
+	for _, a := range c.Attachments {
+		it.Attachments = append(it.Attachments, attachmentItem{ID: a.ID, Filename: a.Filename, ContentType: a.ContentType, Size: a.Size, UploadID: a.UploadID})
 	}
 	av, err := attributevalue.MarshalMap(it)
 	if err != nil {
@@ -78,16 +96,21 @@ func unmarshalComment(av map[string]types.AttributeValue) (*helpdesk.Comment, er
 	if err != nil {
 		return nil, fmt.Errorf("comment %s redactedAt: %w", it.ID, err)
 	}
-	return &helpdesk.Comment{
+	c := &helpdesk.Comment{
 		ID: it.ID, TicketID: it.TicketID, Body: it.Body, Public: it.Public,
 		AuthorID: it.AuthorID, AuthorEmail: it.AuthorEmail, AuthorName: it.AuthorName,
 		CreatedAt: created, RedactedAt: redacted, ChangedBy: it.actor(),
-	}, nil
+	}
+	for _, a := range it.Attachments {
+		c.Attachments = append(c.Attachments, helpdesk.Attachment{ID: a.ID, Filename: a.Filename, ContentType: a.ContentType, Size: a.Size, UploadID: a.UploadID})
+	}
+	return c, nil
 }
 
 // AddComment implements helpdesk.CommentStore: one transaction puts the
 // comment (its key must be free) and the ticket (its version must still be
-// the one read), with done's completion. A transaction bills each write
+// the one read), marks the attachments' uploads attached (attachUploads),
+// with done's completion. A transaction bills each write
 // twice; docs/table-design.md weighs that against two plain writes.
 func (s *Store) AddComment(ctx context.Context, c *helpdesk.Comment, t *helpdesk.Ticket, done *helpdesk.Completion) error {
 	comment, err := marshalComment(c)
@@ -112,6 +135,7 @@ func (s *Store) AddComment(ctx context.Context, c *helpdesk.Comment, t *helpdesk
 			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 		}},
 	}
+	items = append(items, attachUploads(s.table, c)...)
 	failed, err := s.transact(ctx, "add comment "+c.ID, items, done)
 	if err != nil || failed == nil {
 		return err
@@ -121,6 +145,8 @@ func (s *Store) AddComment(ctx context.Context, c *helpdesk.Comment, t *helpdesk
 		return nil // an earlier attempt landed; only its answer was lost
 	case conditionFailed(failed[1]) && failed[1].Item == nil:
 		return errTicketNotFound
+	case slices.ContainsFunc(failed[2:], conditionFailed):
+		return uploadRefusals(c, failed[2:])
 	default:
 		return helpdesk.ErrTicketMoved
 	}
@@ -280,7 +306,7 @@ func (s *Store) ticketExists(ctx context.Context, id string) error {
 }
 
 // RedactComment implements helpdesk.CommentStore: a transaction that
-// empties the body (unless the comment is redacted already) on condition
+// empties the body and removes the attachments (unless the comment is redacted already) on condition
 // that the ticket exists, since a deleted ticket's comments linger until
 // they are purged. A comment redacted already is read and returned.
 func (s *Store) RedactComment(ctx context.Context, ticketID, commentID string, redaction helpdesk.Stamp) (*helpdesk.Comment, error) {
@@ -292,7 +318,7 @@ func (s *Store) RedactComment(ctx context.Context, ticketID, commentID string, r
 		}},
 		{Update: &types.Update{
 			TableName: aws.String(s.table), Key: commentKey(ticketID, commentID),
-			UpdateExpression:    aws.String("SET body = :empty, redactedAt = :at, byType = :bt, byId = :bi, byName = :bn"),
+			UpdateExpression:    aws.String("SET body = :empty, redactedAt = :at, byType = :bt, byId = :bi, byName = :bn REMOVE " + attrAttachments),
 			ConditionExpression: aws.String("attribute_exists(pk) AND attribute_not_exists(redactedAt)"),
 			ExpressionAttributeValues: map[string]types.AttributeValue{
 				":empty": str(""), ":at": str(formatTime(redaction.At)),

@@ -205,3 +205,30 @@ func fromStreamValue(v events.DynamoDBAttributeValue) (types.AttributeValue, err
 	}
 	return nil, fmt.Errorf("unknown attribute type %v", v.DataType())
 }
+
+// DroppedAttachments returns the attachments a stream record takes off a
+// comment, whose bytes are then to be discarded: all of a removed
+// comment's (its ticket was purged), and those a redaction removed. ids is
+// empty for any other record.
+func DroppedAttachments(rec events.DynamoDBEventRecord) (ticketID string, ids []string, err error) {
+	old, ok, err := CommentFromImage(rec.Change.OldImage)
+	if err != nil || !ok || len(old.Attachments) == 0 {
+		return "", nil, err
+	}
+	var kept []helpdesk.Attachment
+	if len(rec.Change.NewImage) > 0 {
+		c, ok, err := CommentFromImage(rec.Change.NewImage)
+		if err != nil {
+			return "", nil, err
+		}
+		if ok {
+			kept = c.Attachments
+		}
+	}
+	for _, a := range old.Attachments {
+		if !slices.ContainsFunc(kept, func(k helpdesk.Attachment) bool { return k.ID == a.ID }) {
+			ids = append(ids, a.ID)
+		}
+	}
+	return old.TicketID, ids, nil
+}

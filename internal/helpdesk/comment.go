@@ -6,6 +6,7 @@ import (
 	"encoding/base32"
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -37,6 +38,9 @@ type Comment struct {
 	CreatedAt   time.Time
 	// RedactedAt is zero unless the comment has been redacted.
 	RedactedAt time.Time
+	// Attachments are the files the comment attached, in the order its
+	// request listed their uploads; none once it is redacted.
+	Attachments []Attachment
 	// ChangedBy is who made the comment's latest write: who wrote it, or
 	// who redacted it. It is not shown on the comment; its events name it.
 	ChangedBy Actor
@@ -87,6 +91,8 @@ type CommentDraft struct {
 	AuthorID    Nullable[string]
 	AuthorEmail Nullable[string]
 	AuthorName  Nullable[string]
+	// Uploads are the ids of the uploads to attach, in order.
+	Uploads []string
 }
 
 func given(n Nullable[string]) bool { return n.Set && !n.Null }
@@ -131,6 +137,20 @@ func (d *CommentDraft) Validate(prefix string, problems *Problems) {
 	if d.Public != nil && !*d.Public && customer {
 		problems.Add(prefix+"public", "must be true for a customer's comment: an internal note needs an agent author (authorId)")
 	}
+	if len(d.Uploads) > MaxAttachmentsPerComment {
+		problems.Add(prefix+"uploads", "must hold at most %d upload ids", MaxAttachmentsPerComment)
+		return
+	}
+	for i, id := range d.Uploads {
+		field := fmt.Sprintf("%suploads[%d]", prefix, i)
+		switch {
+		case problems.Has(field):
+		case !ValidUploadID(id):
+			problems.Add(field, `must be an upload id ("upl_" and 24 characters) from POST /uploads`)
+		case slices.Contains(d.Uploads[:i], id):
+			problems.Add(field, "%s is listed twice", id)
+		}
+	}
 }
 
 // CommentQuery asks for one page of a ticket's conversation.
@@ -164,9 +184,12 @@ var ErrTooManyComments = &Error{Code: CodeValidation, Message: "The ticket has r
 type CommentStore interface {
 	// AddComment stores c and, in the same atomic write, its ticket as
 	// the comment changed it (t, still at the version read, which the
-	// store moves on as UpdateTicket does), and done when it is not nil.
+	// store moves on as UpdateTicket does), and done when it is not nil;
+	// it marks each attachment's upload attached to c, on condition that
+	// it exists, is unattached and unexpired at c.CreatedAt.
 	// CodeNotFound if the ticket is gone; ErrTicketMoved if it was written
-	// since it was read.
+	// since it was read; CodeValidation naming each upload that can no
+	// longer be attached (UploadProblems).
 	AddComment(ctx context.Context, c *Comment, t *Ticket, done *Completion) error
 	// Comment returns a comment of a ticket. CodeNotFound if the ticket or
 	// the comment does not exist.
@@ -176,8 +199,9 @@ type CommentStore interface {
 	// cursor that is malformed, tampered with, or issued for another query.
 	ListComments(ctx context.Context, q CommentQuery) (*CommentPage, error)
 	// RedactComment empties a comment's body and sets its RedactedAt and
-	// ChangedBy from redaction, unless it is redacted already, and returns
-	// it as stored. CodeNotFound if the ticket or the comment does not
+	// ChangedBy from redaction, and drops its attachments (whose bytes
+	// the stream's consumer then discards), unless it is redacted already,
+	// and returns it as stored. CodeNotFound if the ticket or the comment does not
 	// exist.
 	RedactComment(ctx context.Context, ticketID, commentID string, redaction Stamp) (*Comment, error)
 }

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"maps"
 	"net/http"
 	"net/url"
@@ -76,7 +77,11 @@ func decodeCommentDraft(fields map[string]json.RawMessage, problems *helpdesk.Pr
 			d.AuthorEmail = decodeNullable(raw, field, problems)
 		case "authorName":
 			d.AuthorName = decodeNullable(raw, field, problems)
-		case "id", "ticketId", "createdAt", "redactedAt":
+		case "uploads":
+			if ids := decodeStrings(raw, field, problems); ids != nil {
+				d.Uploads = *ids
+			}
+		case "id", "ticketId", "createdAt", "redactedAt", "attachments":
 			problems.Add(field, "is read-only")
 		default:
 			problems.Add(field, "is not a known field")
@@ -85,13 +90,27 @@ func decodeCommentDraft(fields map[string]json.RawMessage, problems *helpdesk.Pr
 	return d
 }
 
-// commentReply is the answer with one comment.
-func commentReply(r *http.Request, status int, c *helpdesk.Comment) reply {
-	body := commentBody{view.Comment(c)}
-	if status == http.StatusCreated {
-		return created(r, "/tickets/"+c.TicketID+"/comments/"+c.ID, body)
+// showComment is c as an answer shows it, with a fresh download link for
+// each attachment.
+func (a *api) showComment(ctx context.Context, c *helpdesk.Comment) (events.Comment, error) {
+	links, err := a.convo.DownloadLinks(ctx, c)
+	if err != nil {
+		return events.Comment{}, err
 	}
-	return jsonReply(status, body)
+	return view.CommentWithLinks(c, links), nil
+}
+
+// commentReply is the answer with one comment.
+func (a *api) commentReply(r *http.Request, status int, c *helpdesk.Comment) (reply, error) {
+	v, err := a.showComment(r.Context(), c)
+	if err != nil {
+		return reply{}, err
+	}
+	body := commentBody{v}
+	if status == http.StatusCreated {
+		return created(r, "/tickets/"+c.TicketID+"/comments/"+c.ID, body), nil
+	}
+	return jsonReply(status, body), nil
 }
 
 func (a *api) createComment(w http.ResponseWriter, r *http.Request) error {
@@ -101,7 +120,17 @@ func (a *api) createComment(w http.ResponseWriter, r *http.Request) error {
 		return c, err
 	}
 	return create(a, w, r, "comment", decodeCommentDraft, add,
-		func(c *helpdesk.Comment) reply { return commentReply(r, http.StatusCreated, c) })
+		func(c *helpdesk.Comment) reply {
+			rp, err := a.commentReply(r, http.StatusCreated, c)
+			if err != nil {
+				// Presigning is local work that does not fail with the
+				// credentials a function has; were it to, the comment
+				// is still shown, without its links.
+				logger(r).ErrorContext(r.Context(), "could not sign the download links of a new comment", slog.String("error", err.Error()))
+				return created(r, "/tickets/"+c.TicketID+"/comments/"+c.ID, commentBody{view.Comment(c)})
+			}
+			return rp
+		})
 }
 
 func (a *api) listComments(w http.ResponseWriter, r *http.Request) error {
@@ -120,7 +149,9 @@ func (a *api) listComments(w http.ResponseWriter, r *http.Request) error {
 	}
 	body := commentsBody{Comments: make([]events.Comment, len(page.Comments)), Meta: listMeta{PageSize: q.PageSize, HasMore: page.Next != ""}}
 	for i, c := range page.Comments {
-		body.Comments[i] = view.Comment(c)
+		if body.Comments[i], err = a.showComment(r.Context(), c); err != nil {
+			return err
+		}
 	}
 	body.Links.Next = nextLink(r, values, "/tickets/"+ticketID+"/comments", page.Next)
 	writeJSON(w, http.StatusOK, body)
@@ -132,7 +163,11 @@ func (a *api) getComment(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	commentReply(r, http.StatusOK, c).write(w)
+	rp, err := a.commentReply(r, http.StatusOK, c)
+	if err != nil {
+		return err
+	}
+	rp.write(w)
 	return nil
 }
 
@@ -141,6 +176,10 @@ func (a *api) redactComment(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	commentReply(r, http.StatusOK, c).write(w)
+	rp, err := a.commentReply(r, http.StatusOK, c)
+	if err != nil {
+		return err
+	}
+	rp.write(w)
 	return nil
 }

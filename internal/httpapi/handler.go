@@ -113,6 +113,7 @@ var Routes = []Route{
 	{Comments, http.MethodPost, "/tickets/{id}/comments", helpdesk.PermWrite, (*api).createComment},
 	{Comments, http.MethodGet, "/tickets/{id}/comments/{commentId}", helpdesk.PermRead, (*api).getComment},
 	{Comments, http.MethodPost, "/tickets/{id}/comments/{commentId}/redact", helpdesk.PermWrite, (*api).redactComment},
+	{Comments, http.MethodPost, "/uploads", helpdesk.PermWrite, (*api).createUpload},
 	{Events, http.MethodGet, "/events", helpdesk.PermRead, (*api).listEvents},
 	{Events, http.MethodGet, "/tickets/{id}/events", helpdesk.PermRead, (*api).listTicketEvents},
 	{Docs, http.MethodGet, "/openapi.json", "", (*api).serveOpenAPI},
@@ -195,6 +196,9 @@ type Config struct {
 	// Conversations serves comments; needed only with the Comments
 	// endpoint.
 	Conversations *helpdesk.Conversations
+	// Uploads serves POST /uploads; needed only with the Comments
+	// endpoint.
+	Uploads *helpdesk.Uploads
 	// Activity serves the change feed and the tickets' histories; needed
 	// only with the Events endpoint.
 	Activity *helpdesk.Activity
@@ -224,6 +228,7 @@ type api struct {
 	svc      *helpdesk.Service
 	hooks    *subscription.Service
 	convo    *helpdesk.Conversations
+	uploads  *helpdesk.Uploads
 	activity *helpdesk.Activity
 	trash    *helpdesk.Trash
 	keys     *helpdesk.APIKeys
@@ -239,7 +244,7 @@ type api struct {
 // API Gateway's $default route answers for paths other functions serve.
 // Pages of cfg.CORSOrigins may call it from a browser, as CORS sets out.
 func New(cfg Config) http.Handler {
-	a := &api{svc: cfg.Service, hooks: cfg.Webhooks, convo: cfg.Conversations, activity: cfg.Activity, trash: cfg.Trash, keys: cfg.Keys, auth: cfg.Auth, idem: cfg.Idempotency, limiter: cfg.Limiter}
+	a := &api{svc: cfg.Service, hooks: cfg.Webhooks, convo: cfg.Conversations, uploads: cfg.Uploads, activity: cfg.Activity, trash: cfg.Trash, keys: cfg.Keys, auth: cfg.Auth, idem: cfg.Idempotency, limiter: cfg.Limiter}
 	mux := http.NewServeMux()
 	for _, rt := range Routes {
 		if len(cfg.Endpoints) > 0 && !slices.Contains(cfg.Endpoints, rt.Endpoint) {

@@ -68,7 +68,41 @@ func Comment(c *helpdesk.Comment) events.Comment {
 	if c.Redacted() {
 		v.RedactedAt = nullable(FormatTime(c.RedactedAt))
 	}
+	v.Attachments = make([]events.Attachment, len(c.Attachments))
+	for i, a := range c.Attachments {
+		v.Attachments[i] = events.Attachment{ID: a.ID, Filename: a.Filename, ContentType: a.ContentType, Size: a.Size}
+	}
 	return v
+}
+
+// CommentWithLinks is a comment as API answers show it: each attachment
+// with its download link (links[i] for c.Attachments[i]).
+func CommentWithLinks(c *helpdesk.Comment, links []helpdesk.Link) events.Comment {
+	v := Comment(c)
+	for i, l := range links {
+		v.Attachments[i].URL = l.URL
+		v.Attachments[i].URLExpiresAt = FormatTime(l.ExpiresAt)
+	}
+	return v
+}
+
+// Upload is a new upload as the API shows it, with the request that sends
+// its bytes.
+type Upload struct {
+	ID            string            `json:"id"`
+	Filename      string            `json:"filename"`
+	ContentType   string            `json:"contentType"`
+	Size          int64             `json:"size"`
+	ExpiresAt     string            `json:"expiresAt"`
+	UploadURL     string            `json:"uploadUrl"`
+	UploadMethod  string            `json:"uploadMethod"`
+	UploadHeaders map[string]string `json:"uploadHeaders"`
+}
+
+// NewUpload shows u.
+func NewUpload(u *helpdesk.NewUpload) Upload {
+	return Upload{ID: u.ID, Filename: u.Filename, ContentType: u.ContentType, Size: u.Size, ExpiresAt: FormatTime(u.ExpiresAt),
+		UploadURL: u.Request.URL, UploadMethod: u.Request.Method, UploadHeaders: u.Request.Headers}
 }
 
 // CustomField is a custom field definition as the API shows it.

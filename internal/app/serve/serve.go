@@ -21,6 +21,7 @@ func Handler(sys *app.System, endpoints ...httpapi.Endpoint) http.Handler {
 		Service:       sys.Tickets,
 		Webhooks:      sys.Subscriptions,
 		Conversations: sys.Conversations,
+		Uploads:       sys.Uploads,
 		Activity:      sys.Activity,
 		Trash:         sys.Trash,
 		Keys:          sys.Keys,
@@ -34,14 +35,20 @@ func Handler(sys *app.System, endpoints ...httpapi.Endpoint) http.Handler {
 }
 
 // API serves endpoints over API Gateway's HTTP API. It never returns.
-func API(endpoints ...httpapi.Endpoint) { start(nil, endpoints) }
+func API(endpoints ...httpapi.Endpoint) { start(nil, nil, endpoints) }
 
 // PagingAPI is API for the functions that page, which read the cursor key
 // through loader when it is kept in a secret.
-func PagingAPI(loader app.KeyLoader, endpoints ...httpapi.Endpoint) { start(loader, endpoints) }
+func PagingAPI(loader app.KeyLoader, endpoints ...httpapi.Endpoint) { start(loader, nil, endpoints) }
 
-func start(loader app.KeyLoader, endpoints []httpapi.Endpoint) {
-	sys, logger, err := app.Load(loader)
+// FilesAPI is PagingAPI for the function that also serves files, from the
+// bucket files opens.
+func FilesAPI(loader app.KeyLoader, files app.FilesOpener, endpoints ...httpapi.Endpoint) {
+	start(loader, files, endpoints)
+}
+
+func start(loader app.KeyLoader, files app.FilesOpener, endpoints []httpapi.Endpoint) {
+	sys, logger, err := app.Load(loader, files)
 	if err != nil {
 		lambdarun.Fail(logger, err)
 	}
