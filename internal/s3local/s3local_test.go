@@ -22,17 +22,23 @@ import (
 	"github.com/acme/helpdesk/internal/s3local"
 )
 
-// start starts a server and registers its Stop as a cleanup that must
-// succeed. It skips the test when versitygw is not installed and
-// HELPDESK_S3_SERVER is unset; a server that is there but does not start
-// fails it.
-func start(t *testing.T, opts s3local.Options) *s3local.Server {
+// needServer skips the test when versitygw is not installed and
+// HELPDESK_S3_SERVER is unset. When it is set, a server that is not there
+// or does not start fails the test.
+func needServer(t *testing.T) {
 	t.Helper()
 	if os.Getenv(s3local.EnvServer) == "" {
 		if _, err := s3local.Find(""); err != nil {
 			t.Skipf("no S3 server: %v (make test runs this test with it)", err)
 		}
 	}
+}
+
+// start starts a server and registers its Stop as a cleanup that must
+// succeed.
+func start(t *testing.T, opts s3local.Options) *s3local.Server {
+	t.Helper()
+	needServer(t)
 	began := time.Now()
 	srv, err := s3local.Start(t.Context(), opts)
 	if err != nil {
@@ -489,5 +495,20 @@ func TestClientRejectsBadArguments(t *testing.T) {
 		if _, err := s3local.NewClient(t.Context(), args[0], args[1], args[2]); err == nil {
 			t.Errorf("NewClient(%q, %q, %q) succeeded", args[0], args[1], args[2])
 		}
+	}
+}
+
+// TestStartRefusesBadBucketName checks that Start names the server's
+// reason when the bucket cannot be created.
+func TestStartRefusesBadBucketName(t *testing.T) {
+	needServer(t)
+	t.Parallel()
+	srv, err := s3local.Start(t.Context(), s3local.Options{Bucket: "b"})
+	if err == nil {
+		_ = srv.Stop()
+		t.Fatal("Start succeeded with the bucket name \"b\"")
+	}
+	if !strings.Contains(err.Error(), "InvalidBucketName") {
+		t.Errorf("Start error = %v, want InvalidBucketName", err)
 	}
 }

@@ -17,7 +17,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/acme/helpdesk/internal/childproc"
 )
@@ -230,11 +229,12 @@ func (s *Server) ensureBucket(ctx context.Context) error {
 	}
 	callCtx, cancel := context.WithTimeout(ctx, callTimeout)
 	defer cancel()
-	_, err = client.HeadBucket(callCtx, &s3.HeadBucketInput{Bucket: aws.String(s.bucket)})
-	if notFound := (*types.NotFound)(nil); errors.As(err, &notFound) {
-		_, err = client.CreateBucket(callCtx, &s3.CreateBucketInput{Bucket: aws.String(s.bucket)})
+	if _, err := client.HeadBucket(callCtx, &s3.HeadBucketInput{Bucket: aws.String(s.bucket)}); err == nil {
+		return nil
 	}
-	if err != nil {
+	// Missing, or a name S3 refuses: CreateBucket's answer says which, where
+	// HEAD's has no body to say it.
+	if _, err := client.CreateBucket(callCtx, &s3.CreateBucketInput{Bucket: aws.String(s.bucket)}); err != nil {
 		return fmt.Errorf("s3local: creating bucket %q: %w; %s", s.bucket, err, s.out.describe())
 	}
 	return nil
