@@ -7,12 +7,12 @@
 // Context (cdk -c key=value, or cdk.json):
 //
 //	stage          deployment name, default "dev" (stack Helpdesk-<stage>)
-//	ephemeral      true: the table, secret, queue and logs go with the stack, no deletion protection
+//	ephemeral      true: the table, secret, queue, buckets (once empty) and logs go with the stack, no deletion protection
 //	assetsDir      directory of <function>/bootstrap, default "bin" (make build)
 //	throttleRate   $default stage requests per second, default 50
 //	throttleBurst  $default stage burst, default 100
 //	rateLimit      a key's requests per minute unless it has its own (HELPDESK_RATE_LIMIT), default 1200
-//	corsOrigins    comma-separated origins browsers may call the API from, or *; none by default (docs/cors.md)
+//	corsOrigins    comma-separated origins browsers may call the API (and PUT and GET files) from, or *; none by default (docs/cors.md)
 //	logLevel       HELPDESK_LOG_LEVEL of every function (debug, info, warn, error)
 //	alarmTopicArn  an SNS topic the alarms notify
 //	withoutIndexes comma-separated indexes to leave out, for an upgrade that adds several (docs/operating.md)

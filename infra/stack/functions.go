@@ -165,6 +165,8 @@ type functionSpec struct {
 	access      tableAccess
 	// endpoint is set for the functions behind the HTTP API.
 	endpoint httpapi.Endpoint
+	// files is what the function does with the files bucket.
+	files fileAccess
 	// cursorSecret: the function reads the cursor key secret.
 	cursorSecret bool
 	// async: invoked asynchronously (the schedule), without retries: the
@@ -199,6 +201,7 @@ func functionSpecs() []functionSpec {
 			timeout:      awscdk.Duration_Seconds(jsii.Number(10)),
 			access:       acc,
 			endpoint:     e,
+			files:        endpointFiles[e],
 			cursorSecret: e.Pages(),
 		})
 	}
@@ -219,6 +222,7 @@ func functionSpecs() []functionSpec {
 			// expired tombstone's history: a Query of the history index and
 			// BatchWriteItem deletes.
 			access: tableAccess{items: []string{getItem, batchGetItem, putItem, updateItem, batchWriteItem}, queryTable: true, queryIndexes: true},
+			files:  dispatchFiles,
 		},
 		functionSpec{
 			name:        RetryFunction,
@@ -236,7 +240,7 @@ func functionSpecs() []functionSpec {
 }
 
 // newFunction builds a function with a role of its own, its log group and
-// its table permissions.
+// its table and files bucket permissions.
 func (b *builder) newFunction(spec functionSpec) *function {
 	id := strings.ToUpper(spec.name[:1]) + spec.name[1:]
 	logs := b.newLogGroup(id + "Logs")
@@ -249,6 +253,9 @@ func (b *builder) newFunction(spec functionSpec) *function {
 	env := map[string]*string{}
 	if !spec.access.none() {
 		env["HELPDESK_TABLE"] = b.table.TableName()
+	}
+	if !spec.files.none() {
+		env["HELPDESK_FILES_BUCKET"] = b.files.BucketName()
 	}
 	if spec.cursorSecret {
 		env["HELPDESK_CURSOR_KEY_SECRET_ARN"] = b.cursorSecret.SecretArn()
@@ -289,6 +296,7 @@ func (b *builder) newFunction(spec functionSpec) *function {
 	awscdk.Tags_Of(fn).Add(jsii.String(FunctionTag), jsii.String(spec.name), nil)
 
 	b.grantTable(role, spec.access)
+	b.grantFiles(role, spec.files)
 	if limited {
 		b.grantRateCounters(role)
 	}

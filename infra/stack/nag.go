@@ -11,12 +11,21 @@ import (
 // narrow as the rule allows (IAM5 names the exact resource pattern).
 func (b *builder) suppress() {
 	tableID := *b.stack.GetLogicalId(b.table.Node().DefaultChild().(awscdk.CfnElement))
+	filesID := *b.stack.GetLogicalId(b.files.Node().DefaultChild().(awscdk.CfnElement))
 	for _, f := range b.functions {
 		applies := []any{"Resource::*"}
 		reason := "Resource::* is only X-Ray's PutTraceSegments and PutTelemetryRecords (active tracing), which support no resource-level permissions."
 		if f.spec.access.queryIndexes {
 			applies = append(applies, "Resource::<"+tableID+".Arn>/index/*")
 			reason += " <Table.Arn>/index/* grants only dynamodb:Query, on the indexes of this function's own table; the function picks its index per request (the list planner, the kind and due indexes)."
+		}
+		if len(f.spec.files.uploads) > 0 {
+			applies = append(applies, "Resource::<"+filesID+".Arn>/"+uploadsPrefix+"*")
+			reason += " <FilesBucket.Arn>/" + uploadsPrefix + "* grants only the object actions named, on uploads, whose keys the function makes per request."
+		}
+		if len(f.spec.files.attachments) > 0 {
+			applies = append(applies, "Resource::<"+filesID+".Arn>/"+attachmentsPrefix+"*")
+			reason += " <FilesBucket.Arn>/" + attachmentsPrefix + "* grants only the object actions named, on attachments, whose keys (ticket and attachment ids) the function meets per request or stream record."
 		}
 		cdknag.NagSuppressions_AddResourceSuppressions(f.role, &[]*cdknag.NagPackSuppression{{
 			Id:        jsii.String("AwsSolutions-IAM5"),
@@ -47,6 +56,11 @@ func (b *builder) suppress() {
 		Id: jsii.String("AwsSolutions-SQS3"),
 		Reason: jsii.String("This queue is itself the dead-letter destination: the stream mapping's on-failure destination, holding the " +
 			"descriptions of record batches the dispatch function gave up on, for an operator to inspect; nothing consumes it."),
+	}}, jsii.Bool(true))
+	cdknag.NagSuppressions_AddResourceSuppressions(b.fileLogs, &[]*cdknag.NagPackSuppression{{
+		Id: jsii.String("AwsSolutions-S1"),
+		Reason: jsii.String("This bucket is itself the destination of the files bucket's server access logs; logging its own " +
+			"access would log each delivery of a log, without end."),
 	}}, jsii.Bool(true))
 	cdknag.NagSuppressions_AddResourceSuppressions(b.cursorSecret, &[]*cdknag.NagPackSuppression{{
 		Id: jsii.String("AwsSolutions-SMG4"),

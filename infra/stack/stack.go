@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
@@ -41,9 +42,9 @@ type Props struct {
 	// Stage names the deployment (dev, prod, ...): it tags every resource
 	// and names the HTTP API. Default DefaultStage.
 	Stage string
-	// Ephemeral makes the stack disposable: the table, secret, queue and
-	// log groups are destroyed with it and the table has no deletion
-	// protection. Otherwise they are retained and the table is protected.
+	// Ephemeral makes the stack disposable: the table, secret, queue,
+	// buckets and log groups are destroyed with it (a bucket only once
+	// empty) and the table has no deletion protection. Otherwise they are retained and the table is protected.
 	Ephemeral bool
 	// AssetsDir holds <function>/bootstrap for every name of
 	// FunctionNames (make build writes bin/). Relative paths are resolved
@@ -60,8 +61,9 @@ type Props struct {
 	// CorsOrigins are the origins browsers may call the API from
 	// (config.CheckCORSOrigins says which are valid): the HTTP API's CORS
 	// configuration, with httpapi.CORS for the rest, and
-	// HELPDESK_CORS_ORIGINS of the functions behind it. None when empty,
-	// and then the API sends no CORS headers.
+	// HELPDESK_CORS_ORIGINS of the functions behind it, and the files
+	// bucket's CORS rule (PUT and GET with presigned URLs). None when
+	// empty, and then neither sends CORS headers.
 	CorsOrigins []string
 	// LogLevel sets HELPDESK_LOG_LEVEL on every function (debug, info,
 	// warn, error); unset when empty, which means info.
@@ -170,6 +172,9 @@ const (
 	OutputAPIURL = "ApiUrl"
 	// OutputTableName is the DynamoDB table's name.
 	OutputTableName = "TableName"
+	// OutputFilesBucketName is the files bucket's name (attachments and
+	// their uploads).
+	OutputFilesBucketName = "FilesBucketName"
 )
 
 // New defines the Helpdesk stack under scope. It panics, as constructs
@@ -203,6 +208,7 @@ func New(scope constructs.Construct, id string, props *Props) awscdk.Stack {
 		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
 		RemovalPolicy:   b.removalPolicy(),
 	})
+	b.newFilesBuckets()
 	if p.AlarmTopicArn != "" {
 		b.alarmTopic = awssns.Topic_FromTopicArn(s, jsii.String("AlarmTopic"), jsii.String(p.AlarmTopicArn))
 	}
@@ -224,6 +230,10 @@ func New(scope constructs.Construct, id string, props *Props) awscdk.Stack {
 		Description: jsii.String("The DynamoDB table"),
 		Value:       b.table.TableName(),
 	})
+	awscdk.NewCfnOutput(s, jsii.String(OutputFilesBucketName), &awscdk.CfnOutputProps{
+		Description: jsii.String("The S3 bucket of attachments and their uploads"),
+		Value:       b.files.BucketName(),
+	})
 	return s
 }
 
@@ -234,6 +244,8 @@ type builder struct {
 	table        awsdynamodb.Table
 	cursorSecret awssecretsmanager.Secret
 	failures     awssqs.Queue
+	files        awss3.Bucket
+	fileLogs     awss3.Bucket
 	alarmTopic   awssns.ITopic
 	functions    []*function
 	api          apiResources

@@ -463,6 +463,7 @@ func TestFunctions(t *testing.T) {
 		}
 		tableID := only(t, s.tmpl.ofType("AWS::DynamoDB::Table"))
 		secretID := only(t, s.tmpl.ofType("AWS::SecretsManager::Secret"))
+		filesID, _ := s.tmpl.filesBuckets(t)
 		logGroups, roles := map[string]string{}, map[string]string{} // logical id -> function name
 		for _, name := range stack.FunctionNames() {
 			id, ok := fns[name]
@@ -520,6 +521,12 @@ func TestFunctions(t *testing.T) {
 			}
 			if name != string(httpapi.Docs) && name != stack.DispatchFunction && name != stack.RetryFunction {
 				want = append(want, "HELPDESK_RATE_LIMIT") // TestRateLimitGrant checks its value
+			}
+			if _, ok := wantFiles[name]; ok {
+				want = append(want, "HELPDESK_FILES_BUCKET")
+				if ref(env["HELPDESK_FILES_BUCKET"]) != filesID {
+					t.Errorf("%s: HELPDESK_FILES_BUCKET = %v, want the files bucket", name, env["HELPDESK_FILES_BUCKET"])
+				}
 			}
 			if len(s.props.CorsOrigins) > 0 && name != stack.DispatchFunction && name != stack.RetryFunction {
 				want = append(want, "HELPDESK_CORS_ORIGINS")
@@ -867,6 +874,7 @@ func TestIAM(t *testing.T) {
 							t.Errorf("%s: %s", name, action)
 						}
 						secrets = append(secrets, list(st["Resource"])...)
+					case strings.HasPrefix(action, "s3:"): // TestFilesIAM
 					case strings.HasPrefix(action, "xray:"), strings.HasPrefix(action, "logs:"), strings.HasPrefix(action, "sqs:"):
 					default:
 						t.Errorf("%s: unexpected action %s", name, action)
@@ -1084,7 +1092,7 @@ func TestTable(t *testing.T) {
 		}
 		for id, r := range s.tmpl.Resources {
 			switch r.Type {
-			case "AWS::SecretsManager::Secret", "AWS::SQS::Queue", "AWS::Logs::LogGroup":
+			case "AWS::SecretsManager::Secret", "AWS::SQS::Queue", "AWS::Logs::LogGroup", "AWS::S3::Bucket":
 				if r.DeletionPolicy != policy {
 					t.Errorf("%s %s: deletion policy %q, want %q", r.Type, id, r.DeletionPolicy, policy)
 				}
@@ -1345,7 +1353,7 @@ func TestAlarms(t *testing.T) {
 
 func TestOutputs(t *testing.T) {
 	both(t, func(t *testing.T, s *synthesized) {
-		for _, name := range []string{stack.OutputAPIURL, stack.OutputTableName} {
+		for _, name := range []string{stack.OutputAPIURL, stack.OutputTableName, stack.OutputFilesBucketName} {
 			if _, ok := s.tmpl.Outputs[name]; !ok {
 				t.Errorf("no output %s", name)
 			}
