@@ -43,40 +43,40 @@ const (
 	putObject    = "s3:PutObject"
 	getObject    = "s3:GetObject"
 	deleteObject = "s3:DeleteObject"
-	listBucket   = "s3:ListBucket"
 )
 
 // fileAccess is what a function does with the files bucket: object
-// actions on uploads/* and on attachments/*, and ListBucket confined to
-// keys under attachments/. Each becomes a statement of its own, so that
-// no action reaches a prefix it is not meant for.
+// actions on uploads/* and on attachments/*. Each becomes a statement of
+// its own, so that no action reaches a prefix it is not meant for. No
+// function lists the bucket: the keys of what is deleted are always known.
 type fileAccess struct {
 	uploads, attachments []string
-	listAttachments      bool
 }
 
 // none reports whether the function does not touch the files bucket.
 func (acc fileAccess) none() bool {
-	return len(acc.uploads) == 0 && len(acc.attachments) == 0 && !acc.listAttachments
+	return len(acc.uploads) == 0 && len(acc.attachments) == 0
 }
 
 // endpointFiles is, per HTTP endpoint that uses the files bucket, what its
 // code calls. Comments presigns the upload's PUT (PutObject on uploads/*);
 // attaching is a HeadObject of the upload (GetObject), a CopyObject to
-// attachments/ (GetObject on the source, PutObject on the copy), and a
-// DeleteObject of the copy when the comment's write then fails; a read
-// presigns GETs of attachments/*.
+// attachments/ (GetObject on the source, PutObject on the copy), a
+// DeleteObject of the upload once the comment is written (or of the copy
+// when the comment's write fails); a read presigns GETs of attachments/*.
+// Without s3:ListBucket, S3 answers a HeadObject of a missing upload 403,
+// not 404 (filestore reads both as no bytes).
 var endpointFiles = map[httpapi.Endpoint]fileAccess{
 	httpapi.Comments: {
-		uploads:     []string{putObject, getObject},
+		uploads:     []string{putObject, getObject, deleteObject},
 		attachments: []string{putObject, getObject, deleteObject},
 	},
 }
 
 // dispatchFiles is what the dispatch function does with the files bucket:
-// it deletes a redacted comment's attachments, and a purged ticket's,
-// which it finds with ListObjectsV2 under attachments/<ticketId>/.
-var dispatchFiles = fileAccess{attachments: []string{deleteObject}, listAttachments: true}
+// it deletes the attachments a comment drops, redacted or purged with its
+// ticket, by the keys the stream's old image names.
+var dispatchFiles = fileAccess{attachments: []string{deleteObject}}
 
 // newFilesBuckets defines the private files bucket and the bucket of its
 // server access logs. Both have the table's removal policy: they hold
@@ -127,7 +127,7 @@ func (b *builder) newFilesBuckets() {
 }
 
 // grantFiles adds the statements of acc to role, each on exact object
-// ARNs of the files bucket (or the bucket itself, for ListBucket).
+// ARNs of the files bucket.
 func (b *builder) grantFiles(role awsiam.Role, acc fileAccess) {
 	for _, g := range []struct {
 		sid, prefix string
@@ -141,16 +141,6 @@ func (b *builder) grantFiles(role awsiam.Role, acc fileAccess) {
 			Sid:       jsii.String(g.sid),
 			Actions:   jsii.Strings(actions...),
 			Resources: &[]*string{b.files.ArnForObjects(jsii.String(g.prefix + "*"))},
-		}))
-	}
-	if acc.listAttachments {
-		role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Sid:       jsii.String("ListAttachments"),
-			Actions:   jsii.Strings(listBucket),
-			Resources: &[]*string{b.files.BucketArn()},
-			Conditions: &map[string]any{
-				"StringLike": map[string]any{"s3:prefix": attachmentsPrefix + "*"},
-			},
 		}))
 	}
 }

@@ -146,17 +146,17 @@ func TestFilesBucket(t *testing.T) {
 // to the files bucket's ARN. No other function has any S3 action.
 var wantFiles = map[string][]string{
 	// Presigned PUT of an upload; HeadObject of it and CopyObject from it
-	// (GetObject); the copy (PutObject), its DeleteObject when the
-	// comment's write fails, presigned GETs of attachments.
+	// (GetObject); its DeleteObject once attached; the copy (PutObject),
+	// its DeleteObject when the comment's write fails, presigned GETs of
+	// attachments.
 	"comments": {
 		"FileAttachments: s3:DeleteObject,s3:GetObject,s3:PutObject on /attachments/*",
-		"FileUploads: s3:GetObject,s3:PutObject on /uploads/*",
+		"FileUploads: s3:DeleteObject,s3:GetObject,s3:PutObject on /uploads/*",
 	},
-	// A redacted comment's and a purged ticket's attachments: the list
-	// under attachments/<ticketId>/, then a DeleteObject per key.
+	// The attachments a comment drops (redacted, or purged with its
+	// ticket), by the keys the stream's old image names: no listing.
 	"dispatch": {
 		"FileAttachments: s3:DeleteObject on /attachments/*",
-		`ListAttachments: s3:ListBucket on the bucket if {"StringLike":{"s3:prefix":"attachments/*"}}`,
 	},
 }
 

@@ -169,10 +169,21 @@ func (t timedSigner) PresignHTTP(ctx context.Context, creds aws.Credentials, r *
 	return t.signer.PresignHTTP(ctx, creds, r, payloadHash, service, region, t.at, opts...)
 }
 
-// notFound reports a HeadObject of a missing key.
+// notFound reports a HeadObject of a missing key. A function may not list
+// the bucket, and then S3 answers it 403 (Forbidden), not 404: a HEAD
+// answer has no body to tell a missing key from a denied one. Either way
+// the bytes cannot be attached; the stack's tests hold the functions to
+// the s3:GetObject that makes a present key readable.
 func notFound(err error) bool {
 	var apiErr smithy.APIError
-	return errors.As(err, &apiErr) && (apiErr.ErrorCode() == "NotFound" || apiErr.ErrorCode() == "NoSuchKey")
+	if !errors.As(err, &apiErr) {
+		return false
+	}
+	switch apiErr.ErrorCode() {
+	case "NotFound", "NoSuchKey", "Forbidden", "AccessDenied":
+		return true
+	}
+	return false
 }
 
 // translate turns an S3 failure into the domain's: the bucket answering
