@@ -28,12 +28,18 @@ import (
 	"github.com/acme/helpdesk/internal/cursor"
 	"github.com/acme/helpdesk/internal/ddblocal"
 	"github.com/acme/helpdesk/internal/dynamo"
+	"github.com/acme/helpdesk/internal/filestore"
 	"github.com/acme/helpdesk/internal/helpdesk"
 	"github.com/acme/helpdesk/internal/httpapi"
+	"github.com/acme/helpdesk/internal/s3local"
 )
 
 // TableName is the table the local stack uses.
 const TableName = "helpdesk"
+
+// FilesBucket is the bucket of uploads and attachments the local stack
+// uses.
+const FilesBucket = "helpdesk-files"
 
 // ServerMaxHeaderBytes is the local server's own bound on the request line
 // and headers, well above httpapi.MaxHeaderBytes (API Gateway's 10 KiB) so that the API, not the server,
@@ -82,8 +88,8 @@ type Options struct {
 // to one interval after it is written.
 const DefaultPollInterval = 250 * time.Millisecond
 
-// Run starts DynamoDB Local and the API and serves until ctx ends, then
-// stops everything it started.
+// Run starts DynamoDB Local, the S3 server and the API and serves until
+// ctx ends, then stops everything it started.
 func Run(ctx context.Context, opts Options) error {
 	if err := config.CheckCORSOrigins(opts.CORSOrigins); err != nil {
 		return err
@@ -101,6 +107,15 @@ func Run(ctx context.Context, opts Options) error {
 		}
 	}()
 	opts.Logger.Info("DynamoDB Local started", slog.String("endpoint", ddb.Endpoint()))
+	files, err := startFiles(ctx, filepath.Join(opts.DataDir, "s3"), opts.Logger)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := files.server.Stop(); err != nil {
+			opts.Logger.Warn("stopping the S3 server", slog.String("error", err.Error()))
+		}
+	}()
 	db, err := ddblocal.NewClient(ctx, ddb.Endpoint())
 	if err != nil {
 		return err
@@ -117,7 +132,8 @@ func Run(ctx context.Context, opts Options) error {
 		rateLimit = config.DefaultRateLimit
 	}
 	cfg := config.Config{Table: TableName, CursorKey: key, WebhookAllowPrivate: opts.WebhookAllowPrivate, RateLimit: rateLimit, CORSOrigins: opts.CORSOrigins}
-	sys, err := app.New(cfg, app.Clients{DynamoDB: db}, opts.Logger)
+	cfg.FilesBucket = FilesBucket
+	sys, err := app.New(cfg, app.Clients{DynamoDB: db, Files: files.store}, opts.Logger)
 	if err != nil {
 		return err
 	}
@@ -165,7 +181,7 @@ func Run(ctx context.Context, opts Options) error {
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	base := "http://" + ln.Addr().String()
-	printBanner(opts.Out, base, keys)
+	printBanner(opts.Out, base, keys, files.server.Endpoint())
 	if opts.Ready != nil {
 		opts.Ready(base)
 	}
@@ -295,7 +311,29 @@ func writeEnv(path, endpoint string) error {
 	return nil
 }
 
-func printBanner(w io.Writer, base string, keys []shownKey) {
+// localFiles is the local S3 server and the file store on its bucket.
+type localFiles struct {
+	server *s3local.Server
+	store  *filestore.Store
+}
+
+// startFiles starts the S3-compatible server on dataDir, with the bucket
+// FilesBucket, where uploads and attachments are kept between runs.
+func startFiles(ctx context.Context, dataDir string, logger *slog.Logger) (*localFiles, error) {
+	server, err := s3local.Start(ctx, s3local.Options{DataDir: dataDir, Bucket: FilesBucket})
+	if err != nil {
+		return nil, err
+	}
+	logger.Info("S3 server started", slog.String("endpoint", server.Endpoint()))
+	id, secret := server.Credentials()
+	client, err := s3local.NewClient(ctx, server.Endpoint(), id, secret)
+	if err != nil {
+		return nil, errors.Join(err, server.Stop())
+	}
+	return &localFiles{server: server, store: filestore.New(client, FilesBucket, logger)}, nil
+}
+
+func printBanner(w io.Writer, base string, keys []shownKey, files string) {
 	fmt.Fprintf(w, "\nHelpdesk API: %s/helpdesk/api/v1\n", base)
 	for _, k := range keys {
 		if k.Key == "" {
@@ -305,5 +343,6 @@ func printBanner(w io.Writer, base string, keys []shownKey) {
 		}
 	}
 	fmt.Fprintf(w, "Reference: %s/helpdesk/api/v1/docs (in a browser, no key)\n", base)
-	fmt.Fprintf(w, "Try: curl -H 'Authorization: Bearer <read key>' %s/helpdesk/api/v1/tickets\nCtrl-C stops the API and DynamoDB Local.\n\n", base)
+	fmt.Fprintf(w, "Files: uploads and attachments go to the S3 server at %s\n", files)
+	fmt.Fprintf(w, "Try: curl -H 'Authorization: Bearer <read key>' %s/helpdesk/api/v1/tickets\nCtrl-C stops the API, DynamoDB Local and the S3 server.\n\n", base)
 }

@@ -256,6 +256,75 @@ func (e Status) Valid() bool {
 	}
 }
 
+// Defines values for StoredContentType.
+const (
+	Applicationgzip                                                      StoredContentType = "application/gzip"
+	Applicationjson                                                      StoredContentType = "application/json"
+	Applicationmsword                                                    StoredContentType = "application/msword"
+	ApplicationoctetStream                                               StoredContentType = "application/octet-stream"
+	Applicationpdf                                                       StoredContentType = "application/pdf"
+	ApplicationvndMsExcel                                                StoredContentType = "application/vnd.ms-excel"
+	ApplicationvndOpenxmlformatsOfficedocumentPresentationmlPresentation StoredContentType = "application/vnd.openxmlformats-officedocument.presentationml.presentation"
+	ApplicationvndOpenxmlformatsOfficedocumentSpreadsheetmlSheet         StoredContentType = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+	ApplicationvndOpenxmlformatsOfficedocumentWordprocessingmlDocument   StoredContentType = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+	Applicationzip                                                       StoredContentType = "application/zip"
+	Audiompeg                                                            StoredContentType = "audio/mpeg"
+	Imagegif                                                             StoredContentType = "image/gif"
+	Imagejpeg                                                            StoredContentType = "image/jpeg"
+	Imagepng                                                             StoredContentType = "image/png"
+	Imagewebp                                                            StoredContentType = "image/webp"
+	Messagerfc822                                                        StoredContentType = "message/rfc822"
+	Textcsv                                                              StoredContentType = "text/csv"
+	Textplain                                                            StoredContentType = "text/plain"
+	Videomp4                                                             StoredContentType = "video/mp4"
+)
+
+// Valid indicates whether the value is a known member of the StoredContentType enum.
+func (e StoredContentType) Valid() bool {
+	switch e {
+	case Applicationgzip:
+		return true
+	case Applicationjson:
+		return true
+	case Applicationmsword:
+		return true
+	case ApplicationoctetStream:
+		return true
+	case Applicationpdf:
+		return true
+	case ApplicationvndMsExcel:
+		return true
+	case ApplicationvndOpenxmlformatsOfficedocumentPresentationmlPresentation:
+		return true
+	case ApplicationvndOpenxmlformatsOfficedocumentSpreadsheetmlSheet:
+		return true
+	case ApplicationvndOpenxmlformatsOfficedocumentWordprocessingmlDocument:
+		return true
+	case Applicationzip:
+		return true
+	case Audiompeg:
+		return true
+	case Imagegif:
+		return true
+	case Imagejpeg:
+		return true
+	case Imagepng:
+		return true
+	case Imagewebp:
+		return true
+	case Messagerfc822:
+		return true
+	case Textcsv:
+		return true
+	case Textplain:
+		return true
+	case Videomp4:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for TicketAssignmentChangedEventType.
 const (
 	TicketAssignmentChangedEventTypeTicketAssignmentChanged TicketAssignmentChangedEventType = "ticket.assignment.changed"
@@ -424,6 +493,21 @@ const (
 func (e TicketUpdatedEventType) Valid() bool {
 	switch e {
 	case TicketUpdatedEventTypeTicketUpdated:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UploadUploadMethod.
+const (
+	PUT UploadUploadMethod = "PUT"
+)
+
+// Valid indicates whether the value is a known member of the UploadUploadMethod enum.
+func (e UploadUploadMethod) Valid() bool {
+	switch e {
+	case PUT:
 		return true
 	default:
 		return false
@@ -683,8 +767,36 @@ type ApiKeyWithKeyResponse struct {
 // Examples: usr_abc123
 type AssigneeId = string
 
+// Attachment A file on a comment. API answers carry `url`, a presigned GET valid 15 minutes from the read that issued it, whose answer has `Content-Disposition: attachment` (a browser saves the file, never renders it); read the comment again for a fresh one. Webhook events carry no `url` or `urlExpiresAt`: they would expire.
+type Attachment struct {
+	// ContentType The type the file is stored and served with: the declared one, without parameters, when on this list; `application/octet-stream` otherwise.
+	ContentType StoredContentType `json:"contentType"`
+
+	// Filename The file's name as uploaded: at most 255 characters, no `/` or `\`, no control or formatting characters, not `.` or `..`.
+	//
+	// Examples: invoice-2026-11.pdf
+	Filename Filename `json:"filename"`
+
+	// Id `att_` followed by 24 characters of lowercase base32.
+	//
+	// Examples: att_w4xgz6vjyq7l2m3n4o5p6q7r
+	Id string `json:"id"`
+
+	// Size The file's length in bytes, from 1 to 25 MiB.
+	Size FileSize `json:"size"`
+
+	// Url Downloads the file until `urlExpiresAt`; API answers only.
+	Url *string `json:"url,omitempty"`
+
+	// UrlExpiresAt When `url` stops working, as `Timestamp`; API answers only.
+	UrlExpiresAt *time.Time `json:"urlExpiresAt,omitempty"`
+}
+
 // Comment One message of a ticket's conversation, as the API and its webhook events show it: a public reply, or an internal note (`public` false) that only agents see. It has one author, an agent (`authorId`) or a customer (`authorEmail`, maybe `authorName`). Comments are never edited; a redacted one keeps its place with an empty `body`.
 type Comment struct {
+	// Attachments The comment's files, in the order its request listed their uploads; empty once redacted (the files are then deleted).
+	Attachments []Attachment `json:"attachments"`
+
 	// AuthorEmail The customer who wrote it; `null` for an agent's comment.
 	AuthorEmail *openapi_types.Email `json:"authorEmail"`
 
@@ -722,7 +834,7 @@ type Comment struct {
 // CommentBody The plain-text message: 1 to 65,536 bytes of UTF-8, not blank; stored as written.
 type CommentBody = string
 
-// CommentCreate A new comment, by exactly one author: an agent (`authorId`) or a customer (`authorEmail`, with an optional `authorName`). `id`, `ticketId`, `createdAt` and `redactedAt` are read-only (422).
+// CommentCreate A new comment, by exactly one author: an agent (`authorId`) or a customer (`authorEmail`, with an optional `authorName`). `id`, `ticketId`, `createdAt`, `redactedAt` and `attachments` are read-only (422).
 type CommentCreate struct {
 	// AuthorEmail The customer writing it, as for a ticket's `requesterEmail`: a bare address, at most 254 characters; `null` or absent for an agent's comment.
 	AuthorEmail *openapi_types.Email `json:"authorEmail,omitempty"`
@@ -738,11 +850,14 @@ type CommentCreate struct {
 
 	// Public `true` (the default) for a reply the customer sees; `false` for an internal note, which needs an agent author.
 	Public *bool `json:"public,omitempty"`
+
+	// Uploads Uploads to attach, at most 10, each once: the ids `POST /uploads` gave, sent and unexpired.
+	Uploads *[]UploadId `json:"uploads,omitempty"`
 }
 
 // CommentCreateRequest defines model for CommentCreateRequest.
 type CommentCreateRequest struct {
-	// Comment A new comment, by exactly one author: an agent (`authorId`) or a customer (`authorEmail`, with an optional `authorName`). `id`, `ticketId`, `createdAt` and `redactedAt` are read-only (422).
+	// Comment A new comment, by exactly one author: an agent (`authorId`) or a customer (`authorEmail`, with an optional `authorName`). `id`, `ticketId`, `createdAt`, `redactedAt` and `attachments` are read-only (422).
 	Comment CommentCreate `json:"comment"`
 }
 
@@ -1065,6 +1180,14 @@ type FieldOptions = []string
 // FieldType The type of a custom field's values: `text` (a string of at most 1000 characters), `number`, `checkbox` (true or false), `date` (`YYYY-MM-DD`, a real date), `dropdown` (one of the options).
 type FieldType string
 
+// FileSize The file's length in bytes, from 1 to 25 MiB.
+type FileSize = int64
+
+// Filename The file's name as uploaded: at most 255 characters, no `/` or `\`, no control or formatting characters, not `.` or `..`.
+//
+// Examples: invoice-2026-11.pdf
+type Filename = string
+
 // GatewayError API Gateway's own error body, for what it answers before any function runs (deployed only): e.g. 429 `{"message": "Too Many Requests"}` when throttled.
 type GatewayError struct {
 	// Message One of API Gateway's fixed phrases, e.g. `Not Found`; not the API's, so its bound is this document's, allowing for all of them (the longest is under 30 characters).
@@ -1138,6 +1261,9 @@ type RequesterName = string
 
 // Status The ticket's place in its lifecycle, in this order.
 type Status string
+
+// StoredContentType The type the file is stored and served with: the declared one, without parameters, when on this list; `application/octet-stream` otherwise.
+type StoredContentType string
 
 // Subject 1 to 500 characters, not blank; stored without surrounding white space (the limit applies after trimming).
 type Subject = string
@@ -1551,6 +1677,79 @@ type TicketUpdatedEventType string
 //
 // Examples: 2026-11-25T10:00:00.123Z
 type Timestamp = time.Time
+
+// Upload A new upload and the presigned request that sends its bytes.
+type Upload struct {
+	// ContentType The type the file is stored and served with: the declared one, without parameters, when on this list; `application/octet-stream` otherwise.
+	ContentType StoredContentType `json:"contentType"`
+
+	// ExpiresAt When `uploadUrl` stops working and the upload can no longer be attached: 60 minutes after it was made, as `Timestamp`.
+	ExpiresAt time.Time `json:"expiresAt"`
+
+	// Filename The file's name as uploaded: at most 255 characters, no `/` or `\`, no control or formatting characters, not `.` or `..`.
+	//
+	// Examples: invoice-2026-11.pdf
+	Filename Filename `json:"filename"`
+
+	// Id `upl_` followed by 24 characters of lowercase base32, as `POST /uploads` makes every upload id.
+	//
+	// Examples: upl_k3m5n7p2q4r6s7t2u3v4w5x6
+	Id UploadId `json:"id"`
+
+	// Size The file's length in bytes, from 1 to 25 MiB.
+	Size FileSize `json:"size"`
+
+	// UploadHeaders The headers to send, exactly: S3 checks both against the signature.
+	UploadHeaders struct {
+		// ContentLength `size`, in decimal.
+		ContentLength string `json:"Content-Length"`
+
+		// ContentType The type the file is stored and served with: the declared one, without parameters, when on this list; `application/octet-stream` otherwise.
+		ContentType StoredContentType `json:"Content-Type"`
+	} `json:"uploadHeaders"`
+
+	// UploadMethod The method to send the bytes with.
+	UploadMethod UploadUploadMethod `json:"uploadMethod"`
+
+	// UploadUrl Where to send the bytes: a presigned S3 URL.
+	UploadUrl string `json:"uploadUrl"`
+}
+
+// UploadUploadMethod The method to send the bytes with.
+type UploadUploadMethod string
+
+// UploadCreate A file to upload. `id`, `expiresAt`, `uploadUrl`, `uploadMethod` and `uploadHeaders` are read-only (422).
+type UploadCreate struct {
+	// ContentType The file's media type, parameters allowed (`text/plain; charset=utf-8`); stored as `StoredContentType` says.
+	//
+	// Examples: application/pdf
+	ContentType string `json:"contentType"`
+
+	// Filename The file's name as uploaded: at most 255 characters, no `/` or `\`, no control or formatting characters, not `.` or `..`.
+	//
+	// Examples: invoice-2026-11.pdf
+	Filename Filename `json:"filename"`
+
+	// Size The file's length in bytes, from 1 to 25 MiB.
+	Size FileSize `json:"size"`
+}
+
+// UploadCreateRequest defines model for UploadCreateRequest.
+type UploadCreateRequest struct {
+	// Upload A file to upload. `id`, `expiresAt`, `uploadUrl`, `uploadMethod` and `uploadHeaders` are read-only (422).
+	Upload UploadCreate `json:"upload"`
+}
+
+// UploadId `upl_` followed by 24 characters of lowercase base32, as `POST /uploads` makes every upload id.
+//
+// Examples: upl_k3m5n7p2q4r6s7t2u3v4w5x6
+type UploadId = string
+
+// UploadResponse defines model for UploadResponse.
+type UploadResponse struct {
+	// Upload A new upload and the presigned request that sends its bytes.
+	Upload Upload `json:"upload"`
+}
 
 // Webhook A subscription to ticket events, without its secret.
 type Webhook struct {
@@ -1970,6 +2169,12 @@ type ListTicketEventsParams struct {
 	After *EventCursor `form:"after,omitempty" json:"after,omitempty"`
 }
 
+// CreateUploadParams defines parameters for CreateUpload.
+type CreateUploadParams struct {
+	// IdempotencyKey Makes a create (or a bulk update) safe to retry. A request with a key already used for the same body gets the first response again, with the same status and body and `Idempotent-Replayed: true`, instead of creating again. While the first request with the key is still in flight, a retry is 409 `CONFLICT`; the key reused with a different body is 422 `VALIDATION_ERROR` naming the field `Idempotency-Key`; a malformed key is 400 `BAD_REQUEST`.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
 // CreateWebhookParams defines parameters for CreateWebhook.
 type CreateWebhookParams struct {
 	// IdempotencyKey Makes a create (or a bulk update) safe to retry. A request with a key already used for the same body gets the first response again, with the same status and body and `Idempotent-Replayed: true`, instead of creating again. While the first request with the key is still in flight, a retry is 409 `CONFLICT`; the key reused with a different body is 422 `VALIDATION_ERROR` naming the field `Idempotency-Key`; a malformed key is 400 `BAD_REQUEST`.
@@ -2125,6 +2330,9 @@ type UpdateTicketJSONRequestBody = TicketUpdateRequest
 
 // CreateCommentJSONRequestBody defines body for CreateComment for application/json ContentType.
 type CreateCommentJSONRequestBody = CommentCreateRequest
+
+// CreateUploadJSONRequestBody defines body for CreateUpload for application/json ContentType.
+type CreateUploadJSONRequestBody = UploadCreateRequest
 
 // CreateWebhookJSONRequestBody defines body for CreateWebhook for application/json ContentType.
 type CreateWebhookJSONRequestBody = WebhookCreateRequest
@@ -3062,7 +3270,9 @@ type ClientInterface interface {
 
 	// CreateCommentWithBody Add a comment to a ticket
 	//
-	// `body` is required; `public` defaults to `true` (a reply the customer sees), `false` makes an internal note. A comment has exactly one author: an agent (`authorId`) or a customer (`authorEmail`, with an optional `authorName`); neither or both is 422, as are `authorName` with an agent and an internal note by a customer. The comment is activity on its ticket, written with it or not at all: the ticket's `updatedAt` becomes the comment's `createdAt` (so its `ETag` changes; that alone sends no `ticket.updated`), and a customer's comment reopens a `pending` or `resolved` ticket (status `open`). A closed ticket takes no comments (409), and a ticket takes at most 5,000 (422 beyond). A rejected request writes nothing.
+	// `body` is required; `public` defaults to `true` (a reply the customer sees), `false` makes an internal note. A comment has exactly one author: an agent (`authorId`) or a customer (`authorEmail`, with an optional `authorName`); neither or both is 422, as are `authorName` with an agent and an internal note by a customer. The comment is activity on its ticket, written with it or not at all: the ticket's `updatedAt` becomes the comment's `createdAt` (so its `ETag` changes; that alone sends no `ticket.updated`), and a customer's comment reopens a `pending` or `resolved` ticket (status `open`). A closed ticket takes no comments (409), and a ticket takes at most 5,000 (422 beyond).
+	//
+	// `uploads` attaches up to 10 files, by the ids `POST /uploads` gave, in order. Each upload must exist, be unexpired (`expiresAt`), hold all its bytes (one `HeadObject`, its size the declared one) and be attached nowhere else: otherwise 422 names it (`comment.uploads[i]`). An attached upload becomes the comment's attachment, kept until the comment is redacted or its ticket purged. A rejected request writes nothing.
 	//
 	// Needs the `write` permission.
 	//
@@ -3073,7 +3283,9 @@ type ClientInterface interface {
 
 	// CreateComment Add a comment to a ticket
 	//
-	// `body` is required; `public` defaults to `true` (a reply the customer sees), `false` makes an internal note. A comment has exactly one author: an agent (`authorId`) or a customer (`authorEmail`, with an optional `authorName`); neither or both is 422, as are `authorName` with an agent and an internal note by a customer. The comment is activity on its ticket, written with it or not at all: the ticket's `updatedAt` becomes the comment's `createdAt` (so its `ETag` changes; that alone sends no `ticket.updated`), and a customer's comment reopens a `pending` or `resolved` ticket (status `open`). A closed ticket takes no comments (409), and a ticket takes at most 5,000 (422 beyond). A rejected request writes nothing.
+	// `body` is required; `public` defaults to `true` (a reply the customer sees), `false` makes an internal note. A comment has exactly one author: an agent (`authorId`) or a customer (`authorEmail`, with an optional `authorName`); neither or both is 422, as are `authorName` with an agent and an internal note by a customer. The comment is activity on its ticket, written with it or not at all: the ticket's `updatedAt` becomes the comment's `createdAt` (so its `ETag` changes; that alone sends no `ticket.updated`), and a customer's comment reopens a `pending` or `resolved` ticket (status `open`). A closed ticket takes no comments (409), and a ticket takes at most 5,000 (422 beyond).
+	//
+	// `uploads` attaches up to 10 files, by the ids `POST /uploads` gave, in order. Each upload must exist, be unexpired (`expiresAt`), hold all its bytes (one `HeadObject`, its size the declared one) and be attached nowhere else: otherwise 422 names it (`comment.uploads[i]`). An attached upload becomes the comment's attachment, kept until the comment is redacted or its ticket purged. A rejected request writes nothing.
 	//
 	// Needs the `write` permission.
 	//
@@ -3108,6 +3320,32 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /tickets/{id}/events (the `ListTicketEvents` operationId).
 	ListTicketEvents(ctx context.Context, id TicketId, params *ListTicketEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateUploadWithBody Ask for an upload
+	//
+	// Describes a file to attach to a comment, and answers a presigned request that sends its bytes straight to S3: `uploadMethod` (`PUT`) to `uploadUrl` with exactly `uploadHeaders`, until `expiresAt` (60 minutes). S3 holds the request to the declared `size` and `contentType`: one byte more or less, another `Content-Type`, or a request after `expiresAt` is refused by S3 with 403, and stores nothing. For example `curl -X PUT --upload-file report.pdf -H 'Content-Type: application/pdf' "$uploadUrl"`. Then list the upload's `id` in a comment's `uploads` before `expiresAt`. An upload never attached is removed after 24 hours.
+	//
+	// A file name is a name, not a path: at most 255 characters, no `/` or `\`, no control or formatting characters, not `.` or `..`. A `contentType` on the allow-list (the `Upload` schema's `contentType`) is kept without its parameters; any other well-formed media type is stored, and must be sent, as `application/octet-stream`, so that no uploaded file is served as HTML or script. Sizes run from 1 byte to 25 MiB.
+	//
+	// Needs the `write` permission.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /uploads (the `CreateUpload` operationId).
+	CreateUploadWithBody(ctx context.Context, params *CreateUploadParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateUpload Ask for an upload
+	//
+	// Describes a file to attach to a comment, and answers a presigned request that sends its bytes straight to S3: `uploadMethod` (`PUT`) to `uploadUrl` with exactly `uploadHeaders`, until `expiresAt` (60 minutes). S3 holds the request to the declared `size` and `contentType`: one byte more or less, another `Content-Type`, or a request after `expiresAt` is refused by S3 with 403, and stores nothing. For example `curl -X PUT --upload-file report.pdf -H 'Content-Type: application/pdf' "$uploadUrl"`. Then list the upload's `id` in a comment's `uploads` before `expiresAt`. An upload never attached is removed after 24 hours.
+	//
+	// A file name is a name, not a path: at most 255 characters, no `/` or `\`, no control or formatting characters, not `.` or `..`. A `contentType` on the allow-list (the `Upload` schema's `contentType`) is kept without its parameters; any other well-formed media type is stored, and must be sent, as `application/octet-stream`, so that no uploaded file is served as HTML or script. Sizes run from 1 byte to 25 MiB.
+	//
+	// Needs the `write` permission.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /uploads (the `CreateUpload` operationId).
+	CreateUpload(ctx context.Context, params *CreateUploadParams, body CreateUploadJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListWebhooks List webhook subscriptions
 	//
@@ -3775,7 +4013,9 @@ func (c *Client) ListComments(ctx context.Context, id TicketId, params *ListComm
 
 // CreateCommentWithBody Add a comment to a ticket
 //
-// `body` is required; `public` defaults to `true` (a reply the customer sees), `false` makes an internal note. A comment has exactly one author: an agent (`authorId`) or a customer (`authorEmail`, with an optional `authorName`); neither or both is 422, as are `authorName` with an agent and an internal note by a customer. The comment is activity on its ticket, written with it or not at all: the ticket's `updatedAt` becomes the comment's `createdAt` (so its `ETag` changes; that alone sends no `ticket.updated`), and a customer's comment reopens a `pending` or `resolved` ticket (status `open`). A closed ticket takes no comments (409), and a ticket takes at most 5,000 (422 beyond). A rejected request writes nothing.
+// `body` is required; `public` defaults to `true` (a reply the customer sees), `false` makes an internal note. A comment has exactly one author: an agent (`authorId`) or a customer (`authorEmail`, with an optional `authorName`); neither or both is 422, as are `authorName` with an agent and an internal note by a customer. The comment is activity on its ticket, written with it or not at all: the ticket's `updatedAt` becomes the comment's `createdAt` (so its `ETag` changes; that alone sends no `ticket.updated`), and a customer's comment reopens a `pending` or `resolved` ticket (status `open`). A closed ticket takes no comments (409), and a ticket takes at most 5,000 (422 beyond).
+//
+// `uploads` attaches up to 10 files, by the ids `POST /uploads` gave, in order. Each upload must exist, be unexpired (`expiresAt`), hold all its bytes (one `HeadObject`, its size the declared one) and be attached nowhere else: otherwise 422 names it (`comment.uploads[i]`). An attached upload becomes the comment's attachment, kept until the comment is redacted or its ticket purged. A rejected request writes nothing.
 //
 // Needs the `write` permission.
 //
@@ -3796,7 +4036,9 @@ func (c *Client) CreateCommentWithBody(ctx context.Context, id TicketId, params 
 
 // CreateComment Add a comment to a ticket
 //
-// `body` is required; `public` defaults to `true` (a reply the customer sees), `false` makes an internal note. A comment has exactly one author: an agent (`authorId`) or a customer (`authorEmail`, with an optional `authorName`); neither or both is 422, as are `authorName` with an agent and an internal note by a customer. The comment is activity on its ticket, written with it or not at all: the ticket's `updatedAt` becomes the comment's `createdAt` (so its `ETag` changes; that alone sends no `ticket.updated`), and a customer's comment reopens a `pending` or `resolved` ticket (status `open`). A closed ticket takes no comments (409), and a ticket takes at most 5,000 (422 beyond). A rejected request writes nothing.
+// `body` is required; `public` defaults to `true` (a reply the customer sees), `false` makes an internal note. A comment has exactly one author: an agent (`authorId`) or a customer (`authorEmail`, with an optional `authorName`); neither or both is 422, as are `authorName` with an agent and an internal note by a customer. The comment is activity on its ticket, written with it or not at all: the ticket's `updatedAt` becomes the comment's `createdAt` (so its `ETag` changes; that alone sends no `ticket.updated`), and a customer's comment reopens a `pending` or `resolved` ticket (status `open`). A closed ticket takes no comments (409), and a ticket takes at most 5,000 (422 beyond).
+//
+// `uploads` attaches up to 10 files, by the ids `POST /uploads` gave, in order. Each upload must exist, be unexpired (`expiresAt`), hold all its bytes (one `HeadObject`, its size the declared one) and be attached nowhere else: otherwise 422 names it (`comment.uploads[i]`). An attached upload becomes the comment's attachment, kept until the comment is redacted or its ticket purged. A rejected request writes nothing.
 //
 // Needs the `write` permission.
 //
@@ -3862,6 +4104,52 @@ func (c *Client) RedactComment(ctx context.Context, id TicketId, commentId Comme
 // Corresponds with GET /tickets/{id}/events (the `ListTicketEvents` operationId).
 func (c *Client) ListTicketEvents(ctx context.Context, id TicketId, params *ListTicketEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListTicketEventsRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateUploadWithBody Ask for an upload
+//
+// Describes a file to attach to a comment, and answers a presigned request that sends its bytes straight to S3: `uploadMethod` (`PUT`) to `uploadUrl` with exactly `uploadHeaders`, until `expiresAt` (60 minutes). S3 holds the request to the declared `size` and `contentType`: one byte more or less, another `Content-Type`, or a request after `expiresAt` is refused by S3 with 403, and stores nothing. For example `curl -X PUT --upload-file report.pdf -H 'Content-Type: application/pdf' "$uploadUrl"`. Then list the upload's `id` in a comment's `uploads` before `expiresAt`. An upload never attached is removed after 24 hours.
+//
+// A file name is a name, not a path: at most 255 characters, no `/` or `\`, no control or formatting characters, not `.` or `..`. A `contentType` on the allow-list (the `Upload` schema's `contentType`) is kept without its parameters; any other well-formed media type is stored, and must be sent, as `application/octet-stream`, so that no uploaded file is served as HTML or script. Sizes run from 1 byte to 25 MiB.
+//
+// Needs the `write` permission.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /uploads (the `CreateUpload` operationId).
+func (c *Client) CreateUploadWithBody(ctx context.Context, params *CreateUploadParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateUploadRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateUpload Ask for an upload
+//
+// Describes a file to attach to a comment, and answers a presigned request that sends its bytes straight to S3: `uploadMethod` (`PUT`) to `uploadUrl` with exactly `uploadHeaders`, until `expiresAt` (60 minutes). S3 holds the request to the declared `size` and `contentType`: one byte more or less, another `Content-Type`, or a request after `expiresAt` is refused by S3 with 403, and stores nothing. For example `curl -X PUT --upload-file report.pdf -H 'Content-Type: application/pdf' "$uploadUrl"`. Then list the upload's `id` in a comment's `uploads` before `expiresAt`. An upload never attached is removed after 24 hours.
+//
+// A file name is a name, not a path: at most 255 characters, no `/` or `\`, no control or formatting characters, not `.` or `..`. A `contentType` on the allow-list (the `Upload` schema's `contentType`) is kept without its parameters; any other well-formed media type is stored, and must be sent, as `application/octet-stream`, so that no uploaded file is served as HTML or script. Sizes run from 1 byte to 25 MiB.
+//
+// Needs the `write` permission.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /uploads (the `CreateUpload` operationId).
+func (c *Client) CreateUpload(ctx context.Context, params *CreateUploadParams, body CreateUploadJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateUploadRequest(c.Server, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -5453,6 +5741,61 @@ func NewListTicketEventsRequest(server string, id TicketId, params *ListTicketEv
 	return req, nil
 }
 
+// NewCreateUploadRequest calls the generic CreateUpload builder with application/json body
+func NewCreateUploadRequest(server string, params *CreateUploadParams, body CreateUploadJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateUploadRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewCreateUploadRequestWithBody constructs an http.Request for the CreateUpload method, with any body, and a specified content type
+func NewCreateUploadRequestWithBody(server string, params *CreateUploadParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/uploads")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewListWebhooksRequest constructs an http.Request for the ListWebhooks method
 func NewListWebhooksRequest(server string) (*http.Request, error) {
 	var err error
@@ -6153,7 +6496,9 @@ type ClientWithResponsesInterface interface {
 
 	// CreateCommentWithBodyWithResponse Add a comment to a ticket
 	//
-	// `body` is required; `public` defaults to `true` (a reply the customer sees), `false` makes an internal note. A comment has exactly one author: an agent (`authorId`) or a customer (`authorEmail`, with an optional `authorName`); neither or both is 422, as are `authorName` with an agent and an internal note by a customer. The comment is activity on its ticket, written with it or not at all: the ticket's `updatedAt` becomes the comment's `createdAt` (so its `ETag` changes; that alone sends no `ticket.updated`), and a customer's comment reopens a `pending` or `resolved` ticket (status `open`). A closed ticket takes no comments (409), and a ticket takes at most 5,000 (422 beyond). A rejected request writes nothing.
+	// `body` is required; `public` defaults to `true` (a reply the customer sees), `false` makes an internal note. A comment has exactly one author: an agent (`authorId`) or a customer (`authorEmail`, with an optional `authorName`); neither or both is 422, as are `authorName` with an agent and an internal note by a customer. The comment is activity on its ticket, written with it or not at all: the ticket's `updatedAt` becomes the comment's `createdAt` (so its `ETag` changes; that alone sends no `ticket.updated`), and a customer's comment reopens a `pending` or `resolved` ticket (status `open`). A closed ticket takes no comments (409), and a ticket takes at most 5,000 (422 beyond).
+	//
+	// `uploads` attaches up to 10 files, by the ids `POST /uploads` gave, in order. Each upload must exist, be unexpired (`expiresAt`), hold all its bytes (one `HeadObject`, its size the declared one) and be attached nowhere else: otherwise 422 names it (`comment.uploads[i]`). An attached upload becomes the comment's attachment, kept until the comment is redacted or its ticket purged. A rejected request writes nothing.
 	//
 	// Needs the `write` permission.
 	//
@@ -6164,7 +6509,9 @@ type ClientWithResponsesInterface interface {
 
 	// CreateCommentWithResponse Add a comment to a ticket
 	//
-	// `body` is required; `public` defaults to `true` (a reply the customer sees), `false` makes an internal note. A comment has exactly one author: an agent (`authorId`) or a customer (`authorEmail`, with an optional `authorName`); neither or both is 422, as are `authorName` with an agent and an internal note by a customer. The comment is activity on its ticket, written with it or not at all: the ticket's `updatedAt` becomes the comment's `createdAt` (so its `ETag` changes; that alone sends no `ticket.updated`), and a customer's comment reopens a `pending` or `resolved` ticket (status `open`). A closed ticket takes no comments (409), and a ticket takes at most 5,000 (422 beyond). A rejected request writes nothing.
+	// `body` is required; `public` defaults to `true` (a reply the customer sees), `false` makes an internal note. A comment has exactly one author: an agent (`authorId`) or a customer (`authorEmail`, with an optional `authorName`); neither or both is 422, as are `authorName` with an agent and an internal note by a customer. The comment is activity on its ticket, written with it or not at all: the ticket's `updatedAt` becomes the comment's `createdAt` (so its `ETag` changes; that alone sends no `ticket.updated`), and a customer's comment reopens a `pending` or `resolved` ticket (status `open`). A closed ticket takes no comments (409), and a ticket takes at most 5,000 (422 beyond).
+	//
+	// `uploads` attaches up to 10 files, by the ids `POST /uploads` gave, in order. Each upload must exist, be unexpired (`expiresAt`), hold all its bytes (one `HeadObject`, its size the declared one) and be attached nowhere else: otherwise 422 names it (`comment.uploads[i]`). An attached upload becomes the comment's attachment, kept until the comment is redacted or its ticket purged. A rejected request writes nothing.
 	//
 	// Needs the `write` permission.
 	//
@@ -6205,6 +6552,32 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /tickets/{id}/events (the `ListTicketEvents` operationId).
 	ListTicketEventsWithResponse(ctx context.Context, id TicketId, params *ListTicketEventsParams, reqEditors ...RequestEditorFn) (*ListTicketEventsResponse, error)
+
+	// CreateUploadWithBodyWithResponse Ask for an upload
+	//
+	// Describes a file to attach to a comment, and answers a presigned request that sends its bytes straight to S3: `uploadMethod` (`PUT`) to `uploadUrl` with exactly `uploadHeaders`, until `expiresAt` (60 minutes). S3 holds the request to the declared `size` and `contentType`: one byte more or less, another `Content-Type`, or a request after `expiresAt` is refused by S3 with 403, and stores nothing. For example `curl -X PUT --upload-file report.pdf -H 'Content-Type: application/pdf' "$uploadUrl"`. Then list the upload's `id` in a comment's `uploads` before `expiresAt`. An upload never attached is removed after 24 hours.
+	//
+	// A file name is a name, not a path: at most 255 characters, no `/` or `\`, no control or formatting characters, not `.` or `..`. A `contentType` on the allow-list (the `Upload` schema's `contentType`) is kept without its parameters; any other well-formed media type is stored, and must be sent, as `application/octet-stream`, so that no uploaded file is served as HTML or script. Sizes run from 1 byte to 25 MiB.
+	//
+	// Needs the `write` permission.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /uploads (the `CreateUpload` operationId).
+	CreateUploadWithBodyWithResponse(ctx context.Context, params *CreateUploadParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateUploadResponse, error)
+
+	// CreateUploadWithResponse Ask for an upload
+	//
+	// Describes a file to attach to a comment, and answers a presigned request that sends its bytes straight to S3: `uploadMethod` (`PUT`) to `uploadUrl` with exactly `uploadHeaders`, until `expiresAt` (60 minutes). S3 holds the request to the declared `size` and `contentType`: one byte more or less, another `Content-Type`, or a request after `expiresAt` is refused by S3 with 403, and stores nothing. For example `curl -X PUT --upload-file report.pdf -H 'Content-Type: application/pdf' "$uploadUrl"`. Then list the upload's `id` in a comment's `uploads` before `expiresAt`. An upload never attached is removed after 24 hours.
+	//
+	// A file name is a name, not a path: at most 255 characters, no `/` or `\`, no control or formatting characters, not `.` or `..`. A `contentType` on the allow-list (the `Upload` schema's `contentType`) is kept without its parameters; any other well-formed media type is stored, and must be sent, as `application/octet-stream`, so that no uploaded file is served as HTML or script. Sizes run from 1 byte to 25 MiB.
+	//
+	// Needs the `write` permission.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /uploads (the `CreateUpload` operationId).
+	CreateUploadWithResponse(ctx context.Context, params *CreateUploadParams, body CreateUploadJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateUploadResponse, error)
 
 	// ListWebhooksWithResponse List webhook subscriptions
 	//
@@ -10825,6 +11198,211 @@ func (r ListTicketEventsResponse) ContentType() string {
 	return ""
 }
 
+// CreateUploadResponse201Headers the declared response headers of an HTTP 201 response for CreateUpload
+type CreateUploadResponse201Headers struct {
+	IdempotentReplayed *string
+	RateLimitLimit     *int32
+	RateLimitRemaining *int32
+	RateLimitReset     *int32
+	XRequestId         string
+}
+
+// CreateUploadResponse400Headers the declared response headers of an HTTP 400 response for CreateUpload
+type CreateUploadResponse400Headers struct {
+	RateLimitLimit     *int32
+	RateLimitRemaining *int32
+	RateLimitReset     *int32
+	XRequestId         string
+}
+
+// CreateUploadResponse401Headers the declared response headers of an HTTP 401 response for CreateUpload
+type CreateUploadResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestId      string
+}
+
+// CreateUploadResponse403Headers the declared response headers of an HTTP 403 response for CreateUpload
+type CreateUploadResponse403Headers struct {
+	RateLimitLimit     *int32
+	RateLimitRemaining *int32
+	RateLimitReset     *int32
+	XRequestId         string
+}
+
+// CreateUploadResponse409Headers the declared response headers of an HTTP 409 response for CreateUpload
+type CreateUploadResponse409Headers struct {
+	RateLimitLimit     *int32
+	RateLimitRemaining *int32
+	RateLimitReset     *int32
+	XRequestId         string
+}
+
+// CreateUploadResponse413Headers the declared response headers of an HTTP 413 response for CreateUpload
+type CreateUploadResponse413Headers struct {
+	RateLimitLimit     *int32
+	RateLimitRemaining *int32
+	RateLimitReset     *int32
+	XRequestId         string
+}
+
+// CreateUploadResponse422Headers the declared response headers of an HTTP 422 response for CreateUpload
+type CreateUploadResponse422Headers struct {
+	RateLimitLimit     *int32
+	RateLimitRemaining *int32
+	RateLimitReset     *int32
+	XRequestId         string
+}
+
+// CreateUploadResponse429Headers the declared response headers of an HTTP 429 response for CreateUpload
+type CreateUploadResponse429Headers struct {
+	RateLimitLimit     *int32
+	RateLimitRemaining *int32
+	RateLimitReset     *int32
+	RetryAfter         *int32
+	XRequestId         string
+}
+
+// CreateUploadResponse500Headers the declared response headers of an HTTP 500 response for CreateUpload
+type CreateUploadResponse500Headers struct {
+	RateLimitLimit     *int32
+	RateLimitRemaining *int32
+	RateLimitReset     *int32
+	XRequestId         string
+}
+
+// CreateUploadResponse503Headers the declared response headers of an HTTP 503 response for CreateUpload
+type CreateUploadResponse503Headers struct {
+	RateLimitLimit     *int32
+	RateLimitRemaining *int32
+	RateLimitReset     *int32
+	RetryAfter         int32
+	XRequestId         string
+}
+
+type CreateUploadResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *UploadResponse
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadBodyOrKey
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *IdempotencyInFlight
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *InvalidFieldsOrKeyReuse
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *Throttled
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *Internal
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *CreateUploadResponse201Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *CreateUploadResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreateUploadResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *CreateUploadResponse403Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CreateUploadResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *CreateUploadResponse413Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *CreateUploadResponse422Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *CreateUploadResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *CreateUploadResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreateUploadResponse503Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateUploadResponse) GetJSON201() *UploadResponse {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CreateUploadResponse) GetJSON400() *BadBodyOrKey {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r CreateUploadResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r CreateUploadResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r CreateUploadResponse) GetJSON409() *IdempotencyInFlight {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r CreateUploadResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r CreateUploadResponse) GetJSON422() *InvalidFieldsOrKeyReuse {
+	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r CreateUploadResponse) GetJSON429() *Throttled {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r CreateUploadResponse) GetJSON500() *Internal {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r CreateUploadResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateUploadResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateUploadResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateUploadResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateUploadResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ListWebhooksResponse200Headers the declared response headers of an HTTP 200 response for ListWebhooks
 type ListWebhooksResponse200Headers struct {
 	RateLimitLimit     *int32
@@ -12699,7 +13277,9 @@ func (c *ClientWithResponses) ListCommentsWithResponse(ctx context.Context, id T
 
 // CreateCommentWithBodyWithResponse Add a comment to a ticket
 //
-// `body` is required; `public` defaults to `true` (a reply the customer sees), `false` makes an internal note. A comment has exactly one author: an agent (`authorId`) or a customer (`authorEmail`, with an optional `authorName`); neither or both is 422, as are `authorName` with an agent and an internal note by a customer. The comment is activity on its ticket, written with it or not at all: the ticket's `updatedAt` becomes the comment's `createdAt` (so its `ETag` changes; that alone sends no `ticket.updated`), and a customer's comment reopens a `pending` or `resolved` ticket (status `open`). A closed ticket takes no comments (409), and a ticket takes at most 5,000 (422 beyond). A rejected request writes nothing.
+// `body` is required; `public` defaults to `true` (a reply the customer sees), `false` makes an internal note. A comment has exactly one author: an agent (`authorId`) or a customer (`authorEmail`, with an optional `authorName`); neither or both is 422, as are `authorName` with an agent and an internal note by a customer. The comment is activity on its ticket, written with it or not at all: the ticket's `updatedAt` becomes the comment's `createdAt` (so its `ETag` changes; that alone sends no `ticket.updated`), and a customer's comment reopens a `pending` or `resolved` ticket (status `open`). A closed ticket takes no comments (409), and a ticket takes at most 5,000 (422 beyond).
+//
+// `uploads` attaches up to 10 files, by the ids `POST /uploads` gave, in order. Each upload must exist, be unexpired (`expiresAt`), hold all its bytes (one `HeadObject`, its size the declared one) and be attached nowhere else: otherwise 422 names it (`comment.uploads[i]`). An attached upload becomes the comment's attachment, kept until the comment is redacted or its ticket purged. A rejected request writes nothing.
 //
 // Needs the `write` permission.
 //
@@ -12716,7 +13296,9 @@ func (c *ClientWithResponses) CreateCommentWithBodyWithResponse(ctx context.Cont
 
 // CreateCommentWithResponse Add a comment to a ticket
 //
-// `body` is required; `public` defaults to `true` (a reply the customer sees), `false` makes an internal note. A comment has exactly one author: an agent (`authorId`) or a customer (`authorEmail`, with an optional `authorName`); neither or both is 422, as are `authorName` with an agent and an internal note by a customer. The comment is activity on its ticket, written with it or not at all: the ticket's `updatedAt` becomes the comment's `createdAt` (so its `ETag` changes; that alone sends no `ticket.updated`), and a customer's comment reopens a `pending` or `resolved` ticket (status `open`). A closed ticket takes no comments (409), and a ticket takes at most 5,000 (422 beyond). A rejected request writes nothing.
+// `body` is required; `public` defaults to `true` (a reply the customer sees), `false` makes an internal note. A comment has exactly one author: an agent (`authorId`) or a customer (`authorEmail`, with an optional `authorName`); neither or both is 422, as are `authorName` with an agent and an internal note by a customer. The comment is activity on its ticket, written with it or not at all: the ticket's `updatedAt` becomes the comment's `createdAt` (so its `ETag` changes; that alone sends no `ticket.updated`), and a customer's comment reopens a `pending` or `resolved` ticket (status `open`). A closed ticket takes no comments (409), and a ticket takes at most 5,000 (422 beyond).
+//
+// `uploads` attaches up to 10 files, by the ids `POST /uploads` gave, in order. Each upload must exist, be unexpired (`expiresAt`), hold all its bytes (one `HeadObject`, its size the declared one) and be attached nowhere else: otherwise 422 names it (`comment.uploads[i]`). An attached upload becomes the comment's attachment, kept until the comment is redacted or its ticket purged. A rejected request writes nothing.
 //
 // Needs the `write` permission.
 //
@@ -12780,6 +13362,44 @@ func (c *ClientWithResponses) ListTicketEventsWithResponse(ctx context.Context, 
 		return nil, err
 	}
 	return ParseListTicketEventsResponse(rsp)
+}
+
+// CreateUploadWithBodyWithResponse Ask for an upload
+//
+// Describes a file to attach to a comment, and answers a presigned request that sends its bytes straight to S3: `uploadMethod` (`PUT`) to `uploadUrl` with exactly `uploadHeaders`, until `expiresAt` (60 minutes). S3 holds the request to the declared `size` and `contentType`: one byte more or less, another `Content-Type`, or a request after `expiresAt` is refused by S3 with 403, and stores nothing. For example `curl -X PUT --upload-file report.pdf -H 'Content-Type: application/pdf' "$uploadUrl"`. Then list the upload's `id` in a comment's `uploads` before `expiresAt`. An upload never attached is removed after 24 hours.
+//
+// A file name is a name, not a path: at most 255 characters, no `/` or `\`, no control or formatting characters, not `.` or `..`. A `contentType` on the allow-list (the `Upload` schema's `contentType`) is kept without its parameters; any other well-formed media type is stored, and must be sent, as `application/octet-stream`, so that no uploaded file is served as HTML or script. Sizes run from 1 byte to 25 MiB.
+//
+// Needs the `write` permission.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /uploads (the `CreateUpload` operationId).
+func (c *ClientWithResponses) CreateUploadWithBodyWithResponse(ctx context.Context, params *CreateUploadParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateUploadResponse, error) {
+	rsp, err := c.CreateUploadWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateUploadResponse(rsp)
+}
+
+// CreateUploadWithResponse Ask for an upload
+//
+// Describes a file to attach to a comment, and answers a presigned request that sends its bytes straight to S3: `uploadMethod` (`PUT`) to `uploadUrl` with exactly `uploadHeaders`, until `expiresAt` (60 minutes). S3 holds the request to the declared `size` and `contentType`: one byte more or less, another `Content-Type`, or a request after `expiresAt` is refused by S3 with 403, and stores nothing. For example `curl -X PUT --upload-file report.pdf -H 'Content-Type: application/pdf' "$uploadUrl"`. Then list the upload's `id` in a comment's `uploads` before `expiresAt`. An upload never attached is removed after 24 hours.
+//
+// A file name is a name, not a path: at most 255 characters, no `/` or `\`, no control or formatting characters, not `.` or `..`. A `contentType` on the allow-list (the `Upload` schema's `contentType`) is kept without its parameters; any other well-formed media type is stored, and must be sent, as `application/octet-stream`, so that no uploaded file is served as HTML or script. Sizes run from 1 byte to 25 MiB.
+//
+// Needs the `write` permission.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /uploads (the `CreateUpload` operationId).
+func (c *ClientWithResponses) CreateUploadWithResponse(ctx context.Context, params *CreateUploadParams, body CreateUploadJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateUploadResponse, error) {
+	rsp, err := c.CreateUpload(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateUploadResponse(rsp)
 }
 
 // ListWebhooksWithResponse List webhook subscriptions
@@ -21646,6 +22266,415 @@ func ParseListTicketEventsResponse(rsp *http.Response) (*ListTicketEventsRespons
 		response.Headers500 = &headers
 	case rsp.StatusCode == 503:
 		var headers ListTicketEventsResponse503Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int32
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int32
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int32
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int32
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateUploadResponse parses an HTTP response from a CreateUploadWithResponse call
+func ParseCreateUploadResponse(rsp *http.Response) (*CreateUploadResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateUploadResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest UploadResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadBodyOrKey
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest IdempotencyInFlight
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest InvalidFieldsOrKeyReuse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Throttled
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers CreateUploadResponse201Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int32
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int32
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int32
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers201 = &headers
+	case rsp.StatusCode == 400:
+		var headers CreateUploadResponse400Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int32
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int32
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int32
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers CreateUploadResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers CreateUploadResponse403Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int32
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int32
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int32
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 409:
+		var headers CreateUploadResponse409Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int32
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int32
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int32
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers CreateUploadResponse413Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int32
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int32
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int32
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 422:
+		var headers CreateUploadResponse422Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int32
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int32
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int32
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 429:
+		var headers CreateUploadResponse429Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int32
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int32
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int32
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int32
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers CreateUploadResponse500Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int32
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int32
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int32
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers CreateUploadResponse503Headers
 		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
 			var value int32
 			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int32"}); err != nil {

@@ -54,8 +54,10 @@ func (s *Store) PutUpload(ctx context.Context, u *helpdesk.Upload, done *helpdes
 	}
 	free := aws.String("attribute_not_exists(pk)")
 	if done == nil {
-		_, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: item, ConditionExpression: free})
-		return translate(err, "put upload %s", u.ID)
+		if _, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: item, ConditionExpression: free}); err != nil {
+			return translate(err, "put upload %s", u.ID)
+		}
+		return nil
 	}
 	failed, err := s.transact(ctx, "put upload "+u.ID, []types.TransactWriteItem{
 		{Put: &types.Put{TableName: aws.String(s.table), Item: item, ConditionExpression: free}},

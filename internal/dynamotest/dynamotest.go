@@ -63,6 +63,10 @@ func run(m *testing.M) int {
 
 	code := m.Run()
 
+	if err := stopFiles(); err != nil {
+		fmt.Fprintf(os.Stderr, "FAIL: dynamotest: %v\n", err)
+		code = max(code, 1)
+	}
 	if err := srv.Stop(); err != nil {
 		fmt.Fprintf(os.Stderr, "FAIL: dynamotest: %v\n", err)
 		if code == 0 {

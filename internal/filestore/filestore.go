@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -68,6 +69,9 @@ func (s *Store) PresignUpload(ctx context.Context, u *helpdesk.Upload) (helpdesk
 		Bucket: aws.String(s.bucket), Key: aws.String(UploadKey(u.ID)),
 		ContentLength: aws.Int64(u.Size), ContentType: aws.String(u.ContentType),
 	}, s.signedAt(u.CreatedAt, u.ExpiresAt))
+	if err == nil && len(req.URL) > helpdesk.MaxLinkLen {
+		err = fmt.Errorf("%d bytes, more than the %d the API shows", len(req.URL), helpdesk.MaxLinkLen)
+	}
 	if err != nil {
 		return helpdesk.UploadRequest{}, fmt.Errorf("presign upload %s: %w", u.ID, err)
 	}
@@ -143,19 +147,46 @@ func (s *Store) delete(ctx context.Context, key string) error {
 // helpdesk.DownloadValidity whose answer S3 gives the headers
 // Content-Disposition: attachment, with the file's name, and the file's
 // stored type, so that a browser saves the file and never renders it as
-// a page of the bucket's origin.
+// a page of the bucket's origin. A name of many non-ASCII characters is
+// long once encoded twice (RFC 2231, then in the URL's query); should the
+// URL pass helpdesk.MaxLinkLen, the name is given in ASCII instead, each
+// other character an underscore.
 func (s *Store) DownloadLink(ctx context.Context, ticketID string, a helpdesk.Attachment) (helpdesk.Link, error) {
 	now := s.now().UTC().Truncate(time.Second)
 	expires := now.Add(helpdesk.DownloadValidity)
-	req, err := s.presign.PresignGetObject(ctx, &s3.GetObjectInput{
-		Bucket: aws.String(s.bucket), Key: aws.String(AttachmentKey(ticketID, a.ID)),
-		ResponseContentDisposition: aws.String(mime.FormatMediaType("attachment", map[string]string{"filename": a.Filename})),
-		ResponseContentType:        aws.String(a.ContentType),
-	}, s.signedAt(now, expires))
+	sign := func(name string) (string, error) {
+		req, err := s.presign.PresignGetObject(ctx, &s3.GetObjectInput{
+			Bucket: aws.String(s.bucket), Key: aws.String(AttachmentKey(ticketID, a.ID)),
+			ResponseContentDisposition: aws.String(mime.FormatMediaType("attachment", map[string]string{"filename": name})),
+			ResponseContentType:        aws.String(a.ContentType),
+		}, s.signedAt(now, expires))
+		if err != nil {
+			return "", err
+		}
+		return req.URL, nil
+	}
+	url, err := sign(a.Filename)
+	if err == nil && len(url) > helpdesk.MaxLinkLen {
+		url, err = sign(asciiName(a.Filename))
+	}
+	if err == nil && len(url) > helpdesk.MaxLinkLen {
+		err = fmt.Errorf("%d bytes, more than the %d the API shows", len(url), helpdesk.MaxLinkLen)
+	}
 	if err != nil {
 		return helpdesk.Link{}, fmt.Errorf("presign attachment %s: %w", a.ID, err)
 	}
-	return helpdesk.Link{URL: req.URL, ExpiresAt: expires}, nil
+	return helpdesk.Link{URL: url, ExpiresAt: expires}, nil
+}
+
+// asciiName is name with each character outside printable ASCII replaced
+// by an underscore.
+func asciiName(name string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r > 0x7e {
+			return '_'
+		}
+		return r
+	}, name)
 }
 
 // timedSigner signs presigned requests at a given time, so that a

@@ -31,6 +31,11 @@ const (
 	// DownloadValidity is how long an attachment's URL is valid; a new one
 	// is issued each time the comment is read.
 	DownloadValidity = 15 * time.Minute
+	// MaxLinkLen bounds a presigned URL the API gives. The longest is the
+	// download of a file named with 255 four-byte characters, signed with
+	// a function's session token: about 7,000 bytes (filestore's tests
+	// sign it).
+	MaxLinkLen = 8192
 )
 
 // OctetStream is the content type of a file whose declared type is not on

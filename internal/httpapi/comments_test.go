@@ -47,7 +47,7 @@ func TestCommentCreate(t *testing.T) {
 			t.Errorf("comment %s = %v, want %v", k, c[k], v)
 		}
 	}
-	if !helpdesk.ValidCommentID(c["id"].(string)) || len(c) != 9 {
+	if !helpdesk.ValidCommentID(c["id"].(string)) || len(c) != 10 || len(c["attachments"].([]any)) != 0 {
 		t.Fatalf("comment %v", c)
 	}
 	after := e.do("GET", path, helpdesk.PermRead, nil)

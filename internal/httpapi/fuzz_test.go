@@ -599,6 +599,10 @@ func FuzzDecodeComment(f *testing.F) {
 		`{"comment": {"id": "cmt_x", "ticketId": "tkt_x", "createdAt": "x", "redactedAt": null, "color": "red"}, "ticket": {}}`,
 		`{"comment": {"body": "x", "authorId": "usr_` + strings.Repeat("a", 125) + `"}}`,
 		`{"comment": {}}`, `{"comment": []}`, `{"comment": null}`, `[]`, ``,
+		`{"comment": {"body": "x", "authorId": "usr_a", "uploads": ["upl_abcdefghijklmnopqrstuvwx", "upl_234567abcdefghijklmnopqr"]}}`,
+		`{"comment": {"body": "x", "authorId": "usr_a", "uploads": ["upl_abcdefghijklmnopqrstuvwx", "upl_abcdefghijklmnopqrstuvwx"]}}`,
+		`{"comment": {"body": "x", "authorId": "usr_a", "uploads": ["upl_ABCDEFGHIJKLMNOPQRSTUVWX", 3, null]}}`,
+		`{"comment": {"body": "x", "authorId": "usr_a", "uploads": "upl_abcdefghijklmnopqrstuvwx", "attachments": []}}`,
 		// At the byte limit, in two-byte characters, and one byte past it.
 		`{"comment": {"body": "` + strings.Repeat("é", 32768) + `", "authorId": "usr_a"}}`,
 		`{"comment": {"body": "` + strings.Repeat("é", 32768) + `.", "authorId": "usr_a"}}`,
@@ -636,7 +640,7 @@ func FuzzDecodeComment(f *testing.F) {
 		id, email, name := authors(d)
 		c := &helpdesk.Comment{ID: helpdesk.NewCommentID(at), TicketID: "tkt_fuzz", Body: *d.Body, Public: d.Public == nil || *d.Public,
 			AuthorID: id, AuthorEmail: email, AuthorName: name, CreatedAt: at}
-		echo := echoBody(t, "comment", view.Comment(c), "id", "ticketId", "createdAt", "redactedAt")
+		echo := echoBody(t, "comment", view.Comment(c), "id", "ticketId", "createdAt", "redactedAt", "attachments")
 		var echoProblems helpdesk.Problems
 		echoFields, err := parseObject(echo, "comment", &echoProblems)
 		if err != nil {
@@ -658,8 +662,22 @@ func FuzzDecodeComment(f *testing.F) {
 func checkCommentDraft(t *testing.T, fields map[string]json.RawMessage, d *helpdesk.CommentDraft) {
 	t.Helper()
 	for k := range fields {
-		if !slices.Contains([]string{"body", "public", "authorId", "authorEmail", "authorName"}, k) {
+		if !slices.Contains([]string{"body", "public", "authorId", "authorEmail", "authorName", "uploads"}, k) {
 			t.Fatalf("accepted the member %q", k)
+		}
+	}
+	// Uploads are what the member said: at most ten distinct ids of the
+	// shape POST /uploads makes.
+	var uploads []string
+	if raw, ok := fields["uploads"]; ok && json.Unmarshal(raw, &uploads) != nil {
+		t.Fatalf("accepted uploads %s", raw)
+	}
+	if len(uploads) > 10 || !slices.Equal(uploads, d.Uploads) {
+		t.Fatalf("uploads %v became %v", uploads, d.Uploads)
+	}
+	for i, id := range uploads {
+		if !uploadIDShape.MatchString(id) || slices.Contains(uploads[:i], id) {
+			t.Fatalf("accepted the upload %q in %v", id, uploads)
 		}
 	}
 	if d.Body == nil {
@@ -736,7 +754,7 @@ func authors(d *helpdesk.CommentDraft) (id, email, name string) {
 func checkCommentRefusals(t *testing.T, fields map[string]json.RawMessage, problems helpdesk.Problems) {
 	t.Helper()
 	for k := range fields {
-		if !slices.Contains([]string{"body", "public", "authorId", "authorEmail", "authorName"}, k) && !problems.Has("comment."+k) {
+		if !slices.Contains([]string{"body", "public", "authorId", "authorEmail", "authorName", "uploads"}, k) && !problems.Has("comment."+k) {
 			t.Fatalf("the member %q is not refused: %v", k, problems)
 		}
 	}
@@ -750,6 +768,16 @@ func checkCommentRefusals(t *testing.T, fields map[string]json.RawMessage, probl
 	}
 	if _, ok := fields["body"]; !ok && !problems.Has("comment.body") {
 		t.Fatalf("a comment without a body is not refused: %v", problems)
+	}
+	var uploads []json.RawMessage
+	if raw, ok := fields["uploads"]; ok && (json.Unmarshal(raw, &uploads) != nil || string(raw) == "null" || len(uploads) > 10) && !problems.Has("comment.uploads") {
+		t.Fatalf("uploads %s are not refused: %v", raw, problems)
+	}
+	for i, raw := range uploads {
+		var id string
+		if (json.Unmarshal(raw, &id) != nil || !uploadIDShape.MatchString(id)) && len(uploads) <= 10 && !problems.Has(fmt.Sprintf("comment.uploads[%d]", i)) {
+			t.Fatalf("the upload %s is not refused: %v", raw, problems)
+		}
 	}
 	id, agent := str("authorId")
 	email, customer := str("authorEmail")

@@ -35,6 +35,8 @@ type env struct {
 	clean *dynamo.Store
 	keys  map[helpdesk.Permission]string
 	logs  *bytes.Buffer
+	// files is the bucket of the API's uploads and attachments.
+	files *dynamotest.Files
 	// client holds every exchange of the whole API to the OpenAPI
 	// document; an API of only some endpoints answers 404 and 405 for
 	// operations the document has, so its client checks nothing.
@@ -51,13 +53,14 @@ func newAPIOn(tb testing.TB, db dynamo.API, endpoints ...httpapi.Endpoint) (*env
 	tb.Helper()
 	table := dynamotest.NewTable(tb, dynamo.Table.CreateTableInput)
 	logs := &bytes.Buffer{}
-	sys := newSystem(tb, db, table, true, slog.New(slog.NewJSONHandler(logs, nil)))
+	files := dynamotest.NewFiles(tb)
+	sys := newSystemFiles(tb, db, table, true, slog.New(slog.NewJSONHandler(logs, nil)), files.Store)
 	store := sys.Store
 	codec, err := cursor.New(cursorKey)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	e := &env{tb: tb, store: store, table: table, clean: dynamo.New(dynamotest.Client(tb), table, codec), keys: map[helpdesk.Permission]string{}, logs: logs, client: http.DefaultClient}
+	e := &env{tb: tb, store: store, table: table, clean: dynamo.New(dynamotest.Client(tb), table, codec), keys: map[helpdesk.Permission]string{}, logs: logs, files: files, client: http.DefaultClient}
 	if len(endpoints) == 0 {
 		e.client = openapitest.Client(tb)
 	}
@@ -78,7 +81,13 @@ var cursorKey = bytes.Repeat([]byte{7}, cursor.KeySize)
 // and table, with the local, relaxed SSRF guard when allowPrivate is set.
 func newSystem(tb testing.TB, db dynamo.API, table string, allowPrivate bool, logger *slog.Logger) *app.System {
 	tb.Helper()
-	sys, err := app.New(config.Config{Table: table, CursorKey: cursorKey, WebhookAllowPrivate: allowPrivate}, app.Clients{DynamoDB: db}, logger)
+	return newSystemFiles(tb, db, table, allowPrivate, logger, nil)
+}
+
+// newSystemFiles is newSystem with the file store files (none when nil).
+func newSystemFiles(tb testing.TB, db dynamo.API, table string, allowPrivate bool, logger *slog.Logger, files helpdesk.FileStore) *app.System {
+	tb.Helper()
+	sys, err := app.New(config.Config{Table: table, CursorKey: cursorKey, WebhookAllowPrivate: allowPrivate}, app.Clients{DynamoDB: db, Files: files}, logger)
 	if err != nil {
 		tb.Fatal(err)
 	}
