@@ -492,10 +492,17 @@ func TestPagingFunctionsGetTheCursorKey(t *testing.T) {
 			t.Fatal(err)
 		}
 		fn := filepath.Base(filepath.Dir(m))
-		pages := bytes.Contains(src, []byte("serve.PagingAPI("))
+		pages := bytes.Contains(src, []byte("serve.PagingAPI(")) || bytes.Contains(src, []byte("serve.FilesAPI("))
 		hasKey := slices.Contains(functionEnv(fn, "http://x", "k", ""), "HELPDESK_CURSOR_KEY=k")
 		if pages != hasKey {
-			t.Errorf("function %s: calls serve.PagingAPI %v, gets HELPDESK_CURSOR_KEY %v", fn, pages, hasKey)
+			t.Errorf("function %s: calls serve.PagingAPI or FilesAPI %v, gets HELPDESK_CURSOR_KEY %v", fn, pages, hasKey)
+		}
+		// A function that opens the files bucket fails to start without
+		// its name; no other function is given it.
+		files := bytes.Contains(src, []byte("filestore.Open"))
+		hasBucket := slices.Contains(functionEnv(fn, "http://x", "k", ""), "HELPDESK_FILES_BUCKET="+FilesBucket)
+		if files != hasBucket {
+			t.Errorf("function %s: opens the files bucket %v, gets HELPDESK_FILES_BUCKET %v", fn, files, hasBucket)
 		}
 	}
 }

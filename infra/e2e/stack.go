@@ -29,6 +29,7 @@ import (
 	"github.com/acme/helpdesk/internal/dynamo"
 	"github.com/acme/helpdesk/internal/helpdesk"
 	"github.com/acme/helpdesk/internal/httpapi"
+	"github.com/acme/helpdesk/internal/s3local"
 	"github.com/acme/helpdesk/internal/webhook"
 )
 
@@ -89,6 +90,7 @@ type Keys struct {
 // concurrent use.
 type Stack struct {
 	ddb       *ddblocal.Server
+	s3        *s3local.Server
 	db        *dynamodb.Client
 	emulators map[string]*emulator
 	server    *http.Server
@@ -109,7 +111,7 @@ type Stack struct {
 }
 
 // Start runs the stack: DynamoDB Local with the table and its stream, the
-// API keys, one emulator per function, the Front on a free loopback port,
+// S3 server with the files bucket, the API keys, one emulator per function, the Front on a free loopback port,
 // the stream poller feeding dispatch and the retry schedule. It returns
 // once all of them are up; the functions themselves start (cold) on their
 // first invocation, as in Lambda.
@@ -139,6 +141,10 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	if s.db, err = ddblocal.NewClient(ctx, s.ddb.Endpoint()); err != nil {
 		return nil, err
 	}
+	if s.s3, err = s3local.Start(ctx, s3local.Options{Bucket: FilesBucket}); err != nil {
+		return nil, err
+	}
+	s3Key, s3Secret := s.s3.Credentials()
 	if err := local.EnsureTable(ctx, s.db, TableName); err != nil {
 		return nil, err
 	}
@@ -158,7 +164,7 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	var mu sync.Mutex
 	var errs []error
 	for _, fn := range Functions {
-		env := functionEnv(fn, s.ddb.Endpoint(), base64.StdEncoding.EncodeToString(cursorKey), opts.LogLevel)
+		env := withS3(fn, functionEnv(fn, s.ddb.Endpoint(), base64.StdEncoding.EncodeToString(cursorKey), opts.LogLevel), s.s3.Endpoint(), s3Key, s3Secret)
 		if opts.RateLimit > 0 {
 			env = append(env, "HELPDESK_RATE_LIMIT="+strconv.Itoa(opts.RateLimit))
 		}
@@ -290,12 +296,46 @@ func functionEnv(fn, endpoint, cursorKey, logLevel string) []string {
 	if httpapi.Endpoint(fn).Pages() {
 		env = append(env, "HELPDESK_CURSOR_KEY="+cursorKey)
 	}
+	// As deployed, the functions that serve or discard files name the
+	// bucket; Start adds the S3 server's endpoint.
+	if usesFiles(fn) {
+		env = append(env, "HELPDESK_FILES_BUCKET="+FilesBucket)
+	}
 	// The receivers of the suite listen on 127.0.0.1: the webhooks
 	// function checks subscription URLs, dispatch and retry deliver.
 	if fn == string(httpapi.Webhooks) || fn == Dispatch || fn == Retry {
 		env = append(env, "HELPDESK_WEBHOOK_ALLOW_PRIVATE=1")
 	}
 	return env
+}
+
+// FilesBucket is the bucket of uploads and attachments on the stack's S3
+// server.
+const FilesBucket = "helpdesk-e2e-files"
+
+// usesFiles reports whether function fn serves or discards files: it
+// needs the bucket and the S3 server.
+func usesFiles(fn string) bool { return fn == string(httpapi.Comments) || fn == Dispatch }
+
+// withS3 is env with the S3 server's endpoint for a function that uses
+// files, and, for every function, the credentials the server takes in
+// place of the dummy ones: DynamoDB Local takes any, as Lambda gives every
+// function its role's.
+func withS3(fn string, env []string, endpoint, accessKey, secret string) []string {
+	out := make([]string, 0, len(env)+1)
+	for _, kv := range env {
+		switch k, _, _ := strings.Cut(kv, "="); k {
+		case "AWS_ACCESS_KEY_ID":
+			kv = k + "=" + accessKey
+		case "AWS_SECRET_ACCESS_KEY":
+			kv = k + "=" + secret
+		}
+		out = append(out, kv)
+	}
+	if usesFiles(fn) {
+		out = append(out, "AWS_ENDPOINT_URL_S3="+endpoint)
+	}
+	return out
 }
 
 // registerKeys stores a fresh key for each permission, and returns the
@@ -490,7 +530,8 @@ func (s *Stack) AwaitSubscriptions(ctx context.Context) error {
 }
 
 // Stop ends everything Start started: the schedule and the poller, the
-// Front, the emulators and their functions, and DynamoDB Local. Later
+// Front, the emulators and their functions, DynamoDB Local and the S3
+// server. Later
 // calls return the first call's result.
 func (s *Stack) Stop() error {
 	s.stopOnce.Do(func() {
@@ -513,6 +554,11 @@ func (s *Stack) Stop() error {
 		wg.Wait()
 		if s.ddb != nil {
 			if err := s.ddb.Stop(); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		if s.s3 != nil {
+			if err := s.s3.Stop(); err != nil {
 				errs = append(errs, err)
 			}
 		}

@@ -28,7 +28,7 @@ var commentID = regexp.MustCompile(`^cmt_[0-9a-v]{26}$`)
 
 // commentMembers are the members of a comment object, every one always
 // present.
-var commentMembers = []string{"authorEmail", "authorId", "authorName", "body", "createdAt", "id", "public", "redactedAt", "ticketId"}
+var commentMembers = []string{"attachments", "authorEmail", "authorId", "authorName", "body", "createdAt", "id", "public", "redactedAt", "ticketId"}
 
 // commentsURL is the URL of a ticket's conversation, or of what lies under
 // it (a comment, its redaction) when rest is given.
@@ -315,7 +315,7 @@ func TestComments(t *testing.T) {
 			t.Fatalf("redacted %v", first)
 		}
 		for k, v := range target0 {
-			if k != "body" && k != "redactedAt" && first[k] != v {
+			if k != "body" && k != "redactedAt" && !reflect.DeepEqual(first[k], v) {
 				t.Fatalf("redaction changed %s: %v, was %v", k, first[k], v)
 			}
 		}
