@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net/http"
 	"os"
 	"sync"
 	"testing"
@@ -62,6 +63,54 @@ func NewFiles(tb testing.TB) *Files {
 		tb.Fatalf("create bucket %s: %v", bucket, err)
 	}
 	return &Files{Store: filestore.New(s3Client, bucket, slog.New(slog.DiscardHandler)), Client: s3Client, Bucket: bucket}
+}
+
+// S3Requests counts the requests an S3 client sent, by kind: "PUT",
+// "COPY" (a PUT with x-amz-copy-source), "GET", "HEAD", "DELETE" and so
+// on. It is safe for concurrent use.
+type S3Requests struct {
+	mu     sync.Mutex
+	counts map[string]int
+}
+
+// Take returns the counts since the last Take and starts afresh.
+func (c *S3Requests) Take() map[string]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := c.counts
+	c.counts = map[string]int{}
+	return out
+}
+
+// RoundTrip implements http.RoundTripper: it counts the request and sends
+// it.
+func (c *S3Requests) RoundTrip(r *http.Request) (*http.Response, error) {
+	kind := r.Method
+	if r.Method == http.MethodPut && r.Header.Get("X-Amz-Copy-Source") != "" {
+		kind = "COPY"
+	}
+	c.mu.Lock()
+	if c.counts == nil {
+		c.counts = map[string]int{}
+	}
+	c.counts[kind]++
+	c.mu.Unlock()
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// Counted returns a file store on the same bucket whose S3 client counts
+// every request it sends.
+func (f *Files) Counted(tb testing.TB) (*filestore.Store, *S3Requests) {
+	tb.Helper()
+	counts := &S3Requests{}
+	id, secret := s3Server.Credentials()
+	client, err := s3local.NewClient(context.Background(), s3Server.Endpoint(), id, secret, func(o *s3.Options) {
+		o.HTTPClient = &http.Client{Transport: counts}
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return filestore.New(client, f.Bucket, slog.New(slog.DiscardHandler)), counts
 }
 
 // stopFiles stops the package's S3 server, if a test started it.

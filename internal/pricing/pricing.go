@@ -23,3 +23,19 @@ var Default = Prices{
 	Region: "us-east-1", APIRequests: 1.00, LambdaRequests: 0.20, LambdaGBSecond: 0.0000133334,
 	ReadUnits: 0.125, WriteUnits: 0.625, MemoryMB: 128,
 }
+
+// S3Prices are the S3 Standard list prices the cost of an attachment
+// uses, in US dollars.
+type S3Prices struct {
+	// PutPerThousand prices PUT, COPY, POST and LIST requests.
+	PutPerThousand float64
+	// GetPerThousand prices GET and HEAD requests (and the rest but
+	// DELETE, which is free).
+	GetPerThousand float64
+	// StoragePerGBMonth prices storage, first tier.
+	StoragePerGBMonth float64
+}
+
+// S3 are us-east-1 list prices of S3 Standard as known when this was
+// written; check the pricing page before relying on them.
+var S3 = S3Prices{PutPerThousand: 0.005, GetPerThousand: 0.0004, StoragePerGBMonth: 0.023}
