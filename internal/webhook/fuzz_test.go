@@ -14,6 +14,7 @@ import (
 	lambdaevents "github.com/aws/aws-lambda-go/events"
 
 	"github.com/acme/helpdesk/events"
+	"github.com/acme/helpdesk/internal/dynamo"
 	"github.com/acme/helpdesk/internal/helpdesk"
 	"github.com/acme/helpdesk/internal/view"
 	"github.com/acme/helpdesk/internal/webhook"
@@ -391,6 +392,7 @@ func FuzzProduceComment(f *testing.F) {
 	}
 	f.Add([]byte(`{"eventName": "INSERT", "dynamodb": {"NewImage": {"pk": {"S": "TICKET#x"}, "sk": {"S": "COMMENT#"}, "BODY": {"N": "12"}, "public": {"NULL": true}}}}`))
 	f.Add([]byte(`{"eventName": "MODIFY", "dynamodb": {"NewImage": {"pk": {"S": "TICKET#x"}, "sk": {"S": "COMMENT#c"}, "redactedAt": {"S": "2026-01-01T00:00:00.000Z"}}, "OldImage": {"pk": {"S": "KEY#k"}}}}`))
+	f.Add([]byte(`{"eventName": "INSERT", "dynamodb": {"NewImage": {"pk": {"S": "TICKET#x"}, "sk": {"S": "COMMENT#c"}, "createdAt": {"S": "2026-01-01T00:00:00.000Z"}, "attachments": {"L": [{"M": {"id": {"S": "att_a"}, "filename": {"S": "a.png"}, "contentType": {"S": "image/png"}, "size": {"N": "12"}, "uploadId": {"S": "upl_a"}}}, {"NULL": true}]}}}}`))
 	tk := &helpdesk.Ticket{ID: "tkt_cccccccccccccccccccccccc", Subject: "Printer on fire", Status: helpdesk.StatusOpen, Priority: helpdesk.PriorityUrgent,
 		Type: helpdesk.TypeIncident, RequesterEmail: "ada@example.com", Tags: []string{}, CustomFields: []helpdesk.CustomFieldValue{},
 		CreatedAt: time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC), UpdatedAt: time.Date(2026, 11, 25, 11, 0, 0, 0, time.UTC), Version: 3}
@@ -573,8 +575,44 @@ func imageComment(t *testing.T, image map[string]lambdaevents.DynamoDBAttributeV
 	return events.Comment{
 		ID: str("id"), TicketID: str("ticketId"), Body: str("body"), Public: public,
 		AuthorID: opt("authorId"), AuthorEmail: opt("authorEmail"), AuthorName: opt("authorName"),
-		CreatedAt: str("createdAt"), RedactedAt: opt("redactedAt"),
+		CreatedAt: str("createdAt"), RedactedAt: opt("redactedAt"), Attachments: imageAttachments(t, image),
 	}
+}
+
+// imageAttachments are the attachments a comment's image lists: what an
+// event may show of each, never a URL.
+func imageAttachments(t *testing.T, image map[string]lambdaevents.DynamoDBAttributeValue) []events.Attachment {
+	t.Helper()
+	out := []events.Attachment{}
+	k := attrName(image, "attachments")
+	if k == "" || image[k].DataType() == lambdaevents.DataTypeNull {
+		return out
+	}
+	if image[k].DataType() != lambdaevents.DataTypeList {
+		t.Fatalf("an event of a comment whose attachments are of type %v", image[k].DataType())
+	}
+	for _, el := range image[k].List() {
+		var a events.Attachment
+		if el.DataType() == lambdaevents.DataTypeMap {
+			m := el.Map()
+			get := func(name string) string {
+				if k := attrName(m, name); k != "" {
+					return stringValue(m[k])
+				}
+				return ""
+			}
+			a = events.Attachment{ID: get("id"), Filename: get("filename"), ContentType: get("contentType")}
+			if size := get("size"); size != "" {
+				n, err := strconv.ParseInt(size, 10, 64)
+				if err != nil {
+					t.Fatalf("an event of an attachment whose size is %q", size)
+				}
+				a.Size = n
+			}
+		}
+		out = append(out, a)
+	}
+	return out
 }
 
 // sampleCommentRecords returns stream records of a comment's life: its
@@ -814,4 +852,54 @@ func signAndParse(t *testing.T, secret string, stored *helpdesk.StoredEvent) (*e
 	h.Set(events.HeaderTimestamp, strconv.FormatInt(now.Unix(), 10))
 	h.Set(events.HeaderSignature, sig)
 	return events.Parse(secret, h, stored.Body)
+}
+
+// FuzzDroppedAttachments feeds arbitrary stream records to what tells the
+// stream's consumer which files to delete. It may name only attachments
+// the old image of a comment lists and the new image does not: a file
+// still shown must never be deleted.
+func FuzzDroppedAttachments(f *testing.F) {
+	for _, rec := range sampleCommentRecords() {
+		b, _ := json.Marshal(rec)
+		f.Add(b)
+	}
+	att := func(id string) string {
+		return `{"M": {"id": {"S": "` + id + `"}, "filename": {"S": "a"}, "contentType": {"S": "text/plain"}, "size": {"N": "1"}, "uploadId": {"S": "upl_x"}}}`
+	}
+	old := `{"pk": {"S": "TICKET#tkt_x"}, "sk": {"S": "COMMENT#c"}, "ticketId": {"S": "tkt_x"}, "createdAt": {"S": "2026-01-01T00:00:00.000Z"}, "attachments": {"L": [` + att("att_a") + `, ` + att("att_b") + `]}}`
+	f.Add([]byte(`{"eventName": "MODIFY", "dynamodb": {"OldImage": ` + old + `, "NewImage": {"pk": {"S": "TICKET#tkt_x"}, "sk": {"S": "COMMENT#c"}, "ticketId": {"S": "tkt_x"}, "createdAt": {"S": "2026-01-01T00:00:00.000Z"}, "redactedAt": {"S": "2026-01-02T00:00:00.000Z"}}}}`))
+	f.Add([]byte(`{"eventName": "REMOVE", "dynamodb": {"OldImage": ` + old + `}}`))
+	f.Add([]byte(`{"eventName": "MODIFY", "dynamodb": {"OldImage": ` + old + `, "NewImage": ` + old + `}}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var rec lambdaevents.DynamoDBEventRecord
+		if json.Unmarshal(data, &rec) != nil {
+			return
+		}
+		ticketID, ids, err := dynamo.DroppedAttachments(rec)
+		if err != nil || len(ids) == 0 {
+			return
+		}
+		if !isComment(rec.Change.OldImage) {
+			t.Fatalf("files dropped by a record whose old image is no comment: %v", ids)
+		}
+		if k := attrName(rec.Change.OldImage, "ticketId"); k == "" || stringValue(rec.Change.OldImage[k]) != ticketID {
+			t.Fatalf("files of ticket %q dropped by a comment of another", ticketID)
+		}
+		listed := func(image map[string]lambdaevents.DynamoDBAttributeValue) []string {
+			var out []string
+			if len(image) == 0 || !isComment(image) {
+				return nil
+			}
+			for _, a := range imageAttachments(t, image) {
+				out = append(out, a.ID)
+			}
+			return out
+		}
+		before, after := listed(rec.Change.OldImage), listed(rec.Change.NewImage)
+		for _, id := range ids {
+			if !slices.Contains(before, id) || slices.Contains(after, id) {
+				t.Fatalf("dropped %q: the old image lists %v, the new %v", id, before, after)
+			}
+		}
+	})
 }
