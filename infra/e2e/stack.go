@@ -24,6 +24,7 @@ import (
 	"github.com/acme/helpdesk/events"
 	"github.com/acme/helpdesk/infra/local"
 	"github.com/acme/helpdesk/internal/auth"
+	"github.com/acme/helpdesk/internal/childproc"
 	"github.com/acme/helpdesk/internal/cursor"
 	"github.com/acme/helpdesk/internal/ddblocal"
 	"github.com/acme/helpdesk/internal/dynamo"
@@ -252,14 +253,11 @@ func moduleRoot() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	for d := dir; ; d = filepath.Dir(d) {
-		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-			return d, nil
-		}
-		if filepath.Dir(d) == d {
-			return "", fmt.Errorf("e2e: no go.mod in %s or above", dir)
-		}
+	root, err := childproc.ModuleRoot(dir)
+	if err != nil {
+		return "", fmt.Errorf("e2e: %w", err)
 	}
+	return root, nil
 }
 
 // functionEnv is the whole environment of a function's emulator, which

@@ -3,46 +3,14 @@ package local_test
 import (
 	"bytes"
 	"fmt"
-	"io"
 	"net/http"
 	"testing"
 	"time"
 
 	"github.com/acme/helpdesk/events"
+	"github.com/acme/helpdesk/internal/dynamotest"
 	"github.com/acme/helpdesk/internal/helpdesk"
 )
-
-// putFile sends body to an upload's presigned request, as curl
-// --upload-file does, and returns S3's status.
-func putFile(t *testing.T, upload map[string]any, body []byte) int {
-	t.Helper()
-	req, err := http.NewRequest(upload["uploadMethod"].(string), upload["uploadUrl"].(string), bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", upload["uploadHeaders"].(map[string]any)["Content-Type"].(string))
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res.Body.Close()
-	return res.StatusCode
-}
-
-// fetch gets a URL without a key and returns the status and body.
-func fetch(t *testing.T, url string) (int, []byte) {
-	t.Helper()
-	res, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	body, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return res.StatusCode, body
-}
 
 // attach uploads data as name to a new comment on ticket id, through the
 // whole stack, and returns the comment.
@@ -53,10 +21,10 @@ func (s *stack) attach(id, name string, data []byte) map[string]any {
 		s.t.Fatalf("upload: %d %v", status, body)
 	}
 	upload := body["upload"].(map[string]any)
-	if status := putFile(s.t, upload, append(append([]byte{}, data...), 0)); status != http.StatusForbidden {
+	if status := dynamotest.SendUpload(s.t, upload, append(append([]byte{}, data...), 0), ""); status != http.StatusForbidden {
 		s.t.Fatalf("S3 took one byte more than declared: %d", status)
 	}
-	if status := putFile(s.t, upload, data); status != http.StatusOK {
+	if status := dynamotest.SendUpload(s.t, upload, data, ""); status != http.StatusOK {
 		s.t.Fatalf("S3 refused the declared bytes: %d", status)
 	}
 	status, body = s.call("POST", "/tickets/"+id+"/comments", helpdesk.PermWrite, fmt.Sprintf(`{"comment":{"body":"see the file","authorId":"usr_a","uploads":[%q]}}`, upload["id"]))
@@ -84,8 +52,8 @@ func TestAttachmentsEndToEnd(t *testing.T) {
 
 	c := s.attach(redactedID, "error.png", data)
 	att := c["attachments"].([]any)[0].(map[string]any)
-	if status, body := fetch(t, att["url"].(string)); status != http.StatusOK || !bytes.Equal(body, data) {
-		t.Fatalf("download: %d %q", status, body)
+	if res, body := dynamotest.Download(t, att["url"].(string)); res.StatusCode != http.StatusOK || !bytes.Equal(body, data) {
+		t.Fatalf("download: %d %q", res.StatusCode, body)
 	}
 	d := hooks.wait(t, 1, 10*time.Second)[0]
 	verify(t, secret, d)
@@ -97,8 +65,8 @@ func TestAttachmentsEndToEnd(t *testing.T) {
 		t.Fatalf("redact: %d", status)
 	}
 	eventually(t, "the redacted comment's file deleted", func() bool {
-		status, _ := fetch(t, att["url"].(string))
-		return status == http.StatusNotFound
+		res, _ := dynamotest.Download(t, att["url"].(string))
+		return res.StatusCode == http.StatusNotFound
 	})
 
 	purged := s.attach(purgedID, "invoice.png", data)
@@ -106,14 +74,14 @@ func TestAttachmentsEndToEnd(t *testing.T) {
 	if status, _ := s.call("DELETE", "/tickets/"+purgedID, helpdesk.PermWrite, ""); status != http.StatusNoContent {
 		t.Fatalf("delete: %d", status)
 	}
-	if status, _ := fetch(t, purgedURL); status != http.StatusOK {
-		t.Fatalf("a trashed ticket's file, which a restore brings back, is gone: %d", status)
+	if res, _ := dynamotest.Download(t, purgedURL); res.StatusCode != http.StatusOK {
+		t.Fatalf("a trashed ticket's file, which a restore brings back, is gone: %d", res.StatusCode)
 	}
 	if status, body := s.call("DELETE", "/deleted_tickets/"+purgedID, helpdesk.PermAdmin, ""); status != http.StatusNoContent {
 		t.Fatalf("purge: %d %v", status, body)
 	}
 	eventually(t, "the purged ticket's file deleted", func() bool {
-		status, _ := fetch(t, purgedURL)
-		return status == http.StatusNotFound
+		res, _ := dynamotest.Download(t, purgedURL)
+		return res.StatusCode == http.StatusNotFound
 	})
 }

@@ -1,11 +1,12 @@
 package ddblocal
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
+
+	"github.com/acme/helpdesk/internal/childproc"
 )
 
 // jarName is the file name of the DynamoDB Local jar.
@@ -48,7 +49,7 @@ func FindJar(dir string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("ddblocal: finding DynamoDB Local: %w", err)
 	}
-	root, err := moduleRoot(wd)
+	root, err := childproc.ModuleRoot(wd)
 	if err != nil {
 		return "", fmt.Errorf("ddblocal: finding DynamoDB Local: %w; %s", err, installHint)
 	}
@@ -80,18 +81,4 @@ func checkJar(jar string) (string, error) {
 		return "", fmt.Errorf("ddblocal: DynamoDB Local libraries %s not found beside the jar: %s", lib, installHint)
 	}
 	return abs, nil
-}
-
-// moduleRoot returns the nearest folder at or above dir that holds go.mod.
-func moduleRoot(dir string) (string, error) {
-	for d := dir; ; {
-		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-			return d, nil
-		}
-		parent := filepath.Dir(d)
-		if parent == d {
-			return "", errors.New("no go.mod in " + dir + " or any folder above it")
-		}
-		d = parent
-	}
 }

@@ -1,7 +1,6 @@
 package ddblocal
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -10,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -28,9 +26,6 @@ const (
 	// portAttempts is how many ports Start tries when it picks the port
 	// itself and another process takes it first.
 	portAttempts = 3
-	// outputLimit is how much of java's output a Server keeps for error
-	// messages.
-	outputLimit = 32 << 10
 )
 
 // Options configures Start. The zero value runs an in-memory database on a
@@ -57,7 +52,7 @@ type Options struct {
 type Server struct {
 	cmd      *exec.Cmd
 	endpoint string
-	out      *output
+	out      *childproc.Output
 
 	done    chan struct{} // closed when cmd.Wait has returned
 	waitErr error         // cmd.Wait's result; read only after done is closed
@@ -113,7 +108,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 			return s, nil
 		}
 		_ = s.Stop()
-		if opts.Port == 0 && attempt < portAttempts && s.out.portInUse() {
+		if opts.Port == 0 && attempt < portAttempts && portInUse(s.out) {
 			continue
 		}
 		return nil, err
@@ -141,7 +136,7 @@ func launch(java, jar, dbPath string, port int, log io.Writer) (*Server, error) 
 		dir = dbPath
 	}
 
-	out := &output{log: log}
+	out := &childproc.Output{Name: "java", Log: log}
 	cmd := exec.Command(java, args...)
 	cmd.Dir = dir
 	cmd.Stdout = out
@@ -188,11 +183,11 @@ func (s *Server) waitReady(ctx context.Context) error {
 		select {
 		case <-s.done:
 			timer.Stop()
-			return fmt.Errorf("ddblocal: DynamoDB Local exited before it was ready (%v); %s", s.waitErr, s.out.describe())
+			return fmt.Errorf("ddblocal: DynamoDB Local exited before it was ready (%v); %s", s.waitErr, s.out.Describe())
 		case <-ctx.Done():
 			timer.Stop()
 			return fmt.Errorf("ddblocal: DynamoDB Local at %s not ready after %s (%w; last call: %v); %s",
-				s.endpoint, time.Since(start).Round(time.Millisecond), context.Cause(ctx), err, s.out.describe())
+				s.endpoint, time.Since(start).Round(time.Millisecond), context.Cause(ctx), err, s.out.Describe())
 		case <-timer.C:
 		}
 		delay = min(2*delay, 500*time.Millisecond)
@@ -217,7 +212,7 @@ func (s *Server) Stop() error {
 func (s *Server) stop() error {
 	select {
 	case <-s.done:
-		return fmt.Errorf("ddblocal: DynamoDB Local had already exited (%v); %s", s.waitErr, s.out.describe())
+		return fmt.Errorf("ddblocal: DynamoDB Local had already exited (%v); %s", s.waitErr, s.out.Describe())
 	default:
 	}
 	childproc.Stop(s.cmd.Process, s.done, stopTimeout)
@@ -245,50 +240,7 @@ func checkPortFree(port int) error {
 	return l.Close()
 }
 
-// output collects a process's output: it forwards everything to log and
-// keeps the last outputLimit bytes.
-type output struct {
-	mu   sync.Mutex
-	log  io.Writer
-	tail []byte
-	cut  bool // whether the start of the output was dropped
-}
-
-// Write keeps the tail of p and passes p on to the log writer.
-func (o *output) Write(p []byte) (int, error) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if o.log != nil {
-		// A failing log must not stop java; its output is also in tail.
-		_, _ = o.log.Write(p)
-	}
-	o.tail = append(o.tail, p...)
-	if over := len(o.tail) - outputLimit; over > 0 {
-		o.tail = append(o.tail[:0], o.tail[over:]...)
-		o.cut = true
-	}
-	return len(p), nil
-}
-
-// describe returns the kept output for an error message.
-func (o *output) describe() string {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	text := strings.TrimSpace(string(o.tail))
-	switch {
-	case text == "":
-		return "java printed nothing"
-	case o.cut:
-		return "java output (last " + strconv.Itoa(outputLimit>>10) + " KiB):\n" + text
-	default:
-		return "java output:\n" + text
-	}
-}
-
 // portInUse reports whether java failed because its port was taken.
-func (o *output) portInUse() bool {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return bytes.Contains(o.tail, []byte("BindException")) ||
-		bytes.Contains(o.tail, []byte("Address already in use"))
+func portInUse(out *childproc.Output) bool {
+	return out.Contains("BindException") || out.Contains("Address already in use")
 }

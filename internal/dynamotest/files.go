@@ -1,8 +1,10 @@
 package dynamotest
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
@@ -119,4 +121,44 @@ func stopFiles() error {
 		return nil
 	}
 	return s3Server.Stop()
+}
+
+// SendUpload sends body with an upload's presigned request, as an API
+// answer gave it (the "upload" object), the way a client does: its
+// method, its URL and its Content-Type, or contentType instead when not
+// empty (net/http sets Content-Length from body). It returns the storage's
+// status.
+func SendUpload(tb testing.TB, upload map[string]any, body []byte, contentType string) int {
+	tb.Helper()
+	req, err := http.NewRequest(upload["uploadMethod"].(string), upload["uploadUrl"].(string), bytes.NewReader(body))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if contentType == "" {
+		contentType = upload["uploadHeaders"].(map[string]any)["Content-Type"].(string)
+	}
+	req.Header.Set("Content-Type", contentType)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer res.Body.Close()
+	_, _ = io.Copy(io.Discard, res.Body)
+	return res.StatusCode
+}
+
+// Download gets a presigned URL without a key and returns the answer and
+// its body.
+func Download(tb testing.TB, url string) (*http.Response, []byte) {
+	tb.Helper()
+	res, err := http.Get(url)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return res, body
 }

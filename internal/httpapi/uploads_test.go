@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"slices"
 	"strconv"
@@ -17,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
 
+	"github.com/acme/helpdesk/internal/dynamotest"
 	"github.com/acme/helpdesk/internal/filestore"
 	"github.com/acme/helpdesk/internal/helpdesk"
 	"github.com/acme/helpdesk/internal/httpapi"
@@ -32,47 +32,6 @@ func (e *env) upload(fields map[string]any) map[string]any {
 		e.tb.Fatalf("no upload in %s", res.raw)
 	}
 	return u
-}
-
-// send sends body with the upload's presigned request, as a client does,
-// with contentType in place of the one it was given when not empty, and
-// returns S3's status.
-func send(tb testing.TB, u map[string]any, body []byte, contentType string) int {
-	tb.Helper()
-	req, err := http.NewRequest(u["uploadMethod"].(string), u["uploadUrl"].(string), bytes.NewReader(body))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for k, v := range u["uploadHeaders"].(map[string]any) {
-		if k != "Content-Length" { // net/http sends the body's own
-			req.Header.Set(k, v.(string))
-		}
-	}
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer res.Body.Close()
-	_, _ = io.Copy(io.Discard, res.Body)
-	return res.StatusCode
-}
-
-// download gets an attachment's URL.
-func download(tb testing.TB, url string) (*http.Response, []byte) {
-	tb.Helper()
-	res, err := http.Get(url)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer res.Body.Close()
-	body, err := io.ReadAll(res.Body)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return res, body
 }
 
 // exists reports whether the bucket holds key.
@@ -124,14 +83,14 @@ func TestAttachmentFlow(t *testing.T) {
 		"OneByteUnder": {data[:len(data)-1], ""},
 		"OtherType":    {data, "text/html"},
 	} {
-		if status := send(t, u, tc.body, tc.contentType); status != http.StatusForbidden {
+		if status := dynamotest.SendUpload(t, u, tc.body, tc.contentType); status != http.StatusForbidden {
 			t.Fatalf("%s: S3 answered %d, want 403", name, status)
 		}
 	}
 	if e.exists(filestore.UploadKey(uploadID)) {
 		t.Fatal("S3 kept bytes it refused")
 	}
-	if status := send(t, u, data, ""); status != http.StatusOK {
+	if status := dynamotest.SendUpload(t, u, data, ""); status != http.StatusOK {
 		t.Fatalf("the upload's own request: %d", status)
 	}
 
@@ -146,7 +105,7 @@ func TestAttachmentFlow(t *testing.T) {
 	if !strings.HasPrefix(att["id"].(string), "att_") || att["filename"] != "printer log.txt" || att["contentType"] != "text/plain" || att["size"] != float64(len(data)) {
 		t.Fatalf("attachment %v", att)
 	}
-	got, body := download(t, att["url"].(string))
+	got, body := dynamotest.Download(t, att["url"].(string))
 	if got.StatusCode != http.StatusOK || !bytes.Equal(body, data) {
 		t.Fatalf("download: %d %q", got.StatusCode, body)
 	}
@@ -163,7 +122,7 @@ func TestAttachmentFlow(t *testing.T) {
 	read := e.do("GET", path+"/"+c["id"].(string), helpdesk.PermRead, nil)
 	read.want(t, http.StatusOK, "")
 	again := read.comment(t)["attachments"].([]any)[0].(map[string]any)
-	if got, body := download(t, again["url"].(string)); got.StatusCode != http.StatusOK || !bytes.Equal(body, data) {
+	if got, body := dynamotest.Download(t, again["url"].(string)); got.StatusCode != http.StatusOK || !bytes.Equal(body, data) {
 		t.Fatalf("download after a read: %d %q", got.StatusCode, body)
 	}
 	list := e.do("GET", path, helpdesk.PermRead, nil)
@@ -195,7 +154,7 @@ func TestAttachRefusals(t *testing.T) {
 	id := e.createTicket(map[string]any{"subject": "Refusals"})["id"].(string)
 	path := base + "/tickets/" + id + "/comments"
 	good := e.upload(map[string]any{"filename": "a.png", "contentType": "image/png", "size": 3})
-	if status := send(t, good, []byte{1, 2, 3}, ""); status != http.StatusOK {
+	if status := dynamotest.SendUpload(t, good, []byte{1, 2, 3}, ""); status != http.StatusOK {
 		t.Fatalf("send: %d", status)
 	}
 	unsent := e.upload(map[string]any{"filename": "b.png", "contentType": "image/png", "size": 3})

@@ -1,11 +1,12 @@
 package s3local
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+
+	"github.com/acme/helpdesk/internal/childproc"
 )
 
 // EnvServer names the environment variable that gives the versitygw binary
@@ -34,7 +35,7 @@ func Find(path string) (string, error) {
 		if err != nil {
 			return "", fmt.Errorf("s3local: finding versitygw: %w", err)
 		}
-		root, err := moduleRoot(wd)
+		root, err := childproc.ModuleRoot(wd)
 		if err != nil {
 			return "", fmt.Errorf("s3local: finding versitygw: %w; %s", err, installHint)
 		}
@@ -49,18 +50,4 @@ func Find(path string) (string, error) {
 		return "", fmt.Errorf("s3local: %w", err)
 	}
 	return abs, nil
-}
-
-// moduleRoot returns the nearest folder at or above dir that holds go.mod.
-func moduleRoot(dir string) (string, error) {
-	for d := dir; ; {
-		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-			return d, nil
-		}
-		parent := filepath.Dir(d)
-		if parent == d {
-			return "", errors.New("no go.mod in " + dir + " or any folder above it")
-		}
-		d = parent
-	}
 }

@@ -11,7 +11,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -32,9 +31,6 @@ const (
 	// portAttempts is how many ports Start tries when another process takes
 	// the one it picked before versitygw binds it.
 	portAttempts = 3
-	// outputLimit is how much of versitygw's output a Server keeps for
-	// error messages.
-	outputLimit = 32 << 10
 )
 
 // Options configures Start. The zero value runs a server on an empty
@@ -62,7 +58,7 @@ type Server struct {
 	secret    string
 	bucket    string
 	tempDir   string // removed by Stop; empty when Options.DataDir was set
-	out       *output
+	out       *childproc.Output
 
 	done    chan struct{} // closed when cmd.Wait has returned
 	waitErr error         // cmd.Wait's result; read only after done is closed
@@ -128,10 +124,10 @@ func startIn(ctx context.Context, bin, dataDir string, opts Options) (*Server, e
 			}
 		}
 		s.kill()
-		if attempt < portAttempts && s.out.contains("address already in use") {
+		if attempt < portAttempts && s.out.Contains("address already in use") {
 			continue
 		}
-		if s.out.contains("xattr") {
+		if s.out.Contains("xattr") {
 			err = fmt.Errorf("%w; the file system of %s must support user extended attributes, "+
 				"where versitygw keeps objects' metadata", err, dataDir)
 		}
@@ -143,7 +139,7 @@ func startIn(ctx context.Context, bin, dataDir string, opts Options) (*Server, e
 func launch(bin, dataDir string, port int, log io.Writer) (*Server, error) {
 	accessKey, secret := newCredentials()
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	out := &output{log: log}
+	out := &childproc.Output{Name: "versitygw", Log: log}
 	cmd := exec.Command(bin, "--port", addr, "--region", region, "--quiet", "posix", dataDir)
 	// The credentials and nothing else: the command line is readable by
 	// every user of the machine, and an inherited VGW_* variable would
@@ -204,11 +200,11 @@ func (s *Server) waitReady(ctx context.Context) error {
 		select {
 		case <-s.done:
 			timer.Stop()
-			return fmt.Errorf("s3local: versitygw exited before it was ready (%v); %s", s.waitErr, s.out.describe())
+			return fmt.Errorf("s3local: versitygw exited before it was ready (%v); %s", s.waitErr, s.out.Describe())
 		case <-ctx.Done():
 			timer.Stop()
 			return fmt.Errorf("s3local: versitygw at %s not ready after %s (%w; last call: %v); %s",
-				s.endpoint, time.Since(start).Round(time.Millisecond), context.Cause(ctx), err, s.out.describe())
+				s.endpoint, time.Since(start).Round(time.Millisecond), context.Cause(ctx), err, s.out.Describe())
 		case <-timer.C:
 		}
 		delay = min(2*delay, 250*time.Millisecond)
@@ -235,7 +231,7 @@ func (s *Server) ensureBucket(ctx context.Context) error {
 	// Missing, or a name S3 refuses: CreateBucket's answer says which, where
 	// HEAD's has no body to say it.
 	if _, err := client.CreateBucket(callCtx, &s3.CreateBucketInput{Bucket: aws.String(s.bucket)}); err != nil {
-		return fmt.Errorf("s3local: creating bucket %q: %w; %s", s.bucket, err, s.out.describe())
+		return fmt.Errorf("s3local: creating bucket %q: %w; %s", s.bucket, err, s.out.Describe())
 	}
 	return nil
 }
@@ -263,7 +259,7 @@ func (s *Server) Stop() error {
 	s.stopOnce.Do(func() {
 		select {
 		case <-s.done:
-			s.stopErr = fmt.Errorf("s3local: versitygw had already exited (%v); %s", s.waitErr, s.out.describe())
+			s.stopErr = fmt.Errorf("s3local: versitygw had already exited (%v); %s", s.waitErr, s.out.Describe())
 		default:
 			s.kill()
 		}
@@ -287,51 +283,4 @@ func freePort() (int, error) {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-// output collects a process's output: it forwards everything to log and
-// keeps the last outputLimit bytes.
-type output struct {
-	mu   sync.Mutex
-	log  io.Writer
-	tail []byte
-	cut  bool // whether the start of the output was dropped
-}
-
-// Write keeps the tail of p and passes p on to the log writer.
-func (o *output) Write(p []byte) (int, error) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if o.log != nil {
-		// A failing log must not stop the server; its output is also in tail.
-		_, _ = o.log.Write(p)
-	}
-	o.tail = append(o.tail, p...)
-	if over := len(o.tail) - outputLimit; over > 0 {
-		o.tail = append(o.tail[:0], o.tail[over:]...)
-		o.cut = true
-	}
-	return len(p), nil
-}
-
-// describe returns the kept output for an error message.
-func (o *output) describe() string {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	text := strings.TrimSpace(string(o.tail))
-	switch {
-	case text == "":
-		return "versitygw printed nothing"
-	case o.cut:
-		return "versitygw output (last " + strconv.Itoa(outputLimit>>10) + " KiB):\n" + text
-	default:
-		return "versitygw output:\n" + text
-	}
-}
-
-// contains reports whether the kept output holds s.
-func (o *output) contains(s string) bool {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return strings.Contains(string(o.tail), s)
 }

@@ -2,43 +2,12 @@ package suite_test
 
 import (
 	"bytes"
-	"io"
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/acme/helpdesk/internal/dynamotest"
 )
-
-// sendUpload sends body with an upload's presigned request, as a client
-// does, and returns the storage's status.
-func sendUpload(t *testing.T, upload map[string]any, body []byte) int {
-	t.Helper()
-	req, err := http.NewRequest(upload["uploadMethod"].(string), upload["uploadUrl"].(string), bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", upload["uploadHeaders"].(map[string]any)["Content-Type"].(string))
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res.Body.Close()
-	return res.StatusCode
-}
-
-// get fetches a presigned URL and returns the answer and its body.
-func get(t *testing.T, url string) (*http.Response, []byte) {
-	t.Helper()
-	res, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	body, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return res, body
-}
 
 // TestAttachments runs a file through the comments and dispatch binaries:
 // POST /uploads presigns a PUT that the storage holds to the declared
@@ -51,18 +20,18 @@ func TestAttachments(t *testing.T) {
 	data := []byte("%PDF-1.7 invoice for November\n")
 	upload := do(t, "POST", api("/uploads"), target.keys.Write, map[string]any{"upload": map[string]any{
 		"filename": "invoice 11.pdf", "contentType": "application/pdf", "size": len(data)}}).want(t, http.StatusCreated).object(t, "upload")
-	if status := sendUpload(t, upload, append(append([]byte{}, data...), '\n')); status != http.StatusForbidden {
+	if status := dynamotest.SendUpload(t, upload, append(append([]byte{}, data...), '\n'), ""); status != http.StatusForbidden {
 		t.Fatalf("one byte over the declared size: %d, want 403", status)
 	}
 	addComment(t, id, map[string]any{"body": "too early", "authorId": "usr_e2e", "uploads": []any{upload["id"]}}).
 		wantError(t, http.StatusUnprocessableEntity, "VALIDATION_ERROR", "comment.uploads[0]")
-	if status := sendUpload(t, upload, data); status != http.StatusOK {
+	if status := dynamotest.SendUpload(t, upload, data, ""); status != http.StatusOK {
 		t.Fatalf("the declared bytes: %d", status)
 	}
 	c := addComment(t, id, map[string]any{"body": "The invoice.", "authorId": "usr_e2e", "uploads": []any{upload["id"]}}).
 		want(t, http.StatusCreated).object(t, "comment")
 	att := c["attachments"].([]any)[0].(map[string]any)
-	res, body := get(t, att["url"].(string))
+	res, body := dynamotest.Download(t, att["url"].(string))
 	if res.StatusCode != http.StatusOK || !bytes.Equal(body, data) || res.Header.Get("Content-Disposition") != `attachment; filename="invoice 11.pdf"` {
 		t.Fatalf("download: %d %q %q", res.StatusCode, res.Header.Get("Content-Disposition"), body)
 	}
@@ -71,7 +40,7 @@ func TestAttachments(t *testing.T) {
 
 	do(t, "POST", commentsURL(id, c["id"].(string), "redact"), target.keys.Write, nil).want(t, http.StatusOK)
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		if res, _ := get(t, att["url"].(string)); res.StatusCode == http.StatusNotFound {
+		if res, _ := dynamotest.Download(t, att["url"].(string)); res.StatusCode == http.StatusNotFound {
 			break
 		}
 		if time.Now().After(deadline) {
