@@ -835,6 +835,11 @@ func expectedComment(c *helpdesk.Comment) events.Comment {
 	if !c.RedactedAt.IsZero() {
 		out.RedactedAt = opt(c.RedactedAt.UTC().Format(layout))
 	}
+	// Events list each attachment's metadata, never a URL.
+	out.Attachments = []events.Attachment{}
+	for _, a := range c.Attachments {
+		out.Attachments = append(out.Attachments, events.Attachment{ID: a.ID, Filename: a.Filename, ContentType: a.ContentType, Size: a.Size})
+	}
 	return out
 }
 
