@@ -50,9 +50,6 @@ func New(client *s3.Client, bucket string, logger *slog.Logger) *Store {
 	return &Store{client: client, presign: s3.NewPresignClient(client), bucket: bucket, logger: logger, now: time.Now}
 }
 
-// SetClock replaces the clock that times presigned requests.
-func (s *Store) SetClock(now func() time.Time) { s.now = now }
-
 // UploadKey is the object key of an upload's bytes.
 func UploadKey(uploadID string) string { return "uploads/" + uploadID }
 
